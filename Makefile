@@ -1,0 +1,42 @@
+# Beacon: `make run` installs and starts everything (embedded mode); `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck up down bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m services
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy shared services intake_svc triage_svc notify_svc sentiment_svc deploy
+
+# Distributed mode on this machine: Tansu, one process per service (replicas via
+# <SERVICE>_REPLICAS=N), PostgreSQL when DATABASE_URL names one, SQLite files otherwise.
+up: $(STAMP)
+	$(PY) -m deploy.local up
+
+down: $(STAMP)
+	$(PY) -m deploy.local down
+
+bench: $(STAMP)
+	$(PY) bench/bus.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Running Beacon distributed: the local Tansu broker and process launcher, and manifests."""

@@ -1,0 +1,1 @@
+"""Intake: complaints as received, idempotency keys and complainant data (encrypted)."""

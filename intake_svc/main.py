@@ -1,0 +1,28 @@
+"""The intake app: `uvicorn --factory intake_svc.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from intake_svc import api
+from intake_svc.models import metadata
+from intake_svc.settings import IntakeSettings
+from shared.app import create_service_app
+from shared.bus import MemoryBroker
+from shared.privacy import FieldCipher, load_or_create_key_ring
+from shared.runtime import ServiceRuntime
+from shared.settings import ConfigError
+
+
+def create_app(
+    settings: IntakeSettings | None = None, broker: MemoryBroker | None = None
+) -> FastAPI:
+    settings = settings or IntakeSettings()
+    runtime = ServiceRuntime("intake", settings, metadata, migrations="intake_svc.migrations",
+                             broker=broker)
+    app = create_service_app(runtime, [api.router], title="Beacon intake")
+    if settings.pii_keys is None and settings.bus.bus == "kafka":
+        # Replicas must share one key ring, so distributed mode never generates its own.
+        raise ConfigError("PII_KEYS", "required when BUS=kafka (see README: keys and rotation)")
+    app.state.cipher = FieldCipher(load_or_create_key_ring(settings.pii_keys, settings.data_dir))
+    return app

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.events.schemas import Channel
+
+
+class Complainant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
+    email: EmailStr | None = None
+    id_number: str | None = Field(None, pattern=r"^[0-9A-Za-z]{6,30}$")
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    department: str | None = Field(None, max_length=200)
+    product: str | None = Field(None, max_length=200)
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=300)
+    url: str = Field(max_length=2000)
+
+
+class ComplaintIn(BaseModel):
+    """API.md's complaint; unknown fields are refused so a typo never silently drops data."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Channel
+    content: str = Field(min_length=1, max_length=20000)
+    subject: str | None = Field(None, max_length=500)
+    external_ref: str | None = Field(None, min_length=1, max_length=200)
+    complainant: Complainant | None = None
+    occurred_at: datetime | None = None
+    location: str | None = Field(None, max_length=500)
+    target: TargetIn | None = None
+    people_count: int = Field(1, ge=1, le=1_000_000)
+    media_involved: bool = False
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    drill: bool = False
+
+
+class ComplaintAccepted(BaseModel):
+    id: str
+    status: Literal["received"] = "received"
+    status_url: str
+
+
+class ComplainantOut(BaseModel):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+
+
+class ComplaintOut(BaseModel):
+    id: str
+    status: str
+    channel: str
+    subject: str | None
+    content: str
+    external_ref: str | None
+    received_at: datetime
+    occurred_at: datetime | None
+    location: str | None
+    target: TargetIn
+    people_count: int
+    media_involved: bool
+    drill: bool
+    complainant: ComplainantOut | None
+    case: dict[str, object] | None = None

@@ -1,0 +1,191 @@
+"""Accepting and reading complaints. No HTTP here: callers pass plain values."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from intake_svc.models import Complaint, IdempotencyKey
+from intake_svc.schemas import ComplainantOut, ComplaintIn, ComplaintOut, TargetIn
+from shared.caller import Caller
+from shared.events.schemas import ComplaintReceived, Target
+from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
+from shared.runtime import ServiceRuntime, Unit
+
+RECEIVED_TOPIC = "complaint.received"
+
+
+class IdempotencyConflict(Exception):
+    """The key (or external_ref) was used before with a different body."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    complaint_id: str
+    created: bool
+
+
+def request_hash(complaint: ComplaintIn) -> str:
+    return hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
+
+
+async def _replay(
+    unit: Unit, owner: str, key: str | None, complaint: ComplaintIn, digest: str
+) -> Accepted | None:
+    """The earlier answer for this key or external_ref, if any."""
+    if key is not None:
+        seen = await unit.session.get(IdempotencyKey, (owner, key))
+        if seen is not None:
+            if seen.request_hash != digest:
+                raise IdempotencyConflict("Idempotency-Key was used with a different body")
+            return Accepted(seen.complaint_id, created=False)
+    if complaint.external_ref is not None:
+        earlier = await unit.session.scalar(
+            select(Complaint).where(
+                Complaint.submitted_by == owner, Complaint.external_ref == complaint.external_ref
+            )
+        )
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise IdempotencyConflict("external_ref was used with a different body")
+            return Accepted(earlier.id, created=False)
+    return None
+
+
+async def accept_complaint(
+    runtime: ServiceRuntime,
+    cipher: FieldCipher,
+    complaint: ComplaintIn,
+    *,
+    owner: str,
+    idempotency_key: str | None,
+) -> Accepted:
+    """Store the complaint and its `complaint.received` event in one transaction.
+
+    Idempotent on (owner, Idempotency-Key) and on (owner, external_ref); a concurrent
+    duplicate loses the insert race and is answered from the winner's row.
+    """
+    digest = request_hash(complaint)
+    try:
+        async with runtime.unit() as unit:
+            earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
+            if earlier is not None:
+                return earlier
+            row = _new_row(cipher, complaint, owner, digest)
+            unit.session.add(row)
+            if idempotency_key is not None:
+                unit.session.add(IdempotencyKey(
+                    owner=owner, key=idempotency_key, request_hash=digest,
+                    complaint_id=row.id, created_at=row.received_at,
+                ))
+            await unit.session.flush()
+            await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+            return Accepted(row.id, created=True)
+    except IntegrityError:
+        async with runtime.unit() as unit:
+            earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _new_row(cipher: FieldCipher, complaint: ComplaintIn, owner: str, digest: str) -> Complaint:
+    person = complaint.complainant
+    target = complaint.target or TargetIn()
+    complaint_id = uuid.uuid4().hex
+    context = complaint_id.encode()  # binds each sealed field to its complaint
+    return Complaint(
+        id=complaint_id,
+        submitted_by=owner,
+        external_ref=complaint.external_ref,
+        request_hash=digest,
+        channel=complaint.channel,
+        subject=complaint.subject,
+        content=complaint.content,
+        received_at=datetime.now(UTC),
+        occurred_at=complaint.occurred_at,
+        location=complaint.location,
+        target_department=target.department,
+        target_product=target.product,
+        people_count=complaint.people_count,
+        media_involved=complaint.media_involved,
+        drill=complaint.drill,
+        attachments=[a.model_dump() for a in complaint.attachments],
+        complainant_name=cipher.encrypt(person.name if person else None, context=context),
+        complainant_phone=cipher.encrypt(person.phone if person else None, context=context),
+        complainant_email=cipher.encrypt(str(person.email) if person and person.email else None,
+                                         context=context),
+        complainant_id_number=cipher.encrypt(person.id_number if person else None,
+                                             context=context),
+        complainant_key=cipher.fingerprint(person.phone, str(person.email or "")) if person
+        else None,
+    )
+
+
+def received_event(row: Complaint) -> ComplaintReceived:
+    """What triage needs, and no complainant data: history matches on `complainant_key`."""
+    return ComplaintReceived(
+        complaint_id=row.id,
+        channel=row.channel,  # type: ignore[arg-type]
+        content=row.content,
+        subject=row.subject,
+        received_at=row.received_at,
+        occurred_at=row.occurred_at,
+        location=row.location,
+        target=Target(department=row.target_department, product=row.target_product),
+        people_count=row.people_count,
+        media_involved=row.media_involved,
+        drill=row.drill,
+        complainant_key=row.complainant_key,
+        submitted_by=row.submitted_by,
+    )
+
+
+async def get_complaint(
+    runtime: ServiceRuntime, cipher: FieldCipher, complaint_id: str, caller: Caller
+) -> ComplaintOut | None:
+    """The complaint as this caller may see it; None when absent or not theirs."""
+    async with runtime.db.session() as session:
+        row = await session.get(Complaint, complaint_id)
+    if row is None or not _may_read(caller, row):
+        return None
+    return ComplaintOut(
+        id=row.id, status="received", channel=row.channel, subject=row.subject,
+        content=row.content, external_ref=row.external_ref, received_at=row.received_at,
+        occurred_at=row.occurred_at, location=row.location,
+        target=TargetIn(department=row.target_department, product=row.target_product),
+        people_count=row.people_count, media_involved=row.media_involved, drill=row.drill,
+        complainant=_complainant(cipher, row, reveal=caller.has("pii:read")),
+    )
+
+
+def _may_read(caller: Caller, row: Complaint) -> bool:
+    """Operators read every complaint; a hotline key reads only its own."""
+    own = caller.owner is not None and caller.owner == row.submitted_by
+    return own or caller.has("cases:read")
+
+
+def _complainant(cipher: FieldCipher, row: Complaint, *, reveal: bool) -> ComplainantOut | None:
+    context = row.id.encode()
+    sealed = (row.complainant_name, row.complainant_phone, row.complainant_email,
+              row.complainant_id_number)
+    if not any(sealed):
+        return None
+    name, phone, email, id_number = (cipher.decrypt(v, context=context) for v in sealed)
+    if reveal:
+        return ComplainantOut(name=name, phone=phone, email=email, id_number=id_number)
+    return ComplainantOut(name=mask_name(name), phone=mask_phone(phone), email=mask_email(email),
+                          id_number=mask_id_number(id_number))
+
+
+async def purge_idempotency_keys(runtime: ServiceRuntime, ttl: timedelta) -> int:
+    async with runtime.unit() as unit:
+        result = await unit.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < datetime.now(UTC) - ttl)
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

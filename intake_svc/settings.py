@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings, database_alias
+
+
+class IntakeSettings(ServiceSettings):
+    service_name: str = "intake"
+    database_url: str | None = Field(None, validation_alias=database_alias("intake"))
+    # `kid:base64key,…`; generated under DATA_DIR when absent (embedded mode).
+    pii_keys: str | None = Field(None, validation_alias="PII_KEYS")
+    idempotency_ttl_s: float = Field(48 * 3600.0, ge=24 * 3600.0,
+                                     validation_alias="IDEMPOTENCY_TTL_S")

@@ -1,0 +1,1 @@
+"""Notify: rosters, routing by level, channels, deliveries, acknowledgements."""

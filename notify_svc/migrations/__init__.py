@@ -1,0 +1,1 @@
+"""Alembic migrations of notify's tables (PostgreSQL)."""

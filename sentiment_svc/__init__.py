@@ -1,0 +1,1 @@
+"""Sentiment: media mentions, their scores, clusters and spike state."""

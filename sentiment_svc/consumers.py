@@ -1,0 +1,1 @@
+"""Sentiment consumes no events yet: mentions arrive over HTTP from monitoring bots."""

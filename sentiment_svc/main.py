@@ -1,0 +1,21 @@
+"""The sentiment app: `uvicorn --factory sentiment_svc.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sentiment_svc import api
+from sentiment_svc.models import metadata
+from sentiment_svc.settings import SentimentSettings
+from shared.app import create_service_app
+from shared.bus import MemoryBroker
+from shared.runtime import ServiceRuntime
+
+
+def create_app(
+    settings: SentimentSettings | None = None, broker: MemoryBroker | None = None
+) -> FastAPI:
+    settings = settings or SentimentSettings()
+    runtime = ServiceRuntime("sentiment", settings, metadata,
+                             migrations="sentiment_svc.migrations", broker=broker)
+    return create_service_app(runtime, [api.router], title="Beacon sentiment")

@@ -1,0 +1,4 @@
+from sentiment_svc.models import metadata
+from shared.migrations import run_env
+
+run_env(metadata)

@@ -1,0 +1,146 @@
+"""`python -m services` runs everything in one process (embedded mode);
+`python -m services <name>` runs one service (or the gateway) alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from services.auth import KeyRing, admin_key, dev_key
+from services.gateway import create_gateway
+from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
+from services.upstreams import Upstream
+from shared.bus import MemoryBroker
+from shared.db import DatabaseConfigError
+from shared.logctx import configure_logging
+from shared.privacy import PiiKeyError
+from shared.settings import BusSettings, ConfigError
+
+log = logging.getLogger("beacon.launcher")
+
+
+def service_factory(name: str) -> Callable[..., FastAPI]:
+    from intake_svc.main import create_app as intake
+    from notify_svc.main import create_app as notify
+    from sentiment_svc.main import create_app as sentiment
+    from triage_svc.main import create_app as triage
+
+    factories: dict[str, Callable[..., FastAPI]] = {
+        "intake": intake, "triage": triage, "notify": notify, "sentiment": sentiment,
+    }
+    return factories[name]
+
+
+def lifespan_of(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
+    return lambda: app.router.lifespan_context(app)
+
+
+def build_embedded(settings: GatewaySettings) -> tuple[FastAPI, str, bool]:
+    """Every service on one in-memory broker, behind the gateway."""
+    broker = MemoryBroker(BusSettings().kafka_partitions)
+    apps = {name: service_factory(name)(broker=broker) for name in SERVICES}
+    key, made = dev_key(settings.dev_api_key, settings.data_dir)
+    upstreams = {name: Upstream.in_process(name, app, settings.upstream_timeout_s)
+                 for name, app in apps.items()}
+    gateway = create_gateway(upstreams, KeyRing([admin_key(key)]),
+                             lifespans=[lifespan_of(app) for app in apps.values()])
+    return gateway, key, made
+
+
+def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
+    key, _ = dev_key(settings.dev_api_key, settings.data_dir)
+    upstreams = {name: Upstream.over_http(name, urls, settings.upstream_timeout_s)
+                 for name, urls in settings.upstream_urls().items()}
+    return create_gateway(upstreams, KeyRing([admin_key(key)]))
+
+
+async def serve(app: FastAPI, host: str, port: int, log_level: str) -> None:
+    """Start the app's lifespan ourselves so a bad setting ends in one line, then serve;
+    on SIGTERM/SIGINT uvicorn stops accepting and the lifespan drains on the way out."""
+    async with app.router.lifespan_context(app):
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off",
+                                log_level=log_level.lower(), access_log=False, log_config=None)
+        await uvicorn.Server(config).serve()
+
+
+def describe(exc: BaseException) -> str | None:
+    """One line for a configuration problem, or None for a real bug."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'setting'}: {err['msg']}"
+            for err in exc.errors()
+        )
+    if isinstance(exc, DatabaseConfigError):
+        return f"DATABASE_URL: {exc}"
+    if isinstance(exc, PiiKeyError):
+        return f"PII_KEYS: {exc}"
+    if type(exc).__name__ in ("RulesError", "RosterError"):
+        return str(exc)
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = describe(inner)
+            if found:
+                return found
+    cause = exc.__cause__ or exc.__context__
+    return describe(cause) if cause is not None else None
+
+
+def main(argv: list[str]) -> int:
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    name = argv[0] if argv else "all"
+    if name not in ("all", "gateway", *SERVICES):
+        print(f"beacon: unknown service {name!r}; one of: gateway, {', '.join(SERVICES)}",
+              file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run(name))
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        line = describe(exc)
+        if line is None:
+            raise
+        print(f"beacon: configuration error: {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _run(name: str) -> None:
+    if name == "all":
+        settings = GatewaySettings()
+        app, key, made = build_embedded(settings)
+        if made:
+            print(f"beacon: generated admin API key (stored in {settings.data_dir}/dev_api_key):"
+                  f"\n  {key}", file=sys.stderr)
+        print(f"beacon: embedded mode on http://{settings.host}:{settings.port} "
+              f"(docs: /api/v1/openapi.json)", file=sys.stderr)
+        await serve(app, settings.host, settings.port, settings.log_level)
+        return
+    if name == "gateway":
+        settings = GatewaySettings()
+        await serve(build_distributed_gateway(settings), settings.host, settings.port,
+                    settings.log_level)
+        return
+    if BusSettings().bus != "kafka":
+        raise ConfigError("BUS", "a service run alone needs BUS=kafka (memory is embedded-only)")
+    port = _port(name)
+    app = service_factory(name)()
+    await serve(app, os.environ.get(f"{name.upper()}_HOST", "127.0.0.1"), port,
+                os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def _port(name: str) -> int:
+    raw = os.environ.get(f"{name.upper()}_PORT", str(DEFAULT_PORTS[name]))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name.upper()}_PORT", f"not a port number: {raw!r}")
+    return int(raw)

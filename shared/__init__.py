@@ -1,0 +1,1 @@
+"""Code every Beacon service shares: settings, events, bus, database, outbox/inbox, logging."""

@@ -1,0 +1,116 @@
+"""The FastAPI app every service is: its routes plus health, readiness, metrics, request ids
+and problem-details errors, with the runtime started and stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import metrics
+from shared.logctx import request_id_var, service_var
+from shared.problems import install_problem_handlers, problem
+from shared.runtime import ServiceRuntime
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
+Readiness = Callable[[], Awaitable[dict[str, Any]]]
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _SAFE_REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+class RequestContext:
+    """ASGI middleware: binds X-Request-ID (accepted or made) and counts requests."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope["headers"])
+        token = request_id_var.set(request_id)
+        service_token = service_var.set(self.service)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"], (b"x-request-id", request_id.encode())
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], str(status)).inc()
+            metrics.HTTP_SECONDS.labels(self.service, scope["method"]).observe(
+                time.perf_counter() - started
+            )
+            request_id_var.reset(token)
+            service_var.reset(service_token)
+
+
+def add_operational_routes(app: FastAPI, readiness: Readiness) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        checks = await readiness()
+        failing = [name for name, state in checks.items() if state != "ok"]
+        if failing:
+            return problem(503, "not ready: " + ", ".join(failing), extra={"checks": checks})
+        return JSONResponse({"status": "ready", "checks": checks})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_service_app(
+    runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    for router in routers:
+        app.include_router(router)
+    install_problem_handlers(app)
+    add_operational_routes(app, runtime.readiness)
+    app.add_middleware(RequestContext, service=runtime.name)
+    return app

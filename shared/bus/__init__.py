@@ -1,0 +1,24 @@
+"""The bus: one interface, an in-memory backend and a Kafka backend."""
+
+from shared.bus.base import (
+    Bus,
+    BusUnavailable,
+    Delivery,
+    Handler,
+    Record,
+    RetryPolicy,
+    dlq_topic,
+)
+from shared.bus.memory import MemoryBroker, MemoryBus
+
+__all__ = [
+    "Bus",
+    "BusUnavailable",
+    "Delivery",
+    "Handler",
+    "MemoryBroker",
+    "MemoryBus",
+    "Record",
+    "RetryPolicy",
+    "dlq_topic",
+]

@@ -1,0 +1,156 @@
+"""The bus interface both backends implement, and the retry/dead-letter policy they share."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+
+from shared.events import Envelope
+from shared.logctx import bind
+
+log = logging.getLogger("beacon.bus")
+
+DLQ_SUFFIX = ".dlq"
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One record handed to a handler, with where it came from and which try this is."""
+
+    topic: str
+    partition: int
+    offset: int
+    envelope: Envelope
+    attempt: int = 1
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as it sits on a partition."""
+
+    key: bytes | None
+    value: bytes
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_s: float = 0.05
+    backoff_max_s: float = 2.0
+
+
+class BusUnavailable(ConnectionError):
+    """The broker cannot be reached; the caller keeps its outbox rows and tries again later."""
+
+
+class Bus(abc.ABC):
+    """Publish envelopes keyed by their subject; run handlers per consumer group."""
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        """Publish in order and return only when the broker has every one, else raise."""
+
+    async def publish(self, topic: str, envelope: Envelope) -> None:
+        await self.publish_batch([(topic, envelope)])
+
+    @abc.abstractmethod
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+        """Register a handler before `start`; every subscription is one group member."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise BusUnavailable when the broker does not answer."""
+
+    @property
+    def loses_log_on_restart(self) -> bool:
+        """True where a process restart empties the log (the in-memory bus)."""
+        return False
+
+
+def dlq_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def record_for(envelope: Envelope) -> Record:
+    headers: Headers = [("ce_type", envelope.type.encode())]
+    if envelope.traceparent:
+        headers.append(("traceparent", envelope.traceparent.encode()))
+    return Record(key=envelope.subject.encode(), value=envelope.to_bytes(), headers=headers)
+
+
+def dead_letter_record(
+    record: Record, *, topic: str, partition: int, offset: int, error: str, attempts: int
+) -> Record:
+    """The original bytes and key, with why and how often it failed in the headers."""
+    headers = [h for h in record.headers if not h[0].startswith("beacon-")]
+    headers += [
+        ("beacon-error", error[:2000].encode()),
+        ("beacon-attempts", str(attempts).encode()),
+        ("beacon-original-topic", topic.encode()),
+        ("beacon-original-partition", str(partition).encode()),
+        ("beacon-original-offset", str(offset).encode()),
+        ("beacon-failed-at", datetime.now(UTC).isoformat().encode()),
+    ]
+    return Record(key=record.key, value=record.value, headers=headers)
+
+
+async def handle_with_retries(
+    handler: Handler,
+    record: Record,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    policy: RetryPolicy,
+) -> Record | None:
+    """Run the handler with bounded, backed-off retries; return a dead-letter record on failure.
+
+    A record that is not a valid envelope is dead-lettered at once: retrying cannot fix it.
+    """
+    try:
+        envelope = Envelope.from_bytes(record.value)
+        envelope.payload()
+    except Exception as exc:
+        log.warning("undecodable record on %s[%d]@%d: %s", topic, partition, offset, exc)
+        return dead_letter_record(
+            record, topic=topic, partition=partition, offset=offset,
+            error=f"undecodable: {exc}", attempts=1,
+        )
+    attempt = 0
+    with bind(event_id=envelope.id, request_id=envelope.requestid):
+        try:
+            async for trying in AsyncRetrying(
+                stop=stop_after_attempt(policy.max_attempts),
+                wait=wait_exponential_jitter(initial=policy.backoff_s, max=policy.backoff_max_s),
+                reraise=False,
+            ):
+                with trying:
+                    attempt = trying.retry_state.attempt_number
+                    await handler(Delivery(topic, partition, offset, envelope, attempt))
+            return None
+        except RetryError as exc:
+            error = exc.last_attempt.exception()
+            log.error(
+                "handler failed %d times on %s[%d]@%d, dead-lettering: %r",
+                attempt, topic, partition, offset, error,
+            )
+            return dead_letter_record(
+                record, topic=topic, partition=partition, offset=offset,
+                error=f"{type(error).__name__}: {error}", attempts=attempt,
+            )

@@ -1,0 +1,238 @@
+"""Kafka backend over aiokafka.
+
+Offsets are committed per partition only after the handler (and so its database commit)
+returned; a rebalance listener waits for the batch in hand before partitions move on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.bus.base import (
+    Bus,
+    BusUnavailable,
+    Handler,
+    Record,
+    RetryPolicy,
+    dlq_topic,
+    handle_with_retries,
+    record_for,
+)
+from shared.events import Envelope
+from shared.settings import BusSettings
+
+log = logging.getLogger("beacon.bus.kafka")
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Holds the rebalance until the batch in hand is handled and its offsets committed."""
+
+    def __init__(self, inflight: asyncio.Lock) -> None:
+        self.inflight = inflight
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.inflight:
+            return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+
+class _Subscription:
+    def __init__(self, bus: KafkaBus, topics: Sequence[str], group: str, handler: Handler):
+        self.bus, self.topics, self.group, self.handler = bus, tuple(topics), group, handler
+        self.inflight = asyncio.Lock()
+        self.consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.running = False
+
+    async def start(self) -> None:
+        s = self.bus.settings
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=self.group,
+            client_id=f"{self.bus.client_id}-{self.group}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+        )
+        self.consumer.subscribe(list(self.topics), listener=_DrainOnRevoke(self.inflight))
+        await self.consumer.start()
+        self.running = True
+        self.task = asyncio.create_task(self._run(), name=f"consume-{self.group}")
+
+    async def stop(self) -> None:
+        self.running = False
+        if self.task is not None:
+            await self.task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        while self.running:
+            try:
+                batches = await self.consumer.getmany(timeout_ms=200)
+            except KafkaError as exc:
+                log.warning("fetch failed for group %s: %r", self.group, exc)
+                await asyncio.sleep(self.bus.policy.backoff_s)
+                continue
+            if not batches:
+                continue
+            async with self.inflight:
+                # Partitions run side by side; records within one partition run in order.
+                done = await asyncio.gather(
+                    *(self._handle_partition(tp, msgs) for tp, msgs in batches.items())
+                )
+                await self._commit({tp: offset for tp, offset in done if offset is not None})
+
+    async def _handle_partition(
+        self, tp: TopicPartition, messages: list[ConsumerRecord[bytes, bytes]]
+    ) -> tuple[TopicPartition, int | None]:
+        next_offset: int | None = None
+        for message in messages:
+            record = Record(key=message.key, value=message.value or b"",
+                            headers=list(message.headers or ()))
+            dead = await handle_with_retries(
+                self.handler, record, topic=tp.topic, partition=tp.partition,
+                offset=message.offset, policy=self.bus.policy,
+            )
+            if dead is not None:
+                await self.bus.send_records(dlq_topic(tp.topic), [dead])
+            next_offset = message.offset + 1
+        return tp, next_offset
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            # The group moved on; the new owner redelivers and the inbox absorbs the repeat.
+            log.warning("offset commit failed for group %s: %r", self.group, exc)
+
+
+class KafkaBus(Bus):
+    def __init__(self, settings: BusSettings, client_id: str = "beacon") -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self.policy = RetryPolicy(
+            max_attempts=settings.max_attempts,
+            backoff_s=settings.retry_backoff_ms / 1000,
+            backoff_max_s=settings.retry_backoff_max_ms / 1000,
+        )
+        self.subscriptions: list[_Subscription] = []
+        self.producer: AIOKafkaProducer | None = None
+        self._known_topics: set[str] = set()
+        self._topic_lock = asyncio.Lock()
+
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+        if self.producer is not None:
+            raise RuntimeError("subscribe before start")
+        self.subscriptions.append(_Subscription(self, topics, group, handler))
+
+    async def start(self) -> None:
+        s = self.settings
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            client_id=self.client_id,
+            acks=int(s.kafka_acks) if s.kafka_acks != "all" else "all",
+            linger_ms=s.kafka_linger_ms,
+            compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
+            enable_idempotence=s.kafka_enable_idempotence,
+            request_timeout_ms=int(s.kafka_connect_timeout_s * 1000),
+        )
+        try:
+            await asyncio.wait_for(self.producer.start(), s.kafka_connect_timeout_s)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
+            raise BusUnavailable(
+                f"Kafka at {s.kafka_bootstrap_servers} unreachable: {type(exc).__name__}"
+            ) from exc
+        topics = {t for sub in self.subscriptions for t in sub.topics}
+        await self.ensure_topics(topics | {dlq_topic(t) for t in topics})
+        for sub in self.subscriptions:
+            await sub.start()
+
+    async def stop(self) -> None:
+        for sub in self.subscriptions:
+            await sub.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+
+    async def ensure_topics(self, topics: set[str]) -> None:
+        """Create missing topics with the configured partition count (never auto-created)."""
+        missing = topics - self._known_topics
+        if not missing:
+            return
+        async with self._topic_lock:
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                client_id=f"{self.client_id}-admin",
+            )
+            await admin.start()
+            try:
+                existing = set(await admin.list_topics())
+                new = [
+                    NewTopic(t, self.settings.kafka_partitions,
+                             self.settings.kafka_replication_factor)
+                    for t in sorted(missing - existing)
+                ]
+                if new:
+                    with contextlib.suppress(TopicAlreadyExistsError):
+                        await admin.create_topics(new)
+            finally:
+                await admin.close()
+            self._known_topics |= missing
+
+    async def send_records(self, topic: str, records: Sequence[Record]) -> None:
+        if self.producer is None:
+            raise BusUnavailable("bus not started")
+        await self.ensure_topics({topic})
+        try:
+            futures = [
+                await self.producer.send(topic, r.value, key=r.key, headers=r.headers)
+                for r in records
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            self._known_topics.clear()
+            raise BusUnavailable(f"publish to {topic} failed: {exc!r}") from exc
+
+    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        if self.producer is None:
+            raise BusUnavailable("bus not started")
+        try:
+            await self.ensure_topics({t for t, _ in items})
+            futures = []
+            for topic, envelope in items:
+                r = record_for(envelope)
+                futures.append(
+                    await self.producer.send(topic, r.value, key=r.key, headers=r.headers)
+                )
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError) as exc:
+            self._known_topics.clear()  # a broker that lost its disks lost its topics too
+            raise BusUnavailable(f"publish failed: {exc!r}") from exc
+
+    async def ping(self) -> None:
+        if self.producer is None:
+            raise BusUnavailable("bus not started")
+        try:
+            await asyncio.wait_for(
+                self.producer.client.fetch_all_metadata(), self.settings.kafka_connect_timeout_s
+            )
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise BusUnavailable(f"Kafka unreachable: {exc!r}") from exc

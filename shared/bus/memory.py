@@ -1,0 +1,181 @@
+"""In-process bus with the semantics that matter: partitions, per-key order, consumer groups,
+offsets committed after the handler, redelivery of what failed, a dead-letter topic.
+
+One `MemoryBroker` per process plays the cluster; each `MemoryBus` is a client of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from shared.bus.base import (
+    Bus,
+    Handler,
+    Record,
+    RetryPolicy,
+    dlq_topic,
+    handle_with_retries,
+    record_for,
+)
+from shared.events import Envelope
+
+log = logging.getLogger("beacon.bus.memory")
+
+
+def partition_for(key: bytes | None, partitions: int, fallback: int) -> int:
+    if key is None:
+        return fallback % partitions
+    return zlib.crc32(key) % partitions
+
+
+@dataclass
+class _Partition:
+    records: list[Record] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def append(self, record: Record) -> int:
+        self.records.append(record)
+        self.wake()
+        return len(self.records) - 1
+
+    def wake(self) -> None:
+        """Wake every worker waiting on this partition; each re-checks what it should do."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class MemoryBroker:
+    """The shared log: topics of partitions, committed offsets and group membership."""
+
+    def __init__(self, partitions: int = 6) -> None:
+        self.partitions = partitions
+        self.topics: dict[str, list[_Partition]] = {}
+        self.committed: dict[tuple[str, str, int], int] = {}
+        self.groups: dict[str, list[_Member]] = defaultdict(list)
+        self._round_robin = 0
+
+    def topic(self, name: str) -> list[_Partition]:
+        if name not in self.topics:
+            self.topics[name] = [_Partition() for _ in range(self.partitions)]
+        return self.topics[name]
+
+    def append(self, topic: str, record: Record) -> tuple[int, int]:
+        parts = self.topic(topic)
+        self._round_robin += 1
+        index = partition_for(record.key, len(parts), self._round_robin)
+        return index, parts[index].append(record)
+
+    def records(self, topic: str) -> list[Record]:
+        """Every record of a topic, partition by partition (for tests and tools)."""
+        return [r for p in self.topic(topic) for r in p.records]
+
+    async def join(self, member: _Member) -> None:
+        self.groups[member.group].append(member)
+        await self._rebalance(member.group)
+
+    async def leave(self, member: _Member) -> None:
+        self.groups[member.group].remove(member)
+        await member.assign(set())
+        await self._rebalance(member.group)
+
+    async def _rebalance(self, group: str) -> None:
+        """Round-robin the group's partitions; members drain what they lose before others start."""
+        members = self.groups[group]
+        wanted: dict[int, set[tuple[str, int]]] = {id(m): set() for m in members}
+        topics = sorted({t for m in members for t in m.topics})
+        slots = [(t, p) for t in topics for p in range(len(self.topic(t)))]
+        for i, slot in enumerate(slots):
+            owners = [m for m in members if slot[0] in m.topics]
+            if owners:
+                wanted[id(owners[i % len(owners)])].add(slot)
+        for m in members:  # revoke first, so no partition has two owners at once
+            await m.assign(m.assigned & wanted[id(m)])
+        for m in members:
+            await m.assign(wanted[id(m)])
+
+
+class _Member:
+    def __init__(
+        self, bus: MemoryBus, topics: Sequence[str], group: str, handler: Handler
+    ) -> None:
+        self.bus, self.topics, self.group, self.handler = bus, tuple(topics), group, handler
+        self.workers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self.stopping: set[tuple[str, int]] = set()
+
+    @property
+    def assigned(self) -> set[tuple[str, int]]:
+        return set(self.workers)
+
+    async def assign(self, slots: set[tuple[str, int]]) -> None:
+        for slot in self.assigned - slots:
+            self.stopping.add(slot)
+            task = self.workers.pop(slot)
+            self.bus.broker.topic(slot[0])[slot[1]].wake()
+            await self._drain(task)
+            self.stopping.discard(slot)
+        for slot in slots - self.assigned:
+            self.workers[slot] = asyncio.create_task(self._work(*slot))
+
+    async def _drain(self, task: asyncio.Task[None]) -> None:
+        # The worker finishes the record in hand, then sees `stopping` and returns.
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=30)
+        except TimeoutError:
+            task.cancel()
+
+    async def _work(self, topic: str, partition: int) -> None:
+        broker = self.bus.broker
+        part = broker.topic(topic)[partition]
+        key = (self.group, topic, partition)
+        while (topic, partition) not in self.stopping:
+            offset = broker.committed.get(key, 0)
+            if offset >= len(part.records):
+                await part.changed.wait()
+                continue
+            record = part.records[offset]
+            dead = await handle_with_retries(
+                self.handler, record, topic=topic, partition=partition, offset=offset,
+                policy=self.bus.policy,
+            )
+            if dead is not None:
+                broker.append(dlq_topic(topic), dead)
+            broker.committed[key] = offset + 1
+
+
+class MemoryBus(Bus):
+    def __init__(self, broker: MemoryBroker, policy: RetryPolicy | None = None) -> None:
+        self.broker = broker
+        self.policy = policy or RetryPolicy()
+        self.members: list[_Member] = []
+        self.started = False
+
+    @property
+    def loses_log_on_restart(self) -> bool:
+        return True
+
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+        if self.started:
+            raise RuntimeError("subscribe before start")
+        self.members.append(_Member(self, topics, group, handler))
+
+    async def start(self) -> None:
+        self.started = True
+        for member in self.members:
+            await self.broker.join(member)
+
+    async def stop(self) -> None:
+        for member in self.members:
+            await self.broker.leave(member)
+        self.started = False
+
+    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        for topic, envelope in items:
+            self.broker.append(topic, record_for(envelope))
+
+    async def ping(self) -> None:
+        return None

@@ -1,0 +1,74 @@
+"""CloudEvents 1.0 envelope around a pydantic-validated, versioned payload."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.registry import schema_for
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """One event. `subject` is the aggregate id and the Kafka key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=_new_id)
+    source: str
+    type: str
+    time: datetime = Field(default_factory=_now)
+    subject: str
+    datacontenttype: str = "application/json"
+    dataschema: str
+    data: dict[str, Any]
+    # Extension attributes (CloudEvents allows lowercase alphanumerics).
+    traceparent: str | None = None
+    requestid: str | None = None
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate(json.loads(raw))
+
+    def payload(self) -> BaseModel:
+        """The data, validated against its registered schema."""
+        return schema_for(self.type, self.dataschema).model_validate(self.data)
+
+
+def make_event(
+    event_type: str,
+    data: BaseModel,
+    *,
+    source: str,
+    subject: str,
+    requestid: str | None = None,
+    traceparent: str | None = None,
+) -> Envelope:
+    """Build an envelope, refusing data that is not the registered schema for the type."""
+    from shared.events.registry import dataschema_uri, registered_version
+
+    version = registered_version(event_type, type(data))
+    return Envelope(
+        source=source,
+        type=event_type,
+        subject=subject,
+        dataschema=dataschema_uri(event_type, version),
+        data=data.model_dump(mode="json"),
+        requestid=requestid,
+        traceparent=traceparent,
+    )

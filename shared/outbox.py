@@ -1,0 +1,188 @@
+"""Transactional outbox: events are rows written with the change they describe; a relay
+publishes them in order and marks them sent.
+
+Several relays may run (one per replica). Each claims rows with FOR UPDATE SKIP LOCKED on
+PostgreSQL, and only a key's oldest unsent row is ever claimable, so one aggregate's events
+reach the bus in the order they were written even with many relays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import metrics
+from shared.bus import Bus, BusUnavailable
+from shared.db import Database
+from shared.events import Envelope
+
+log = logging.getLogger("beacon.outbox")
+
+
+def outbox_table(metadata: MetaData, prefix: str) -> Table:
+    table = Table(
+        f"{prefix}_outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("event_key", String(200), nullable=False),
+        Column("envelope", Text, nullable=False),
+        Column("created_at", Utcnullable=False),
+        Column("published_at", Utcnullable=True),
+    )
+    pending = table.c.published_at.is_(None)
+    Index(f"ix_{prefix}_outbox_pending", table.c.event_key, table.c.seq,
+          postgresql_where=pending, sqlite_where=pending)
+    Index(f"ix_{prefix}_outbox_published", table.c.published_at)
+    return table
+
+
+async def add_to_outbox(session: AsyncSession, table: Table, topic: str, event: Envelope) -> None:
+    """Write the event in the caller's transaction; it is published after that commits."""
+    await session.execute(
+        insert(table).values(
+            event_id=event.id, topic=topic, event_key=event.subject,
+            envelope=event.model_dump_json(exclude_none=True), created_at=datetime.now(UTC),
+        )
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        bus: Bus,
+        *,
+        service: str,
+        batch_size: int = 500,
+        idle_poll_s: float = 0.2,
+        retention_s: float = 86400.0,
+    ) -> None:
+        self.db, self.table, self.bus, self.service = db, table, bus, service
+        self.batch_size, self.idle_poll_s, self.retention_s = batch_size, idle_poll_s, retention_s
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self._last_cleanup = 0.0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; return how many were sent. Raises BusUnavailable."""
+        o = self.table
+        earlier = o.alias("earlier")
+        head_of_key = ~exists().where(
+            earlier.c.event_key == o.c.event_key,
+            earlier.c.published_at.is_(None),
+            earlier.c.seq < o.c.seq,
+        )
+        query = (
+            select(o.c.seq, o.c.topic, o.c.envelope)
+            .where(o.c.published_at.is_(None), head_of_key)
+            .order_by(o.c.seq)
+            .limit(self.batch_size)
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True, of=o)
+        async with self.db.transaction() as session:
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
+            items = [(r.topic, Envelope.model_validate_json(r.envelope)) for r in rows]
+            await self.bus.publish_batch(items)
+            await session.execute(
+                update(o).where(o.c.seq.in_([r.seq for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        for topic, _ in items:
+            metrics.EVENTS_PUBLISHED.labels(self.service, topic).inc()
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self.db.session() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(self.table)
+                .where(self.table.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def replay_recent(self, window_s: float) -> int:
+        """Mark rows sent in the last window as unsent again (for a bus that lost its log)."""
+        since = datetime.now(UTC) - timedelta(seconds=window_s)
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(self.table).where(self.table.c.published_at >= since)
+                .values(published_at=None)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def start(self) -> None:
+        self._running = True
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        """Publish what can be published, then stop."""
+        self._running = False
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                sent = await self.publish_pending()
+                if failures:
+                    log.info("bus reachable again; outbox relay resumed")
+                failures = 0
+                await self._cleanup()
+            except BusUnavailable as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("bus unavailable, events stay in the outbox: %s", exc)
+                sent = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox relay error")
+                sent = 0
+            if not self._running and (sent == 0 or failures):
+                return
+            if sent == 0:
+                delay = self.idle_poll_s if not failures else min(0.1 * 2**failures, 5.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
+                self._wakeup.clear()
+
+    async def _cleanup(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cleanup < 60:
+            return
+        self._last_cleanup = now
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.retention_s)
+        async with self.db.transaction() as session:
+            await session.execute(delete(self.table).where(self.table.c.published_at < cutoff))

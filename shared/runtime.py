@@ -1,0 +1,169 @@
+"""What each service runs on: its database, outbox, inbox, relay and event handlers.
+
+A handler or a route does its work inside `runtime.unit()`: rows and outgoing events commit
+together, and the relay is woken once they have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import MetaData
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import metrics
+from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
+from shared.bus.kafka import KafkaBus
+from shared.db import Database
+from shared.events import Envelope, make_event
+from shared.inbox import claim_event
+from shared.logctx import bind, request_id_var
+from shared.migrations import prepare_schema
+from shared.outbox import OutboxRelay, add_to_outbox
+from shared.settings import ConfigError, ServiceSettings
+
+log = logging.getLogger("beacon.runtime")
+
+
+@dataclass
+class Unit:
+    """One transaction: a session, and the events that commit with it."""
+
+    session: AsyncSession
+    runtime: ServiceRuntime
+    emitted: list[Envelope] = field(default_factory=list)
+
+    async def emit(self, topic: str, data: BaseModel, *, subject: str) -> Envelope:
+        event = make_event(
+            topic, data, source=f"/{self.runtime.name}", subject=subject,
+            requestid=request_id_var.get(),
+        )
+        await add_to_outbox(self.session, self.runtime.outbox, topic, event)
+        self.emitted.append(event)
+        return event
+
+
+EventHandler = Callable[[Unit, Envelope], Awaitable[None]]
+
+
+def build_bus(settings: ServiceSettings, broker: MemoryBroker | None) -> Bus:
+    if settings.bus.bus == "kafka":
+        return KafkaBus(settings.bus, client_id=f"beacon-{settings.service_name}")
+    return MemoryBus(broker or MemoryBroker(settings.bus.kafka_partitions))
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        *,
+        migrations: str | None,
+        broker: MemoryBroker | None = None,
+        bus: Bus | None = None,
+        schema: str | None = None,
+    ) -> None:
+        self.name, self.settings, self.metadata = name, settings, metadata
+        self.migrations = migrations
+        # Each service's models declare its outbox and inbox (so migrations include them).
+        self.outbox = metadata.tables[f"{name}_outbox"]
+        self.inbox = metadata.tables[f"{name}_inbox"]
+        self.db = Database(settings.effective_database_url(), schema=schema)
+        self.bus = bus or build_bus(settings, broker)
+        self.relay = OutboxRelay(
+            self.db, self.outbox, self.bus, service=name,
+            batch_size=settings.outbox_batch_size, idle_poll_s=settings.outbox_idle_poll_s,
+            retention_s=settings.outbox_retention_s,
+        )
+        self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
+        self.started = False
+
+    def on(self, topics: Sequence[str], handler: EventHandler, *, group: str | None = None) -> None:
+        """Apply `handler` once per event of `topics`, in the service's consumer group."""
+        self._handlers.append((tuple(topics), group or self.name, handler))
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        async with self.db.transaction() as session:
+            unit = Unit(session, self)
+            yield unit
+        if unit.emitted:
+            self.relay.wake()
+
+    def _idempotent(
+        self, group: str, handler: EventHandler
+    ) -> Callable[[Delivery], Awaitable[None]]:
+        async def handle(delivery: Delivery) -> None:
+            started = time.perf_counter()
+            with bind(self.name):
+                await self._apply(group, handler, delivery)
+            metrics.HANDLE_SECONDS.labels(self.name, delivery.topic).observe(
+                time.perf_counter() - started
+            )
+
+        return handle
+
+    async def _apply(self, group: str, handler: EventHandler, delivery: Delivery) -> None:
+        event = delivery.envelope
+        async with self.unit() as unit:
+            if not await claim_event(unit.session, self.inbox, group, event.id):
+                metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, "duplicate").inc()
+                return
+            await handler(unit, event)
+        metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, "applied").inc()
+
+    async def start(self) -> None:
+        """Migrate, connect the bus, start the consumers and the relay.
+
+        Raises ConfigError naming the setting when the database or broker is unusable.
+        """
+        try:
+            await prepare_schema(self.db, self.metadata, self.migrations, self.name)
+        except (OSError, SQLAlchemyError, TimeoutError) as exc:
+            raise ConfigError(
+                f"{self.name.upper()}_DATABASE_URL/DATABASE_URL",
+                f"database {self.db.url.render_as_string(hide_password=True)} unusable: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            ) from exc
+        for topics, group, handler in self._handlers:
+            self.bus.subscribe(topics, group, self._idempotent(group, handler))
+        try:
+            await self.bus.start()
+        except BusUnavailable as exc:
+            raise ConfigError("KAFKA_BOOTSTRAP_SERVERS", str(exc)) from exc
+        if self.bus.loses_log_on_restart:
+            # The in-memory log died with the last process: send recent events again;
+            # every consumer's inbox turns the repeats into no-ops.
+            replayed = await self.relay.replay_recent(self.settings.outbox_replay_s)
+            if replayed:
+                log.info("replaying %d recent events onto the in-memory bus", replayed)
+        await self.relay.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self.started:
+            await self.db.dispose()
+            return
+        await self.relay.stop()
+        await self.bus.stop()
+        await self.db.dispose()
+        self.started = False
+
+    async def readiness(self) -> dict[str, Any]:
+        """What is reachable: {'database': 'ok' | error, 'bus': 'ok' | error}."""
+        status: dict[str, Any] = {}
+        for part, ping in (("database", self.db.ping), ("bus", self.bus.ping)):
+            try:
+                await ping()
+                status[part] = "ok"
+            except Exception as exc:
+                status[part] = f"unreachable: {type(exc).__name__}"
+        return status

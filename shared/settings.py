@@ -1,0 +1,69 @@
+"""Settings every service shares, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting that stops the start; printed as one line naming the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem
+
+
+class BusSettings(BaseSettings):
+    """Which bus, and how to talk to Kafka when it is Kafka."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    bus: Literal["memory", "kafka"] = Field("memory", validation_alias="BUS")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS", min_length=1
+    )
+    kafka_partitions: int = Field(6, ge=1, le=1000, validation_alias="KAFKA_PARTITIONS")
+    kafka_replication_factor: int = Field(1, ge=1, validation_alias="KAFKA_REPLICATION_FACTOR")
+    kafka_acks: Literal["0", "1", "all"] = Field("all", validation_alias="KAFKA_ACKS")
+    kafka_linger_ms: int = Field(2, ge=0, validation_alias="KAFKA_LINGER_MS")
+    kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none", validation_alias="KAFKA_COMPRESSION"
+    )
+    # Tansu rejects the idempotent producer; Apache Kafka deployments should turn it on.
+    kafka_enable_idempotence: bool = Field(False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE")
+    kafka_connect_timeout_s: float = Field(10.0, gt=0, validation_alias="KAFKA_CONNECT_TIMEOUT_S")
+    max_attempts: int = Field(5, ge=1, le=100, validation_alias="BUS_MAX_ATTEMPTS")
+    retry_backoff_ms: int = Field(50, ge=0, validation_alias="BUS_RETRY_BACKOFF_MS")
+    retry_backoff_max_ms: int = Field(2000, ge=0, validation_alias="BUS_RETRY_BACKOFF_MAX_MS")
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings; a service adds its own fields and its database alias."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    outbox_batch_size: int = Field(500, ge=1, le=10000, validation_alias="OUTBOX_BATCH_SIZE")
+    outbox_idle_poll_s: float = Field(0.2, gt=0, validation_alias="OUTBOX_IDLE_POLL_S")
+    outbox_retention_s: float = Field(86400.0, gt=0, validation_alias="OUTBOX_RETENTION_S")
+    # In-memory bus only: how far back a restart re-sends events (the log died with the process).
+    outbox_replay_s: float = Field(3600.0, ge=0, validation_alias="OUTBOX_REPLAY_S")
+    bus: BusSettings = Field(default_factory=BusSettings)
+
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file of this service's own under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / (self.service_name + '.db')}"
+
+
+def database_alias(service: str) -> AliasChoices:
+    """`<SERVICE>_DATABASE_URL` wins over the shared `DATABASE_URL`."""
+    return AliasChoices(f"{service.upper()}_DATABASE_URL", "DATABASE_URL")

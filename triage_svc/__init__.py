@@ -1,0 +1,1 @@
+"""Triage: cases, response levels with reasons, SLA clocks, escalation and incidents."""

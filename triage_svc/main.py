@@ -1,0 +1,24 @@
+"""The triage app: `uvicorn --factory triage_svc.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.app import create_service_app
+from shared.bus import MemoryBroker
+from shared.runtime import ServiceRuntime
+from triage_svc import api, consumers
+from triage_svc.models import metadata
+from triage_svc.rules import load_rules
+from triage_svc.settings import TriageSettings
+
+
+def create_app(
+    settings: TriageSettings | None = None, broker: MemoryBroker | None = None
+) -> FastAPI:
+    settings = settings or TriageSettings()
+    rules = load_rules(settings.rules_file)
+    runtime = ServiceRuntime("triage", settings, metadata, migrations="triage_svc.migrations",
+                             broker=broker)
+    consumers.register(runtime, rules)
+    return create_service_app(runtime, [api.router], title="Beacon triage")

@@ -1,0 +1,1 @@
+"""Alembic migrations of triage's tables (PostgreSQL)."""
