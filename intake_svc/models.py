@@ -52,7 +52,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     complaint_id: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(Utcindex=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 metadata = Base.metadata

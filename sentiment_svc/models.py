@@ -25,7 +25,7 @@ class Mention(Base):
     content: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    received_at: Mapped[datetime] = mapped_column(Utcindex=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reach: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(5))
     sentiment_label: Mapped[str] = mapped_column(String(10))

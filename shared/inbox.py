@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import UtcDateTime
+
 
 def inbox_table(metadata: MetaData, prefix: str) -> Table:
     return Table(
@@ -17,7 +19,7 @@ def inbox_table(metadata: MetaData, prefix: str) -> Table:
         metadata,
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
-        Column("processed_at", Utcnullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
     )
 
 

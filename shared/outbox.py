@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics
 from shared.bus import Bus, BusUnavailable
-from shared.db import Database
+from shared.db import Database, UtcDateTime
 from shared.events import Envelope
 
 log = logging.getLogger("beacon.outbox")
@@ -50,8 +50,8 @@ def outbox_table(metadata: MetaData, prefix: str) -> Table:
         Column("topic", String(200), nullable=False),
         Column("event_key", String(200), nullable=False),
         Column("envelope", Text, nullable=False),
-        Column("created_at", Utcnullable=False),
-        Column("published_at", Utcnullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("published_at", UtcDateTime, nullable=True),
     )
     pending = table.c.published_at.is_(None)
     Index(f"ix_{prefix}_outbox_pending", table.c.event_key, table.c.seq,

@@ -84,6 +84,8 @@ class ServiceRuntime:
             retention_s=settings.outbox_retention_s,
         )
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
+        # Called after each event's transaction ended, with "applied" or "duplicate".
+        self.listeners: list[Callable[[str, Delivery], None]] = []
         self.started = False
 
     def on(self, topics: Sequence[str], handler: EventHandler, *, group: str | None = None) -> None:
@@ -114,11 +116,14 @@ class ServiceRuntime:
     async def _apply(self, group: str, handler: EventHandler, delivery: Delivery) -> None:
         event = delivery.envelope
         async with self.unit() as unit:
-            if not await claim_event(unit.session, self.inbox, group, event.id):
-                metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, "duplicate").inc()
-                return
-            await handler(unit, event)
-        metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, "applied").inc()
+            outcome = "applied"
+            if await claim_event(unit.session, self.inbox, group, event.id):
+                await handler(unit, event)
+            else:
+                outcome = "duplicate"
+        metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, outcome).inc()
+        for listener in self.listeners:
+            listener(outcome, delivery)
 
     async def start(self) -> None:
         """Migrate, connect the bus, start the consumers and the relay.

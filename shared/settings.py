@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ConfigError(Exception):
@@ -20,7 +20,7 @@ class ConfigError(Exception):
 class BusSettings(BaseSettings):
     """Which bus, and how to talk to Kafka when it is Kafka."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     bus: Literal["memory", "kafka"] = Field("memory", validation_alias="BUS")
     kafka_bootstrap_servers: str = Field(
@@ -35,6 +35,15 @@ class BusSettings(BaseSettings):
     )
     # Tansu rejects the idempotent producer; Apache Kafka deployments should turn it on.
     kafka_enable_idempotence: bool = Field(False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE")
+    # Tansu holds a group join for half the session timeout and answers a fetch only when
+    # fetch_max_wait_ms runs out (it does not wake long polls): both bound its latency.
+    kafka_session_timeout_ms: int = Field(
+        10000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS"
+    )
+    kafka_heartbeat_interval_ms: int = Field(
+        3000, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS"
+    )
+    kafka_fetch_max_wait_ms: int = Field(50, ge=0, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
     kafka_connect_timeout_s: float = Field(10.0, gt=0, validation_alias="KAFKA_CONNECT_TIMEOUT_S")
     max_attempts: int = Field(5, ge=1, le=100, validation_alias="BUS_MAX_ATTEMPTS")
     retry_backoff_ms: int = Field(50, ge=0, validation_alias="BUS_RETRY_BACKOFF_MS")
@@ -44,7 +53,7 @@ class BusSettings(BaseSettings):
 class ServiceSettings(BaseSettings):
     """Base of each service's settings; a service adds its own fields and its database alias."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service_name: str = "service"
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
@@ -55,7 +64,14 @@ class ServiceSettings(BaseSettings):
     outbox_retention_s: float = Field(86400.0, gt=0, validation_alias="OUTBOX_RETENTION_S")
     # In-memory bus only: how far back a restart re-sends events (the log died with the process).
     outbox_replay_s: float = Field(3600.0, ge=0, validation_alias="OUTBOX_REPLAY_S")
-    bus: BusSettings = Field(default_factory=BusSettings)
+    # Built from its own variables; NoDecode and the validator below keep the env source from
+    # parsing the bus-kind variable `BUS` (which matches this field's name) as this block.
+    bus: Annotated[BusSettings, NoDecode] = Field(default_factory=BusSettings)
+
+    @field_validator("bus", mode="before")
+    @classmethod
+    def _bus_kind_is_not_the_block(cls, value: object) -> object:
+        return BusSettings() if isinstance(value, str) else value
 
     def effective_database_url(self) -> str:
         """The configured URL, or a SQLite file of this service's own under the data dir."""

@@ -77,6 +77,10 @@ class Bus(abc.ABC):
     async def ping(self) -> None:
         """Raise BusUnavailable when the broker does not answer."""
 
+    @abc.abstractmethod
+    def assignment(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs this client's consumers own now."""
+
     @property
     def loses_log_on_restart(self) -> bool:
         """True where a process restart empties the log (the in-memory bus)."""
@@ -137,7 +141,9 @@ async def handle_with_retries(
         try:
             async for trying in AsyncRetrying(
                 stop=stop_after_attempt(policy.max_attempts),
-                wait=wait_exponential_jitter(initial=policy.backoff_s, max=policy.backoff_max_s),
+                wait=wait_exponential_jitter(
+                    multiplier=policy.backoff_s, max=policy.backoff_max_s, jitter=policy.backoff_s
+                ),
                 reraise=False,
             ):
                 with trying:

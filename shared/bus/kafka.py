@@ -63,6 +63,9 @@ class _Subscription:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            session_timeout_ms=s.kafka_session_timeout_ms,
+            heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
         self.consumer.subscribe(list(self.topics), listener=_DrainOnRevoke(self.inflight))
         await self.consumer.start()
@@ -226,6 +229,13 @@ class KafkaBus(Bus):
         except (KafkaError, OSError) as exc:
             self._known_topics.clear()  # a broker that lost its disks lost its topics too
             raise BusUnavailable(f"publish failed: {exc!r}") from exc
+
+    def assignment(self) -> set[tuple[str, int]]:
+        return {
+            (tp.topic, tp.partition)
+            for sub in self.subscriptions if sub.consumer is not None
+            for tp in sub.consumer.assignment()
+        }
 
     async def ping(self) -> None:
         if self.producer is None:

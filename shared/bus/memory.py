@@ -179,3 +179,6 @@ class MemoryBus(Bus):
 
     async def ping(self) -> None:
         return None
+
+    def assignment(self) -> set[tuple[str, int]]:
+        return {slot for member in self.members for slot in member.assigned}

@@ -1,0 +1,91 @@
+"""Fixtures shared by the whole suite: a Tansu broker, PostgreSQL schemas, database and bus
+factories. With CI set, a missing broker or database fails the run; locally it skips."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.tansu import Tansu
+
+PG_URL = os.environ.get(
+    "BEACON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/beacon_test"
+)
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI and is not reachable")
+    pytest.skip(f"{what} not reachable")
+
+
+@pytest.fixture(scope="session")
+def tansu() -> Iterator[Tansu]:
+    """The session's broker: BEACON_TEST_KAFKA when CI started one, else our own."""
+    external = os.environ.get("BEACON_TEST_KAFKA")
+    if external:
+        _, _, port = external.rpartition(":")
+        broker = Tansu(int(port))
+        yield broker
+        return
+    try:
+        broker = Tansu().start()
+    except Exception as exc:  # the binary ships in a dependency, so this is unexpected
+        _missing(f"Tansu broker ({exc})")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def own_tansu() -> Iterator[Tansu]:
+    """A broker of this test's own, for tests that stop and restart it."""
+    broker = Tansu().start()
+    yield broker
+    broker.stop(kill=True)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    async def ensure() -> None:
+        dsn = _asyncpg_dsn(PG_URL)
+        database = dsn.rsplit("/", 1)[1]
+        admin = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres", timeout=5)
+        try:
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", database):
+                await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+
+    try:
+        asyncio.run(ensure())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        _missing(f"PostgreSQL at {PG_URL} ({exc})")
+    return PG_URL
+
+
+@pytest.fixture
+async def pg_schema(pg_url: str) -> AsyncIterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(pg_url))
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"

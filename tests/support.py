@@ -1,0 +1,138 @@
+"""A probe service for backbone tests: one table of effects, an outbox, an inbox, and a
+handler that records each event it applies (or fails on purpose for poison events)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable
+
+from pydantic import BaseModel
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from shared.bus import Bus, Delivery
+from shared.events import Envelope
+from shared.events.registry import register
+from shared.inbox import inbox_table
+from shared.outbox import outbox_table
+from shared.runtime import ServiceRuntime, Unit
+from shared.settings import ServiceSettings
+
+metadata = MetaData()
+effects = Table(
+    "probe_effects", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_key", String(100), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("applied_by", String(50), nullable=False),
+)
+outbox_table(metadata, "probe")
+inbox_table(metadata, "probe")
+
+
+class Happened(BaseModel):
+    key: str
+    n: int
+    poison: bool = False
+
+
+def new_topic() -> str:
+    """A topic (and event type) of the test's own, so tests sharing a broker never mix."""
+    topic = f"probe.{uuid.uuid4().hex[:10]}"
+    register(topic, 1)(Happened)
+    return topic
+
+
+class Tally:
+    """Counts outcomes across one or more probes and wakes whoever waits on a condition."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Event]] = []
+
+    def observe(self, outcome: str, _delivery: Delivery) -> None:
+        self.outcomes[outcome] += 1
+        for condition, event in self._waiters:
+            if condition():
+                event.set()
+
+    async def wait_for(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+        """Wait until `condition` holds after some event's transaction ended."""
+        if condition():
+            return
+        event = asyncio.Event()
+        self._waiters.append((condition, event))
+        try:
+            await asyncio.wait_for(event.wait(), within)
+        finally:
+            self._waiters.remove((condition, event))
+
+    async def applied(self, count: int, within: float = 30.0) -> None:
+        await self.wait_for(lambda: self.outcomes["applied"] >= count, within)
+
+
+async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
+    """Poll a condition that has no event to await (a consumer group's rebalance)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+class Probe:
+    """One replica of the probe service."""
+
+    def __init__(self, url: str, bus: Bus, topic: str, *, schema: str | None = None,
+                 label: str = "probe", group: str = "probe", tally: Tally | None = None) -> None:
+        settings = ServiceSettings(service_name="probe", database_url=url,
+                                   outbox_idle_poll_s=0.05)
+        self.runtime = ServiceRuntime("probe", settings, metadata, migrations=None, bus=bus,
+                                      schema=schema)
+        self.topic, self.label = topic, label
+        self.tally = tally or Tally()
+        self.runtime.on([topic], self._apply, group=group)
+        self.runtime.listeners.append(self.tally.observe)
+
+    async def _apply(self, unit: Unit, event: Envelope) -> None:
+        data = event.payload()
+        assert isinstance(data, Happened)
+        if data.poison:
+            raise RuntimeError(f"poison event n={data.n}")
+        await unit.session.execute(insert(effects).values(
+            event_id=event.id, event_key=data.key, n=data.n, applied_by=self.label))
+
+    async def emit(self, events: list[Happened]) -> None:
+        async with self.runtime.unit() as unit:
+            for data in events:
+                await unit.emit(self.topic, data, subject=data.key)
+
+    async def effects(self) -> list[tuple[str, int, str, str]]:
+        async with self.runtime.db.session() as session:
+            rows = await session.execute(
+                select(effects.c.event_key, effects.c.n, effects.c.event_id,
+                       effects.c.applied_by).order_by(effects.c.id))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def effect_count(self) -> int:
+        async with self.runtime.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(effects)) or 0)
+
+
+def events_for(keys: int, per_key: int, *, start: int = 0) -> list[Happened]:
+    """`per_key` events on each of `keys` keys, interleaved, numbered in order per key."""
+    return [Happened(key=f"k{k}", n=start + i) for i in range(per_key) for k in range(keys)]
+
+
+def assert_once_in_order(rows: list[tuple[str, int, str, str]], expected: list[Happened]) -> None:
+    """Every expected event applied exactly once, and each key's events in emit order."""
+    applied = [(key, n) for key, n, _, _ in rows]
+    assert sorted(applied) == sorted((e.key, e.n) for e in expected)
+    assert len({event_id for _, _, event_id, _ in rows}) == len(rows)
+    by_key: dict[str, list[int]] = {}
+    for key, n in applied:
+        by_key.setdefault(key, []).append(n)
+    for key, numbers in by_key.items():
+        assert numbers == sorted(numbers), f"key {key} out of order: {numbers}"
