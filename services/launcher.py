@@ -8,13 +8,14 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from services.auth import KeyRing, admin_key, dev_key
+from services.auth import ApiKey, KeyRing, admin_key, dev_key
 from services.gateway import create_gateway
 from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
 from services.upstreams import Upstream
@@ -43,16 +44,24 @@ def lifespan_of(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextMan
     return lambda: app.router.lifespan_context(app)
 
 
-def build_embedded(settings: GatewaySettings) -> tuple[FastAPI, str, bool]:
+@dataclass
+class Embedded:
+    gateway: FastAPI
+    services: dict[str, FastAPI]
+    admin_key: str
+    key_is_new: bool
+
+
+def build_embedded(settings: GatewaySettings, extra_keys: Sequence[ApiKey] = ()) -> Embedded:
     """Every service on one in-memory broker, behind the gateway."""
     broker = MemoryBroker(BusSettings().kafka_partitions)
     apps = {name: service_factory(name)(broker=broker) for name in SERVICES}
     key, made = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.in_process(name, app, settings.upstream_timeout_s)
                  for name, app in apps.items()}
-    gateway = create_gateway(upstreams, KeyRing([admin_key(key)]),
+    gateway = create_gateway(upstreams, KeyRing([admin_key(key), *extra_keys]),
                              lifespans=[lifespan_of(app) for app in apps.values()])
-    return gateway, key, made
+    return Embedded(gateway, apps, key, made)
 
 
 def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
@@ -118,13 +127,13 @@ def main(argv: list[str]) -> int:
 async def _run(name: str) -> None:
     if name == "all":
         settings = GatewaySettings()
-        app, key, made = build_embedded(settings)
-        if made:
+        embedded = build_embedded(settings)
+        if embedded.key_is_new:
             print(f"beacon: generated admin API key (stored in {settings.data_dir}/dev_api_key):"
-                  f"\n  {key}", file=sys.stderr)
+                  f"\n  {embedded.admin_key}", file=sys.stderr)
         print(f"beacon: embedded mode on http://{settings.host}:{settings.port} "
               f"(docs: /api/v1/openapi.json)", file=sys.stderr)
-        await serve(app, settings.host, settings.port, settings.log_level)
+        await serve(embedded.gateway, settings.host, settings.port, settings.log_level)
         return
     if name == "gateway":
         settings = GatewaySettings()

@@ -7,12 +7,18 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from deploy.tansu import Tansu
+from services.auth import ApiKey, key_hash
+from services.launcher import Embedded, build_embedded
+from services.settings import GatewaySettings
+from tests.support import Tally
 
 PG_URL = os.environ.get(
     "BEACON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/beacon_test"
@@ -89,3 +95,39 @@ async def pg_schema(pg_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+# The whole system in embedded mode, in this test's process, reached through the gateway.
+ADMIN = "test-admin-key-0123456789"
+KEYS = {
+    "hotline-a": ("hotline-a", {"complaints:write", "complaints:read"}),
+    "hotline-b": ("hotline-b", {"complaints:write", "complaints:read"}),
+    "operator": ("ops", {"cases:read", "cases:write"}),
+    "operator-pii": ("ops", {"cases:read", "pii:read"}),
+}
+
+
+@dataclass
+class System:
+    embedded: Embedded
+    client: httpx.AsyncClient
+    notified: Tally
+
+    def as_key(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer key-{name}"}
+
+
+@pytest.fixture
+async def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[System]:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    extra = [ApiKey(name, owner, frozenset(scopes), key_hash(f"key-{name}"))
+             for name, (owner, scopes) in KEYS.items()]
+    embedded = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=ADMIN), extra)
+    notified = Tally()
+    embedded.services["notify"].state.runtime.listeners.append(notified.observe)
+    app = embedded.gateway
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://beacon",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    ) as client:
+        yield System(embedded, client, notified)

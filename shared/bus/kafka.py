@@ -118,9 +118,12 @@ class _Subscription:
             return
         assert self.consumer is not None
         try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:
-            # The group moved on; the new owner redelivers and the inbox absorbs the repeat.
+            # aiokafka retries some commit errors without end (a broker that restarted
+            # empty answers UnknownTopicOrPartition), so the wait is bounded.
+            await asyncio.wait_for(self.consumer.commit(offsets),
+                                   self.bus.settings.kafka_connect_timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            # Uncommitted records come again; the inbox turns the repeat into a no-op.
             log.warning("offset commit failed for group %s: %r", self.group, exc)
 
 
@@ -181,24 +184,31 @@ class KafkaBus(Bus):
         if not missing:
             return
         async with self._topic_lock:
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                client_id=f"{self.client_id}-admin",
-            )
-            await admin.start()
             try:
-                existing = set(await admin.list_topics())
-                new = [
-                    NewTopic(t, self.settings.kafka_partitions,
-                             self.settings.kafka_replication_factor)
-                    for t in sorted(missing - existing)
-                ]
-                if new:
-                    with contextlib.suppress(TopicAlreadyExistsError):
-                        await admin.create_topics(new)
-            finally:
-                await admin.close()
+                await asyncio.wait_for(self._create_topics(missing),
+                                       self.settings.kafka_connect_timeout_s)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                raise BusUnavailable(f"cannot create topics: {exc!r}") from exc
             self._known_topics |= missing
+
+    async def _create_topics(self, topics: set[str]) -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.client_id}-admin",
+            request_timeout_ms=int(self.settings.kafka_connect_timeout_s * 1000),
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [
+                NewTopic(t, self.settings.kafka_partitions, self.settings.kafka_replication_factor)
+                for t in sorted(topics - existing)
+            ]
+            if new:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(new)
+        finally:
+            await admin.close()
 
     async def send_records(self, topic: str, records: Sequence[Record]) -> None:
         if self.producer is None:
