@@ -86,3 +86,27 @@ class Tansu:
 def running_tansu(port: int | None = None) -> Iterator[Tansu]:
     with Tansu(port) as broker:
         yield broker
+
+
+def main() -> None:
+    """`python -m deploy.tansu PORT`: run a broker in the foreground until SIGTERM/SIGINT."""
+    import sys
+
+    broker = Tansu(int(sys.argv[1]) if len(sys.argv) > 1 else 9092).start()
+    print(f"tansu listening on {broker.bootstrap}", flush=True)
+    stop = [False]
+
+    def _stop(*_: object) -> None:
+        stop[0] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop[0] and broker.process is not None and broker.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()

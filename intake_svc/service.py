@@ -131,7 +131,7 @@ def received_event(row: Complaint) -> ComplaintReceived:
     """What triage needs, and no complainant data: history matches on `complainant_key`."""
     return ComplaintReceived(
         complaint_id=row.id,
-        channel=row.channel,  # type: ignore[arg-type]
+        channel=row.channel,
         content=row.content,
         subject=row.subject,
         received_at=row.received_at,

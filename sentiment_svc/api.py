@@ -38,6 +38,6 @@ async def read_mention(mention_id: str, runtime: RuntimeDep) -> MentionOut:
         content=mention.content, author=mention.author, published_at=mention.published_at,
         received_at=mention.received_at, reach=Reach(**mention.reach),
         language=mention.language,
-        sentiment=Sentiment(label=mention.sentiment_label,  # type: ignore[arg-type]
+        sentiment=Sentiment(label=mention.sentiment_label,
                             score=mention.sentiment_score),
     )

@@ -68,7 +68,7 @@ async def accept_mentions(runtime: ServiceRuntime, mentions: list[MentionIn]) ->
             ids.append(mention.id)
             await unit.emit(SCORED_TOPIC, MentionScored(
                 mention_id=mention.id, source=mention.source, url=mention.url,
-                sentiment_label=label, sentiment_score=value,  # type: ignore[arg-type]
+                sentiment_label=label, sentiment_score=value,
                 published_at=mention.published_at,
             ), subject=mention.id)
     return ids

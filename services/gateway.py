@@ -29,7 +29,7 @@ CASE_STATE_TO_STATUS = {
     "responded": "responded", "follow_up": "responded", "closed": "closed",
     "reopened": "reopened",
 }
-Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[None]]
+Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 
 def create_gateway(

@@ -40,7 +40,7 @@ def service_factory(name: str) -> Callable[..., FastAPI]:
     return factories[name]
 
 
-def lifespan_of(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
+def lifespan_of(app: FastAPI) -> Callable[[], contextlib.AbstractAsyncContextManager[object]]:
     return lambda: app.router.lifespan_context(app)
 
 

@@ -66,7 +66,7 @@ def parse_rules(raw: dict[str, Any], where: str) -> Rules:
         if any(not isinstance(v, int) or v <= 0 for v in table.values()):
             raise RulesError(f"{where}: [clocks.{level}] minutes must be positive integers")
         clocks[level] = dict(table)
-    return Rules(int(raw.get("version", 1)), rules, tuple(categories), clocks)  # type: ignore[arg-type]
+    return Rules(int(raw.get("version", 1)), rules, tuple(categories), clocks)
 
 
 def _rule(raw: dict[str, Any], where: str) -> Rule:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pydantic import BaseModel
 
 _SCHEMAS: dict[tuple[str, int], type[BaseModel]] = {}
@@ -11,10 +14,13 @@ class UnknownEventSchema(LookupError):
     pass
 
 
-def register(event_type: str, version: int) -> object:
+M = TypeVar("M", bound=type[BaseModel])
+
+
+def register(event_type: str, version: int) -> Callable[[M], M]:
     """Class decorator: `@register("complaint.received", 1)`."""
 
-    def wrap(model: type[BaseModel]) -> type[BaseModel]:
+    def wrap(model: M) -> M:
         key = (event_type, version)
         if key in _SCHEMAS and _SCHEMAS[key] is not model:
             raise ValueError(f"schema {event_type} v{version} registered twice")
