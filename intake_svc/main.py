@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from intake_svc import api
 from intake_svc.models import metadata
+from intake_svc.service import purge_idempotency_keys
 from intake_svc.settings import IntakeSettings
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
@@ -20,6 +23,8 @@ def create_app(
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime("intake", settings, metadata, migrations="intake_svc.migrations",
                              broker=broker)
+    ttl = timedelta(seconds=settings.idempotency_ttl_s)
+    runtime.every(3600.0, lambda: purge_idempotency_keys(runtime, ttl))
     app = create_service_app(runtime, [api.router], title="Beacon intake")
     if settings.pii_keys is None and settings.bus.bus == "kafka":
         # Replicas must share one key ring, so distributed mode never generates its own.

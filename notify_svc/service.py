@@ -24,9 +24,10 @@ async def notify_triaged(unit: Unit, event: Envelope, triaged: ComplaintTriaged,
     """Route a triaged complaint to its level's roles; deliver on the `log` channel now,
     queue other channels (their senders come with the channel work)."""
     now = datetime.now(UTC)
-    existing = set((await unit.session.execute(
+    rows = await unit.session.execute(
         select(Delivery.recipient, Delivery.channel).where(Delivery.cause_event_id == event.id)
-    )).tuples().all())
+    )
+    existing = {(recipient, channel) for recipient, channel in rows}
     made = []
     for member, channel, address in roster.recipients_for_level(triaged.response_level):
         if (member.id, channel) in existing:

@@ -47,9 +47,11 @@ async def accept_mentions(runtime: ServiceRuntime, mentions: list[MentionIn]) ->
     ids: list[str] = []
     async with runtime.unit() as unit:
         urls = [m.url for m in mentions if m.url]
-        known = dict((await unit.session.execute(
-            select(Mention.url, Mention.id).where(Mention.url.in_(urls))
-        )).tuples().all()) if urls else {}
+        known: dict[str, str] = {}
+        if urls:
+            rows = await unit.session.execute(
+                select(Mention.url, Mention.id).where(Mention.url.in_(urls)))
+            known = {url: mention_id for url, mention_id in rows if url}
         for item in mentions:
             if item.url and item.url in known:
                 ids.append(known[item.url])

@@ -140,8 +140,15 @@ async def _with_case(response: httpx.Response, triage: Upstream, caller: Caller)
 
 
 async def _ready(upstream: Upstream) -> dict[str, Any]:
+    """Ready only when every replica is: round-robin would hide a replica that is down."""
+    replicas = [await _replica_ready(client) for client in upstream.clients]
+    ready = all(r.get("status") == "ready" for r in replicas)
+    return {"status": "ready" if ready else "not ready", "replicas": replicas}
+
+
+async def _replica_ready(client: httpx.AsyncClient) -> dict[str, Any]:
     try:
-        answer = await upstream.client().get("/readyz", timeout=5)
+        answer = await client.get("/readyz", timeout=5)
         body: dict[str, Any] = answer.json()
         return body if answer.status_code == 200 else {**body, "status": "not ready"}
     except (httpx.HTTPError, ValueError) as exc:

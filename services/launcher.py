@@ -93,8 +93,6 @@ def describe(exc: BaseException) -> str | None:
         return f"DATABASE_URL: {exc}"
     if isinstance(exc, PiiKeyError):
         return f"PII_KEYS: {exc}"
-    if type(exc).__name__ in ("RulesError", "RosterError"):
-        return str(exc)
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
             found = describe(inner)

@@ -6,6 +6,7 @@ together, and the relay is woken once they have.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -86,11 +87,29 @@ class ServiceRuntime:
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".
         self.listeners: list[Callable[[str, Delivery], None]] = []
+        self._periodic: list[tuple[float, Callable[[], Awaitable[object]]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.every(5.0, self._report_backlog)
         self.started = False
 
     def on(self, topics: Sequence[str], handler: EventHandler, *, group: str | None = None) -> None:
         """Apply `handler` once per event of `topics`, in the service's consumer group."""
         self._handlers.append((tuple(topics), group or self.name, handler))
+
+    def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` every `seconds` while the service runs (housekeeping, gauges)."""
+        self._periodic.append((seconds, job))
+
+    async def _repeat(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job %s failed", getattr(job, "__name__", job))
+            await asyncio.sleep(seconds)
+
+    async def _report_backlog(self) -> None:
+        metrics.OUTBOX_BACKLOG.labels(self.name).set(await self.relay.backlog())
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -151,12 +170,17 @@ class ServiceRuntime:
             if replayed:
                 log.info("replaying %d recent events onto the in-memory bus", replayed)
         await self.relay.start()
+        self._tasks = [asyncio.create_task(self._repeat(seconds, job))
+                       for seconds, job in self._periodic]
         self.started = True
 
     async def stop(self) -> None:
         if not self.started:
             await self.db.dispose()
             return
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.relay.stop()
         await self.bus.stop()
         await self.db.dispose()

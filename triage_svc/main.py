@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
+from shared.settings import ConfigError
 from triage_svc import api, consumers
 from triage_svc.models import metadata
-from triage_svc.rules import load_rules
+from triage_svc.rules import RulesError, load_rules
 from triage_svc.settings import TriageSettings
 
 
@@ -17,7 +18,10 @@ def create_app(
     settings: TriageSettings | None = None, broker: MemoryBroker | None = None
 ) -> FastAPI:
     settings = settings or TriageSettings()
-    rules = load_rules(settings.rules_file)
+    try:
+        rules = load_rules(settings.rules_file)
+    except RulesError as exc:
+        raise ConfigError("TRIAGE_RULES_FILE", str(exc)) from exc
     runtime = ServiceRuntime("triage", settings, metadata, migrations="triage_svc.migrations",
                              broker=broker)
     consumers.register(runtime, rules)

@@ -1,0 +1,496 @@
+"""Distributed mode on this machine: `python -m deploy.local up|down|status`.
+
+`up` starts Tansu (unless KAFKA_BOOTSTRAP_SERVERS names a broker already), creates the
+PostgreSQL database when DATABASE_URL names one, then one process per service replica
+(`<SERVICE>_REPLICAS=N`) and the gateway in front of them. Every process runs detached in a
+session of its own and logs to `$DATA_DIR/run/logs/`; pids, ports and URLs go to
+`$DATA_DIR/run/state.json`, which is all `down` and `status` need.
+
+Tests drive the same code: `up(env, data_dir)` returns the State, `down(data_dir)` ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deploy.tansu import Tansu, free_port
+from services.auth import dev_key
+from services.settings import SERVICES
+from shared.db import DatabaseConfigError, parse_database_url
+from shared.privacy import PiiKeyError, new_key_ring_spec, parse_key_ring
+from shared.settings import ConfigError
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+MAX_REPLICAS = 32
+LOG_TAIL_LINES = 20
+
+
+class LocalError(Exception):
+    """`up` could not bring distributed mode up; the message says why (with log tails)."""
+
+
+@dataclass
+class Proc:
+    """One process `up` started."""
+
+    name: str  # "tansu", "triage-0", "gateway"
+    role: str  # "tansu", a service name, or "gateway"
+    pid: int
+    port: int
+    url: str
+    log: str
+    # The kernel's start time of the pid, so `down` never signals a recycled pid.
+    started: int | None = None
+
+
+@dataclass
+class State:
+    data_dir: str
+    gateway_url: str
+    bootstrap: str
+    key_location: str
+    processes: list[Proc] = field(default_factory=list)
+
+    def urls(self, role: str) -> list[str]:
+        return [p.url for p in self.processes if p.role == role]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> State:
+        raw = json.loads(text)
+        raw["processes"] = [Proc(**p) for p in raw.get("processes", [])]
+        return cls(**raw)
+
+
+# --- where things live -------------------------------------------------------------------
+
+def run_dir(data_dir: Path) -> Path:
+    return data_dir / "run"
+
+
+def state_path(data_dir: Path) -> Path:
+    return run_dir(data_dir) / "state.json"
+
+
+def read_state(data_dir: Path) -> State | None:
+    path = state_path(data_dir)
+    if not path.exists():
+        return None
+    return State.from_json(path.read_text())
+
+
+def _write_state(state: State) -> None:
+    path = state_path(Path(state.data_dir))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(state.to_json())
+    tmp.replace(path)  # atomic: a concurrent `status` never reads half a file
+
+
+# --- process identity and liveness -------------------------------------------------------
+
+def _start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat; None where there is no /proc (or no such pid)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; everything after its ')' is fixed-form.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def alive(proc: Proc) -> bool:
+    """Our process still runs: the pid exists, is not a zombie, and was not reused."""
+    _reap(proc.pid)
+    try:
+        os.kill(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # someone else's process took the pid
+    if _is_zombie(proc.pid):
+        return False
+    ticks = _start_ticks(proc.pid)
+    return proc.started is None or ticks is None or ticks == proc.started
+
+
+def _reap(pid: int) -> None:
+    """When `up` ran in this very process (tests), our dead children must be reaped."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+# --- settings from the environment -------------------------------------------------------
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(name, f"expected a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def replicas(env: Mapping[str, str]) -> dict[str, int]:
+    return {name: _int_setting(env, f"{name.upper()}_REPLICAS", 1, 1, MAX_REPLICAS)
+            for name in SERVICES}
+
+
+def _require_free(setting: str, port: int) -> None:
+    """Refuse a taken port up front: a readiness probe would otherwise find the squatter."""
+    with socket.socket() as sock:
+        # As the servers themselves bind: a just-stopped run's TIME_WAIT sockets don't count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise ConfigError(setting, f"port {port} on 127.0.0.1 is already in use") from None
+
+
+# --- secrets -----------------------------------------------------------------------------
+
+def pii_keys(env: Mapping[str, str], data_dir: Path) -> str:
+    """The configured ring, else one made once under run/: every intake replica and every
+    later `up` must decrypt what earlier ones stored."""
+    if env.get("PII_KEYS"):
+        return env["PII_KEYS"]
+    path = run_dir(data_dir) / "pii.keys"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_key_ring_spec())
+    spec = path.read_text().strip()
+    try:
+        parse_key_ring(spec)
+    except PiiKeyError as exc:
+        raise ConfigError("PII_KEYS", f"{path}: {exc}") from exc
+    return spec
+
+
+def api_key(env: Mapping[str, str], data_dir: Path) -> tuple[str, str]:
+    """(admin key, where it is kept): the same file the gateway itself reads."""
+    configured = env.get("DEV_API_KEY") or None
+    if configured is not None and len(configured) < 16:
+        raise ConfigError("DEV_API_KEY", "must be at least 16 characters")
+    key, _ = dev_key(configured, data_dir)
+    return key, "DEV_API_KEY" if configured else str(data_dir / "dev_api_key")
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+def _postgres_urls(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(setting, url) of every configured database URL that names PostgreSQL."""
+    settings = ["DATABASE_URL", *(f"{name.upper()}_DATABASE_URL" for name in SERVICES)]
+    found = []
+    for setting in settings:
+        url = env.get(setting)
+        if not url:
+            continue
+        try:
+            backend = parse_database_url(url).get_backend_name()
+        except DatabaseConfigError as exc:
+            raise ConfigError(setting, str(exc)) from exc
+        if backend == "postgresql":
+            found.append((setting, url))
+    return found
+
+
+async def _create_database(setting: str, url: str) -> None:
+    import asyncpg  # only PostgreSQL deployments pay for the import
+
+    parsed = parse_database_url(url)
+    name = parsed.database or "postgres"
+    try:
+        admin = await asyncpg.connect(
+            host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+            user=parsed.username, password=parsed.password, database="postgres", timeout=10,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise ConfigError(setting, f"cannot reach PostgreSQL at {parsed.host}:{parsed.port}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            # Two `up`s racing both see it missing; the loser's duplicate error is harmless.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await admin.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+    finally:
+        await admin.close()
+
+
+def ensure_databases(env: Mapping[str, str]) -> None:
+    for setting, url in _postgres_urls(env):
+        asyncio.run(_create_database(setting, url))
+
+
+# --- starting and stopping processes -----------------------------------------------------
+
+def _spawn(name: str, role: str, argv: list[str], env: Mapping[str, str], port: int,
+           host: str, logs: Path) -> tuple[Proc, subprocess.Popen[bytes]]:
+    log_path = logs / f"{name}.log"
+    with open(log_path, "ab") as log:
+        # A session of its own: the process outlives `up`, and `down` signals its group.
+        popen = subprocess.Popen(argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    proc = Proc(name, role, popen.pid, port, f"http://{host}:{port}", str(log_path),
+                _start_ticks(popen.pid))
+    return proc, popen
+
+
+def _service_env(base: Mapping[str, str], name: str, port: int, bootstrap: str) -> dict[str, str]:
+    env = dict(base)
+    env.update({
+        "BUS": "kafka", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        # Replicas are reached only through the gateway, so they listen on loopback.
+        f"{name.upper()}_HOST": "127.0.0.1", f"{name.upper()}_PORT": str(port),
+    })
+    return env
+
+
+def _gateway_env(base: Mapping[str, str], state: State, port: int) -> dict[str, str]:
+    env = dict(base)
+    env["GATEWAY_PORT"] = str(port)
+    env.pop("PII_KEYS", None)  # the gateway never decrypts; keep the key out of its environ
+    for name in SERVICES:
+        env[f"{name.upper()}_URL"] = ",".join(state.urls(name))
+    return env
+
+
+def _start_tansu(env: Mapping[str, str], logs: Path) -> tuple[str, Proc | None]:
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return env["KAFKA_BOOTSTRAP_SERVERS"], None  # the user's broker: not ours to stop
+    port = _int_setting(env, "KAFKA_PORT", 9092, 1, 65535)
+    _require_free("KAFKA_PORT", port)
+    broker = Tansu(port, logs / "tansu.log")
+    try:
+        broker.start()
+    except (OSError, TimeoutError) as exc:
+        broker.stop(kill=True)
+        raise LocalError(f"Tansu did not start on port {port}: {exc}\n"
+                         f"{_tail(logs / 'tansu.log')}") from exc
+    assert broker.process is not None
+    pid = broker.process.pid
+    return broker.bootstrap, Proc("tansu", "tansu", pid, port, f"tcp://{broker.bootstrap}",
+                                  str(logs / "tansu.log"), _start_ticks(pid))
+
+
+def terminate(procs: list[Proc], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM each process group, give each `timeout` seconds, then SIGKILL."""
+    live = [p for p in procs if alive(p)]
+    for proc in live:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in live) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for proc in live:
+        if alive(proc):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+    while any(alive(p) for p in live):
+        time.sleep(0.05)
+
+
+def stop_all(procs: list[Proc]) -> None:
+    """The gateway first (no new requests), then the services, the broker last so the
+    services can still commit their offsets while they drain."""
+    for roles in (("gateway",), SERVICES, ("tansu",)):
+        terminate([p for p in procs if p.role in roles])
+
+
+# --- waiting for readiness ---------------------------------------------------------------
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return f"  (no log at {path})"
+    return "\n".join(f"  | {line}" for line in text) or f"  (empty log {path})"
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _check_alive(popens: dict[str, subprocess.Popen[bytes]], state: State) -> None:
+    for proc in state.processes:
+        popen = popens.get(proc.name)
+        if popen is not None and popen.poll() is not None:
+            raise LocalError(f"{proc.name} exited with code {popen.returncode}; "
+                             f"the end of {proc.log}:\n{_tail(Path(proc.log))}")
+
+
+def wait_ready(state: State, popens: dict[str, subprocess.Popen[bytes]],
+               timeout: float) -> None:
+    """Every replica's own /readyz, then the gateway's: the gateway probes one replica per
+    service per call, so its answer alone does not prove that all replicas are up."""
+    deadline = time.monotonic() + timeout
+    pending = [p for p in state.processes if p.role != "tansu"]
+    while pending:
+        _check_alive(popens, state)
+        pending = [p for p in pending if not _ready(p.url)]
+        if pending and time.monotonic() > deadline:
+            logs = "\n".join(f"{p.name} ({p.log}):\n{_tail(Path(p.log))}" for p in pending)
+            raise LocalError(f"not ready after {timeout:.0f}s: "
+                             f"{', '.join(p.name for p in pending)}\n{logs}")
+        if pending:
+            time.sleep(0.2)
+
+
+# --- the commands ------------------------------------------------------------------------
+
+def _refuse_if_running(data_dir: Path) -> None:
+    state = read_state(data_dir)
+    if state is None:
+        return
+    running = [p.name for p in state.processes if alive(p)]
+    if running:
+        raise LocalError(f"already up ({', '.join(running)} running, state in "
+                         f"{state_path(data_dir)}); run `make down` first")
+    state_path(data_dir).unlink()  # every process of that run is gone: a stale file
+
+
+def up(env: Mapping[str, str], data_dir: Path, *, timeout: float = READY_TIMEOUT_S) -> State:
+    """Start everything and return once the gateway is ready; on failure stop what started."""
+    data_dir = data_dir.resolve()
+    logs = run_dir(data_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    _refuse_if_running(data_dir)
+    counts = replicas(env)
+    gateway_port = _int_setting(env, "GATEWAY_PORT", 8000, 1, 65535)
+    _require_free("GATEWAY_PORT", gateway_port)
+    _, key_location = api_key(env, data_dir)
+    base = {**env, "DATA_DIR": str(data_dir)}
+    base["PII_KEYS"] = pii_keys(env, data_dir)
+    ensure_databases(env)
+    bootstrap, broker = _start_tansu(env, logs)
+    host = env.get("GATEWAY_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a wildcard is no address
+    state = State(str(data_dir), f"http://{host}:{gateway_port}", bootstrap, key_location,
+                  [broker] if broker else [])
+    try:
+        # Written as soon as anything runs, so `down` can clean up even if `up` itself dies.
+        _write_state(state)
+        _launch(state, base, counts, gateway_port, logs, timeout)
+    except BaseException:
+        stop_all(state.processes)
+        state_path(data_dir).unlink(missing_ok=True)
+        raise
+    return state
+
+
+def _launch(state: State, base: Mapping[str, str], counts: Mapping[str, int],
+            gateway_port: int, logs: Path, timeout: float) -> None:
+    popens: dict[str, subprocess.Popen[bytes]] = {}
+    argv = [sys.executable, "-m", "services"]
+    for name, count in counts.items():
+        for i in range(count):
+            port = free_port()
+            env = _service_env(base, name, port, state.bootstrap)
+            proc, popens[f"{name}-{i}"] = _spawn(f"{name}-{i}", name, [*argv, name], env,
+                                                 port, "127.0.0.1", logs)
+            state.processes.append(proc)
+    _write_state(state)
+    gateway, popens["gateway"] = _spawn("gateway", "gateway", [*argv, "gateway"],
+                                        _gateway_env(base, state, gateway_port), gateway_port,
+                                        "127.0.0.1", logs)
+    state.processes.append(gateway)
+    _write_state(state)
+    wait_ready(state, popens, timeout)
+
+
+def down(data_dir: Path) -> list[str]:
+    """Stop every recorded process and forget them; the names stopped (none: a no-op)."""
+    data_dir = data_dir.resolve()
+    state = read_state(data_dir)
+    if state is None:
+        return []
+    running = [p.name for p in state.processes if alive(p)]
+    stop_all(state.processes)
+    state_path(data_dir).unlink(missing_ok=True)
+    return running
+
+
+def status(data_dir: Path) -> tuple[State | None, dict[str, bool]]:
+    state = read_state(data_dir.resolve())
+    if state is None:
+        return None, {}
+    return state, {p.name: alive(p) for p in state.processes}
+
+
+# --- command line ------------------------------------------------------------------------
+
+def _cmd_up(env: Mapping[str, str], data_dir: Path) -> int:
+    state = up(env, data_dir)
+    services = ", ".join(f"{n}×{len(state.urls(n))}" for n in SERVICES)
+    print(f"beacon: distributed mode up: {services}; broker {state.bootstrap}")
+    print(f"beacon: gateway on {state.gateway_url} (docs: /api/v1/openapi.json)")
+    print(f"beacon: admin API key in {state.key_location}; logs in {run_dir(Path(state.data_dir))}"
+          "/logs; stop with `make down`")
+    return 0
+
+
+def _cmd_down(data_dir: Path) -> int:
+    stopped = down(data_dir)
+    print(f"beacon: stopped {', '.join(stopped)}" if stopped else "beacon: nothing was running")
+    return 0
+
+
+def _cmd_status(data_dir: Path) -> int:
+    state, live = status(data_dir)
+    if state is None:
+        print("beacon: not running")
+        return 1
+    print(f"beacon: gateway {state.gateway_url}, broker {state.bootstrap}")
+    for proc in state.processes:
+        mark = "running" if live[proc.name] else "DEAD"
+        print(f"  {proc.name:<12} pid {proc.pid:<8} {proc.url:<28} {mark}  log {proc.log}")
+    return 0 if all(live.values()) else 1
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else ""
+    data_dir = Path(os.environ.get("DATA_DIR") or "data")
+    try:
+        if command == "up":
+            return _cmd_up(os.environ, data_dir)
+        if command == "down":
+            return _cmd_down(data_dir)
+        if command == "status":
+            return _cmd_status(data_dir)
+    except ConfigError as exc:
+        print(f"beacon: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except LocalError as exc:
+        print(f"beacon: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print("usage: python -m deploy.local up|down|status", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
