@@ -9,11 +9,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from services.auth import KeyRing
+from services.admin import build_admin_router
+from services.auth import ApiKey, KeyStore
+from services.ratelimit import RateLimiter, retry_after
 from services.routing import route_for
+from services.settings import GatewaySettings
 from services.upstreams import Upstream
 from shared.app import RequestContext
 from shared.caller import Caller
@@ -33,11 +38,17 @@ Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 
 def create_gateway(
-    upstreams: dict[str, Upstream], keys: KeyRing, *, lifespans: list[Lifespan] | None = None
+    upstreams: dict[str, Upstream],
+    keys: KeyStore,
+    settings: GatewaySettings,
+    *,
+    lifespans: list[Lifespan] | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            await keys.start()
+            stack.push_async_callback(keys.stop)
             for start in lifespans or []:
                 await stack.enter_async_context(start())
             try:
@@ -48,8 +59,31 @@ def create_gateway(
 
     app = FastAPI(title="Beacon API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.keys = keys
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_problem_handlers(app)
     app.add_middleware(RequestContext, service="gateway")
+
+    async def authenticated(request: Request) -> ApiKey:
+        """The caller's key, rate-limited; 401 without a known key, 429 over its rate."""
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        key = await keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            raise HTTPException(401, "missing or unknown API key (Authorization: Bearer <key>)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        wait = limiter.take(key.key_id, key.rate_per_s, key.burst)
+        if wait > 0:
+            raise HTTPException(429, f"rate limit of this key exceeded; retry in {wait:.2f}s",
+                                headers={"Retry-After": retry_after(wait)})
+        return key
+
+    async def require_admin(request: Request) -> ApiKey:
+        key = await authenticated(request)
+        if "admin" not in key.scopes:
+            raise HTTPException(403, "this key lacks the scope admin")
+        return key
+
+    app.include_router(build_admin_router(require_admin))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -65,7 +99,12 @@ def create_gateway(
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:
-        return await merged_openapi(upstreams)
+        own = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        return await merged_openapi(own, upstreams)
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Beacon API")
 
     @app.api_route("/api/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
@@ -73,15 +112,15 @@ def create_gateway(
         route = route_for(request.url.path)
         if route is None:
             return problem(404, f"no such resource: {request.url.path}")
-        caller = _authenticate(request, keys)
-        if caller is None:
-            return problem(401, "missing or unknown API key (Authorization: Bearer <key>)",
-                           headers={"WWW-Authenticate": "Bearer"})
+        key = await authenticated(request)
+        caller = key.caller()
         needed = route.scopes_for(request.method)
         if not any(caller.has(scope) for scope in needed):
             return problem(403, f"this key lacks the scope {' or '.join(sorted(needed))}")
-        upstream = upstreams[route.service]
-        response = await _send(upstream, request, caller)
+        limit = (settings.max_batch_body_bytes if path.endswith("/batch")
+                 else settings.max_body_bytes)
+        body = await _read_body(request, limit)
+        response = await _send(upstreams[route.service], request, caller, body)
         if (route.service == "intake" and request.method == "GET"
                 and response.status_code == 200 and path.count("/") == 1):
             return await _with_case(response, upstreams["triage"], caller)
@@ -90,22 +129,30 @@ def create_gateway(
     return app
 
 
-def _authenticate(request: Request, keys: KeyRing) -> Caller | None:
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return None
-    key = keys.authenticate(presented.strip())
-    return key.caller() if key else None
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, or 413 as soon as it passes `limit` (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-async def _send(upstream: Upstream, request: Request, caller: Caller) -> httpx.Response:
+async def _send(
+    upstream: Upstream, request: Request, caller: Caller, body: bytes
+) -> httpx.Response:
     headers = {h: request.headers[h] for h in FORWARDED_REQUEST_HEADERS if h in request.headers}
     headers.update(caller.headers())
     headers["x-request-id"] = request_id_var.get() or ""
     try:
         return await upstream.client().request(
             request.method, request.url.path, params=request.query_params,
-            content=await request.body(), headers=headers,
+            content=body, headers=headers,
         )
     except httpx.HTTPError as exc:
         log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
@@ -155,7 +202,8 @@ async def _replica_ready(client: httpx.AsyncClient) -> dict[str, Any]:
         return {"status": f"unreachable: {type(exc).__name__}"}
 
 
-async def merged_openapi(upstreams: dict[str, Upstream]) -> dict[str, Any]:
+async def merged_openapi(own: dict[str, Any], upstreams: dict[str, Upstream]) -> dict[str, Any]:
+    """The gateway's own paths (admin) and every service's, with one bearer scheme."""
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Beacon API", "version": "1.0.0"},
@@ -164,8 +212,8 @@ async def merged_openapi(upstreams: dict[str, Upstream]) -> dict[str, Any]:
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     }
-    for upstream in upstreams.values():
-        part = (await upstream.client().get("/openapi.json")).json()
+    parts = [own] + [(await u.client().get("/openapi.json")).json() for u in upstreams.values()]
+    for part in parts:
         spec["paths"].update(part.get("paths", {}))
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
     return spec

@@ -15,12 +15,12 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from services.auth import ApiKey, KeyRing, admin_key, dev_key
+from services.auth import ApiKey, KeyStore, admin_key, dev_key
 from services.gateway import create_gateway
 from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
 from services.upstreams import Upstream
 from shared.bus import MemoryBroker
-from shared.db import DatabaseConfigError
+from shared.db import Database, DatabaseConfigError
 from shared.logctx import configure_logging
 from shared.privacy import PiiKeyError
 from shared.settings import BusSettings, ConfigError
@@ -59,16 +59,20 @@ def build_embedded(settings: GatewaySettings, extra_keys: Sequence[ApiKey] = ())
     key, made = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.in_process(name, app, settings.upstream_timeout_s)
                  for name, app in apps.items()}
-    gateway = create_gateway(upstreams, KeyRing([admin_key(key), *extra_keys]),
-                             lifespans=[lifespan_of(app) for app in apps.values()])
+    gateway = create_gateway(upstreams, key_store(settings, [admin_key(key), *extra_keys]),
+                             settings, lifespans=[lifespan_of(app) for app in apps.values()])
     return Embedded(gateway, apps, key, made)
+
+
+def key_store(settings: GatewaySettings, static: Sequence[ApiKey]) -> KeyStore:
+    return KeyStore(Database(settings.effective_database_url()), static)
 
 
 def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
     key, _ = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.over_http(name, urls, settings.upstream_timeout_s)
                  for name, urls in settings.upstream_urls().items()}
-    return create_gateway(upstreams, KeyRing([admin_key(key)]))
+    return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings)
 
 
 async def serve(app: FastAPI, host: str, port: int, log_level: str) -> None:

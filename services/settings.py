@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "triage", "notify", "sentiment")
@@ -10,19 +10,29 @@ DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "triage": 8002, "notify": 8003
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST")
     port: int = Field(8000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     dev_api_key: str | None = Field(None, min_length=16, validation_alias="DEV_API_KEY")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    database_url: str | None = Field(None, validation_alias=AliasChoices(
+        "GATEWAY_DATABASE_URL", "DATABASE_URL"))
+    rate_limit_per_s: float = Field(200.0, gt=0, validation_alias="RATE_LIMIT_PER_S")
+    rate_limit_burst: int = Field(400, ge=1, validation_alias="RATE_LIMIT_BURST")
+    max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    max_batch_body_bytes: int = Field(8 * 1024 * 1024, ge=1024,
+                                      validation_alias="MAX_BATCH_BODY_BYTES")
     upstream_timeout_s: float = Field(30.0, gt=0, validation_alias="UPSTREAM_TIMEOUT_S")
     # Distributed mode: comma-separated base URLs of each service's replicas.
     intake_url: str = Field("http://127.0.0.1:8001", validation_alias="INTAKE_URL")
     triage_url: str = Field("http://127.0.0.1:8002", validation_alias="TRIAGE_URL")
     notify_url: str = Field("http://127.0.0.1:8003", validation_alias="NOTIFY_URL")
     sentiment_url: str = Field("http://127.0.0.1:8004", validation_alias="SENTIMENT_URL")
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'gateway.db'}"
 
     def upstream_urls(self) -> dict[str, list[str]]:
         return {

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from deploy.tansu import Tansu
 from services.auth import ApiKey, key_hash
@@ -115,6 +116,12 @@ class System:
 
     def as_key(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer key-{name}"}
+
+    async def complaints_stored(self) -> int:
+        runtime = self.embedded.services["intake"].state.runtime
+        table = runtime.metadata.tables["intake_complaints"]
+        async with runtime.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
 @pytest.fixture

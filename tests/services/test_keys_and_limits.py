@@ -1,0 +1,70 @@
+"""Keys made through the admin API, per-key rate limits, body-size limits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.auth import key_hash
+from services.models import ApiKeyRecord
+from tests.conftest import System
+
+COMPLAINT = {"channel": "app", "content": "App 闪退，无法下单"}
+
+
+async def _new_key(system: System, **fields: object) -> dict[str, object]:
+    body = {"name": "12345 hotline", "owner": "hotline-12345",
+            "scopes": ["complaints:write", "complaints:read"], **fields}
+    response = await system.client.post("/api/v1/admin/keys", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, object] = response.json()
+    return created
+
+
+async def test_created_key_works_is_stored_hashed_and_can_be_revoked(system: System) -> None:
+    created = await _new_key(system)
+    secret = str(created["key"])
+    headers = {"Authorization": f"Bearer {secret}"}
+    posted = await system.client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert posted.status_code == 202
+
+    listed = (await system.client.get("/api/v1/admin/keys")).json()["items"]
+    assert [k["id"] for k in listed] == [created["id"]]
+    assert "key" not in listed[0]
+    store = system.embedded.gateway.state.keys
+    async with store.db.session() as session:
+        record = await session.get(ApiKeyRecord, created["id"])
+        stored = await session.scalars(select(ApiKeyRecord.key_hash))
+    assert record is not None and record.key_hash == key_hash(secret)
+    assert secret not in list(stored)
+
+    assert (await system.client.delete(f"/api/v1/admin/keys/{created['id']}")).status_code == 204
+    refused = await system.client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert refused.status_code == 401
+    assert (await system.client.delete("/api/v1/admin/keys/nope")).status_code == 404
+
+
+async def test_admin_api_needs_admin_scope_and_valid_scopes(system: System) -> None:
+    forbidden = await system.client.get("/api/v1/admin/keys", headers=system.as_key("operator"))
+    assert forbidden.status_code == 403
+    bad = await system.client.post("/api/v1/admin/keys", json={
+        "name": "x", "owner": "o", "scopes": ["everything"]})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"].startswith("scopes")
+
+
+async def test_rate_limit_answers_429_with_retry_after(system: System) -> None:
+    created = await _new_key(system, rate_per_s=0.5, burst=3)
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    answers = [(await system.client.get("/api/v1/complaints/none", headers=headers))
+               for _ in range(4)]
+    assert [a.status_code for a in answers] == [404, 404, 404, 429]
+    assert answers[3].headers["retry-after"] == "2"
+    assert answers[3].json()["status"] == 429
+
+
+async def test_body_over_the_limit_is_413_and_changes_nothing(system: System) -> None:
+    huge = {"channel": "web", "content": "很" * 200_000}  # ~600 KB of UTF-8
+    response = await system.client.post("/api/v1/complaints", json=huge)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await system.complaints_stored() == 0
