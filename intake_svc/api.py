@@ -3,12 +3,28 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from pydantic import ValidationError
 
-from intake_svc.schemas import ComplaintAccepted, ComplaintIn, ComplaintOut
-from intake_svc.service import IdempotencyConflict, accept_complaint, get_complaint
+from intake_svc.schemas import (
+    BatchItemResult,
+    BatchResult,
+    ComplaintAccepted,
+    ComplaintBatchIn,
+    ComplaintIn,
+    ComplaintOut,
+    FieldError,
+)
+from intake_svc.service import (
+    Accepted,
+    IdempotencyConflict,
+    accept_batch,
+    accept_complaint,
+    get_complaint,
+)
 from shared.app import RuntimeDep
 from shared.caller import Caller, caller_from
 from shared.privacy import FieldCipher
+from shared.problems import field_errors
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -48,6 +64,41 @@ async def post_complaint(
     return ComplaintAccepted(
         id=accepted.complaint_id, status_url=f"/api/v1/complaints/{accepted.complaint_id}"
     )
+
+
+@router.post("/batch", response_model=BatchResult)
+async def post_complaint_batch(
+    batch: ComplaintBatchIn,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    cipher: Annotated[FieldCipher, Depends(_cipher)],
+) -> BatchResult:
+    """A result per item, in order; the answer is 200 even when some items were refused."""
+    results: list[BatchItemResult | None] = [None] * len(batch.complaints)
+    valid: list[tuple[int, ComplaintIn]] = []
+    for index, raw in enumerate(batch.complaints):
+        try:
+            valid.append((index, ComplaintIn.model_validate(raw)))
+        except ValidationError as exc:
+            results[index] = BatchItemResult(index=index, status=422, detail="invalid item",
+                                             errors=[FieldError(**e) for e in field_errors(exc)])
+    outcomes = await accept_batch(runtime, cipher, [item for _, item in valid],
+                                  owner=caller.owner or "anonymous") if valid else []
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index] = _item_result(index, outcome)
+    done = [r for r in results if r is not None]
+    return BatchResult(
+        accepted=sum(r.status == 202 for r in done), replayed=sum(r.status == 200 for r in done),
+        rejected=sum(r.status >= 400 for r in done), results=done,
+    )
+
+
+def _item_result(index: int, outcome: Accepted | IdempotencyConflict) -> BatchItemResult:
+    if isinstance(outcome, IdempotencyConflict):
+        return BatchItemResult(index=index, status=409, detail=str(outcome))
+    return BatchItemResult(index=index, status=202 if outcome.created else 200,
+                           id=outcome.complaint_id,
+                           status_url=f"/api/v1/complaints/{outcome.complaint_id}")
 
 
 @router.get("/{complaint_id}", response_model=ComplaintOut)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -79,3 +79,35 @@ class ComplaintOut(BaseModel):
     drill: bool
     complainant: ComplainantOut | None
     case: dict[str, object] | None = None
+
+
+MAX_BATCH = 500
+
+
+class ComplaintBatchIn(BaseModel):
+    """Up to 500 complaints; each is validated on its own, so one bad item spoils nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complaints: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int = Field(description="202 accepted, 200 replay, 409 conflict, 422 invalid")
+    id: str | None = None
+    status_url: str | None = None
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    replayed: int
+    rejected: int
+    results: list[BatchItemResult]

@@ -94,6 +94,54 @@ async def accept_complaint(
         return earlier
 
 
+async def accept_batch(
+    runtime: ServiceRuntime, cipher: FieldCipher, items: list[ComplaintIn], *, owner: str
+) -> list[Accepted | IdempotencyConflict]:
+    """Accept many in one transaction; `external_ref` makes each item idempotent.
+
+    If a concurrent request inserted one of the same refs first, fall back to one
+    transaction per item so each gets its own answer.
+    """
+    try:
+        async with runtime.unit() as unit:
+            return await _accept_all(unit, cipher, items, owner)
+    except IntegrityError:
+        results: list[Accepted | IdempotencyConflict] = []
+        for item in items:
+            try:
+                results.append(await accept_complaint(runtime, cipher, item, owner=owner,
+                                                      idempotency_key=None))
+            except IdempotencyConflict as exc:
+                results.append(exc)
+        return results
+
+
+async def _accept_all(
+    unit: Unit, cipher: FieldCipher, items: list[ComplaintIn], owner: str
+) -> list[Accepted | IdempotencyConflict]:
+    refs = [item.external_ref for item in items if item.external_ref]
+    seen: dict[str, Complaint] = {}
+    if refs:
+        earlier = await unit.session.scalars(select(Complaint).where(
+            Complaint.submitted_by == owner, Complaint.external_ref.in_(refs)))
+        seen = {row.external_ref: row for row in earlier if row.external_ref}
+    results: list[Accepted | IdempotencyConflict] = []
+    for item in items:
+        digest = request_hash(item)
+        before = seen.get(item.external_ref) if item.external_ref else None
+        if before is not None:
+            results.append(Accepted(before.id, created=False) if before.request_hash == digest
+                           else IdempotencyConflict("external_ref was used with a different body"))
+            continue
+        row = _new_row(cipher, item, owner, digest)
+        unit.session.add(row)
+        if item.external_ref:
+            seen[item.external_ref] = row
+        await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+        results.append(Accepted(row.id, created=True))
+    return results
+
+
 def _new_row(cipher: FieldCipher, complaint: ComplaintIn, owner: str, digest: str) -> Complaint:
     person = complaint.complainant
     target = complaint.target or TargetIn()

@@ -23,6 +23,7 @@ from services.upstreams import Upstream
 from shared.app import RequestContext
 from shared.caller import Caller
 from shared.logctx import request_id_var
+from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
 
 log = logging.getLogger("beacon.gateway")
@@ -216,4 +217,6 @@ async def merged_openapi(own: dict[str, Any], upstreams: dict[str, Upstream]) ->
     for part in parts:
         spec["paths"].update(part.get("paths", {}))
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
-    return spec
+    # What the gateway itself may answer on any route, before or instead of the service.
+    return document_problems(spec, everywhere=(401, 403, 404, 429, 500, 503),
+                             with_body=(400, 413, 422))

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
 from shared.logctx import request_id_var, service_var
+from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
 from shared.runtime import ServiceRuntime
 
@@ -95,6 +96,19 @@ def add_operational_routes(app: FastAPI, readiness: Readiness) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document the problem-details answers every route can give (400, 404, 409, 422, 500)."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(
+                plain(), everywhere=(404, 500), with_body=(400, 409, 422))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(
     runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str
 ) -> FastAPI:
@@ -112,5 +126,6 @@ def create_service_app(
         app.include_router(router)
     install_problem_handlers(app)
     add_operational_routes(app, runtime.readiness)
+    install_problem_openapi(app)
     app.add_middleware(RequestContext, service=runtime.name)
     return app

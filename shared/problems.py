@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("beacon.http")
@@ -37,7 +38,8 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
+    """`{field, message}` per error, never the rejected value (it may be personal data)."""
     out = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part != "body"]
@@ -56,7 +58,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem(400, "the body is not valid JSON",
                            errors=[{"field": "body", "message": "not valid JSON"}])
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         fields = ", ".join(e["field"] for e in errors)
         return problem(422, f"invalid input: {fields}", errors=errors)
 
