@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.schemas import Channel
 
@@ -13,7 +13,9 @@ class Complainant(BaseModel):
 
     name: str | None = Field(None, max_length=100)
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
-    email: EmailStr | None = None
+    # A pattern the published schema states exactly (EmailStr would also refuse reserved
+    # domains, which no schema can express).
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     id_number: str | None = Field(None, pattern=r"^[0-9A-Za-z]{6,30}$")
 
 
@@ -34,12 +36,13 @@ class Attachment(BaseModel):
 class ComplaintIn(BaseModel):
     """API.md's complaint; unknown fields are refused so a typo never silently drops data."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    content: str = Field(min_length=1, max_length=20000)
+    content: str = Field(min_length=1, max_length=20000, pattern=r"\S",
+                         description="The complaint's text; at least one non-space character")
     subject: str | None = Field(None, max_length=500)
-    external_ref: str | None = Field(None, min_length=1, max_length=200)
+    external_ref: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
     complainant: Complainant | None = None
     occurred_at: datetime | None = None
     location: str | None = Field(None, max_length=500)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from notify_svc.models import Delivery
@@ -20,9 +20,12 @@ async def list_notifications(
     case_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
+    """A complaint's or case's deliveries in order; with neither, the most recent ones."""
+    query = select(Delivery).limit(limit)
     if complaint_id is None and case_id is None:
-        raise HTTPException(400, "give complaint_id or case_id")
-    query = select(Delivery).order_by(Delivery.created_at, Delivery.recipient).limit(limit)
+        query = query.order_by(Delivery.created_at.desc(), Delivery.recipient)
+    else:
+        query = query.order_by(Delivery.created_at, Delivery.recipient)
     if complaint_id is not None:
         query = query.where(Delivery.complaint_id == complaint_id)
     if case_id is not None:

@@ -19,10 +19,10 @@ class Reach(BaseModel):
 
 
 class MentionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     source: Source
-    content: str = Field(min_length=1, max_length=50000)
+    content: str = Field(min_length=1, max_length=50000, pattern=r"\S")
     title: str | None = Field(None, max_length=500)
     url: str | None = Field(None, max_length=2000)
     author: str | None = Field(None, max_length=200)

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from sentiment_svc.models import Mention
 from sentiment_svc.schemas import MentionIn
@@ -43,34 +44,55 @@ def score(text: str) -> tuple[str, float]:
 
 
 async def accept_mentions(runtime: ServiceRuntime, mentions: list[MentionIn]) -> list[str]:
-    """Store and score; a URL seen before answers with the earlier mention's id."""
+    """Store and score; a URL seen before answers with the earlier mention's id.
+
+    A concurrent request that stored the same URL first makes this one retry once, and the
+    retry finds it.
+    """
+    try:
+        return await _store(runtime, mentions)
+    except IntegrityError:
+        return await _store(runtime, mentions)
+
+
+async def _store(runtime: ServiceRuntime, mentions: list[MentionIn]) -> list[str]:
     ids: list[str] = []
     async with runtime.unit() as unit:
-        urls = [m.url for m in mentions if m.url]
+        urls = [url for m in mentions if (url := _url(m))]
         known: dict[str, str] = {}
         if urls:
             rows = await unit.session.execute(
                 select(Mention.url, Mention.id).where(Mention.url.in_(urls)))
             known = {url: mention_id for url, mention_id in rows if url}
         for item in mentions:
-            if item.url and item.url in known:
-                ids.append(known[item.url])
+            url = _url(item)
+            if url in known:
+                ids.append(known[url])
                 continue
-            label, value = score(f"{item.title or ''} {item.content}")
-            mention = Mention(
-                id=uuid.uuid4().hex, source=item.source, url=item.url, title=item.title,
-                content=item.content, author=item.author, published_at=item.published_at,
-                received_at=datetime.now(UTC), reach=item.reach.model_dump(),
-                language=item.language or detect_language(item.content),
-                sentiment_label=label, sentiment_score=value,
-            )
+            mention = _scored(item, url)
             unit.session.add(mention)
-            if mention.url:
-                known[mention.url] = mention.id
+            if url:
+                known[url] = mention.id
             ids.append(mention.id)
             await unit.emit(SCORED_TOPIC, MentionScored(
                 mention_id=mention.id, source=mention.source, url=mention.url,
-                sentiment_label=label, sentiment_score=value,
-                published_at=mention.published_at,
+                sentiment_label=mention.sentiment_label,
+                sentiment_score=mention.sentiment_score, published_at=mention.published_at,
             ), subject=mention.id)
     return ids
+
+
+def _url(item: MentionIn) -> str | None:
+    """Blank URLs mean "no URL": they identify nothing, so they dedupe nothing."""
+    return item.url.strip() or None if item.url else None
+
+
+def _scored(item: MentionIn, url: str | None) -> Mention:
+    label, value = score(f"{item.title or ''} {item.content}")
+    return Mention(
+        id=uuid.uuid4().hex, source=item.source, url=url, title=item.title,
+        content=item.content, author=item.author, published_at=item.published_at,
+        received_at=datetime.now(UTC), reach=item.reach.model_dump(),
+        language=item.language or detect_language(item.content),
+        sentiment_label=label, sentiment_score=value,
+    )

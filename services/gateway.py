@@ -151,8 +151,10 @@ async def _send(
     headers.update(caller.headers())
     headers["x-request-id"] = request_id_var.get() or ""
     try:
+        # The path as the client encoded it: decoding and re-sending would change it.
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
         return await upstream.client().request(
-            request.method, request.url.path, params=request.query_params,
+            request.method, raw_path.decode("latin-1"), params=request.query_params,
             content=body, headers=headers,
         )
     except httpx.HTTPError as exc:

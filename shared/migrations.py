@@ -16,7 +16,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import Database
+from shared.db import Database, UtcDateTime
 
 
 def alembic_config(migrations: str, service: str, url: str | None = None) -> Config:
@@ -55,10 +55,16 @@ def run_env(metadata: MetaData) -> None:
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         return type_ != "table" or name in metadata.tables
 
+    def render_item(type_: str, obj: Any, _autogen: Any) -> str | bool:
+        # Our UtcDateTime is a plain timestamptz in the database; scripts need no import.
+        if type_ == "type" and isinstance(obj, UtcDateTime):
+            return "sa.DateTime(timezone=True)"
+        return False
+
     def migrate(connection: Any) -> None:
         context.configure(
             connection=connection, target_metadata=metadata, version_table=version_table,
-            include_name=include_name, compare_type=True,
+            include_name=include_name, compare_type=True, render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
