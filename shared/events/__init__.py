@@ -9,6 +9,14 @@ __all__ = ["Envelope", "UnknownEventSchema", "make_event", "registered", "schema
 TOPICS = (
     "complaint.received",
     "complaint.triaged",
+    "case.updated",
+    "case.escalated",
+    "incident.opened",
     "notification.sent",
+    "notification.failed",
+    "notification.acknowledged",
     "mention.scored",
+    "mention.linked",
+    "opinion.alert",
+    "statement.approved",
 )

@@ -87,3 +87,131 @@ class MentionScored(BaseModel):
     sentiment_label: Literal["negative", "neutral", "positive"]
     sentiment_score: float = Field(ge=-1.0, le=1.0)
     published_at: datetime | None = None
+    language: Literal["zh", "en"] | None = None
+    risk_level: int | None = Field(None, ge=1, le=4, description="1 most severe")
+    cluster_id: str | None = None
+    topic_id: str | None = None
+
+
+CaseState = Literal["received", "triaged", "acknowledged", "investigating", "responded",
+                    "follow_up", "closed", "reopened"]
+
+
+@register("case.updated", 1)
+class CaseUpdated(BaseModel):
+    """Any change to a case: state, level, assignment, answer, follow-up."""
+
+    case_id: str
+    complaint_id: str
+    action: str = Field(description="e.g. acknowledged, assigned, level_changed, state_changed")
+    state: CaseState
+    response_level: int = Field(ge=1, le=4)
+    actor: str
+    reason: str | None = None
+    at: datetime
+    department: str | None = None
+    assignee: str | None = None
+    drill: bool = False
+
+
+@register("case.escalated", 1)
+class CaseEscalated(BaseModel):
+    """A clock ran out (or the step's recipients stayed silent): the case goes up a step."""
+
+    escalation_id: str
+    case_id: str
+    complaint_id: str
+    response_level: int = Field(ge=1, le=4)
+    step: int = Field(ge=0, description="index in the level's chain; 0 receiving department")
+    step_role: str = Field(description="the roster role to reach, e.g. general_affairs")
+    clock: str = Field(description="acknowledge, first_contact, report or resolve")
+    reason: Literal["deadline_missed", "not_acknowledged"]
+    deadline: datetime
+    escalated_at: datetime
+    skipped_role: str | None = Field(None, description="set on skip-level escalation")
+    drill: bool = False
+
+
+@register("incident.opened", 1)
+class IncidentOpened(BaseModel):
+    incident_id: str
+    kind: Literal["group", "public_opinion"]
+    response_level: int = Field(ge=1, le=4)
+    summary: str
+    opened_at: datetime
+    complaint_ids: list[str] = Field(default_factory=list)
+    mention_ids: list[str] = Field(default_factory=list)
+    drill: bool = False
+
+
+@register("notification.failed", 1)
+class NotificationFailed(BaseModel):
+    delivery_id: str
+    complaint_id: str | None = None
+    case_id: str | None = None
+    incident_id: str | None = None
+    recipient: str
+    channel: str
+    attempts: int
+    error: str
+    failed_at: datetime
+
+
+@register("notification.acknowledged", 1)
+class NotificationAcknowledged(BaseModel):
+    """A recipient confirmed a delivery; triage uses it to stop skip-level escalation."""
+
+    delivery_id: str
+    cause_event_id: str
+    cause_type: str
+    complaint_id: str | None = None
+    case_id: str | None = None
+    incident_id: str | None = None
+    escalation_id: str | None = None
+    recipient: str
+    roles: list[str] = Field(default_factory=list)
+    acknowledged_at: datetime
+
+
+@register("opinion.alert", 1)
+class OpinionAlert(BaseModel):
+    """A rise of negative mentions (舆情预警), with the evidence that raised it."""
+
+    alert_id: str
+    warning_level: int = Field(ge=1, le=4, description="1 most severe")
+    scope: Literal["overall", "topic"]
+    topic_id: str | None = None
+    summary: str
+    window_start: datetime
+    window_end: datetime
+    negative_count: int
+    baseline: float
+    negative_share: float = Field(ge=0.0, le=1.0)
+    top_mention_ids: list[str] = Field(default_factory=list)
+    raised_at: datetime
+
+
+@register("mention.linked", 1)
+class MentionLinked(BaseModel):
+    """A mention matched open complaints (same target, similar text; never personal data)."""
+
+    mention_id: str
+    complaint_ids: list[str] = Field(min_length=1)
+    similarity: float = Field(ge=0.0, le=1.0)
+    source: str
+    url: str | None = None
+    risk_level: int | None = Field(None, ge=1, le=4)
+    linked_at: datetime
+
+
+@register("statement.approved", 1)
+class StatementApproved(BaseModel):
+    """The unified external statement (统一口径), approved and ready to distribute."""
+
+    statement_id: str
+    incident_id: str | None = None
+    title: str
+    text: str
+    language: Literal["zh", "en"] = "zh"
+    approved_by: str
+    approved_at: datetime
