@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from importlib.resources import files
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
@@ -55,7 +55,7 @@ def run_env(metadata: MetaData) -> None:
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         return type_ != "table" or name in metadata.tables
 
-    def render_item(type_: str, obj: Any, _autogen: Any) -> str | bool:
+    def render_item(type_: str, obj: Any, _autogen: Any) -> str | Literal[False]:
         # Our UtcDateTime is a plain timestamptz in the database; scripts need no import.
         if type_ == "type" and isinstance(obj, UtcDateTime):
             return "sa.DateTime(timezone=True)"
