@@ -37,3 +37,22 @@ async def claim_event(session: AsyncSession, table: Table, consumer: str, event_
     )
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def claim_events(
+    session: AsyncSession, table: Table, consumer: str, event_ids: list[str]
+) -> set[str]:
+    """Record many events at once; return the ids that were new (one statement)."""
+    if not event_ids:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = datetime.now(UTC)
+    statement = (
+        insert(table)
+        .values([{"consumer": consumer, "event_id": e, "processed_at": now}
+                 for e in dict.fromkeys(event_ids)])
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return set((await session.scalars(statement)).all())

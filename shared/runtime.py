@@ -24,7 +24,7 @@ from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
 from shared.events import Envelope, make_event
-from shared.inbox import claim_event
+from shared.inbox import claim_event, claim_events
 from shared.logctx import bind, request_id_var
 from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay, add_to_outbox
@@ -39,15 +39,15 @@ class Unit:
 
     session: AsyncSession
     runtime: ServiceRuntime
-    emitted: list[Envelope] = field(default_factory=list)
+    emitted: list[tuple[str, Envelope]] = field(default_factory=list)
 
     async def emit(self, topic: str, data: BaseModel, *, subject: str) -> Envelope:
+        """Queue an event; the unit writes all of them to the outbox just before it commits."""
         event = make_event(
             topic, data, source=f"/{self.runtime.name}", subject=subject,
             requestid=request_id_var.get(),
         )
-        await add_to_outbox(self.session, self.runtime.outbox, topic, event)
-        self.emitted.append(event)
+        self.emitted.append((topic, event))
         return event
 
 
@@ -116,6 +116,7 @@ class ServiceRuntime:
         async with self.db.transaction() as session:
             unit = Unit(session, self)
             yield unit
+            await add_to_outbox(session, self.outbox, unit.emitted)
         if unit.emitted:
             self.relay.wake()
 
@@ -131,6 +132,43 @@ class ServiceRuntime:
             )
 
         return handle
+
+    def _idempotent_batch(
+        self, group: str, handler: EventHandler
+    ) -> Callable[[list[Delivery]], Awaitable[None]]:
+        """A run of one partition's events in one transaction (all or nothing): one inbox
+        statement and one commit instead of one each per event."""
+
+        async def handle(deliveries: list[Delivery]) -> None:
+            started = time.perf_counter()
+            with bind(self.name):
+                outcomes = await self._apply_batch(group, handler, deliveries)
+            elapsed = (time.perf_counter() - started) / len(deliveries)
+            for delivery, outcome in zip(deliveries, outcomes, strict=True):
+                metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, outcome).inc()
+                metrics.HANDLE_SECONDS.labels(self.name, delivery.topic).observe(elapsed)
+                for listener in self.listeners:
+                    listener(outcome, delivery)
+
+        return handle
+
+    async def _apply_batch(
+        self, group: str, handler: EventHandler, deliveries: list[Delivery]
+    ) -> list[str]:
+        outcomes = []
+        async with self.unit() as unit:
+            fresh = await claim_events(unit.session, self.inbox, group,
+                                       [d.envelope.id for d in deliveries])
+            for delivery in deliveries:
+                event = delivery.envelope
+                if event.id not in fresh:
+                    outcomes.append("duplicate")
+                    continue
+                fresh.discard(event.id)  # the same event twice in one batch applies once
+                with bind(event_id=event.id, request_id=event.requestid):
+                    await handler(unit, event)
+                outcomes.append("applied")
+        return outcomes
 
     async def _apply(self, group: str, handler: EventHandler, delivery: Delivery) -> None:
         event = delivery.envelope
@@ -158,7 +196,8 @@ class ServiceRuntime:
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
             ) from exc
         for topics, group, handler in self._handlers:
-            self.bus.subscribe(topics, group, self._idempotent(group, handler))
+            self.bus.subscribe(topics, group, self._idempotent(group, handler),
+                               self._idempotent_batch(group, handler))
         try:
             await self.bus.start()
         except BusUnavailable as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """What a consumer group member runs: one event at a time, and optionally a batch at
+    once (all or nothing) for throughput."""
+
+    handler: Handler
+    batch_handler: BatchHandler | None = None
 
 
 @dataclass(frozen=True)
@@ -63,14 +74,18 @@ class Bus(abc.ABC):
     async def stop(self) -> None: ...
 
     @abc.abstractmethod
-    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+    async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:
         """Publish in order and return only when the broker has every one, else raise."""
+
+    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        await self.publish_records([(topic, record_for(event)) for topic, event in items])
 
     async def publish(self, topic: str, envelope: Envelope) -> None:
         await self.publish_batch([(topic, envelope)])
 
     @abc.abstractmethod
-    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler,
+                  batch_handler: BatchHandler | None = None) -> None:
         """Register a handler before `start`; every subscription is one group member."""
 
     @abc.abstractmethod
@@ -92,10 +107,18 @@ def dlq_topic(topic: str) -> str:
 
 
 def record_for(envelope: Envelope) -> Record:
-    headers: Headers = [("ce_type", envelope.type.encode())]
-    if envelope.traceparent:
-        headers.append(("traceparent", envelope.traceparent.encode()))
-    return Record(key=envelope.subject.encode(), value=envelope.to_bytes(), headers=headers)
+    return stored_record(envelope.subject, envelope.type, envelope.to_bytes(),
+                         envelope.traceparent)
+
+
+def stored_record(
+    key: str, event_type: str, value: bytes, traceparent: str | None = None
+) -> Record:
+    """The record for an envelope already serialised (the outbox keeps its JSON)."""
+    headers: Headers = [("ce_type", event_type.encode())]
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    return Record(key=key.encode(), value=value, headers=headers)
 
 
 def dead_letter_record(
@@ -114,29 +137,25 @@ def dead_letter_record(
     return Record(key=record.key, value=record.value, headers=headers)
 
 
-async def handle_with_retries(
-    handler: Handler,
-    record: Record,
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    policy: RetryPolicy,
-) -> Record | None:
-    """Run the handler with bounded, backed-off retries; return a dead-letter record on failure.
-
-    A record that is not a valid envelope is dead-lettered at once: retrying cannot fix it.
-    """
+def decode(record: Record, *, topic: str, partition: int, offset: int) -> Delivery | Record:
+    """The delivery, or (for bytes that are no valid event) its dead-letter record at once:
+    retrying cannot fix them."""
     try:
         envelope = Envelope.from_bytes(record.value)
         envelope.payload()
     except Exception as exc:
         log.warning("undecodable record on %s[%d]@%d: %s", topic, partition, offset, exc)
-        return dead_letter_record(
-            record, topic=topic, partition=partition, offset=offset,
-            error=f"undecodable: {exc}", attempts=1,
-        )
+        return dead_letter_record(record, topic=topic, partition=partition, offset=offset,
+                                  error=f"undecodable: {exc}", attempts=1)
+    return Delivery(topic, partition, offset, envelope)
+
+
+async def handle_with_retries(
+    handler: Handler, delivery: Delivery, record: Record, policy: RetryPolicy
+) -> Record | None:
+    """Run the handler with bounded, backed-off retries; return a dead-letter record on failure."""
     attempt = 0
+    envelope = delivery.envelope
     with bind(event_id=envelope.id, request_id=envelope.requestid):
         try:
             async for trying in AsyncRetrying(
@@ -148,15 +167,50 @@ async def handle_with_retries(
             ):
                 with trying:
                     attempt = trying.retry_state.attempt_number
-                    await handler(Delivery(topic, partition, offset, envelope, attempt))
+                    await handler(dataclasses.replace(delivery, attempt=attempt))
             return None
         except RetryError as exc:
             error = exc.last_attempt.exception()
-            log.error(
-                "handler failed %d times on %s[%d]@%d, dead-lettering: %r",
-                attempt, topic, partition, offset, error,
-            )
+            log.error("handler failed %d times on %s[%d]@%d, dead-lettering: %r", attempt,
+                      delivery.topic, delivery.partition, delivery.offset, error)
             return dead_letter_record(
-                record, topic=topic, partition=partition, offset=offset,
-                error=f"{type(error).__name__}: {error}", attempts=attempt,
+                record, topic=delivery.topic, partition=delivery.partition,
+                offset=delivery.offset, error=f"{type(error).__name__}: {error}",
+                attempts=attempt,
             )
+
+
+async def process_records(
+    subscriber: Subscriber,
+    records: Sequence[tuple[int, Record]],
+    *,
+    topic: str,
+    partition: int,
+    policy: RetryPolicy,
+) -> list[Record]:
+    """Apply one partition's records in order; return the dead letters to publish.
+
+    With a batch handler the whole run is tried at once (one transaction). If that fails,
+    every record goes through the single handler with retries, so one poison record is
+    dead-lettered alone and its neighbours still apply.
+    """
+    dead: list[Record] = []
+    runnable: list[tuple[Delivery, Record]] = []
+    for offset, record in records:
+        decoded = decode(record, topic=topic, partition=partition, offset=offset)
+        if isinstance(decoded, Record):
+            dead.append(decoded)
+        else:
+            runnable.append((decoded, record))
+    if subscriber.batch_handler is not None and len(runnable) > 1:
+        try:
+            await subscriber.batch_handler([d for d, _ in runnable])
+            return dead
+        except Exception as exc:
+            log.warning("batch of %d on %s[%d] failed (%r); applying one by one",
+                        len(runnable), topic, partition, exc)
+    for delivery, record in runnable:
+        letter = await handle_with_retries(subscriber.handler, delivery, record, policy)
+        if letter is not None:
+            dead.append(letter)
+    return dead

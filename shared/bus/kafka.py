@@ -17,16 +17,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.bus.base import (
+    BatchHandler,
     Bus,
     BusUnavailable,
     Handler,
     Record,
     RetryPolicy,
+    Subscriber,
     dlq_topic,
-    handle_with_retries,
-    record_for,
+    process_records,
 )
-from shared.events import Envelope
 from shared.settings import BusSettings
 
 log = logging.getLogger("beacon.bus.kafka")
@@ -35,21 +35,27 @@ log = logging.getLogger("beacon.bus.kafka")
 class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     """Holds the rebalance until the batch in hand is handled and its offsets committed."""
 
-    def __init__(self, inflight: asyncio.Lock) -> None:
-        self.inflight = inflight
+    def __init__(self, subscription: _Subscription) -> None:
+        self.subscription = subscription
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self.inflight:
-            return None
+        async with self.subscription.inflight:
+            for tp in revoked:
+                self.subscription.committed.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:  # positions now come from the broker's committed offsets
+            self.subscription.committed.pop(tp, None)
         log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
 
 class _Subscription:
-    def __init__(self, bus: KafkaBus, topics: Sequence[str], group: str, handler: Handler):
-        self.bus, self.topics, self.group, self.handler = bus, tuple(topics), group, handler
+    def __init__(self, bus: KafkaBus, topics: Sequence[str], group: str, subscriber: Subscriber):
+        self.bus, self.topics, self.group = bus, tuple(topics), group
+        self.subscriber = subscriber
         self.inflight = asyncio.Lock()
+        # What this member last committed per partition, to notice a broker that lost it.
+        self.committed: dict[TopicPartition, int] = {}
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
         self.running = False
@@ -67,7 +73,7 @@ class _Subscription:
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
-        self.consumer.subscribe(list(self.topics), listener=_DrainOnRevoke(self.inflight))
+        self.consumer.subscribe(list(self.topics), listener=_DrainOnRevoke(self))
         await self.consumer.start()
         self.running = True
         self.task = asyncio.create_task(self._run(), name=f"consume-{self.group}")
@@ -91,26 +97,59 @@ class _Subscription:
             if not batches:
                 continue
             async with self.inflight:
+                batches = await self._unless_broker_forgot(batches)
                 # Partitions run side by side; records within one partition run in order.
                 done = await asyncio.gather(
                     *(self._handle_partition(tp, msgs) for tp, msgs in batches.items())
                 )
                 await self._commit({tp: offset for tp, offset in done if offset is not None})
 
+    async def _unless_broker_forgot(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Drop batches from partitions whose committed offset the broker no longer has.
+
+        A broker that restarted empty (Tansu as shipped; a Kafka cluster that lost its disks)
+        renumbers the log from 0 while this consumer's position stays where it was: reading
+        on would skip the new log's first records. Re-read from the beginning instead; the
+        inbox makes the repeats no-ops.
+        """
+        assert self.consumer is not None
+        kept = {}
+        for tp, messages in batches.items():
+            expected = self.committed.get(tp)
+            if expected is not None:
+                try:
+                    actual = await asyncio.wait_for(self.consumer.committed(tp),
+                                                    self.bus.settings.kafka_connect_timeout_s)
+                except (KafkaError, TimeoutError):
+                    # Cannot tell now: fetch these records again next time.
+                    self.consumer.seek(tp, messages[0].offset)
+                    continue
+                if actual != expected:
+                    log.warning("broker lost the committed offset of %s[%d] (had %s, now %s); "
+                                "re-reading it from the beginning", tp.topic, tp.partition,
+                                expected, actual)
+                    self.committed.pop(tp, None)
+                    await self.consumer.seek_to_beginning(tp)
+                    continue
+            kept[tp] = messages
+        return kept
+
     async def _handle_partition(
         self, tp: TopicPartition, messages: list[ConsumerRecord[bytes, bytes]]
     ) -> tuple[TopicPartition, int | None]:
-        next_offset: int | None = None
-        for message in messages:
-            record = Record(key=message.key, value=message.value or b"",
-                            headers=list(message.headers or ()))
-            dead = await handle_with_retries(
-                self.handler, record, topic=tp.topic, partition=tp.partition,
-                offset=message.offset, policy=self.bus.policy,
-            )
-            if dead is not None:
-                await self.bus.send_records(dlq_topic(tp.topic), [dead])
-            next_offset = message.offset + 1
+        if not messages:
+            return tp, None
+        records = [
+            (m.offset, Record(key=m.key, value=m.value or b"", headers=list(m.headers or ())))
+            for m in messages
+        ]
+        dead = await process_records(self.subscriber, records, topic=tp.topic,
+                                     partition=tp.partition, policy=self.bus.policy)
+        if dead:
+            await self.bus.publish_records([(dlq_topic(tp.topic), r) for r in dead])
+        next_offset = messages[-1].offset + 1
         return tp, next_offset
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -122,6 +161,7 @@ class _Subscription:
             # empty answers UnknownTopicOrPartition), so the wait is bounded.
             await asyncio.wait_for(self.consumer.commit(offsets),
                                    self.bus.settings.kafka_connect_timeout_s)
+            self.committed.update(offsets)
         except (KafkaError, TimeoutError) as exc:
             # Uncommitted records come again; the inbox turns the repeat into a no-op.
             log.warning("offset commit failed for group %s: %r", self.group, exc)
@@ -141,10 +181,12 @@ class KafkaBus(Bus):
         self._known_topics: set[str] = set()
         self._topic_lock = asyncio.Lock()
 
-    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler,
+                  batch_handler: BatchHandler | None = None) -> None:
         if self.producer is not None:
             raise RuntimeError("subscribe before start")
-        self.subscriptions.append(_Subscription(self, topics, group, handler))
+        self.subscriptions.append(
+            _Subscription(self, topics, group, Subscriber(handler, batch_handler)))
 
     async def start(self) -> None:
         s = self.settings
@@ -210,31 +252,15 @@ class KafkaBus(Bus):
         finally:
             await admin.close()
 
-    async def send_records(self, topic: str, records: Sequence[Record]) -> None:
-        if self.producer is None:
-            raise BusUnavailable("bus not started")
-        await self.ensure_topics({topic})
-        try:
-            futures = [
-                await self.producer.send(topic, r.value, key=r.key, headers=r.headers)
-                for r in records
-            ]
-            await asyncio.gather(*futures)
-        except KafkaError as exc:
-            self._known_topics.clear()
-            raise BusUnavailable(f"publish to {topic} failed: {exc!r}") from exc
-
-    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+    async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:
         if self.producer is None:
             raise BusUnavailable("bus not started")
         try:
             await self.ensure_topics({t for t, _ in items})
-            futures = []
-            for topic, envelope in items:
-                r = record_for(envelope)
-                futures.append(
-                    await self.producer.send(topic, r.value, key=r.key, headers=r.headers)
-                )
+            futures = [
+                await self.producer.send(topic, r.value, key=r.key, headers=r.headers)
+                for topic, r in items
+            ]
             await asyncio.gather(*futures)
         except (KafkaError, OSError) as exc:
             self._known_topics.clear()  # a broker that lost its disks lost its topics too

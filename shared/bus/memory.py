@@ -14,17 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared.bus.base import (
+    BatchHandler,
     Bus,
     Handler,
     Record,
     RetryPolicy,
+    Subscriber,
     dlq_topic,
-    handle_with_retries,
-    record_for,
+    process_records,
 )
-from shared.events import Envelope
 
 log = logging.getLogger("beacon.bus.memory")
+
+MAX_BATCH = 500  # records handed to a batch handler at once, like Kafka's max_poll_records
 
 
 def partition_for(key: bytes | None, partitions: int, fallback: int) -> int:
@@ -101,9 +103,10 @@ class MemoryBroker:
 
 class _Member:
     def __init__(
-        self, bus: MemoryBus, topics: Sequence[str], group: str, handler: Handler
+        self, bus: MemoryBus, topics: Sequence[str], group: str, subscriber: Subscriber
     ) -> None:
-        self.bus, self.topics, self.group, self.handler = bus, tuple(topics), group, handler
+        self.bus, self.topics, self.group = bus, tuple(topics), group
+        self.subscriber = subscriber
         self.workers: dict[tuple[str, int], asyncio.Task[None]] = {}
         self.stopping: set[tuple[str, int]] = set()
 
@@ -137,14 +140,14 @@ class _Member:
             if offset >= len(part.records):
                 await part.changed.wait()
                 continue
-            record = part.records[offset]
-            dead = await handle_with_retries(
-                self.handler, record, topic=topic, partition=partition, offset=offset,
-                policy=self.bus.policy,
+            end = min(len(part.records), offset + MAX_BATCH)
+            dead = await process_records(
+                self.subscriber, list(enumerate(part.records[offset:end], start=offset)),
+                topic=topic, partition=partition, policy=self.bus.policy,
             )
-            if dead is not None:
-                broker.append(dlq_topic(topic), dead)
-            broker.committed[key] = offset + 1
+            for letter in dead:
+                broker.append(dlq_topic(topic), letter)
+            broker.committed[key] = end
 
 
 class MemoryBus(Bus):
@@ -158,10 +161,11 @@ class MemoryBus(Bus):
     def loses_log_on_restart(self) -> bool:
         return True
 
-    def subscribe(self, topics: Sequence[str], group: str, handler: Handler) -> None:
+    def subscribe(self, topics: Sequence[str], group: str, handler: Handler,
+                  batch_handler: BatchHandler | None = None) -> None:
         if self.started:
             raise RuntimeError("subscribe before start")
-        self.members.append(_Member(self, topics, group, handler))
+        self.members.append(_Member(self, topics, group, Subscriber(handler, batch_handler)))
 
     async def start(self) -> None:
         self.started = True
@@ -173,9 +177,9 @@ class MemoryBus(Bus):
             await self.broker.leave(member)
         self.started = False
 
-    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
-        for topic, envelope in items:
-            self.broker.append(topic, record_for(envelope))
+    async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:
+        for topic, record in items:
+            self.broker.append(topic, record)
 
     async def ping(self) -> None:
         return None

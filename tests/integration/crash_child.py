@@ -12,8 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from shared.bus import MemoryBroker, MemoryBus
-from shared.events import Envelope
+from shared.bus import MemoryBroker, MemoryBus, Record
 from shared.events.registry import register
 from tests.support import Happened, Probe, events_for
 
@@ -25,7 +24,7 @@ class HangingBus(MemoryBus):
         super().__init__(MemoryBroker(1))
         self.publishing = asyncio.Event()
 
-    async def publish_batch(self, items: Sequence[tuple[str, Envelope]]) -> None:
+    async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:
         self.publishing.set()
         await asyncio.Event().wait()
 

@@ -1,0 +1,83 @@
+"""Batched consumption: a run of records applies in one call; a failing batch falls back to
+one record at a time, so a poison record is dead-lettered alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.bus import Delivery, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
+from shared.events import make_event
+from tests.support import Happened, Probe, new_topic
+
+POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
+
+
+async def _publish(bus: MemoryBus, topic: str, events: list[Happened]) -> None:
+    for data in events:
+        await bus.publish(topic, make_event(topic, data, source="/test", subject="k"))
+
+
+async def test_a_run_of_records_goes_to_the_batch_handler_at_once() -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    batches: list[list[int]] = []
+    done = asyncio.Event()
+
+    async def one(_: Delivery) -> None:
+        raise AssertionError("the batch handler should have taken them")
+
+    async def many(deliveries: list[Delivery]) -> None:
+        batches.append([int(d.envelope.data["n"]) for d in deliveries])
+        if sum(map(len, batches)) == 5:
+            done.set()
+
+    producer = MemoryBus(broker)
+    await _publish(producer, topic, [Happened(key="k", n=i) for i in range(5)])
+    consumer = MemoryBus(broker, POLICY)
+    consumer.subscribe([topic], "g", one, many)
+    await consumer.start()
+    await asyncio.wait_for(done.wait(), 5)
+    await consumer.stop()
+    assert batches == [[0, 1, 2, 3, 4]]
+
+
+async def test_failing_batch_falls_back_and_dead_letters_only_the_poison() -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    applied: list[int] = []
+    done = asyncio.Event()
+
+    async def one(delivery: Delivery) -> None:
+        if delivery.envelope.data["poison"]:
+            raise ValueError("poison")
+        applied.append(int(delivery.envelope.data["n"]))
+        if len(applied) == 2:
+            done.set()
+
+    async def many(_: list[Delivery]) -> None:
+        raise ValueError("one of them is poison")
+
+    await _publish(MemoryBus(broker), topic, [
+        Happened(key="k", n=0), Happened(key="k", n=1, poison=True), Happened(key="k", n=2)])
+    consumer = MemoryBus(broker, POLICY)
+    consumer.subscribe([topic], "g", one, many)
+    await consumer.start()
+    await asyncio.wait_for(done.wait(), 5)
+    await consumer.stop()
+    assert applied == [0, 2]
+    dead = broker.records(dlq_topic(topic))
+    assert len(dead) == 1 and dict(dead[0].headers)["beacon-attempts"] == b"2"
+
+
+async def test_same_event_twice_in_one_batch_applies_once(sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    event = make_event(topic, Happened(key="k", n=7), source="/test", subject="k")
+    producer = MemoryBus(broker)
+    await producer.publish(topic, event)
+    await producer.publish(topic, event)
+    probe = Probe(sqlite_url, MemoryBus(broker), topic)
+    await probe.runtime.start()
+    try:
+        await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 2)
+        assert probe.tally.outcomes == {"applied": 1, "duplicate": 1}
+        assert await probe.effect_count() == 1
+    finally:
+        await probe.runtime.stop()
