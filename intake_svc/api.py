@@ -22,17 +22,17 @@ from intake_svc.service import (
     get_complaint,
 )
 from shared.app import RuntimeDep
-from shared.caller import Caller, caller_from
+from shared.caller import Caller, current_caller
 from shared.privacy import FieldCipher
 from shared.problems import field_errors
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
-CallerDep = Annotated[Caller, Depends(caller_from)]
+CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
 
-def _cipher(request: Request) -> FieldCipher:
+async def _cipher(request: Request) -> FieldCipher:
     cipher: FieldCipher = request.app.state.cipher
     return cipher
 

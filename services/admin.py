@@ -46,7 +46,7 @@ class KeyList(BaseModel):
     items: list[KeyOut]
 
 
-def key_store(request: Request) -> KeyStore:
+async def key_store(request: Request) -> KeyStore:
     store: KeyStore = request.app.state.keys
     return store
 

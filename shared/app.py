@@ -22,7 +22,8 @@ from shared.problems import install_problem_handlers, problem
 from shared.runtime import ServiceRuntime
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, on every request
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

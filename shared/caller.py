@@ -35,3 +35,8 @@ def caller_from(request: Request) -> Caller:
         owner=headers.get(CALLER_OWNER) or None,
         scopes=frozenset(headers.get(CALLER_SCOPES, "").split()),
     )
+
+
+async def current_caller(request: Request) -> Caller:
+    """The dependency form (async: FastAPI runs plain `def` dependencies in a thread pool)."""
+    return caller_from(request)

@@ -57,35 +57,37 @@ def parse_database_url(url: str) -> URL:
 
 
 class Database:
-    """An engine and a session factory; `transaction()` is the unit of work."""
+    """Engines and sessions; `transaction()` is the unit of work, `session()` reads.
+
+    SQLite gets two engines on one file: a single-connection writer, so writers queue in
+    asyncio instead of sleeping in SQLite's busy handler, and a reader pool that WAL lets
+    run beside it (`query_only`, so a write through `session()` fails loudly).
+    """
 
     def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10,
                  pre_ping: bool = False) -> None:
         self.url = parse_database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            self.engine, self.read_engine = _sqlite_engines(self.url)
         else:
-            # Pre-ping costs a round trip per checkout (a tenth of the consumer's CPU in
-            # bench/bus.py); off by default, where a dropped connection fails one unit of
-            # work and the bus retries it.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping,
-                          pool_recycle=1800)
             connect_args: dict[str, Any] = {"timeout": 10}
             if schema:
                 connect_args["server_settings"] = {"search_path": schema}
-            kwargs["connect_args"] = connect_args
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            _sqlite_immediate_transactions(self.engine)
+            # Pre-ping costs a round trip per checkout (a tenth of the consumer's CPU in
+            # bench/bus.py); off by default, where a dropped connection fails one unit of
+            # work and the bus retries it.
+            self.engine = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping,
+                pool_recycle=1800, connect_args=connect_args)
+            self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        """For reading."""
+        async with self.read_sessions() as session:
             yield session
 
     @contextlib.asynccontextmanager
@@ -99,11 +101,35 @@ class Database:
             await conn.run_sync(metadata.create_all)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def _sqlite_engines(url: URL) -> tuple[AsyncEngine, AsyncEngine]:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60,
+                                 connect_args={"timeout": 30})
+    _sqlite_immediate_transactions(writer)
+    if url.database in (None, "", ":memory:"):
+        return writer, writer  # a second engine would open a second, empty database
+    reader = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+    _sqlite_read_only(reader)
+    return writer, reader
+
+
+def _sqlite_read_only(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
 
 
 def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
