@@ -64,7 +64,7 @@ class Database:
     run beside it (`query_only`, so a write through `session()` fails loudly).
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10,
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 20,
                  pre_ping: bool = False) -> None:
         self.url = parse_database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -77,9 +77,11 @@ class Database:
             # Pre-ping costs a round trip per checkout (a tenth of the consumer's CPU in
             # bench/bus.py); off by default, where a dropped connection fails one unit of
             # work and the bus retries it.
+            # No overflow: an overflow connection is closed when returned, so a busy service
+            # would connect (and negotiate TLS) again and again; callers queue instead.
             self.engine = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping,
-                pool_recycle=1800, connect_args=connect_args)
+                self.url, pool_size=pool_size, max_overflow=0, pool_timeout=30,
+                pool_pre_ping=pre_ping, pool_recycle=1800, connect_args=connect_args)
             self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
