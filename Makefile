@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck up down bench clean
+.PHONY: install run test lint typecheck up down bench model clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
@@ -37,6 +37,10 @@ down: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bus.py
+
+# Retrain the sentiment model from the data its packages ship (seeded: same bytes each time).
+model: $(STAMP)
+	$(PY) -m sentiment_svc.train
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,43 +1,87 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated, Any
 
-from sentiment_svc.models import Mention
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import ValidationError
+
+from sentiment_svc import queries
 from sentiment_svc.schemas import (
+    FieldError,
+    ItemResult,
     MentionBatch,
     MentionIn,
     MentionOut,
     MentionsAccepted,
-    Reach,
-    Sentiment,
+    Trends,
 )
-from sentiment_svc.service import accept_mentions
+from sentiment_svc.service import Engine, accept_mentions
 from shared.app import RuntimeDep
+from shared.problems import field_errors
 
 router = APIRouter(prefix="/api/v1/mentions", tags=["mentions"])
 
 
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
 
+
+EngineDep = Annotated[Engine, Depends(_engine)]
 
 
 @router.post("", status_code=202, response_model=MentionsAccepted)
-async def post_mentions(body: MentionIn | MentionBatch, runtime: RuntimeDep) -> MentionsAccepted:
-    items = body.mentions if isinstance(body, MentionBatch) else [body]
-    ids = await accept_mentions(runtime, items)
-    return MentionsAccepted(accepted=len(ids), ids=ids)
+async def post_mentions(body: MentionIn | MentionBatch, runtime: RuntimeDep,
+                        engine: EngineDep) -> MentionsAccepted:
+    """One mention, or `{"mentions": [...]}` with up to 1,000. Each item of a batch is
+    validated on its own: a bad one gets a 422 result naming the fields at fault, the rest are
+    accepted, and the answer is 202 (with `accepted: 0` when every item was refused)."""
+    if isinstance(body, MentionIn):
+        results: list[ItemResult | None] = [None]
+        valid = [(0, body)]
+    else:
+        results, valid = _validate(body.mentions)
+    outcomes = await accept_mentions(runtime, engine, [m for _, m in valid]) if valid else []
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index] = ItemResult(index=index, status=202 if outcome.created else 200,
+                                    id=outcome.mention_id)
+    done = [r for r in results if r is not None]
+    return MentionsAccepted(
+        accepted=len(outcomes), ids=[o.mention_id for o in outcomes],
+        duplicates=sum(not o.created for o in outcomes),
+        rejected=sum(r.status == 422 for r in done), results=done)
+
+
+def _validate(raw: list[Any]) -> tuple[list[ItemResult | None],
+                                                  list[tuple[int, MentionIn]]]:
+    results: list[ItemResult | None] = [None] * len(raw)
+    valid: list[tuple[int, MentionIn]] = []
+    for index, item in enumerate(raw):
+        try:
+            valid.append((index, MentionIn.model_validate(item)))
+        except ValidationError as exc:
+            results[index] = ItemResult(index=index, status=422, detail="invalid mention",
+                                        errors=[FieldError(**e) for e in field_errors(exc)])
+    return results, valid
+
+
+@router.get("/trends", response_model=Trends)
+async def read_trends(
+    runtime: RuntimeDep, engine: EngineDep,
+    hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
+    bucket_s: Annotated[int, Query(ge=60, le=86400)] = 3600,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Trends:
+    """Negative share over time, the top topics with their counts, and recent alerts."""
+    async with runtime.db.session() as session:
+        return await queries.trends(session, until=engine.clock(), hours=hours,
+                                    bucket_s=bucket_s, top=top)
 
 
 @router.get("/{mention_id}", response_model=MentionOut)
 async def read_mention(mention_id: str, runtime: RuntimeDep) -> MentionOut:
     async with runtime.db.session() as session:
-        mention = await session.get(Mention, mention_id)
-    if mention is None:
+        found = await queries.mention(session, mention_id)
+    if found is None:
         raise HTTPException(404, f"no mention {mention_id}")
-    return MentionOut(
-        id=mention.id, source=mention.source, url=mention.url, title=mention.title,
-        content=mention.content, author=mention.author, published_at=mention.published_at,
-        received_at=mention.received_at, reach=Reach(**mention.reach),
-        language=mention.language,
-        sentiment=Sentiment(label=mention.sentiment_label,
-                            score=mention.sentiment_score),
-    )
+    return found

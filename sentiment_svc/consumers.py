@@ -1,1 +1,52 @@
-"""Sentiment consumes no events yet: mentions arrive over HTTP from monitoring bots."""
+"""Sentiment's own index of open complaints, for linking mentions to them.
+
+It keeps what the events carry and linking needs (target, subject and content, received_at);
+the events hold no complainant data. Drill complaints are left out: a real mention must
+never raise a drill case.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import cast
+
+from sentiment_svc.models import OpenComplaint
+from shared.events import Envelope
+from shared.events.schemas import CaseUpdated, ComplaintReceived, ComplaintTriaged
+from shared.runtime import ServiceRuntime, Unit
+
+MAX_TEXT = 4000
+
+
+async def on_complaint_received(unit: Unit, event: Envelope) -> None:
+    data = cast(ComplaintReceived, event.payload())
+    if data.drill:
+        return
+    if await unit.session.get(OpenComplaint, data.complaint_id) is not None:
+        return
+    text = f"{data.subject or ''}\n{data.content}".strip()[:MAX_TEXT]
+    unit.session.add(OpenComplaint(
+        complaint_id=data.complaint_id, department=data.target.department,
+        product=data.target.product, text=text, received_at=data.received_at, open=True,
+        updated_at=datetime.now(UTC)))
+
+
+async def on_complaint_triaged(unit: Unit, event: Envelope) -> None:
+    """Triage may name the department the complainant did not."""
+    data = cast(ComplaintTriaged, event.payload())
+    row = await unit.session.get(OpenComplaint, data.complaint_id)
+    if row is not None and data.department and not row.department:
+        row.department, row.updated_at = data.department, datetime.now(UTC)
+
+
+async def on_case_updated(unit: Unit, event: Envelope) -> None:
+    data = cast(CaseUpdated, event.payload())
+    row = await unit.session.get(OpenComplaint, data.complaint_id)
+    if row is not None:
+        row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
+
+
+def register(runtime: ServiceRuntime) -> None:
+    runtime.on(["complaint.received"], on_complaint_received)
+    runtime.on(["complaint.triaged"], on_complaint_triaged)
+    runtime.on(["case.updated"], on_case_updated)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sentiment_svc import api
+from sentiment_svc import api, consumers
+from sentiment_svc.model import default_model
 from sentiment_svc.models import metadata
+from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
@@ -18,4 +20,8 @@ def create_app(
     settings = settings or SentimentSettings()
     runtime = ServiceRuntime("sentiment", settings, metadata,
                              migrations="sentiment_svc.migrations", broker=broker)
-    return create_service_app(runtime, [api.router], title="Beacon sentiment")
+    consumers.register(runtime)
+    app = create_service_app(runtime, [api.router], title="Beacon sentiment")
+    # The model loads once per process (about half a second), before the first request.
+    app.state.engine = Engine(settings, model=default_model())
+    return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Float, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -30,6 +30,88 @@ class Mention(Base):
     language: Mapped[str] = mapped_column(String(5))
     sentiment_label: Mapped[str] = mapped_column(String(10))
     sentiment_score: Mapped[float] = mapped_column(Float)
+    risk_level: Mapped[int] = mapped_column(Integer)
+    risk_score: Mapped[int] = mapped_column(Integer)
+    risk_reasons: Mapped[list[str]] = mapped_column(JSON)
+    cluster_id: Mapped[str] = mapped_column(String(32), index=True)
+    topic_id: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class Story(Base):
+    """Near-copies of one text (the mention's `cluster_id`); the signature finds its reposts."""
+
+    __tablename__ = "sentiment_stories"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(32), index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    first_mention_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Topic(Base):
+    __tablename__ = "sentiment_topics"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    centroid: Mapped[dict[str, float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SpikeStateRow(Base):
+    """Spike detector state per scope ("overall" or "topic:<id>"): baselines survive restarts."""
+
+    __tablename__ = "sentiment_spike_states"
+
+    scope: Mapped[str] = mapped_column(String(60), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Bucket(Base):
+    """Mentions and negatives per time bucket, for the trends page."""
+
+    __tablename__ = "sentiment_buckets"
+
+    bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+    negative: Mapped[int] = mapped_column(Integer)
+
+
+class Alert(Base):
+    __tablename__ = "sentiment_alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(60))
+    topic_id: Mapped[str | None] = mapped_column(String(32))
+    warning_level: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OpenComplaint(Base):
+    """Sentiment's own index of complaints, from complaint events (no personal data)."""
+
+    __tablename__ = "sentiment_complaints"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    product: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    open: Mapped[bool] = mapped_column(Boolean, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class MentionLink(Base):
+    __tablename__ = "sentiment_mention_links"
+
+    mention_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    similarity: Mapped[float] = mapped_column(Float)
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 metadata = Base.metadata

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["news", "weibo", "wechat", "forum", "video", "blog", "hotline_board", "other"]
+MAX_BATCH = 1000
 
 
 class Reach(BaseModel):
@@ -32,14 +33,36 @@ class MentionIn(BaseModel):
 
 
 class MentionBatch(BaseModel):
+    """Up to 1,000 mentions, each validated on its own: a bad one is refused with its reason
+    and the rest are accepted."""
+
     model_config = ConfigDict(extra="forbid")
 
-    mentions: list[MentionIn] = Field(min_length=1, max_length=1000)
+    mentions: list[Any] = Field(
+        min_length=1, max_length=MAX_BATCH,
+        description="each item a mention as in the single form (MentionIn)")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ItemResult(BaseModel):
+    index: int
+    status: int = Field(description="202 accepted, 200 known URL (the earlier id), 422 invalid")
+    id: str | None = None
+    detail: str | None = None
+    errors: list[FieldError] | None = None
 
 
 class MentionsAccepted(BaseModel):
-    accepted: int
-    ids: list[str]
+    accepted: int = Field(description="items stored or matched to an earlier mention by URL")
+    ids: list[str] = Field(description="the accepted items' ids, in order")
+    duplicates: int = 0
+    rejected: int = 0
+    results: list[ItemResult] = Field(default_factory=list,
+                                      description="one per item, in order")
 
 
 class Sentiment(BaseModel):
@@ -60,5 +83,41 @@ class MentionOut(BaseModel):
     language: str
     sentiment: Sentiment
     risk_level: int | None = None
+    risk_reasons: list[str] = Field(default_factory=list,
+                                    description="each contribution to the risk level")
     cluster_id: str | None = None
+    topic_id: str | None = None
     linked_complaint_ids: list[str] = Field(default_factory=list)
+
+
+class TrendPoint(BaseModel):
+    bucket_start: datetime
+    total: int
+    negative: int
+    negative_share: float
+
+
+class TopicCount(BaseModel):
+    topic_id: str
+    label: str
+    mentions: int
+    negative: int
+    negative_share: float
+
+
+class AlertOut(BaseModel):
+    id: str
+    scope: str
+    topic_id: str | None
+    warning_level: int
+    raised_at: datetime
+    evidence: dict[str, Any]
+
+
+class Trends(BaseModel):
+    since: datetime
+    until: datetime
+    bucket_s: int
+    series: list[TrendPoint]
+    top_topics: list[TopicCount]
+    alerts: list[AlertOut]

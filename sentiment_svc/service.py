@@ -1,85 +1,182 @@
-"""Storing and scoring mentions. The scorer here is a small bilingual lexicon; the trained
-model comes with the sentiment issue."""
+"""Intake of mentions: score, assess risk, cluster, link to complaints, watch for spikes.
+
+One batch is one transaction: mention rows, new stories and topics, spike state, trend
+buckets, links and every outgoing event commit together. The story and topic indexes live
+in this process (loaded from the tables at the first batch, so ids survive restarts) and a
+lock serialises batches, so two requests never open the same story twice.
+"""
 
 from __future__ import annotations
 
-import re
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sentiment_svc.models import Mention
+from sentiment_svc.clustering import StoryIndex, TopicIndex, centroid_add, signature, topic_vectors
+from sentiment_svc.linking import ComplaintIndex, Link
+from sentiment_svc.linking import OpenComplaint as ComplaintView
+from sentiment_svc.model import Language, Scored, SentimentModel, default_model
+from sentiment_svc.models import (
+    Alert,
+    Bucket,
+    Mention,
+    MentionLink,
+    OpenComplaint,
+    SpikeStateRow,
+    Story,
+    Topic,
+)
+from sentiment_svc.risk import Risk, assess
 from sentiment_svc.schemas import MentionIn
-from shared.events.schemas import MentionScored
-from shared.runtime import ServiceRuntime
+from sentiment_svc.settings import SentimentSettings
+from sentiment_svc.spikes import Spike, SpikeConfig, SpikeState, advance, check, observe
+from shared.events.schemas import MentionLinked, MentionScored, OpinionAlert
+from shared.runtime import ServiceRuntime, Unit
 
 SCORED_TOPIC = "mention.scored"
-
-NEGATIVE = ("投诉", "曝光", "维权", "差", "骗", "坑", "欺诈", "故障", "愤怒", "失望", "泄露",
-            "terrible", "scam", "fraud", "angry", "awful", "worst", "broken", "leak", "complaint")
-POSITIVE = ("满意", "好评", "点赞", "感谢", "优秀", "不错", "great", "excellent", "thanks",
-            "love", "good", "helpful")
-NEGATION = ("不", "没", "未", "not ", "n't", "never ")
+ALERT_TOPIC = "opinion.alert"
+LINKED_TOPIC = "mention.linked"
+OVERALL = "overall"
 
 
-def detect_language(text: str) -> str:
-    cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
-    return "zh" if cjk * 4 >= len(text.strip()) or cjk >= 10 else "en"
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
-def score(text: str) -> tuple[str, float]:
-    """(label, score in -1…1) from term counts; a negation just before a term flips it."""
-    lowered = text.lower()
-    total = 0
-    for terms, sign in ((NEGATIVE, -1), (POSITIVE, 1)):
-        for term in terms:
-            for match in re.finditer(re.escape(term), lowered):
-                before = lowered[max(0, match.start() - 4) : match.start()]
-                total += -sign if any(n in before for n in NEGATION) else sign
-    value = max(-1.0, min(1.0, total / 3))
-    label = "negative" if value <= -0.3 else "positive" if value >= 0.3 else "neutral"
-    return label, round(value, 3)
+@dataclass(frozen=True)
+class Outcome:
+    mention_id: str
+    created: bool  # False: the URL was known, this is the earlier mention's id
 
 
-async def accept_mentions(runtime: ServiceRuntime, mentions: list[MentionIn]) -> list[str]:
+@dataclass
+class Engine:
+    """What a sentiment process keeps in memory between batches."""
+
+    settings: SentimentSettings
+    model: SentimentModel = field(default_factory=default_model)
+    clock: Callable[[], datetime] = utcnow
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    stories: StoryIndex = field(default_factory=StoryIndex)
+    story_topic: dict[str, str] = field(default_factory=dict)
+    topics: TopicIndex = field(default_factory=TopicIndex)
+    complaints: ComplaintIndex = field(default_factory=ComplaintIndex.empty)
+    complaints_version: tuple[int, datetime | None] = (-1, None)
+    loaded: bool = False
+
+    @property
+    def spike_config(self) -> SpikeConfig:
+        return SpikeConfig(bucket_s=self.settings.spike_bucket_s,
+                           min_count=self.settings.spike_min_count)
+
+    @property
+    def topic_spike_config(self) -> SpikeConfig:
+        return SpikeConfig(bucket_s=self.settings.spike_bucket_s, warmup_buckets=0,
+                           min_count=self.settings.topic_spike_min_count)
+
+    def invalidate(self) -> None:
+        """After a failed batch the memory may hold what never committed: reload it."""
+        self.stories, self.story_topic, self.topics = StoryIndex(), {}, TopicIndex()
+        self.complaints_version = (-1, None)
+        self.loaded = False
+
+    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+        if not self.loaded:
+            await self._load_clusters(session, now)
+            self.loaded = True
+        await self._refresh_complaints(session, now)
+
+    async def _load_clusters(self, session: AsyncSession, now: datetime) -> None:
+        since = now - timedelta(days=self.settings.cluster_window_days)
+        rows = await session.execute(select(Story.id, Story.topic_id, Story.signature)
+                                     .where(Story.last_seen_at >= since))
+        for story_id, topic_id, sig in rows:
+            self.stories.add(story_id, np.frombuffer(sig, np.uint32).copy())
+            self.story_topic[story_id] = topic_id
+        topics = await session.execute(select(Topic.id, Topic.centroid)
+                                       .where(Topic.updated_at >= since))
+        for topic_id, centroid in topics:
+            self.topics.set(topic_id, {int(k): float(v) for k, v in centroid.items()})
+
+    async def _refresh_complaints(self, session: AsyncSession, now: datetime) -> None:
+        """Reloaded only when the table changed: any replica's consumer may have written it."""
+        version_row = (await session.execute(
+            select(func.count(), func.max(OpenComplaint.updated_at)))).one()
+        version = (int(version_row[0]), version_row[1])
+        if version == self.complaints_version:
+            return
+        rows = (await session.execute(select(OpenComplaint).where(
+            OpenComplaint.open.is_(True),
+            OpenComplaint.received_at >= now - timedelta(days=45)))).scalars().all()
+        views = [ComplaintView(r.complaint_id, r.department, r.product, r.received_at)
+                 for r in rows]
+        self.complaints = ComplaintIndex.build(views, [r.text for r in rows],
+                                               self.model.topic_idf)
+        self.complaints_version = version
+
+
+async def accept_mentions(runtime: ServiceRuntime, engine: Engine,
+                          mentions: Sequence[MentionIn]) -> list[Outcome]:
     """Store and score; a URL seen before answers with the earlier mention's id.
 
-    A concurrent request that stored the same URL first makes this one retry once, and the
-    retry finds it.
+    A concurrent request (another replica) that stored the same URL first makes this one
+    fail on the unique URL; it retries once and the retry finds it.
     """
-    try:
-        return await _store(runtime, mentions)
-    except IntegrityError:
-        return await _store(runtime, mentions)
+    async with engine.lock:
+        try:
+            return await _store(runtime, engine, mentions)
+        except IntegrityError:
+            engine.invalidate()
+            return await _store(runtime, engine, mentions)
+        except BaseException:
+            engine.invalidate()
+            raise
 
 
-async def _store(runtime: ServiceRuntime, mentions: list[MentionIn]) -> list[str]:
-    ids: list[str] = []
+@dataclass
+class _New:
+    item: MentionIn
+    url: str | None
+    text: str
+    mention_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+async def _store(runtime: ServiceRuntime, engine: Engine,
+                 mentions: Sequence[MentionIn]) -> list[Outcome]:
     async with runtime.unit() as unit:
-        urls = [url for m in mentions if (url := _url(m))]
-        known: dict[str, str] = {}
-        if urls:
-            rows = await unit.session.execute(
-                select(Mention.url, Mention.id).where(Mention.url.in_(urls)))
-            known = {url: mention_id for url, mention_id in rows if url}
+        now = engine.clock()
+        await engine.refresh(unit.session, now)
+        known = await _known_urls(unit.session, [u for m in mentions if (u := _url(m))])
+        outcomes: list[Outcome] = []
+        fresh: list[_New] = []
         for item in mentions:
             url = _url(item)
-            if url in known:
-                ids.append(known[url])
+            if url and url in known:
+                outcomes.append(Outcome(known[url], created=False))
                 continue
-            mention = _scored(item, url)
-            unit.session.add(mention)
+            new = _New(item, url, f"{item.title or ''}\n{item.content}".strip())
             if url:
-                known[url] = mention.id
-            ids.append(mention.id)
-            await unit.emit(SCORED_TOPIC, MentionScored(
-                mention_id=mention.id, source=mention.source, url=mention.url,
-                sentiment_label=mention.sentiment_label,
-                sentiment_score=mention.sentiment_score, published_at=mention.published_at,
-            ), subject=mention.id)
-    return ids
+                known[url] = new.mention_id
+            fresh.append(new)
+            outcomes.append(Outcome(new.mention_id, created=True))
+        if fresh:
+            await _process(unit, engine, fresh, now)
+    return outcomes
+
+
+async def _known_urls(session: AsyncSession, urls: list[str]) -> dict[str, str]:
+    if not urls:
+        return {}
+    rows = await session.execute(select(Mention.url, Mention.id).where(Mention.url.in_(urls)))
+    return {url: mention_id for url, mention_id in rows if url}
 
 
 def _url(item: MentionIn) -> str | None:
@@ -87,12 +184,167 @@ def _url(item: MentionIn) -> str | None:
     return item.url.strip() or None if item.url else None
 
 
-def _scored(item: MentionIn, url: str | None) -> Mention:
-    label, value = score(f"{item.title or ''} {item.content}")
+async def _process(unit: Unit, engine: Engine, fresh: list[_New], now: datetime) -> None:
+    texts = [n.text for n in fresh]
+    langs: list[Language | None] = [n.item.language for n in fresh]
+    scores = engine.model.score_many(texts, langs)
+    vectors = topic_vectors(texts, engine.model.topic_idf)
+    links = engine.complaints.match(texts, vectors, now)
+    clusters = _Clusters(engine, now)
+    rows: list[Mention] = []
+    for pos, (n, scored) in enumerate(zip(fresh, scores, strict=True)):
+        risk = assess(scored.label, scored.score, n.item.source, n.url,
+                      n.item.reach.model_dump(), n.text)
+        story_id, topic_id = clusters.assign(n, vectors[pos])
+        rows.append(_mention_row(n, scored, risk, story_id, topic_id, now))
+    unit.session.add_all(rows)
+    await clusters.save(unit.session)
+    for row, row_links in zip(rows, links, strict=True):
+        await unit.emit(SCORED_TOPIC, _scored_event(row), subject=row.id)
+        if row_links:
+            await _link(unit, row, row_links, now)
+    await _count_bucket(unit.session, engine.spike_config, rows, now)
+    await _watch_spikes(unit, engine, rows, now)
+
+
+def _mention_row(n: _New, scored: Scored, risk: Risk, story_id: str, topic_id: str,
+                 now: datetime) -> Mention:
+    item = n.item
     return Mention(
-        id=uuid.uuid4().hex, source=item.source, url=url, title=item.title,
-        content=item.content, author=item.author, published_at=item.published_at,
-        received_at=datetime.now(UTC), reach=item.reach.model_dump(),
-        language=item.language or detect_language(item.content),
-        sentiment_label=label, sentiment_score=value,
+        id=n.mention_id, source=item.source, url=n.url, title=item.title, content=item.content,
+        author=item.author, published_at=item.published_at, received_at=now,
+        reach=item.reach.model_dump(), language=scored.language,
+        sentiment_label=scored.label, sentiment_score=scored.score,
+        risk_level=risk.level, risk_score=risk.score,
+        risk_reasons=[*scored.reasons, *risk.reasons], cluster_id=story_id, topic_id=topic_id,
     )
+
+
+def _scored_event(row: Mention) -> MentionScored:
+    return MentionScored(
+        mention_id=row.id, source=row.source, url=row.url, sentiment_label=row.sentiment_label,
+        sentiment_score=max(-1.0, min(1.0, row.sentiment_score)),
+        published_at=row.published_at, language="zh" if row.language == "zh" else "en",
+        risk_level=row.risk_level, cluster_id=row.cluster_id, topic_id=row.topic_id,
+    )
+
+
+class _Clusters:
+    """A batch's story and topic assignments, applied to the engine and written to tables."""
+
+    def __init__(self, engine: Engine, now: datetime) -> None:
+        self.engine, self.now = engine, now
+        self.new_stories: list[Story] = []
+        self.seen_stories: set[str] = set()
+        self.new_topics: dict[str, Topic] = {}
+        self.changed_topics: set[str] = set()
+
+    def assign(self, n: _New, vector: sp.csr_matrix) -> tuple[str, str]:
+        sig = signature(n.text)
+        story_id = self.engine.stories.find(sig)
+        if story_id is not None:  # a repost or near-copy: same story, same topic
+            self.seen_stories.add(story_id)
+            return story_id, self.engine.story_topic[story_id]
+        topic_id = self._topic_for(n, vector)
+        story_id = uuid.uuid4().hex
+        self.engine.stories.add(story_id, sig)
+        self.engine.story_topic[story_id] = topic_id
+        self.new_stories.append(Story(id=story_id, topic_id=topic_id, signature=sig.tobytes(),
+                                      first_mention_id=n.mention_id, created_at=self.now,
+                                      last_seen_at=self.now))
+        return story_id, topic_id
+
+    def _topic_for(self, n: _New, vector: sp.csr_matrix) -> str:
+        topics = self.engine.topics
+        topic_id, _ = topics.nearest(vector)
+        if topic_id is None:
+            topic_id = uuid.uuid4().hex
+            label = (n.item.title or n.item.content).strip().replace("\n", " ")[:200]
+            self.new_topics[topic_id] = Topic(id=topic_id, label=label, centroid={},
+                                              created_at=self.now, updated_at=self.now)
+            topics.set(topic_id, {})
+        topics.set(topic_id, centroid_add(topics.centroids[topic_id], vector))
+        self.changed_topics.add(topic_id)
+        return topic_id
+
+    async def save(self, session: AsyncSession) -> None:
+        session.add_all(self.new_stories)
+        centroids = self.engine.topics.centroids
+        for topic_id, topic in self.new_topics.items():
+            topic.centroid = {str(k): v for k, v in centroids[topic_id].items()}
+            session.add(topic)
+        changed = [{"id": t, "centroid": {str(k): v for k, v in centroids[t].items()},
+                    "updated_at": self.now}
+                   for t in self.changed_topics if t not in self.new_topics]
+        if changed:
+            await session.execute(update(Topic), changed)
+        if self.seen_stories:
+            await session.execute(update(Story).where(Story.id.in_(self.seen_stories))
+                                  .values(last_seen_at=self.now))
+
+
+async def _link(unit: Unit, row: Mention, links: list[Link], now: datetime) -> None:
+    unit.session.add_all(MentionLink(mention_id=row.id, complaint_id=link.complaint_id,
+                                     similarity=link.similarity, linked_at=now)
+                         for link in links)
+    await unit.emit(LINKED_TOPIC, MentionLinked(
+        mention_id=row.id, complaint_ids=[link.complaint_id for link in links],
+        similarity=links[0].similarity, source=row.source, url=row.url,
+        risk_level=row.risk_level, linked_at=now), subject=row.id)
+
+
+async def _count_bucket(session: AsyncSession, cfg: SpikeConfig, rows: list[Mention],
+                        now: datetime) -> None:
+    start = datetime.fromtimestamp(int(now.timestamp()) // cfg.bucket_s * cfg.bucket_s, UTC)
+    negative = sum(r.sentiment_label == "negative" for r in rows)
+    bucket = await session.get(Bucket, start)
+    if bucket is None:
+        session.add(Bucket(bucket_start=start, total=len(rows), negative=negative))
+    else:
+        bucket.total += len(rows)
+        bucket.negative += negative
+
+
+async def _watch_spikes(unit: Unit, engine: Engine, rows: list[Mention], now: datetime) -> None:
+    """Feed the overall scope and each touched topic; raise an alert on entering a spike."""
+    by_scope: dict[str, list[Mention]] = {OVERALL: rows}
+    for row in rows:
+        by_scope.setdefault(f"topic:{row.topic_id}", []).append(row)
+    states = {r.scope: r for r in (await unit.session.execute(
+        select(SpikeStateRow).where(SpikeStateRow.scope.in_(by_scope)))).scalars()}
+    level_one = {r.id for r in rows if r.risk_level == 1}
+    for scope, members in by_scope.items():
+        cfg = engine.spike_config if scope == OVERALL else engine.topic_spike_config
+        stored = states.get(scope)
+        state = SpikeState.from_json(stored.state) if stored else SpikeState()
+        advance(state, now, cfg)
+        for row in members:
+            observe(state, row.id, row.sentiment_label == "negative", row.risk_score)
+        spike = check(state, cfg, severe=any(m in level_one for m, _ in state.top))
+        if stored is None:
+            unit.session.add(SpikeStateRow(scope=scope, state=state.to_json(), updated_at=now))
+        else:
+            stored.state, stored.updated_at = state.to_json(), now
+        if spike is not None:
+            await _alert(unit, scope, spike, members, now)
+
+
+async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
+                 now: datetime) -> None:
+    topic_id = scope.removeprefix("topic:") if scope != OVERALL else None
+    where = "overall" if topic_id is None else f"topic {topic_id}"
+    label = members[0].title or members[0].content[:60] if topic_id else None
+    summary = (f"negative mentions rising ({where}): {spike.negative} in the window against "
+               f"a baseline of {spike.baseline:.1f}" + (f"; e.g. {label}" if label else ""))
+    event = OpinionAlert(
+        alert_id=uuid.uuid4().hex, warning_level=spike.warning_level,
+        scope="overall" if topic_id is None else "topic", topic_id=topic_id, summary=summary,
+        window_start=spike.window_start, window_end=spike.window_end,
+        negative_count=spike.negative, baseline=spike.baseline,
+        negative_share=min(1.0, spike.share), top_mention_ids=spike.top_mention_ids,
+        raised_at=now)
+    unit.session.add(Alert(id=event.alert_id, scope=scope, topic_id=topic_id,
+                           warning_level=event.warning_level, raised_at=now,
+                           evidence={**event.model_dump(mode="json"),
+                                     "total": spike.total, "reasons": spike.reasons}))
+    await unit.emit(ALERT_TOPIC, event, subject=event.alert_id)
