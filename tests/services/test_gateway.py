@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from shared.events import Envelope
 from tests.conftest import System
 
 BODY = {"channel": "hotline", "content": "收费不合理", "complainant": {
@@ -103,3 +105,16 @@ async def test_readiness_and_merged_openapi(system: System) -> None:
     spec = (await system.client.get("/api/v1/openapi.json")).json()
     assert {"/api/v1/complaints", "/api/v1/cases", "/api/v1/notifications",
             "/api/v1/mentions"} <= set(spec["paths"])
+
+
+async def test_request_id_reaches_the_events_it_caused(system: System) -> None:
+    posted = await system.client.post("/api/v1/complaints", json=BODY,
+                                      headers={"X-Request-ID": "call-centre-7781"})
+    assert posted.headers["x-request-id"] == "call-centre-7781"
+    await system.notified.applied(1)
+    for name in ("intake", "triage"):
+        runtime = system.embedded.services[name].state.runtime
+        async with runtime.db.session() as session:
+            stored = (await session.scalars(select(runtime.outbox.c.envelope))).all()
+        assert stored and all(Envelope.model_validate_json(e).requestid == "call-centre-7781"
+                              for e in stored), name
