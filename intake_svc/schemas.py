@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import patterns
 from shared.events.schemas import Channel
 
 
@@ -15,7 +16,7 @@ class Complainant(BaseModel):
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
     # A pattern the published schema states exactly (EmailStr would also refuse reserved
     # domains, which no schema can express).
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(None, max_length=254, pattern=patterns.EMAIL)
     id_number: str | None = Field(None, pattern=r"^[0-9A-Za-z]{6,30}$")
 
 
@@ -39,10 +40,10 @@ class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    content: str = Field(min_length=1, max_length=20000, pattern=r"\S",
+    content: str = Field(min_length=1, max_length=20000, pattern=patterns.NOT_BLANK,
                          description="The complaint's text; at least one non-space character")
     subject: str | None = Field(None, max_length=500)
-    external_ref: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
+    external_ref: str | None = Field(None, min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
     complainant: Complainant | None = None
     occurred_at: datetime | None = None
     location: str | None = Field(None, max_length=500)

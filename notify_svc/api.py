@@ -1,16 +1,80 @@
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import select
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import delete, select
 
-from notify_svc.models import Delivery
-from notify_svc.schemas import DeliveryList, DeliveryOut
+from notify_svc import rosterdb, statements
+from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
+from notify_svc.schemas import (
+    AckIn,
+    CallbackIn,
+    CallbackList,
+    CallbackOut,
+    DeliveryList,
+    DeliveryOut,
+    DutyList,
+    DutySlotIn,
+    MemberBody,
+    MemberIn,
+    MemberOut,
+    RosterOut,
+    StatementIn,
+    StatementList,
+    StatementOut,
+)
+from notify_svc.service import AckError, AckTokens, Notifier
 from shared.app import RuntimeDep
+from shared.caller import Caller, caller_from
+from shared.problems import PROBLEM_JSON
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+roster_router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
+callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
+statements_router = APIRouter(prefix="/api/v1/statements", tags=["statements"])
 
+CallerDep = Annotated[Caller, Depends(caller_from)]
+
+
+def _problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {s: {"description": "problem details", "content": {PROBLEM_JSON: {"schema": ref}}}
+            for s in statuses}
+
+
+def notifier_of(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.notifier
+    return notifier
+
+
+NotifierDep = Annotated[Notifier, Depends(notifier_of)]
+
+
+def require(scope: str) -> Callable[[Request], Caller]:
+    """The gateway routes by path prefix; scopes finer than that are checked here."""
+
+    def check(request: Request) -> Caller:
+        caller = caller_from(request)
+        if not caller.has(scope):
+            raise HTTPException(403, f"this key lacks the scope {scope}")
+        return caller
+
+    return check
+
+
+AdminDep = Annotated[Caller, Depends(require("admin"))]
+NamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
+
+
+def who(caller: Caller) -> str:
+    return caller.owner or caller.key_id or "anonymous"
+
+
+# -- deliveries and acknowledgement ----------------------------------------------------
 
 
 @router.get("", response_model=DeliveryList)
@@ -18,18 +82,212 @@ async def list_notifications(
     runtime: RuntimeDep,
     complaint_id: str | None = None,
     case_id: str | None = None,
+    incident_id: str | None = None,
+    statement_id: str | None = None,
+    recipient: str | None = None,
+    status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
-    """A complaint's or case's deliveries in order; with neither, the most recent ones."""
+    """Deliveries with status, attempts and last error; with no filter, the most recent."""
+    filters = {"complaint_id": complaint_id, "case_id": case_id, "incident_id": incident_id,
+               "statement_id": statement_id, "recipient": recipient, "status": status}
     query = select(Delivery).limit(limit)
-    if complaint_id is None and case_id is None:
+    if all(v is None for v in filters.values()):
         query = query.order_by(Delivery.created_at.desc(), Delivery.recipient)
     else:
-        query = query.order_by(Delivery.created_at, Delivery.recipient)
-    if complaint_id is not None:
-        query = query.where(Delivery.complaint_id == complaint_id)
-    if case_id is not None:
-        query = query.where(Delivery.case_id == case_id)
+        query = query.order_by(Delivery.created_at, Delivery.recipient, Delivery.channel)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Delivery, column) == value)
     async with runtime.db.session() as session:
         rows = (await session.scalars(query)).all()
     return DeliveryList(items=[DeliveryOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.get("/ack", response_class=HTMLResponse, responses=_problem(404))
+async def ack_page(runtime: RuntimeDep, notifier: NotifierDep,
+                   token: Annotated[str, Query(min_length=1, max_length=200)]) -> HTMLResponse:
+    """The page an acknowledgement link opens. Opening it acknowledges nothing (chat apps
+    fetch links to preview them); its button POSTs the token."""
+    async with runtime.db.session() as session:
+        row = (await session.scalars(select(Delivery).where(
+            Delivery.ack_token_hash == AckTokens.hash(token)))).first()
+    if row is None:
+        raise HTTPException(404, "unknown acknowledgement token")
+    subject = notifier.render(row).subject or row.event_type
+    at = row.acknowledged_at.isoformat() if row.acknowledged_at else None
+    return HTMLResponse(notifier.templates.page(
+        "ack.html.j2", {"subject": subject, "acknowledged_at": at, "token": token}))
+
+
+@router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409))
+async def ack_by_token(body: AckIn, runtime: RuntimeDep, notifier: NotifierDep) -> DeliveryOut:
+    """Acknowledge with the token a message carried; the token is the authority (one use)."""
+    try:
+        async with runtime.unit() as unit:
+            # Whoever holds the token is the recipient it was sent to.
+            row = await notifier.acknowledge(unit, token=body.token, by=None)
+    except AckError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+    return DeliveryOut.model_validate(row, from_attributes=True)
+
+
+@router.post("/{delivery_id}/ack", response_model=DeliveryOut, responses=_problem(404, 409))
+async def ack_by_operator(delivery_id: str, runtime: RuntimeDep, notifier: NotifierDep,
+                          caller: CallerDep) -> DeliveryOut:
+    """An operator records an acknowledgement given by other means (a phone call)."""
+    try:
+        async with runtime.unit() as unit:
+            row = await notifier.acknowledge(unit, delivery_id=delivery_id, by=who(caller))
+    except AckError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+    return DeliveryOut.model_validate(row, from_attributes=True)
+
+
+# -- roster and duty schedule (admin) --------------------------------------------------
+
+
+@roster_router.get("", response_model=RosterOut, responses=_problem(403))
+async def get_roster(runtime: RuntimeDep, notifier: NotifierDep, _: AdminDep) -> RosterOut:
+    async with runtime.db.session() as session:
+        members = await rosterdb.load_members(session)
+    rules = notifier.rules
+    return RosterOut(
+        members=[MemberOut.of(m) for m in members],
+        routing={str(k): list(v) for k, v in sorted(rules.levels.items())},
+        digest_levels=sorted(rules.digest_levels),
+        incidents={k: list(v) for k, v in rules.incidents.items()},
+        statement=list(rules.statement),
+    )
+
+
+@roster_router.put("/members", response_model=list[MemberOut], responses=_problem(403, 409))
+async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)],
+                          runtime: RuntimeDep, _: AdminDep) -> list[MemberOut]:
+    """Replace the whole roster."""
+    ids = [m.id for m in body]
+    if len(set(ids)) != len(ids):
+        raise HTTPException(409, "member ids must be unique")
+    members = [m.to_member(m.id) for m in body]
+    async with runtime.unit() as unit:
+        await rosterdb.replace_members(unit.session, members)
+    return [MemberOut.of(m) for m in members]
+
+
+@roster_router.put("/members/{member_id}", response_model=MemberOut, responses=_problem(403))
+async def put_member(member_id: NamePath, body: MemberBody, runtime: RuntimeDep,
+                     _: AdminDep) -> MemberOut:
+    member = body.to_member(member_id)
+    async with runtime.unit() as unit:
+        await rosterdb.upsert_member(unit.session, member)
+    return MemberOut.of(member)
+
+
+@roster_router.delete("/members/{member_id}", status_code=204, responses=_problem(403))
+async def delete_member(member_id: str, runtime: RuntimeDep, _: AdminDep) -> None:
+    async with runtime.unit() as unit:
+        gone = await unit.session.execute(delete(MemberRow).where(MemberRow.id == member_id))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise HTTPException(404, f"no member {member_id}")
+
+
+@roster_router.get("/duty", response_model=DutyList, responses=_problem(403))
+async def get_duty(runtime: RuntimeDep, _: AdminDep, on: dt.date | None = None) -> DutyList:
+    """The duty schedule (值班表), or one day's."""
+    async with runtime.db.session() as session:
+        slots = await rosterdb.load_duty(session, on)
+    return DutyList(items=[DutySlotIn.of(s) for s in slots])
+
+
+@roster_router.put("/duty", response_model=DutyList, responses=_problem(403))
+async def replace_duty(body: DutyList, runtime: RuntimeDep, _: AdminDep) -> DutyList:
+    async with runtime.unit() as unit:
+        await rosterdb.replace_duty(unit.session, [s.to_slot() for s in body.items])
+    return body
+
+
+# -- hotline callbacks (admin) ---------------------------------------------------------
+
+
+@callbacks_router.get("", response_model=CallbackList, responses=_problem(403))
+async def list_callbacks(runtime: RuntimeDep, _: AdminDep) -> CallbackList:
+    async with runtime.db.session() as session:
+        rows = (await session.scalars(select(CallbackRow).order_by(CallbackRow.owner))).all()
+    return CallbackList(items=[CallbackOut.model_validate(r, from_attributes=True) for r in rows])
+
+
+@callbacks_router.put("/{owner}", response_model=CallbackOut, responses=_problem(403))
+async def put_callback(owner: NamePath, body: CallbackIn, runtime: RuntimeDep,
+                       _: AdminDep) -> CallbackOut:
+    """Where the hotline system `owner` (its API key's owner) receives status changes."""
+    row = CallbackRow(owner=owner, url=body.url, secret=body.secret,
+                      updated_at=dt.datetime.now(dt.UTC))
+    async with runtime.unit() as unit:
+        await unit.session.merge(row)
+    return CallbackOut.model_validate(row, from_attributes=True)
+
+
+@callbacks_router.delete("/{owner}", status_code=204, responses=_problem(403))
+async def delete_callback(owner: str, runtime: RuntimeDep, _: AdminDep) -> None:
+    async with runtime.unit() as unit:
+        gone = await unit.session.execute(delete(CallbackRow).where(CallbackRow.owner == owner))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise HTTPException(404, f"no callback for {owner}")
+
+
+# -- unified external statement (统一口径) -----------------------------------------------
+
+
+@statements_router.post("", response_model=StatementOut, status_code=201,
+                        responses=_problem(403))
+async def draft_statement(body: StatementIn, runtime: RuntimeDep,
+                          caller: Annotated[Caller, Depends(require("cases:write"))],
+                          ) -> StatementOut:
+    async with runtime.unit() as unit:
+        row = await statements.draft(unit, title=body.title, text=body.text,
+                                     language=body.language, incident_id=body.incident_id,
+                                     by=who(caller))
+    return StatementOut.model_validate(row, from_attributes=True)
+
+
+@statements_router.get("", response_model=StatementList)
+async def list_statements(runtime: RuntimeDep, status: str | None = None,
+                          incident_id: str | None = None) -> StatementList:
+    query = select(StatementRow).order_by(StatementRow.drafted_at.desc()).limit(200)
+    if status is not None:
+        query = query.where(StatementRow.status == status)
+    if incident_id is not None:
+        query = query.where(StatementRow.incident_id == incident_id)
+    async with runtime.db.session() as session:
+        rows = (await session.scalars(query)).all()
+    return StatementList(items=[StatementOut.model_validate(r, from_attributes=True)
+                                for r in rows])
+
+
+@statements_router.get("/{statement_id}", response_model=StatementOut)
+async def get_statement(statement_id: str, runtime: RuntimeDep) -> StatementOut:
+    """The text as approved, who approved it and when."""
+    async with runtime.db.session() as session:
+        row = await session.get(StatementRow, statement_id)
+    if row is None:
+        raise HTTPException(404, f"no statement {statement_id}")
+    return StatementOut.model_validate(row, from_attributes=True)
+
+
+@statements_router.post("/{statement_id}/approve", response_model=StatementOut,
+                        responses=_problem(403, 409))
+async def approve_statement(
+    statement_id: str, runtime: RuntimeDep,
+    caller: Annotated[Caller, Depends(require("statements:approve"))],
+) -> StatementOut:
+    """Approve (报公司领导批准确认) and distribute: liaisons and the public-opinion team are
+    notified through statement.approved."""
+    try:
+        async with runtime.unit() as unit:
+            row = await statements.approve(unit, statement_id, by=who(caller))
+    except statements.StatementError as exc:
+        raise HTTPException(exc.status, exc.detail) from exc
+    return StatementOut.model_validate(row, from_attributes=True)
+
+
+ROUTERS = (router, roster_router, callbacks_router, statements_router)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Index, Integer, MetaData, String
+from sqlalchemy import JSON, Date, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -15,7 +16,12 @@ class Base(DeclarativeBase):
 
 
 class Delivery(Base):
-    """One message to one recipient on one channel, caused by one event."""
+    """One message to one recipient on one channel, caused by one event.
+
+    status: `pending` (due at next_attempt_at), `batched` (waits for its digest), `sent`,
+    `dead` (every attempt failed: the dead-letter record). A digest is a delivery of its own
+    (event_type `notification.digest`); the rows it carries point at it through digest_id.
+    """
 
     __tablename__ = "notify_deliveries"
 
@@ -24,20 +30,113 @@ class Delivery(Base):
     event_type: Mapped[str] = mapped_column(String(100))
     complaint_id: Mapped[str | None] = mapped_column(String(32), index=True)
     case_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    statement_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    escalation_id: Mapped[str | None] = mapped_column(String(64))
+    digest_id: Mapped[str | None] = mapped_column(String(32), index=True)
     recipient: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[list[str]] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(500))
+    # What a circuit breaker and the per-endpoint concurrency bound are keyed on.
+    endpoint: Mapped[str] = mapped_column(String(600))
+    language: Mapped[str] = mapped_column(String(5))
+    # The template's variables (the cause's payload; events carry no complainant data).
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # sha256 of the acknowledgement token; the token itself is never stored.
+    ack_token_hash: Mapped[str] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         # One delivery per cause, recipient and channel, however often the cause is redelivered.
         Index("ux_notify_deliveries_once", "cause_event_id", "recipient", "channel", unique=True),
+        Index("ux_notify_deliveries_ack", "ack_token_hash", unique=True),
+        Index("ix_notify_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+class MemberRow(Base):
+    """A person or group on the roster, with roles and {channel: {address, secret}}."""
+
+    __tablename__ = "notify_members"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    channels: Mapped[dict[str, dict[str, str | None]]] = mapped_column(JSON)
+    department: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DutyRow(Base):
+    """The duty schedule (值班表): `member_id` holds `role` on `on_date`, hours [start, end)."""
+
+    __tablename__ = "notify_duty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    on_date: Mapped[date] = mapped_column(Date)
+    start_hour: Mapped[int] = mapped_column(Integer)
+    end_hour: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(100))
+    member_id: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_notify_duty_day", "on_date", "role"),)
+
+
+class CallbackRow(Base):
+    """Where a hotline system (an API-key owner) wants its complaints' status changes."""
+
+    __tablename__ = "notify_callbacks"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ComplaintOwner(Base):
+    """Which API-key owner filed a complaint (from complaint.received), for its callbacks."""
+
+    __tablename__ = "notify_complaint_owners"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+
+
+class StatementRow(Base):
+    """The unified external statement (统一口径): draft, approved, distributed."""
+
+    __tablename__ = "notify_statements"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(20))
+    drafted_by: Mapped[str] = mapped_column(String(200))
+    drafted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    distribute_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    distributed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MetaRow(Base):
+    """Small facts about this service's data, e.g. that the roster was seeded."""
+
+    __tablename__ = "notify_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))
 
 
 metadata = Base.metadata

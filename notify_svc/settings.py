@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -12,3 +13,47 @@ class NotifySettings(ServiceSettings):
     service_name: str = "notify"
     database_url: str | None = Field(None, validation_alias=database_alias("notify"))
     roster_file: Path = Field(DEFAULT_ROSTER, validation_alias="NOTIFY_ROSTER_FILE")
+
+    # Links in messages (case pages, acknowledgement) start with the gateway's public address.
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="NOTIFY_PUBLIC_URL")
+    timezone: str = Field("Asia/Shanghai", validation_alias="NOTIFY_TIMEZONE")
+    # Acknowledgement tokens are HMAC(secret, delivery id); unset, a key is generated into
+    # DATA_DIR/notify_ack.key (replicas sharing DATA_DIR share it).
+    ack_secret: str | None = Field(None, validation_alias="NOTIFY_ACK_SECRET", min_length=16)
+
+    # Delivery: attempts, backoff with jitter, circuit breaker, concurrency.
+    max_attempts: int = Field(5, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
+    backoff_s: float = Field(2.0, ge=0, validation_alias="NOTIFY_BACKOFF_S")
+    backoff_max_s: float = Field(300.0, ge=0, validation_alias="NOTIFY_BACKOFF_MAX_S")
+    backoff_jitter_s: float = Field(1.0, ge=0, validation_alias="NOTIFY_BACKOFF_JITTER_S")
+    breaker_failures: int = Field(5, ge=1, validation_alias="NOTIFY_BREAKER_FAILURES")
+    breaker_reset_s: float = Field(30.0, gt=0, validation_alias="NOTIFY_BREAKER_RESET_S")
+    concurrency: int = Field(64, ge=1, le=10000, validation_alias="NOTIFY_CONCURRENCY")
+    endpoint_concurrency: int = Field(8, ge=1, validation_alias="NOTIFY_ENDPOINT_CONCURRENCY")
+    dispatch_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_POLL_S")
+    digest_interval_s: float = Field(3600.0, gt=0, validation_alias="NOTIFY_DIGEST_INTERVAL_S")
+
+    # Per-channel timeouts (seconds) for one attempt, connection included.
+    timeout_webhook_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_WEBHOOK_S")
+    timeout_robot_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_ROBOT_S")
+    timeout_sms_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_SMS_S")
+    timeout_email_s: float = Field(15.0, gt=0, validation_alias="NOTIFY_TIMEOUT_EMAIL_S")
+    timeout_callback_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_CALLBACK_S")
+
+    # Webhook signing secret for members whose webhook has none of its own.
+    webhook_secret: str | None = Field(None, validation_alias="NOTIFY_WEBHOOK_SECRET")
+
+    # E-mail over SMTP.
+    smtp_host: str = Field("127.0.0.1", validation_alias="NOTIFY_SMTP_HOST")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias="NOTIFY_SMTP_PORT")
+    smtp_username: str | None = Field(None, validation_alias="NOTIFY_SMTP_USERNAME")
+    smtp_password: str | None = Field(None, validation_alias="NOTIFY_SMTP_PASSWORD")
+    smtp_sender: str = Field("beacon@localhost", validation_alias="NOTIFY_SMTP_SENDER")
+    smtp_tls: Literal["none", "starttls", "tls"] = Field("none", validation_alias="NOTIFY_SMTP_TLS")
+    smtp_ca_file: Path | None = Field(None, validation_alias="NOTIFY_SMTP_CA_FILE")
+    smtp_verify: bool = Field(True, validation_alias="NOTIFY_SMTP_VERIFY")
+
+    # SMS through an HTTP gateway: POST JSON {"to", "text", "sign"} with a bearer token.
+    sms_url: str | None = Field(None, validation_alias="NOTIFY_SMS_URL")
+    sms_token: str | None = Field(None, validation_alias="NOTIFY_SMS_TOKEN")
+    sms_sign: str = Field("Beacon", validation_alias="NOTIFY_SMS_SIGN")

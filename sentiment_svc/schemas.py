@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import patterns
+
 Source = Literal["news", "weibo", "wechat", "forum", "video", "blog", "hotline_board", "other"]
 MAX_BATCH = 1000
 
@@ -23,7 +25,7 @@ class MentionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: Source
-    content: str = Field(min_length=1, max_length=50000, pattern=r"\S")
+    content: str = Field(min_length=1, max_length=50000, pattern=patterns.NOT_BLANK)
     title: str | None = Field(None, max_length=500)
     url: str | None = Field(None, max_length=2000)
     author: str | None = Field(None, max_length=200)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from services.admin import build_admin_router
 from services.auth import ApiKey, KeyStore
 from services.ratelimit import RateLimiter, retry_after
-from services.routing import route_for
+from services.routing import is_token_path, route_for
 from services.settings import GatewaySettings
 from services.upstreams import Upstream
 from shared.app import RequestContext
@@ -113,6 +113,8 @@ def create_gateway(
         route = route_for(request.url.path)
         if route is None:
             return problem(404, f"no such resource: {request.url.path}")
+        if is_token_path(request.url.path):
+            return await _forward_token_request(request, upstreams[route.service], limiter)
         key = await authenticated(request)
         caller = key.caller()
         needed = route.scopes_for(request.method)
@@ -128,6 +130,20 @@ def create_gateway(
         return _relay(response)
 
     return app
+
+
+async def _forward_token_request(
+    request: Request, upstream: Upstream, limiter: RateLimiter
+) -> Response:
+    """A request whose token authorises it: no key, no scopes, a bucket per client address."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.take(f"ip:{client}")
+    if wait > 0:
+        raise HTTPException(429, f"too many requests from {client}; retry in {wait:.2f}s",
+                            headers={"Retry-After": retry_after(wait)})
+    anonymous = Caller(key_id=None, owner=None, scopes=frozenset())
+    body = await _read_body(request, 16 * 1024)
+    return _relay(await _send(upstream, request, anonymous, body))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -27,7 +27,18 @@ ROUTES = (
     _r("/api/v1/incidents", "triage", {"cases:read"}, {"cases:write"}),
     _r("/api/v1/notifications", "notify", {"cases:read"}, {"cases:write"}),
     _r("/api/v1/mentions", "sentiment", {"cases:read"}, {"mentions:write"}),
+    _r("/api/v1/statements", "notify", {"cases:read"}, {"cases:write", "statements:approve"}),
+    _r("/api/v1/roster", "notify", {"admin"}, {"admin"}),
+    _r("/api/v1/callbacks", "notify", {"admin"}, {"admin"}),
 )
+
+# Reached without an API key: the acknowledgement token in the request is the authority
+# (a duty officer taps a link in a message). Rate-limited per client address instead.
+TOKEN_PATHS = frozenset({"/api/v1/notifications/ack"})
+
+
+def is_token_path(path: str) -> bool:
+    return path in TOKEN_PATHS
 
 
 def route_for(path: str) -> Route | None:

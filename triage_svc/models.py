@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -33,6 +33,14 @@ class Case(Base):
     resolve_by: Mapped[datetime] = mapped_column(UtcDateTime)
     incident_id: Mapped[str | None] = mapped_column(String(32))
     rules_version: Mapped[int] = mapped_column(Integer)
+    # History inputs: a keyed hash of the complainant (never their data) and the product.
+    complainant_key: Mapped[str | None] = mapped_column(String(64))
+    product: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
+        Index("ix_triage_cases_target_opened", "department", "product", "opened_at"),
+    )
 
 
 class TimelineEntry(Base):

@@ -3,61 +3,57 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from shared.events.schemas import Category, ComplaintReceived, ComplaintTriaged, Deadlines
 from shared.runtime import Unit
+from triage_svc import clocks, levels
+from triage_svc.levels import Assessment, History
 from triage_svc.models import Case, TimelineEntry
 from triage_svc.rules import Rules
 
 TRIAGED_TOPIC = "complaint.triaged"
+__all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case"]
 
 
-@dataclass(frozen=True)
-class Assessment:
-    response_level: int
-    category: Category
-    level_reasons: list[str]
-
-
-def assess(complaint: ComplaintReceived, rules: Rules) -> Assessment:
-    """The most severe level any rule gives, with one reason per rule that fired."""
-    text = f"{complaint.subject or ''}\n{complaint.content}".lower()
-    media = complaint.media_involved or complaint.channel == "media"
-    fired = [
-        rule for rule in rules.rules
-        if any(term in text for term in rule.terms)
-        or (rule.min_people is not None and complaint.people_count >= rule.min_people)
-        or (rule.media and media)
-    ]
-    level = min((rule.level for rule in fired), default=4)
-    reasons = [f"{rule.reason} [{rule.name} → level {rule.level}]" for rule in fired]
-    if not reasons:
-        reasons = ["no severity rule fired: ordinary complaint (level 4)"]
-    return Assessment(level, categorise(text, rules), reasons)
+def assess(complaint: ComplaintReceived, rules: Rules, history: History | None = None
+           ) -> Assessment:
+    """Level, category and reasons; `history` is what the caller knows of earlier complaints."""
+    return levels.assess(complaint, rules, history)
 
 
 def categorise(text: str, rules: Rules) -> Category:
-    best: Category = "other"
-    best_hits = 0
-    for category, terms in rules.categories:
-        hits = sum(1 for term in terms if term in text)
-        if hits > best_hits:
-            best, best_hits = category, hits
-    return best
+    return levels.categorise(text, rules)
 
 
 def deadlines(level: int, start: datetime, rules: Rules) -> Deadlines:
-    minutes = rules.clocks[level]
-    return Deadlines(
-        acknowledge_by=start + timedelta(minutes=minutes["acknowledge"]),
-        first_contact_by=start + timedelta(minutes=minutes["first_contact"]),
-        report_by=start + timedelta(minutes=minutes["report"]),
-        resolve_by=start + timedelta(minutes=minutes["resolve"]),
-    )
+    """The level's clocks from `start` (minutes or working days; see `triage_svc.clocks`)."""
+    return clocks.deadlines(level, start, rules)
+
+
+async def recent_history(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> History:
+    """Earlier real (not drill) complaints in the rules' window: the same complainant's
+    (by keyed hash) and the same target's (department and product together, so one
+    department's many products are not lumped into one count)."""
+    since = complaint.received_at - timedelta(days=rules.history_window_days)
+    recent = (Case.opened_at >= since) & (Case.opened_at <= complaint.received_at) \
+        & Case.drill.is_(False) & (Case.complaint_id != complaint.complaint_id)
+    complainant = 0
+    if complaint.complainant_key:
+        same_person = Case.complainant_key == complaint.complainant_key
+        complainant = await _count(unit, recent & same_person)
+    target = 0
+    if complaint.target.department and complaint.target.product:
+        target = await _count(unit, recent & (Case.department == complaint.target.department)
+                              & (Case.product == complaint.target.product))
+    return History(complainant_recent=complainant, target_recent=target)
+
+
+async def _count(unit: Unit, condition: ColumnElement[bool]) -> int:
+    return int(await unit.session.scalar(select(func.count()).select_from(Case).where(condition))
+               or 0)
 
 
 async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> Case:
@@ -67,8 +63,8 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     )
     if existing is not None:
         return existing
-    result = assess(complaint, rules)
-    clocks = deadlines(result.response_level, complaint.received_at, rules)
+    result = assess(complaint, rules, await recent_history(unit, complaint, rules))
+    due = deadlines(result.response_level, complaint.received_at, rules)
     case = Case(
         id=uuid.uuid4().hex,
         complaint_id=complaint.complaint_id,
@@ -80,7 +76,9 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         drill=complaint.drill,
         opened_at=complaint.received_at,
         rules_version=rules.version,
-        **clocks.model_dump(),
+        complainant_key=complaint.complainant_key,
+        product=complaint.target.product,
+        **due.model_dump(),
     )
     unit.session.add(case)
     unit.session.add(TimelineEntry(
@@ -90,7 +88,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     ))
     await unit.emit(TRIAGED_TOPIC, ComplaintTriaged(
         complaint_id=case.complaint_id, case_id=case.id, response_level=case.response_level,
-        category=result.category, level_reasons=result.level_reasons, deadlines=clocks,
-        department=case.department, drill=case.drill,
+        category=result.category, level_reasons=result.level_reasons, deadlines=due,
+        department=case.department, drill=case.drill, submitted_by=complaint.submitted_by,
     ), subject=case.complaint_id)
     return case

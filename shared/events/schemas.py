@@ -67,6 +67,7 @@ class ComplaintTriaged(BaseModel):
     deadlines: Deadlines
     department: str | None = None
     drill: bool = False
+    submitted_by: str | None = Field(None, description="the caller (hotline) that filed it")
 
 
 @register("notification.sent", 1)
@@ -112,6 +113,7 @@ class CaseUpdated(BaseModel):
     department: str | None = None
     assignee: str | None = None
     drill: bool = False
+    submitted_by: str | None = Field(None, description="the caller (hotline) that filed it")
 
 
 @register("case.escalated", 1)

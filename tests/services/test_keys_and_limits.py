@@ -68,3 +68,26 @@ async def test_body_over_the_limit_is_413_and_changes_nothing(system: System) ->
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert await system.complaints_stored() == 0
+
+
+async def test_acknowledgement_link_needs_no_key_but_a_valid_token(system: System) -> None:
+    posted = await system.client.post("/api/v1/complaints", json={
+        "channel": "hotline", "content": "燃气泄漏爆炸，有人受伤"})
+    await system.notified.applied(1)
+    deliveries = (await system.client.get("/api/v1/notifications", params={
+        "complaint_id": posted.json()["id"]})).json()["items"]
+    tokens = system.embedded.services["notify"].state.notifier.tokens
+    token = tokens.token_for(deliveries[0]["id"])
+    anonymous = {"Authorization": ""}
+
+    unknown = await system.client.post("/api/v1/notifications/ack", json={"token": "x" * 64},
+                                       headers=anonymous)
+    assert unknown.status_code == 404
+    acked = await system.client.post("/api/v1/notifications/ack", json={"token": token},
+                                     headers=anonymous)
+    assert acked.status_code == 200 and acked.json()["acknowledged_at"]
+    again = await system.client.post("/api/v1/notifications/ack", json={"token": token},
+                                     headers=anonymous)
+    assert again.status_code == 409
+    listing = await system.client.get("/api/v1/notifications", headers=anonymous)
+    assert listing.status_code == 401  # only the token path is open

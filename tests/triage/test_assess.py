@@ -36,10 +36,12 @@ def test_levels_and_categories(content: str, fields: dict[str, object], level: i
 
 
 def test_every_rule_that_fired_gives_a_reason() -> None:
-    result = assess(complaint("产品爆炸了，我要找记者曝光"), RULES)
+    # "我要找记者" is a threat to go to the press (level 3), not a journalist's inquiry.
+    result = assess(complaint("产品爆炸了，我要找记者曝光，太过分了"), RULES)
     assert result.response_level == 1
     names = {reason.split("[")[1].split(" ")[0] for reason in result.level_reasons}
-    assert names == {"public_safety", "press", "threat_to_expose"}
+    assert names == {"public_safety", "threat_to_expose", "strong_emotion"}
+    assert any('"爆炸"' in reason for reason in result.level_reasons)
 
 
 def test_ordinary_complaint_says_why_it_is_level_four() -> None:

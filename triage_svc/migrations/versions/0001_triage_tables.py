@@ -1,8 +1,8 @@
-"""triage initial tables
+"""triage tables
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:04:43.852029
+Create Date: 2026-11-23 20:21:02.171228
 """
 
 from collections.abc import Sequence
@@ -35,11 +35,15 @@ def upgrade() -> None:
     sa.Column('resolve_by', sa.DateTime(timezone=True), nullable=False),
     sa.Column('incident_id', sa.String(length=32), nullable=True),
     sa.Column('rules_version', sa.Integer(), nullable=False),
+    sa.Column('complainant_key', sa.String(length=64), nullable=True),
+    sa.Column('product', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('complaint_id')
     )
+    op.create_index('ix_triage_cases_complainant_opened', 'triage_cases', ['complainant_key', 'opened_at'], unique=False)
     op.create_index(op.f('ix_triage_cases_response_level'), 'triage_cases', ['response_level'], unique=False)
     op.create_index(op.f('ix_triage_cases_state'), 'triage_cases', ['state'], unique=False)
+    op.create_index('ix_triage_cases_target_opened', 'triage_cases', ['department', 'product', 'opened_at'], unique=False)
     op.create_table('triage_inbox',
     sa.Column('consumer', sa.String(length=100), nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -82,7 +86,9 @@ def downgrade() -> None:
     op.drop_index('ix_triage_outbox_pending', table_name='triage_outbox', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
     op.drop_table('triage_outbox')
     op.drop_table('triage_inbox')
+    op.drop_index('ix_triage_cases_target_opened', table_name='triage_cases')
     op.drop_index(op.f('ix_triage_cases_state'), table_name='triage_cases')
     op.drop_index(op.f('ix_triage_cases_response_level'), table_name='triage_cases')
+    op.drop_index('ix_triage_cases_complainant_opened', table_name='triage_cases')
     op.drop_table('triage_cases')
     # ### end Alembic commands ###

@@ -1,0 +1,100 @@
+"""The roster and duty schedule in the database: seeded once from the file, then edited
+through the admin API; read by routing on every event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc.models import CallbackRow, DutyRow, MemberRow, MetaRow
+from notify_svc.roster import DutySlot, Endpoint, Member, Roster
+
+SEEDED = "roster_seeded_from"
+
+
+def member_from_row(row: MemberRow) -> Member:
+    return Member(
+        row.id, row.name, frozenset(row.roles),
+        {ch: Endpoint(str(v["address"]), v.get("secret")) for ch, v in row.channels.items()},
+        row.department, row.language,
+    )
+
+
+def row_from_member(member: Member, now: dt.datetime) -> MemberRow:
+    return MemberRow(
+        id=member.id, name=member.name, roles=sorted(member.roles),
+        channels={ch: {"address": e.address, "secret": e.secret}
+                  for ch, e in sorted(member.channels.items())},
+        department=member.department, language=member.language, updated_at=now,
+    )
+
+
+def duty_row(slot: DutySlot) -> DutyRow:
+    return DutyRow(on_date=slot.on_date, start_hour=slot.start_hour, end_hour=slot.end_hour,
+                   role=slot.role, member_id=slot.member)
+
+
+async def seed_once(session: AsyncSession, roster: Roster, source: str) -> bool:
+    """Copy the file's members and schedule into empty tables, once per database: a later
+    start (or a replica starting alongside) finds the marker and leaves edits alone."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    claimed = await session.execute(insert(MetaRow).values(
+        key=SEEDED, value=source[:500]).on_conflict_do_nothing())
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await replace_members(session, roster.members)
+    await replace_duty(session, roster.duty)
+    return True
+
+
+async def load_members(session: AsyncSession) -> list[Member]:
+    rows = (await session.scalars(select(MemberRow).order_by(MemberRow.id))).all()
+    return [member_from_row(r) for r in rows]
+
+
+async def replace_members(session: AsyncSession, members: Sequence[Member]) -> None:
+    await session.execute(delete(MemberRow))
+    now = dt.datetime.now(dt.UTC)
+    session.add_all([row_from_member(m, now) for m in members])
+
+
+async def upsert_member(session: AsyncSession, member: Member) -> None:
+    await session.merge(row_from_member(member, dt.datetime.now(dt.UTC)))
+
+
+async def load_duty(session: AsyncSession, on_date: dt.date | None = None) -> list[DutySlot]:
+    query = select(DutyRow).order_by(DutyRow.on_date, DutyRow.start_hour, DutyRow.role)
+    if on_date is not None:
+        query = query.where(DutyRow.on_date == on_date)
+    return [DutySlot(r.on_date, r.start_hour, r.end_hour, r.role, r.member_id)
+            for r in (await session.scalars(query)).all()]
+
+
+async def replace_duty(session: AsyncSession, slots: Sequence[DutySlot]) -> None:
+    await session.execute(delete(DutyRow))
+    session.add_all([duty_row(s) for s in slots])
+
+
+async def on_duty(session: AsyncSession, roles: Iterable[str],
+                  local: dt.datetime) -> dict[str, set[str]]:
+    """{role: members on duty} for the roles the schedule covers at this local hour."""
+    # Today's slots, and yesterday's (a night shift runs into today).
+    rows = await session.scalars(select(DutyRow).where(
+        DutyRow.on_date.in_([local.date(), local.date() - dt.timedelta(days=1)]),
+        DutyRow.role.in_(list(roles))))
+    holders: dict[str, set[str]] = {}
+    for row in rows:
+        slot = DutySlot(row.on_date, row.start_hour, row.end_hour, row.role, row.member_id)
+        if slot.covers(local):
+            holders.setdefault(row.role, set()).add(row.member_id)
+    return holders
+
+
+async def callback_for(session: AsyncSession, owner: str) -> CallbackRow | None:
+    return await session.get(CallbackRow, owner)

@@ -1,0 +1,52 @@
+"""The unified external statement (统一口径): drafted, approved by someone holding the
+statements:approve scope, then distributed (by the statement.approved handler) to every
+department liaison and the public-opinion team."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+
+from notify_svc.models import StatementRow
+from notify_svc.service import STATEMENT_DISTRIBUTION
+from shared.events.schemas import StatementApproved
+from shared.runtime import Unit
+
+APPROVED_TOPIC = "statement.approved"
+
+
+class StatementError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+async def draft(unit: Unit, *, title: str, text: str, language: str,
+                incident_id: str | None, by: str) -> StatementRow:
+    row = StatementRow(
+        id=uuid.uuid4().hex, incident_id=incident_id, title=title, text=text,
+        language=language, status="draft", drafted_by=by, drafted_at=dt.datetime.now(dt.UTC),
+    )
+    unit.session.add(row)
+    return row
+
+
+async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
+    """Approve a draft and publish it in the same transaction; approving twice is 409."""
+    row = (await unit.session.scalars(
+        select(StatementRow).where(StatementRow.id == statement_id).with_for_update())).first()
+    if row is None:
+        raise StatementError(404, f"no statement {statement_id}")
+    if row.status != "draft":
+        raise StatementError(409, f"statement {statement_id} was already approved by "
+                             f"{row.approved_by} at {row.approved_at}")
+    now = dt.datetime.now(dt.UTC)
+    row.status, row.approved_by, row.approved_at = "approved", by, now
+    row.distribute_by = now + STATEMENT_DISTRIBUTION
+    await unit.emit(APPROVED_TOPIC, StatementApproved(
+        statement_id=row.id, incident_id=row.incident_id, title=row.title, text=row.text,
+        language="en" if row.language == "en" else "zh", approved_by=by, approved_at=now,
+    ), subject=row.id)
+    return row

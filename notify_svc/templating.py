@@ -1,0 +1,89 @@
+"""Messages from Jinja2 templates: one file per event type and language
+(`templates/<lang>/<event type>.j2`), one block per channel family:
+
+  subject   e-mail subject, robot titles, the log line
+  text      e-mail body, webhook and Feishu text
+  markdown  DingTalk and WeCom robots
+  sms       short text for the SMS gateway
+
+Variables: `d` (the cause's payload, JSON-shaped), `links` (`case`, `ack`), `drill`.
+Events carry no complainant data, so no template can show any (保密原则).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).with_name("templates")
+BLOCKS = ("subject", "text", "markdown", "sms")
+
+LABELS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "level": {1: "一级", 2: "二级", 3: "三级", 4: "四级"},
+        "category": {
+            "product_quality": "产品质量", "service_attitude": "服务态度",
+            "after_sales": "售后服务", "billing": "价格/计费", "contract": "合同",
+            "process": "业务流程", "privacy": "数据隐私/安全", "safety": "安全隐患",
+            "legal": "法律/监管", "other": "其他",
+        },
+        "clock": {"acknowledge_by": "确认时限", "first_contact_by": "首次联系时限",
+                  "report_by": "上报时限", "resolve_by": "办结时限",
+                  "acknowledge": "确认", "first_contact": "首次联系", "report": "上报",
+                  "resolve": "办结"},
+        "kind": {"group": "群体投诉", "public_opinion": "舆情"},
+    },
+    "en": {
+        "level": {1: "Level 1", 2: "Level 2", 3: "Level 3", 4: "Level 4"},
+        "category": {
+            "product_quality": "product quality", "service_attitude": "service attitude",
+            "after_sales": "after-sales", "billing": "price/billing", "contract": "contract",
+            "process": "business process", "privacy": "data privacy/security",
+            "safety": "safety hazard", "legal": "legal/regulatory", "other": "other",
+        },
+        "clock": {"acknowledge_by": "acknowledge by", "first_contact_by": "first contact by",
+                  "report_by": "report up by", "resolve_by": "resolve by",
+                  "acknowledge": "acknowledge", "first_contact": "first contact",
+                  "report": "report up", "resolve": "resolve"},
+        "kind": {"group": "group complaint", "public_opinion": "public opinion"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    markdown: str
+    sms: str
+
+
+class Templates:
+    def __init__(self, timezone: str, directory: Path = TEMPLATES) -> None:
+        self.zone = ZoneInfo(timezone)
+        self.env = Environment(
+            loader=FileSystemLoader(directory), undefined=StrictUndefined,
+            autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True, lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["local"] = self._local
+
+    def _local(self, value: str | datetime | None) -> str:
+        if value is None:
+            return "-"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def render(self, event_type: str, language: str, variables: dict[str, Any]) -> Message:
+        template = self.env.get_template(f"{language}/{event_type}.j2")
+        context = template.new_context({**variables, "L": LABELS[language]})
+        parts = {name: "".join(template.blocks[name](context)).strip() for name in BLOCKS}
+        return Message(**parts)
+
+    def page(self, name: str, variables: dict[str, Any]) -> str:
+        return self.env.get_template(name).render(**variables)

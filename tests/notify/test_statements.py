@@ -1,0 +1,81 @@
+"""The unified external statement (统一口径): draft, approve with a scope of its own, then
+distribution to every department liaison and the public-opinion team."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tests.notify.peers import notify_settings, running
+
+ROSTER = """
+[[member]]
+id = "liaison-sales"
+roles = ["department_liaison"]
+department = "销售部"
+channels = { log = "l1" }
+[[member]]
+id = "liaison-service"
+roles = ["department_liaison"]
+department = "售后服务部"
+channels = { log = "l2" }
+[[member]]
+id = "opinion"
+roles = ["public_opinion_team"]
+channels = { log = "o" }
+[[member]]
+id = "ga"
+roles = ["general_affairs"]
+channels = { log = "ga" }
+[routing]
+1 = ["general_affairs"]
+2 = ["general_affairs"]
+3 = ["general_affairs"]
+4 = ["general_affairs"]
+"""
+
+WRITER = {"x-beacon-owner": "brand-officer", "x-beacon-scopes": "cases:write cases:read"}
+APPROVER = {"x-beacon-owner": "leader-wang", "x-beacon-scopes": "statements:approve"}
+
+
+async def test_draft_approve_distribute(tmp_path: Path) -> None:
+    async with running(notify_settings(tmp_path, ROSTER)) as notify:
+        drafted = await notify.client.post("/api/v1/statements", headers=WRITER, json={
+            "title": "关于热水器事件的说明", "text": "公司已成立专项小组，正在全力处理。",
+            "incident_id": "i" * 32})
+        assert drafted.status_code == 201, drafted.text
+        statement = drafted.json()
+        assert statement["status"] == "draft" and statement["drafted_by"] == "brand-officer"
+        path = f"/api/v1/statements/{statement['id']}/approve"
+
+        refused = await notify.client.post(path, headers=WRITER)
+        assert refused.status_code == 403 and "statements:approve" in refused.json()["detail"]
+
+        before = len(notify.handled.seen)
+        approved = await notify.client.post(path, headers=APPROVER)
+        assert approved.status_code == 200, approved.text
+        await notify.handled.until(lambda: len(notify.handled.seen) > before)  # distributed
+
+        again = await notify.client.post(path, headers=APPROVER)
+        assert again.status_code == 409
+
+        view = (await notify.client.get(f"/api/v1/statements/{statement['id']}")).json()
+        items = await notify.deliveries(statement_id=statement["id"])
+        [event] = await notify.until_published("statement.approved", 1)
+    assert view["status"] == "distributed" and view["approved_by"] == "leader-wang"
+    assert view["text"] == "公司已成立专项小组，正在全力处理。"
+    approved_at = dt.datetime.fromisoformat(view["approved_at"])
+    assert dt.datetime.fromisoformat(view["distribute_by"]) - approved_at == dt.timedelta(
+        minutes=30)
+    assert {d["recipient"] for d in items} == {"liaison-sales", "liaison-service", "opinion"}
+    assert {d["status"] for d in items} == {"sent"}
+    assert event.data["approved_by"] == "leader-wang" and event.subject == statement["id"]
+
+
+async def test_drafting_needs_cases_write_and_unknown_statements_are_404(tmp_path: Path) -> None:
+    async with running(notify_settings(tmp_path, ROSTER)) as notify:
+        refused = await notify.client.post("/api/v1/statements", json={"title": "t", "text": "x"},
+                                           headers={"x-beacon-scopes": "cases:read"})
+        missing = await notify.client.post("/api/v1/statements/nope/approve", headers=APPROVER)
+        view = await notify.client.get("/api/v1/statements/nope")
+    assert refused.status_code == 403 and missing.status_code == 404 and view.status_code == 404
