@@ -45,21 +45,19 @@ def new_topic() -> str:
     return topic
 
 
-class Tally:
-    """Counts outcomes across one or more probes and wakes whoever waits on a condition."""
+class Conditions:
+    """Wakes whoever waits for a condition each time something new is observed."""
 
     def __init__(self) -> None:
-        self.outcomes: Counter[str] = Counter()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Event]] = []
 
-    def observe(self, outcome: str, _delivery: Delivery) -> None:
-        self.outcomes[outcome] += 1
+    def _changed(self) -> None:
         for condition, event in self._waiters:
             if condition():
                 event.set()
 
     async def wait_for(self, condition: Callable[[], bool], within: float = 30.0) -> None:
-        """Wait until `condition` holds after some event's transaction ended."""
+        """Wait until `condition` holds after some observation."""
         if condition():
             return
         event = asyncio.Event()
@@ -68,6 +66,18 @@ class Tally:
             await asyncio.wait_for(event.wait(), within)
         finally:
             self._waiters.remove((condition, event))
+
+
+class Tally(Conditions):
+    """Counts outcomes across one or more probes (or a service's runtime listeners)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outcomes: Counter[str] = Counter()
+
+    def observe(self, outcome: str, _delivery: Delivery) -> None:
+        self.outcomes[outcome] += 1
+        self._changed()
 
     async def applied(self, count: int, within: float = 30.0) -> None:
         await self.wait_for(lambda: self.outcomes["applied"] >= count, within)

@@ -40,6 +40,7 @@ from shared.bus import MemoryBroker, MemoryBus
 from shared.bus.base import Delivery as BusDelivery
 from shared.events import Envelope as Event
 from shared.events import make_event
+from tests.support import Conditions
 
 # ---------------------------------------------------------------------------- HTTP peer
 
@@ -178,28 +179,19 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 # ---------------------------------------------------------------------------- harness
 
 
-class Waiter:
+class Waiter(Conditions):
     """Collects observations and wakes whoever waits for a condition on them."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[Any] = []
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Event]] = []
 
     def observe(self, *item: Any) -> None:
         self.seen.append(item[0] if len(item) == 1 else item)
-        for condition, event in self._waiters:
-            if condition():
-                event.set()
+        self._changed()
 
     async def until(self, condition: Callable[[], bool], within: float = 15.0) -> None:
-        if condition():
-            return
-        event = asyncio.Event()
-        self._waiters.append((condition, event))
-        try:
-            await asyncio.wait_for(event.wait(), within)
-        finally:
-            self._waiters.remove((condition, event))
+        await self.wait_for(condition, within)
 
 
 OUTPUT_TOPICS = ("notification.sent", "notification.failed", "notification.acknowledged",
