@@ -73,7 +73,7 @@ class Backoff:
     (tenacity's wait_exponential_jitter), so retries of many deliveries spread out."""
 
     def __init__(self, initial: float, maximum: float, jitter: float) -> None:
-        self.wait = wait_exponential_jitter(initial=initial, max=maximum, jitter=jitter)
+        self.wait = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter)
 
     def delay(self, attempts_made: int) -> float:
         state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
