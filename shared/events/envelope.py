@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from shared.events.registry import schema_for
 
@@ -37,6 +37,7 @@ class Envelope(BaseModel):
     # Extension attributes (CloudEvents allows lowercase alphanumerics).
     traceparent: str | None = None
     requestid: str | None = None
+    _payload: BaseModel | None = PrivateAttr(default=None)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
@@ -46,8 +47,11 @@ class Envelope(BaseModel):
         return cls.model_validate(json.loads(raw))
 
     def payload(self) -> BaseModel:
-        """The data, validated against its registered schema."""
-        return schema_for(self.type, self.dataschema).model_validate(self.data)
+        """The data, validated against its registered schema (once; the bus validates it on
+        arrival to tell poison from work, and the handler reads it again)."""
+        if self._payload is None:
+            self._payload = schema_for(self.type, self.dataschema).model_validate(self.data)
+        return self._payload
 
 
 def make_event(
