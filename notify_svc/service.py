@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +32,6 @@ from shared.events import Envelope
 from shared.events.schemas import (
     CaseEscalated,
     CaseUpdated,
-    ComplaintReceived,
     ComplaintTriaged,
     IncidentOpened,
     NotificationAcknowledged,
@@ -114,7 +113,6 @@ class Notifier:
         self.zone = ZoneInfo(settings.timezone)
         self.base = settings.public_url.rstrip("/")
         # Called with a complaint id once its filing hotline is recorded (for tests).
-        self.owner_listeners: list[Callable[[str], None]] = []
 
     # -- what each event causes ---------------------------------------------------------
 
@@ -127,6 +125,7 @@ class Notifier:
                         escalation_id=data.escalation_id)
             await self.route(unit, event, [data.step_role], refs, None)
         elif isinstance(data, CaseUpdated):
+            await self.remember_owner(unit.session, data.complaint_id, data.submitted_by)
             await self._callback(unit, event, data.complaint_id, data.case_id, data.state,
                                  data.response_level)
         elif isinstance(data, IncidentOpened):
@@ -137,14 +136,14 @@ class Notifier:
             await self._statement(unit, event, data)
 
     @staticmethod
-    async def remember_owner(session: AsyncSession, data: ComplaintReceived) -> None:
-        """Which hotline filed the complaint. Idempotent by itself (insert if absent), so it
-        needs no inbox entry."""
-        if not data.submitted_by:
+    async def remember_owner(session: AsyncSession, complaint_id: str,
+                             owner: str | None) -> None:
+        """Which hotline filed the complaint (the events say), for its status callbacks."""
+        if not owner:
             return
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         await session.execute(insert(ComplaintOwner).values(
-            complaint_id=data.complaint_id, owner=data.submitted_by).on_conflict_do_nothing())
+            complaint_id=complaint_id, owner=owner).on_conflict_do_nothing())
 
     async def _triaged(self, unit: Unit, event: Envelope, data: ComplaintTriaged) -> None:
         refs = Refs(data.complaint_id, data.complaint_id, data.case_id)
@@ -152,6 +151,7 @@ class Notifier:
         batched = data.response_level in self.rules.digest_levels
         await self.route(unit, event, self.rules.levels.get(data.response_level, ()), refs,
                          data.department, batched=batched)
+        await self.remember_owner(unit.session, data.complaint_id, data.submitted_by)
         await self._callback(unit, event, data.complaint_id, data.case_id, "triaged",
                              data.response_level)
 

@@ -287,13 +287,14 @@ NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 
 def triaged(level: int, complaint_id: str = "c" * 32, department: str | None = None,
-            case_id: str = "k" * 32) -> BaseModel:
+            case_id: str = "k" * 32, submitted_by: str | None = None) -> BaseModel:
     from shared.events.schemas import ComplaintTriaged, Deadlines
 
     hour = dt.timedelta(hours=1)
     return ComplaintTriaged(
         complaint_id=complaint_id, case_id=case_id, response_level=level, category="safety",
         level_reasons=["有人受伤住院", "要找记者曝光"], department=department,
+        submitted_by=submitted_by,
         deadlines=Deadlines(acknowledge_by=NOW + hour, first_contact_by=NOW + 2 * hour,
                             report_by=NOW + 3 * hour, resolve_by=NOW + 24 * hour),
     )
