@@ -46,7 +46,17 @@ async def on_case_updated(unit: Unit, event: Envelope) -> None:
         row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
 
 
+HANDLERS = {
+    "complaint.received": on_complaint_received,
+    "complaint.triaged": on_complaint_triaged,
+    "case.updated": on_case_updated,
+}
+
+
+async def on_event(unit: Unit, event: Envelope) -> None:
+    await HANDLERS[event.type](unit, event)
+
+
 def register(runtime: ServiceRuntime) -> None:
-    runtime.on(["complaint.received"], on_complaint_received)
-    runtime.on(["complaint.triaged"], on_complaint_triaged)
-    runtime.on(["case.updated"], on_case_updated)
+    # One subscription, so one member per replica in the group (not one per topic).
+    runtime.on(list(HANDLERS), on_event)
