@@ -24,7 +24,8 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None) -> CaseOut
             "acknowledge_by": case.acknowledge_by, "first_contact_by": case.first_contact_by,
             "report_by": case.report_by, "resolve_by": case.resolve_by,
         },
-        incident_id=case.incident_id,
+        incident_id=case.incident_id, assignee=case.assignee, answer=case.answer,
+        satisfaction=case.satisfaction,
         timeline=None if timeline is None else [
             TimelineOut(at=t.at, actor=t.actor, action=t.action, detail=t.detail,
                         reason=t.reason) for t in timeline

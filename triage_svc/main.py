@@ -8,7 +8,7 @@ from shared.app import create_service_app
 from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
 from shared.settings import ConfigError
-from triage_svc import api, consumers
+from triage_svc import api, case_actions, consumers
 from triage_svc.models import metadata
 from triage_svc.rules import RulesError, load_rules
 from triage_svc.settings import TriageSettings
@@ -25,4 +25,6 @@ def create_app(
     runtime = ServiceRuntime("triage", settings, metadata, migrations="triage_svc.migrations",
                              broker=broker)
     consumers.register(runtime, rules)
-    return create_service_app(runtime, [api.router], title="Beacon triage")
+    app = create_service_app(runtime, [api.router, case_actions.router], title="Beacon triage")
+    app.state.rules = rules
+    return app

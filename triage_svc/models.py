@@ -36,6 +36,11 @@ class Case(Base):
     # History inputs: a keyed hash of the complainant (never their data) and the product.
     complainant_key: Mapped[str | None] = mapped_column(String(64))
     product: Mapped[str | None] = mapped_column(String(200))
+    # Workflow: who handles it (首问责任制), what the complainant was told, how satisfied.
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    answer: Mapped[str | None] = mapped_column(String(5000))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),

@@ -3,7 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import patterns
+from triage_svc.workflow import State
 
 
 class TimelineOut(BaseModel):
@@ -26,8 +29,47 @@ class CaseOut(BaseModel):
     opened_at: datetime
     deadlines: dict[str, datetime]
     incident_id: str | None
+    assignee: str | None = None
+    answer: str | None = None
+    satisfaction: int | None = None
     timeline: list[TimelineOut] | None = None
 
 
 class CaseList(BaseModel):
     items: list[CaseOut]
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AcknowledgeIn(_Action):
+    note: str | None = Field(None, max_length=2000)
+
+
+class AssignIn(_Action):
+    assignee: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK)
+    department: str | None = Field(None, max_length=200)
+
+
+class LevelIn(_Action):
+    response_level: int = Field(ge=1, le=4)
+    reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+
+
+class StateIn(_Action):
+    state: State
+    reason: str | None = Field(None, max_length=2000)
+
+
+class AnswerIn(_Action):
+    text: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK)
+
+
+class FollowUpIn(_Action):
+    satisfaction: int = Field(ge=1, le=5)
+    note: str | None = Field(None, max_length=2000)
+
+
+class AppealIn(_Action):
+    reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)

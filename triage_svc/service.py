@@ -78,6 +78,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         rules_version=rules.version,
         complainant_key=complaint.complainant_key,
         product=complaint.target.product,
+        submitted_by=complaint.submitted_by,
         **due.model_dump(),
     )
     unit.session.add(case)

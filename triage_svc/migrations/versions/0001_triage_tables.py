@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:21:02.171228
+Create Date: 2026-11-23 20:43:08.281197
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,10 @@ def upgrade() -> None:
     sa.Column('rules_version', sa.Integer(), nullable=False),
     sa.Column('complainant_key', sa.String(length=64), nullable=True),
     sa.Column('product', sa.String(length=200), nullable=True),
+    sa.Column('submitted_by', sa.String(length=100), nullable=True),
+    sa.Column('assignee', sa.String(length=100), nullable=True),
+    sa.Column('answer', sa.String(length=5000), nullable=True),
+    sa.Column('satisfaction', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('complaint_id')
     )

@@ -1,0 +1,87 @@
+"""Operator actions on a case (no HTTP): each one checks the workflow, changes the case,
+adds a timeline entry (who, when, what, why) and publishes `case.updated`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.events.schemas import CaseUpdated
+from shared.runtime import Unit
+from triage_svc.models import Case, TimelineEntry
+from triage_svc.rules import Rules
+from triage_svc.service import deadlines
+from triage_svc.workflow import check_move
+
+UPDATED_TOPIC = "case.updated"
+
+
+class MissingReason(ValueError):
+    pass
+
+
+async def _record(unit: Unit, case: Case, actor: str, action: str, *,
+                  detail: dict[str, Any], reason: str | None = None) -> None:
+    now = datetime.now(UTC)
+    unit.session.add(TimelineEntry(case_id=case.id, at=now, actor=actor, action=action,
+                                   detail=detail, reason=reason))
+    await unit.emit(UPDATED_TOPIC, CaseUpdated(
+        case_id=case.id, complaint_id=case.complaint_id, action=action,
+        state=case.state,
+        response_level=case.response_level, actor=actor, reason=reason, at=now,
+        department=case.department, assignee=case.assignee, drill=case.drill,
+        submitted_by=case.submitted_by,
+    ), subject=case.complaint_id)
+
+
+async def move(unit: Unit, case: Case, actor: str, target: str, *, action: str,
+               reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Change state if the workflow allows it (InvalidMove names the allowed states)."""
+    check_move(case.state, target)
+    before, case.state = case.state, target
+    await _record(unit, case, actor, action, reason=reason,
+                  detail={"from": before, "to": target, **(detail or {})})
+
+
+async def assign(unit: Unit, case: Case, actor: str, assignee: str,
+                 department: str | None) -> None:
+    case.assignee = assignee
+    if department:
+        case.department = department
+    await _record(unit, case, actor, "assigned",
+                  detail={"assignee": assignee, "department": case.department})
+
+
+async def change_level(unit: Unit, case: Case, actor: str, level: int, reason: str,
+                       rules: Rules) -> None:
+    """Set the level by hand, with a reason (lowering is only ever a human decision);
+    the clocks are recomputed from when the case was opened."""
+    if not reason.strip():
+        raise MissingReason("a reason is required to change a level")
+    before, case.response_level = case.response_level, level
+    due = deadlines(level, case.opened_at, rules)
+    case.acknowledge_by, case.first_contact_by = due.acknowledge_by, due.first_contact_by
+    case.report_by, case.resolve_by = due.report_by, due.resolve_by
+    await _record(unit, case, actor, "level_changed", reason=reason,
+                  detail={"from": before, "to": level})
+
+
+async def answer(unit: Unit, case: Case, actor: str, text: str) -> None:
+    """What the complainant was told (反馈)."""
+    case.answer = text
+    await move(unit, case, actor, "responded", action="answered")
+
+
+async def follow_up(unit: Unit, case: Case, actor: str, satisfaction: int,
+                    note: str | None) -> None:
+    """The follow-up call (回访) and its satisfaction, 1 to 5."""
+    case.satisfaction = satisfaction
+    await move(unit, case, actor, "follow_up", action="followed_up", reason=note,
+               detail={"satisfaction": satisfaction})
+
+
+async def appeal(unit: Unit, case: Case, actor: str, reason: str) -> None:
+    """复议: the complainant disputes the answer; the case reopens."""
+    if not reason.strip():
+        raise MissingReason("an appeal needs the complainant's reason")
+    await move(unit, case, actor, "reopened", action="appealed", reason=reason)

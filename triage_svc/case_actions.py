@@ -1,0 +1,107 @@
+"""Operator actions (API.md: acknowledge, assign, change level, move state, answer,
+follow-up, appeal). An action the workflow does not allow answers 409 naming the states
+that are allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from shared.app import RuntimeDep
+from shared.caller import Caller, current_caller
+from shared.runtime import Unit
+from triage_svc import actions
+from triage_svc.api import case_out
+from triage_svc.models import Case
+from triage_svc.rules import Rules
+from triage_svc.schemas import (
+    AcknowledgeIn,
+    AnswerIn,
+    AppealIn,
+    AssignIn,
+    CaseOut,
+    FollowUpIn,
+    LevelIn,
+    StateIn,
+)
+from triage_svc.workflow import InvalidMove
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "not allowed from the case's state"}}
+CallerDep = Annotated[Caller, Depends(current_caller)]
+Action = Callable[[Unit, Case, str], Awaitable[None]]
+
+
+async def _rules(request: Request) -> Rules:
+    rules: Rules = request.app.state.rules
+    return rules
+
+
+def _actor(caller: Caller) -> str:
+    return caller.owner or caller.key_id or "unknown"
+
+
+async def _act(runtime: RuntimeDep, case_id: str, caller: Caller, action: Action) -> CaseOut:
+    try:
+        async with runtime.unit() as unit:
+            case = await unit.session.get(Case, case_id, with_for_update=True)
+            if case is None:
+                raise HTTPException(404, f"no case {case_id}")
+            await action(unit, case, _actor(caller))
+    except InvalidMove as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except actions.MissingReason as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return case_out(case)
+
+
+@router.post("/{case_id}/acknowledge", response_model=CaseOut, responses=CONFLICT)
+async def acknowledge(case_id: str, body: AcknowledgeIn, runtime: RuntimeDep,
+                      caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller, lambda u, c, a: actions.move(
+        u, c, a, "acknowledged", action="acknowledged", reason=body.note))
+
+
+@router.post("/{case_id}/assign", response_model=CaseOut)
+async def assign(case_id: str, body: AssignIn, runtime: RuntimeDep,
+                 caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller, lambda u, c, a: actions.assign(
+        u, c, a, body.assignee, body.department))
+
+
+@router.post("/{case_id}/level", response_model=CaseOut)
+async def change_level(case_id: str, body: LevelIn, runtime: RuntimeDep, caller: CallerDep,
+                       rules: Annotated[Rules, Depends(_rules)]) -> CaseOut:
+    return await _act(runtime, case_id, caller, lambda u, c, a: actions.change_level(
+        u, c, a, body.response_level, body.reason, rules))
+
+
+@router.post("/{case_id}/state", response_model=CaseOut, responses=CONFLICT)
+async def move_state(case_id: str, body: StateIn, runtime: RuntimeDep,
+                     caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller, lambda u, c, a: actions.move(
+        u, c, a, body.state, action="state_changed", reason=body.reason))
+
+
+@router.post("/{case_id}/answer", response_model=CaseOut, responses=CONFLICT)
+async def answer(case_id: str, body: AnswerIn, runtime: RuntimeDep,
+                 caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller,
+                      lambda u, c, a: actions.answer(u, c, a, body.text))
+
+
+@router.post("/{case_id}/follow-up", response_model=CaseOut, responses=CONFLICT)
+async def follow_up(case_id: str, body: FollowUpIn, runtime: RuntimeDep,
+                    caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller, lambda u, c, a: actions.follow_up(
+        u, c, a, body.satisfaction, body.note))
+
+
+@router.post("/{case_id}/appeal", response_model=CaseOut, responses=CONFLICT)
+async def appeal(case_id: str, body: AppealIn, runtime: RuntimeDep,
+                 caller: CallerDep) -> CaseOut:
+    return await _act(runtime, case_id, caller,
+                      lambda u, c, a: actions.appeal(u, c, a, body.reason))
