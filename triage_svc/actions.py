@@ -4,25 +4,29 @@ adds a timeline entry (who, when, what, why) and publishes `case.updated`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from shared.events.schemas import CaseUpdated
+from shared.events.schemas import CaseUpdated, Category, ComplaintTriaged, Deadlines
 from shared.runtime import Unit
+from triage_svc import escalation
+from triage_svc.clocks import deadlines
 from triage_svc.models import Case, TimelineEntry
 from triage_svc.rules import Rules
-from triage_svc.service import deadlines
 from triage_svc.workflow import check_move
 
 UPDATED_TOPIC = "case.updated"
+TRIAGED_TOPIC = "complaint.triaged"
 
 
 class MissingReason(ValueError):
     pass
 
 
-async def _record(unit: Unit, case: Case, actor: str, action: str, *,
-                  detail: dict[str, Any], reason: str | None = None) -> None:
-    now = datetime.now(UTC)
+async def record(unit: Unit, case: Case, actor: str, action: str, *,
+                 detail: dict[str, Any], reason: str | None = None,
+                 at: datetime | None = None) -> None:
+    """A timeline entry (who, when, what, why) and its `case.updated`."""
+    now = at or datetime.now(UTC)
     unit.session.add(TimelineEntry(case_id=case.id, at=now, actor=actor, action=action,
                                    detail=detail, reason=reason))
     await unit.emit(UPDATED_TOPIC, CaseUpdated(
@@ -39,7 +43,7 @@ async def move(unit: Unit, case: Case, actor: str, target: str, *, action: str,
     """Change state if the workflow allows it (InvalidMove names the allowed states)."""
     check_move(case.state, target)
     before, case.state = case.state, target
-    await _record(unit, case, actor, action, reason=reason,
+    await record(unit, case, actor, action, reason=reason,
                   detail={"from": before, "to": target, **(detail or {})})
 
 
@@ -48,7 +52,7 @@ async def assign(unit: Unit, case: Case, actor: str, assignee: str,
     case.assignee = assignee
     if department:
         case.department = department
-    await _record(unit, case, actor, "assigned",
+    await record(unit, case, actor, "assigned",
                   detail={"assignee": assignee, "department": case.department})
 
 
@@ -62,8 +66,52 @@ async def change_level(unit: Unit, case: Case, actor: str, level: int, reason: s
     due = deadlines(level, case.opened_at, rules)
     case.acknowledge_by, case.first_contact_by = due.acknowledge_by, due.first_contact_by
     case.report_by, case.resolve_by = due.report_by, due.resolve_by
-    await _record(unit, case, actor, "level_changed", reason=reason,
+    escalation.schedule(unit.session, case, rules,
+                        await escalation.timers_of(unit.session, case.id))
+    await record(unit, case, actor, "level_changed", reason=reason,
                   detail={"from": before, "to": level})
+
+
+async def raise_level(unit: Unit, case: Case, level: int, rules: Rules, now: datetime, *,
+                      reason: str, detail: dict[str, Any] | None = None,
+                      announce: bool = True) -> bool:
+    """Raise the level on new evidence (automatic raises only ever go up). Each clock
+    becomes the earlier of its old deadline and the new level's counted from `now`: a raise
+    never gives more time, and the new level's clocks start when its evidence arrived.
+    The reason joins `level_reasons`. With `announce`, the case's timeline gets the raise,
+    and `case.updated` and a new `complaint.triaged` (so the new level's people are told)
+    are published; a case being opened announces itself. Returns whether it rose."""
+    if level >= case.response_level:
+        return False
+    before, case.response_level = case.response_level, level
+    due = deadlines(level, now, rules)
+    case.acknowledge_by = min(case.acknowledge_by, due.acknowledge_by)
+    case.first_contact_by = min(case.first_contact_by, due.first_contact_by)
+    case.report_by = min(case.report_by, due.report_by)
+    case.resolve_by = min(case.resolve_by, due.resolve_by)
+    case.level_reasons = [*case.level_reasons, reason]
+    escalation.schedule(unit.session, case, rules,
+                        await escalation.timers_of(unit.session, case.id))
+    if announce:
+        await record(unit, case, "triage", "level_raised", reason=reason, at=now,
+                     detail={"from": before, "to": level, **(detail or {})})
+        await announce_triage(unit, case)
+    return True
+
+
+async def announce_triage(unit: Unit, case: Case) -> None:
+    """Publish the case's triage result (level, category, reasons, deadlines)."""
+    await unit.emit(TRIAGED_TOPIC, ComplaintTriaged(
+        complaint_id=case.complaint_id, case_id=case.id, response_level=case.response_level,
+        category=cast(Category, case.category), level_reasons=case.level_reasons,
+        deadlines=deadlines_of(case), department=case.department, drill=case.drill,
+        submitted_by=case.submitted_by,
+    ), subject=case.complaint_id)
+
+
+def deadlines_of(case: Case) -> Deadlines:
+    return Deadlines(acknowledge_by=case.acknowledge_by, first_contact_by=case.first_contact_by,
+                     report_by=case.report_by, resolve_by=case.resolve_by)
 
 
 async def answer(unit: Unit, case: Case, actor: str, text: str) -> None:

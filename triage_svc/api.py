@@ -1,21 +1,36 @@
+"""Read routes: cases (with timeline, overdue filter, statistics) and incidents."""
+
 from __future__ import annotations
 
-from typing import Annotated
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
-from triage_svc.models import Case, TimelineEntry
-from triage_svc.schemas import CaseList, CaseOut, TimelineOut
+from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
+from triage_svc.models import Case, Incident, IncidentMember, TimelineEntry
+from triage_svc.schemas import (
+    CaseList,
+    CaseOut,
+    CaseStats,
+    IncidentList,
+    IncidentOut,
+    LevelCounts,
+    TimelineOut,
+)
+from triage_svc.workflow import State
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
-
-
-
-def case_out(case: Case, timeline: list[TimelineEntry] | None = None) -> CaseOut:
+def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
+             now: datetime | None = None) -> CaseOut:
     return CaseOut(
         id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
         category=case.category, level_reasons=case.level_reasons, state=case.state,
@@ -24,8 +39,10 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None) -> CaseOut
             "acknowledge_by": case.acknowledge_by, "first_contact_by": case.first_contact_by,
             "report_by": case.report_by, "resolve_by": case.resolve_by,
         },
-        incident_id=case.incident_id, assignee=case.assignee, answer=case.answer,
-        satisfaction=case.satisfaction,
+        incident_id=case.incident_id, media=case.media, people_count=case.people_count,
+        escalation_step=case.escalation_step,
+        overdue=is_overdue(case, now or datetime.now(UTC)),
+        assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
         timeline=None if timeline is None else [
             TimelineOut(at=t.at, actor=t.actor, action=t.action, detail=t.detail,
                         reason=t.reason) for t in timeline
@@ -38,9 +55,14 @@ async def list_cases(
     runtime: RuntimeDep,
     complaint_id: str | None = None,
     response_level: Annotated[int | None, Query(ge=1, le=4)] = None,
-    state: str | None = None,
+    state: State | None = None,
+    overdue: Annotated[bool | None, Query(
+        description="only cases past a clock with its work undone (or only those not)")] = None,
+    drill: Annotated[bool | None, Query(description="only drills, or only real cases")] = None,
+    incident_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CaseList:
+    now = datetime.now(UTC)
     query = select(Case).order_by(Case.opened_at.desc()).limit(limit)
     if complaint_id is not None:
         query = query.where(Case.complaint_id == complaint_id)
@@ -48,9 +70,48 @@ async def list_cases(
         query = query.where(Case.response_level == response_level)
     if state is not None:
         query = query.where(Case.state == state)
+    if overdue is not None:
+        query = query.where(overdue_clause(now) if overdue else ~overdue_clause(now))
+    if drill is not None:
+        query = query.where(Case.drill.is_(drill))
+    if incident_id is not None:
+        query = query.where(Case.incident_id == incident_id)
     async with runtime.db.session() as session:
         cases = (await session.scalars(query)).all()
-    return CaseList(items=[case_out(c) for c in cases])
+    return CaseList(items=[case_out(c, now=now) for c in cases])
+
+
+@router.get("/stats", response_model=CaseStats)
+async def case_stats(
+    runtime: RuntimeDep,
+    drill: Annotated[bool, Query(description="count drills instead of real cases")] = False,
+) -> CaseStats:
+    """Counts per level, state and category. Drill traffic (应急演练) is kept out of real
+    figures: these are real cases only unless `drill=true` asks for the drill's own."""
+    now = datetime.now(UTC)
+    real = Case.drill.is_(drill)
+    open_ = real & Case.state.not_in(ANSWERED)
+    async with runtime.db.session() as session:
+        async def counts(query: Select[Any, Any]) -> dict[str, int]:
+            return {str(k): int(v) for k, v in (await session.execute(query)).all()}
+
+        by_level = LevelCounts(
+            open=await counts(_count_by(Case.response_level, open_)),
+            overdue=await counts(_count_by(Case.response_level, open_ & overdue_clause(now))),
+            escalated=await counts(_count_by(Case.response_level,
+                                             open_ & (Case.escalation_step > 0))),
+        )
+        by_state = await counts(_count_by(Case.state, real))
+        by_category = await counts(_count_by(Case.category, real))
+        incidents = await counts(select(Incident.kind, func.count()).where(
+            Incident.drill.is_(drill), Incident.state == "open").group_by(Incident.kind))
+    return CaseStats(drill=drill, by_level=by_level, by_state=by_state,
+                     by_category=by_category, open_incidents=incidents)
+
+
+def _count_by(column: InstrumentedAttribute[Any], where: ColumnElement[bool]
+              ) -> Select[Any, Any]:
+    return select(column, func.count()).where(where).group_by(column)
 
 
 @router.get("/{case_id}", response_model=CaseOut)
@@ -61,6 +122,63 @@ async def read_case(case_id: str, runtime: RuntimeDep) -> CaseOut:
             raise HTTPException(404, f"no case {case_id}")
         timeline = (await session.scalars(
             select(TimelineEntry).where(TimelineEntry.case_id == case_id)
-            .order_by(TimelineEntry.id)
+            .order_by(TimelineEntry.at, TimelineEntry.id)
         )).all()
     return case_out(case, list(timeline))
+
+
+@incidents_router.get("", response_model=IncidentList)
+async def list_incidents(
+    runtime: RuntimeDep,
+    kind: Literal["group", "public_opinion"] | None = None,
+    state: Literal["open", "closed"] | None = None,
+    drill: Annotated[bool | None, Query(description="only drills, or only real ones")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> IncidentList:
+    query = select(Incident).order_by(Incident.opened_at.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Incident.kind == kind)
+    if state is not None:
+        query = query.where(Incident.state == state)
+    if drill is not None:
+        query = query.where(Incident.drill.is_(drill))
+    async with runtime.db.session() as session:
+        incidents = (await session.scalars(query)).all()
+        members = await _members(session, [i.id for i in incidents])
+    return IncidentList(items=[_incident_out(i, members) for i in incidents])
+
+
+@incidents_router.get("/{incident_id}", response_model=IncidentOut)
+async def read_incident(incident_id: str, runtime: RuntimeDep) -> IncidentOut:
+    async with runtime.db.session() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            raise HTTPException(404, f"no incident {incident_id}")
+        members = await _members(session, [incident_id])
+    return _incident_out(incident, members)
+
+
+Members = dict[tuple[str, str], list[str]]
+
+
+async def _members(session: AsyncSession, incident_ids: list[str]) -> Members:
+    found: Members = defaultdict(list)
+    if incident_ids:
+        rows = await session.execute(
+            select(IncidentMember.incident_id, IncidentMember.member_kind,
+                   IncidentMember.member_id)
+            .where(IncidentMember.incident_id.in_(incident_ids))
+            .order_by(IncidentMember.added_at, IncidentMember.member_id))
+        for incident_id, kind, member_id in rows.tuples():
+            found[(incident_id, kind)].append(member_id)
+    return found
+
+
+def _incident_out(incident: Incident, members: Members) -> IncidentOut:
+    return IncidentOut(
+        id=incident.id, kind=incident.kind, response_level=incident.response_level,
+        state=incident.state, opened_at=incident.opened_at, updated_at=incident.updated_at,
+        summary=incident.summary, people_count=incident.people_count, drill=incident.drill,
+        complaint_ids=members.get((incident.id, "complaint"), []),
+        mention_ids=members.get((incident.id, "mention"), []),
+    )

@@ -75,7 +75,7 @@ def _next_workday(day: date, calendar: Calendar) -> date:
 def due(start: datetime, clock: Clock, calendar: Calendar) -> datetime:
     if clock.working_days:
         return add_working_days(start, clock.working_days, calendar)
-    return start + timedelta(minutes=clock.minutes)
+    return start + timedelta(minutes=clock.minutes, seconds=clock.seconds)
 
 
 def deadlines(level: int, start: datetime, rules: Rules) -> Deadlines:

@@ -1,18 +1,37 @@
-"""Triage's event handlers; each runs once per event inside the runtime's unit of work."""
+"""Triage's event handlers; each runs once per event inside the runtime's unit of work,
+and the escalation check that every replica runs on a timer."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from shared.events import Envelope
-from shared.events.schemas import ComplaintReceived
+from shared.events.schemas import (
+    ComplaintReceived,
+    MentionLinked,
+    NotificationAcknowledged,
+    OpinionAlert,
+)
 from shared.runtime import ServiceRuntime, Unit
+from triage_svc import escalation, incidents
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
+TOPICS = ("complaint.received", "opinion.alert", "mention.linked", "notification.acknowledged")
 
-def register(runtime: ServiceRuntime, rules: Rules) -> None:
-    async def on_complaint_received(unit: Unit, event: Envelope) -> None:
-        await open_case(unit, cast(ComplaintReceived, event.payload()), rules)
 
-    runtime.on(["complaint.received"], on_complaint_received)
+def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
+    async def on_event(unit: Unit, event: Envelope) -> None:
+        data = event.payload()
+        if isinstance(data, ComplaintReceived):
+            await open_case(unit, data, rules)
+        elif isinstance(data, OpinionAlert):
+            await incidents.on_opinion_alert(unit, data, rules)
+        elif isinstance(data, MentionLinked):
+            await incidents.on_mention_linked(unit, data, rules)
+        elif isinstance(data, NotificationAcknowledged):
+            await escalation.acknowledged(unit, data)
+
+    async def check_escalations() -> int:
+        return await escalation.check(runtime, rules)
+
+    runtime.on(TOPICS, on_event)
+    runtime.every(timer_interval_s, check_escalations)

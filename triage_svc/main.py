@@ -24,7 +24,8 @@ def create_app(
         raise ConfigError("TRIAGE_RULES_FILE", str(exc)) from exc
     runtime = ServiceRuntime("triage", settings, metadata, migrations="triage_svc.migrations",
                              broker=broker)
-    consumers.register(runtime, rules)
-    app = create_service_app(runtime, [api.router, case_actions.router], title="Beacon triage")
+    consumers.register(runtime, rules, settings.timer_interval_s)
+    routers = [api.router, case_actions.router, api.incidents_router]
+    app = create_service_app(runtime, routers, title="Beacon triage")
     app.state.rules = rules
     return app

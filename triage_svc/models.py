@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -31,7 +31,7 @@ class Case(Base):
     first_contact_by: Mapped[datetime] = mapped_column(UtcDateTime)
     report_by: Mapped[datetime] = mapped_column(UtcDateTime)
     resolve_by: Mapped[datetime] = mapped_column(UtcDateTime)
-    incident_id: Mapped[str | None] = mapped_column(String(32))
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
     rules_version: Mapped[int] = mapped_column(Integer)
     # History inputs: a keyed hash of the complainant (never their data) and the product.
     complainant_key: Mapped[str | None] = mapped_column(String(64))
@@ -41,11 +41,81 @@ class Case(Base):
     assignee: Mapped[str | None] = mapped_column(String(100))
     answer: Mapped[str | None] = mapped_column(String(5000))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # Escalation: the highest chain step reached (0: still with the receiving department).
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    # A complaint that reached the press (媒体投诉): filed by the media or linked to a mention.
+    media: Mapped[bool] = mapped_column(default=False)
+    # Group detection: head-count, and a fingerprint of the text (hashes, not the text).
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+    fingerprint: Mapped[list[int]] = mapped_column(JSON, default=list)
 
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
         Index("ix_triage_cases_target_opened", "department", "product", "opened_at"),
     )
+
+
+class Escalation(Base):
+    """A durable timer: one chain step of one case, fired at most once.
+
+    pending → fired (case.escalated published; `ack_due` set until someone acknowledges) or
+    cancelled (the clock's work was done in time). Replicas claim due rows under the case's
+    row lock and re-check `status`, so each step fires exactly once.
+    """
+
+    __tablename__ = "triage_escalations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("triage_cases.id"))
+    step: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(100))
+    clock: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(20))
+    skipped_role: Mapped[str | None] = mapped_column(String(100))
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ack_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "step", name="uq_triage_escalations_case_step"),
+        Index("ix_triage_escalations_status_due", "status", "due_at"),
+        Index("ix_triage_escalations_ack_due", "ack_due"),
+    )
+
+
+class Incident(Base):
+    """A group complaint (群体投诉) or a public-opinion event (舆情事件)."""
+
+    __tablename__ = "triage_incidents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    response_level: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    summary: Mapped[str] = mapped_column(String(500))
+    # group: the target ("department|product"); public_opinion: the alert's scope/topic.
+    key: Mapped[str] = mapped_column(String(300))
+    people_count: Mapped[int] = mapped_column(Integer, default=0)
+    drill: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_triage_incidents_kind_key", "kind", "key", "state"),)
+
+
+class IncidentMember(Base):
+    __tablename__ = "triage_incident_members"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("triage_incidents.id"),
+                                             primary_key=True)
+    member_kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # complaint, mention
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_triage_incident_members_member", "member_kind", "member_id"),)
 
 
 class TimelineEntry(Base):
@@ -65,3 +135,18 @@ class TimelineEntry(Base):
 metadata = Base.metadata
 outbox = outbox_table(metadata, "triage")
 inbox = inbox_table(metadata, "triage")
+
+
+class MediaLink(Base):
+    """A media mention sentiment matched to a complaint (mention.linked); kept until the
+    complaint's case exists when the link arrives first, and as the case's media record."""
+
+    __tablename__ = "triage_media_links"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mention_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(30))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    similarity: Mapped[float]
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    applied: Mapped[bool] = mapped_column(default=False, index=True)

@@ -21,6 +21,8 @@ CATEGORIES: tuple[Category, ...] = (
     "privacy", "safety", "legal", "other",
 )
 CLOCKS = ("acknowledge", "first_contact", "report", "resolve")
+# 接收部门 → 综合部 → 领导小组 → 上级主管部门 (DOMAIN.md, Escalation); roles of notify's roster.
+DEFAULT_CHAIN = ("department_head", "general_affairs", "leadership_group", "superior_authority")
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 
 _RULE_KEYS = {
@@ -29,8 +31,8 @@ _RULE_KEYS = {
 }
 _TRIGGERS = ("terms", "min_people", "media", "drill", "min_complainant_recent",
              "min_target_recent")
-# "15m", "24h", "3wd" (working days); a bare integer is minutes.
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|wd)\s*$")
+# "15m", "24h", "3wd" (working days), "30s" (drills and tests); a bare integer is minutes.
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|wd)\s*$")
 
 
 CategoryTerms = tuple[tuple[Category, tuple[str, ...]], ...]
@@ -46,6 +48,7 @@ class Clock:
 
     minutes: int = 0
     working_days: int = 0
+    seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,45 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step up the escalation chain: `role` is reached when the case's `clock` runs out
+    with that clock's work undone (see `triage_svc.escalation`)."""
+
+    step: int  # index in the chain; 0 is the receiving department
+    role: str
+    clock: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    chain: tuple[str, ...] = DEFAULT_CHAIN
+    steps: dict[int, tuple[Step, ...]] = field(default_factory=dict)
+    # Skip-level (跨级上报): a step's recipients must acknowledge within this, per level.
+    ack_within: dict[int, Clock] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    """群体投诉: similar complaints about one target from several complainants."""
+
+    window_hours: int = 24
+    min_complainants: int = 5
+    similarity: float = 0.6
+    min_people: int = 5  # one complaint speaking for this many people is a group by itself
+    response_level: int = 2
+    large_people: int = 30  # from this head-count the incident is level 1
+    max_candidates: int = 2000
+
+
+@dataclass(frozen=True)
+class OpinionPolicy:
+    """舆情: how alerts and linked mentions change incidents and cases."""
+
+    merge_hours: int = 24  # an alert on the same topic within this joins the open incident
+    linked_level: int = 2  # a complaint linked to a media mention is at least this severe
+
+
+@dataclass(frozen=True)
 class Rules:
     version: int
     rules: tuple[Rule, ...]
@@ -89,6 +131,9 @@ class Rules:
     negation: Negation = field(default_factory=lambda: Negation((), (), 0, 0))
     calendar: Calendar = field(default_factory=Calendar)
     history_window_days: int = 30
+    escalation: Escalation = field(default_factory=Escalation)
+    group: GroupPolicy = field(default_factory=GroupPolicy)
+    opinion: OpinionPolicy = field(default_factory=OpinionPolicy)
 
 
 class _Lines:
@@ -161,6 +206,9 @@ def parse_rules(raw: dict[str, Any], where: str, text: str = "") -> Rules:
         calendar=_calendar(raw.get("calendar", {}), check),
         history_window_days=_positive(
             raw.get("history", {}).get("window_days", 30), check, "history", "window_days"),
+        escalation=_escalation(raw.get("escalation", {}), check),
+        group=_group(raw.get("group", {}), check),
+        opinion=_opinion(raw.get("public_opinion", {}), check),
     )
 
 
@@ -237,10 +285,12 @@ def _clock(value: object, check: _Checker, table: str, key: str) -> Clock:
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None or int(match.group(1)) <= 0:
         raise check.fail(table, key, f"[{table}] {key}: {value!r} is not a duration "
-                         "(positive minutes, or a string like \"15m\", \"24h\", \"3wd\")")
+                         "(positive minutes, or a string like \"15m\", \"24h\", \"3wd\", \"30s\")")
     amount, unit = int(match.group(1)), match.group(2)
     if unit == "wd":
         return Clock(working_days=amount)
+    if unit == "s":
+        return Clock(seconds=amount)
     return Clock(minutes=amount * 60 if unit == "h" else amount)
 
 
@@ -272,3 +322,69 @@ def _dates(raw: dict[str, Any], key: str, check: _Checker) -> frozenset[date]:
             isinstance(v, date) and not isinstance(v, datetime) for v in values):
         raise check.fail("calendar", key, f"[calendar] {key} must be a list of dates (2026-10-09)")
     return frozenset(values)
+
+
+def _escalation(raw: dict[str, Any], check: _Checker) -> Escalation:
+    chain = raw.get("chain", list(DEFAULT_CHAIN))
+    if not isinstance(chain, list) or len(chain) < 2 or len(set(chain)) != len(chain) \
+            or not all(isinstance(r, str) and r.strip() for r in chain):
+        raise check.fail("escalation", "chain",
+                         "[escalation] chain must list two or more distinct roles")
+    steps = {level: _steps(raw.get("steps", {}).get(str(level), []), tuple(chain), level, check)
+             for level in (1, 2, 3, 4)}
+    ack = raw.get("ack_within", {})
+    if not isinstance(ack, dict) or set(ack) != {"1", "2", "3", "4"}:
+        raise check.fail("escalation.ack_within", None,
+                         "[escalation.ack_within] must set levels 1, 2, 3 and 4")
+    return Escalation(
+        chain=tuple(chain), steps=steps,
+        ack_within={int(k): _clock(v, check, "escalation.ack_within", k) for k, v in ack.items()},
+    )
+
+
+def _steps(raw: object, chain: tuple[str, ...], level: int, check: _Checker
+           ) -> tuple[Step, ...]:
+    table, label = "escalation.steps", f"[escalation.steps] {level}"
+    if not isinstance(raw, list):
+        raise check.fail(table, str(level), f"{label} must be a list of {{role, clock}}")
+    steps: list[Step] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"role", "clock"}:
+            raise check.fail(table, str(level), f"{label}: each step is {{role, clock}}")
+        if item["role"] not in chain[1:]:
+            raise check.fail(table, str(level), f"{label}: {item['role']!r} is not a step "
+                             f"above the first of the chain ({', '.join(chain[1:])})")
+        if item["clock"] not in CLOCKS:
+            raise check.fail(table, str(level), f"{label}: unknown clock {item['clock']!r} "
+                             f"(one of {', '.join(CLOCKS)})")
+        index = chain.index(item["role"])
+        if steps and index <= steps[-1].step:
+            raise check.fail(table, str(level), f"{label}: steps must go up the chain in order")
+        steps.append(Step(index, item["role"], item["clock"]))
+    return tuple(steps)
+
+
+def _group(raw: dict[str, Any], check: _Checker) -> GroupPolicy:
+    ints = {key: _positive(raw.get(key, default), check, "group", key) for key, default in (
+        ("window_hours", 24), ("min_complainants", 5), ("min_people", 5), ("large_people", 30),
+        ("max_candidates", 2000))}
+    level = raw.get("response_level", 2)
+    if level not in (1, 2, 3, 4) or isinstance(level, bool):
+        raise check.fail("group", "response_level", "[group] response_level must be 1 to 4")
+    similarity = raw.get("similarity", 0.6)
+    if not isinstance(similarity, float | int) or isinstance(similarity, bool) \
+            or not 0.0 < similarity <= 1.0:
+        raise check.fail("group", "similarity", "[group] similarity must be in (0, 1]")
+    return GroupPolicy(similarity=float(similarity), response_level=level, **ints)
+
+
+def _opinion(raw: dict[str, Any], check: _Checker) -> OpinionPolicy:
+    level = raw.get("linked_level", 2)
+    if level not in (1, 2, 3, 4) or isinstance(level, bool):
+        raise check.fail("public_opinion", "linked_level",
+                         "[public_opinion] linked_level must be 1 to 4")
+    return OpinionPolicy(
+        merge_hours=_positive(raw.get("merge_hours", 24), check, "public_opinion",
+                              "merge_hours"),
+        linked_level=level,
+    )

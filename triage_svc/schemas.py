@@ -29,6 +29,10 @@ class CaseOut(BaseModel):
     opened_at: datetime
     deadlines: dict[str, datetime]
     incident_id: str | None
+    media: bool = Field(False, description="a media complaint (媒体投诉)")
+    people_count: int = 1
+    escalation_step: int = Field(0, description="highest escalation chain step reached")
+    overdue: bool = Field(False, description="a clock ran out with its work undone")
     assignee: str | None = None
     answer: str | None = None
     satisfaction: int | None = None
@@ -73,3 +77,37 @@ class FollowUpIn(_Action):
 
 class AppealIn(_Action):
     reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+
+
+class IncidentOut(BaseModel):
+    id: str
+    kind: str
+    response_level: int
+    state: str
+    opened_at: datetime
+    updated_at: datetime
+    summary: str
+    people_count: int
+    drill: bool
+    complaint_ids: list[str]
+    mention_ids: list[str]
+
+
+class IncidentList(BaseModel):
+    items: list[IncidentOut]
+
+
+class LevelCounts(BaseModel):
+    open: dict[str, int] = Field(description="open cases per response level")
+    overdue: dict[str, int] = Field(description="open cases past a clock, per level")
+    escalated: dict[str, int] = Field(description="open cases escalated, per level")
+
+
+class CaseStats(BaseModel):
+    """Counts for dashboards and reports; drills are counted only when asked for."""
+
+    drill: bool
+    by_level: LevelCounts
+    by_state: dict[str, int]
+    by_category: dict[str, int]
+    open_incidents: dict[str, int]

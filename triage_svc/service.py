@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 
-from shared.events.schemas import Category, ComplaintReceived, ComplaintTriaged, Deadlines
+from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
-from triage_svc import clocks, levels
+from triage_svc import actions, clocks, escalation, incidents, levels
 from triage_svc.levels import Assessment, History
 from triage_svc.models import Case, TimelineEntry
 from triage_svc.rules import Rules
+from triage_svc.similarity import fingerprint
 
-TRIAGED_TOPIC = "complaint.triaged"
 __all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case"]
 
 
@@ -57,7 +57,11 @@ async def _count(unit: Unit, condition: ColumnElement[bool]) -> int:
 
 
 async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> Case:
-    """One case per complaint: a second `complaint.received` for it changes nothing."""
+    """One case per complaint: a second `complaint.received` for it changes nothing.
+
+    The case is assessed, put on its clocks and escalation timers, checked for a group it
+    belongs to and for media mentions that arrived first, then announced with the level
+    all of that gives."""
     existing = await unit.session.scalar(
         select(Case).where(Case.complaint_id == complaint.complaint_id)
     )
@@ -79,17 +83,22 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         complainant_key=complaint.complainant_key,
         product=complaint.target.product,
         submitted_by=complaint.submitted_by,
+        escalation_step=0,
+        media=complaint.media_involved or complaint.channel == "media",
+        people_count=complaint.people_count,
+        fingerprint=fingerprint(f"{complaint.subject or ''} {complaint.content}"),
         **due.model_dump(),
     )
     unit.session.add(case)
+    escalation.schedule(unit.session, case, rules)
+    await unit.session.flush()
+    await incidents.detect_group(unit, case, rules, announce_self=False)
+    await incidents.apply_media_links(unit, case, rules, announce=False)
     unit.session.add(TimelineEntry(
         case_id=case.id, at=complaint.received_at, actor="triage", action="triaged",
-        detail={"response_level": case.response_level, "category": case.category},
-        reason="; ".join(result.level_reasons),
+        detail={"response_level": case.response_level, "category": case.category,
+                "incident_id": case.incident_id, "media": case.media},
+        reason="; ".join(case.level_reasons),
     ))
-    await unit.emit(TRIAGED_TOPIC, ComplaintTriaged(
-        complaint_id=case.complaint_id, case_id=case.id, response_level=case.response_level,
-        category=result.category, level_reasons=result.level_reasons, deadlines=due,
-        department=case.department, drill=case.drill, submitted_by=complaint.submitted_by,
-    ), subject=case.complaint_id)
+    await actions.announce_triage(unit, case)
     return case

@@ -146,6 +146,25 @@ class IncidentOpened(BaseModel):
     drill: bool = False
 
 
+@register("incident.updated", 1)
+class IncidentUpdated(BaseModel):
+    """An open incident changed: its level rose (`raised`) or members joined it."""
+
+    incident_id: str
+    kind: Literal["group", "public_opinion"]
+    action: Literal["raised", "members_added"]
+    response_level: int = Field(ge=1, le=4)
+    previous_level: int = Field(ge=1, le=4)
+    summary: str
+    opened_at: datetime
+    updated_at: datetime
+    complaint_count: int = Field(ge=0)
+    mention_count: int = Field(ge=0)
+    added_complaint_ids: list[str] = Field(default_factory=list)
+    added_mention_ids: list[str] = Field(default_factory=list)
+    drill: bool = False
+
+
 @register("notification.failed", 1)
 class NotificationFailed(BaseModel):
     delivery_id: str

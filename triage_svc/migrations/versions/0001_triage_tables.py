@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:43:08.281197
+Create Date: 2026-11-23 22:04:37.411262
 """
 
 from collections.abc import Sequence
@@ -41,10 +41,15 @@ def upgrade() -> None:
     sa.Column('assignee', sa.String(length=100), nullable=True),
     sa.Column('answer', sa.String(length=5000), nullable=True),
     sa.Column('satisfaction', sa.Integer(), nullable=True),
+    sa.Column('escalation_step', sa.Integer(), nullable=False),
+    sa.Column('media', sa.Boolean(), nullable=False),
+    sa.Column('people_count', sa.Integer(), nullable=False),
+    sa.Column('fingerprint', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('complaint_id')
     )
     op.create_index('ix_triage_cases_complainant_opened', 'triage_cases', ['complainant_key', 'opened_at'], unique=False)
+    op.create_index(op.f('ix_triage_cases_incident_id'), 'triage_cases', ['incident_id'], unique=False)
     op.create_index(op.f('ix_triage_cases_response_level'), 'triage_cases', ['response_level'], unique=False)
     op.create_index(op.f('ix_triage_cases_state'), 'triage_cases', ['state'], unique=False)
     op.create_index('ix_triage_cases_target_opened', 'triage_cases', ['department', 'product', 'opened_at'], unique=False)
@@ -54,6 +59,31 @@ def upgrade() -> None:
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('consumer', 'event_id')
     )
+    op.create_table('triage_incidents',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('response_level', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('summary', sa.String(length=500), nullable=False),
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.Column('people_count', sa.Integer(), nullable=False),
+    sa.Column('drill', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_triage_incidents_kind_key', 'triage_incidents', ['kind', 'key', 'state'], unique=False)
+    op.create_table('triage_media_links',
+    sa.Column('complaint_id', sa.String(length=32), nullable=False),
+    sa.Column('mention_id', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=30), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=True),
+    sa.Column('similarity', sa.Double(), nullable=False),
+    sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('applied', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('complaint_id', 'mention_id')
+    )
+    op.create_index(op.f('ix_triage_media_links_applied'), 'triage_media_links', ['applied'], unique=False)
     op.create_table('triage_outbox',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -67,6 +97,35 @@ def upgrade() -> None:
     )
     op.create_index('ix_triage_outbox_pending', 'triage_outbox', ['event_key', 'seq'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
     op.create_index('ix_triage_outbox_published', 'triage_outbox', ['published_at'], unique=False)
+    op.create_table('triage_escalations',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('case_id', sa.String(length=32), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=100), nullable=False),
+    sa.Column('clock', sa.String(length=20), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=True),
+    sa.Column('skipped_role', sa.String(length=100), nullable=True),
+    sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ack_due', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['triage_cases.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'step', name='uq_triage_escalations_case_step')
+    )
+    op.create_index('ix_triage_escalations_ack_due', 'triage_escalations', ['ack_due'], unique=False)
+    op.create_index('ix_triage_escalations_status_due', 'triage_escalations', ['status', 'due_at'], unique=False)
+    op.create_table('triage_incident_members',
+    sa.Column('incident_id', sa.String(length=32), nullable=False),
+    sa.Column('member_kind', sa.String(length=10), nullable=False),
+    sa.Column('member_id', sa.String(length=64), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['triage_incidents.id'], ),
+    sa.PrimaryKeyConstraint('incident_id', 'member_kind', 'member_id')
+    )
+    op.create_index('ix_triage_incident_members_member', 'triage_incident_members', ['member_kind', 'member_id'], unique=False)
     op.create_table('triage_timeline',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.String(length=32), nullable=False),
@@ -86,13 +145,23 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_index(op.f('ix_triage_timeline_case_id'), table_name='triage_timeline')
     op.drop_table('triage_timeline')
+    op.drop_index('ix_triage_incident_members_member', table_name='triage_incident_members')
+    op.drop_table('triage_incident_members')
+    op.drop_index('ix_triage_escalations_status_due', table_name='triage_escalations')
+    op.drop_index('ix_triage_escalations_ack_due', table_name='triage_escalations')
+    op.drop_table('triage_escalations')
     op.drop_index('ix_triage_outbox_published', table_name='triage_outbox')
     op.drop_index('ix_triage_outbox_pending', table_name='triage_outbox', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
     op.drop_table('triage_outbox')
+    op.drop_index(op.f('ix_triage_media_links_applied'), table_name='triage_media_links')
+    op.drop_table('triage_media_links')
+    op.drop_index('ix_triage_incidents_kind_key', table_name='triage_incidents')
+    op.drop_table('triage_incidents')
     op.drop_table('triage_inbox')
     op.drop_index('ix_triage_cases_target_opened', table_name='triage_cases')
     op.drop_index(op.f('ix_triage_cases_state'), table_name='triage_cases')
     op.drop_index(op.f('ix_triage_cases_response_level'), table_name='triage_cases')
+    op.drop_index(op.f('ix_triage_cases_incident_id'), table_name='triage_cases')
     op.drop_index('ix_triage_cases_complainant_opened', table_name='triage_cases')
     op.drop_table('triage_cases')
     # ### end Alembic commands ###

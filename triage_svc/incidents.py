@@ -1,0 +1,266 @@
+"""Incidents: group complaints (群体投诉) and public-opinion events (舆情事件), and media
+mentions linked to complaints. Each function runs inside one unit of work.
+
+Concurrency: incident decisions for one key (a target, an alert topic) are serialised by a
+transaction-scoped advisory lock on PostgreSQL (SQLite has one writer anyway), so two
+replicas never open two incidents for one group; cases are locked in id order.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal, cast
+
+from sqlalchemy import func, select, text
+
+from shared.events.schemas import IncidentOpened, IncidentUpdated, MentionLinked, OpinionAlert
+from shared.runtime import Unit
+from triage_svc import actions
+from triage_svc.models import Case, Incident, IncidentMember, MediaLink
+from triage_svc.rules import Rules
+from triage_svc.similarity import similarity
+
+OPENED_TOPIC = "incident.opened"
+UPDATED_TOPIC = "incident.updated"
+Kind = Literal["group", "public_opinion"]
+
+
+async def _lock(unit: Unit, key: str) -> None:
+    if unit.session.get_bind().dialect.name == "postgresql":
+        await unit.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                   {"k": zlib.crc32(key.encode())})
+
+
+def target_key(case: Case) -> str | None:
+    """Group candidates share the target: the department, and the product when given."""
+    if not case.department:
+        return None
+    return f"{case.department}|{case.product or ''}"
+
+
+# -- group complaints ---------------------------------------------------------------------
+
+async def detect_group(unit: Unit, case: Case, rules: Rules, *,
+                       announce_self: bool = True) -> None:
+    """Attach a new case to its group incident, or open one when enough complainants (or
+    one complaint for many people) say the same about the same target. The case itself is
+    raised without announcing it when `announce_self` is false (it is being opened)."""
+    policy, key = rules.group, target_key(case)
+    if key is None and case.people_count < policy.min_people:
+        return
+    await _lock(unit, f"group:{key or case.id}")
+    similar = await _similar(unit, case, rules) if key is not None else []
+    joined = await _open_group_of(unit, similar)
+    quiet = set() if announce_self else {case.id}
+    if joined is not None:
+        await _join_group(unit, joined, [case], rules, quiet)
+        return
+    complainants = {c.complainant_key or c.id for c in [*similar, case]}
+    if len(complainants) >= policy.min_complainants or case.people_count >= policy.min_people:
+        members = sorted([*similar, case], key=lambda c: c.id)
+        await _open_group(unit, key or f"case:{case.id}", members, rules, quiet)
+
+
+async def _similar(unit: Unit, case: Case, rules: Rules) -> list[Case]:
+    policy = rules.group
+    since = case.opened_at - timedelta(hours=policy.window_hours)
+    rows = (await unit.session.execute(
+        select(Case.id, Case.fingerprint).where(
+            Case.department == case.department,
+            Case.product.is_(None) if case.product is None else Case.product == case.product,
+            Case.opened_at >= since, Case.opened_at <= case.opened_at,
+            Case.drill.is_(case.drill), Case.id != case.id,
+        ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
+    )).all()
+    ids = sorted(i for i, fp in rows if similarity(case.fingerprint, fp) >= policy.similarity)
+    if not ids:
+        return []
+    return list((await unit.session.scalars(
+        select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update()
+    )).all())
+
+
+async def _open_group_of(unit: Unit, cases: Sequence[Case]) -> Incident | None:
+    ids = {c.incident_id for c in cases if c.incident_id}
+    if not ids:
+        return None
+    return await unit.session.scalar(
+        select(Incident).where(Incident.id.in_(ids), Incident.kind == "group",
+                               Incident.state == "open")
+        .order_by(Incident.opened_at).limit(1).with_for_update())
+
+
+def _group_level(people: int, rules: Rules) -> int:
+    return 1 if people >= rules.group.large_people else rules.group.response_level
+
+
+async def _open_group(unit: Unit, key: str, members: list[Case], rules: Rules,
+                      quiet: set[str]) -> None:
+    now = max(c.opened_at for c in members)
+    people = sum(c.people_count for c in members)
+    department = members[0].department or "—"
+    incident = Incident(
+        id=uuid.uuid4().hex, kind="group", response_level=_group_level(people, rules),
+        opened_at=now, updated_at=now, key=key, people_count=people, drill=members[0].drill,
+        summary=f"群体投诉 group complaint: {len(members)} similar complaints about "
+                f"{department}, {people} people",
+    )
+    unit.session.add(incident)
+    await _attach(unit, incident, members, rules, now, quiet)
+    await unit.emit(OPENED_TOPIC, IncidentOpened(
+        incident_id=incident.id, kind="group", response_level=incident.response_level,
+        summary=incident.summary, opened_at=now, complaint_ids=[c.complaint_id for c in members],
+        drill=incident.drill,
+    ), subject=incident.id)
+
+
+async def _join_group(unit: Unit, incident: Incident, joining: list[Case], rules: Rules,
+                      quiet: set[str]) -> None:
+    now = max(c.opened_at for c in joining)
+    before = incident.response_level
+    incident.people_count += sum(c.people_count for c in joining)
+    incident.response_level = min(before, _group_level(incident.people_count, rules))
+    incident.updated_at = max(incident.updated_at, now)
+    members = joining
+    if incident.response_level < before:  # every member rises with the incident
+        members = list((await unit.session.scalars(
+            select(Case).where(Case.incident_id == incident.id).order_by(Case.id)
+            .with_for_update())).all()) + joining
+    await _attach(unit, incident, members, rules, now, quiet)
+    await _announce(unit, incident, before, now,
+                    complaints=[c.complaint_id for c in joining])
+
+
+async def _attach(unit: Unit, incident: Incident, cases: Sequence[Case], rules: Rules,
+                  now: datetime, quiet: set[str]) -> None:
+    """Make the cases members, each at least as severe as the incident; `quiet` cases are
+    being opened and announce themselves."""
+    for case in cases:
+        joins = case.incident_id != incident.id
+        if joins:
+            case.incident_id = incident.id
+            unit.session.add(IncidentMember(incident_id=incident.id, member_kind="complaint",
+                                            member_id=case.complaint_id, added_at=now))
+        reason = f"group complaint (群体投诉): {incident.summary} [incident {incident.id}]"
+        raised = await actions.raise_level(
+            unit, case, incident.response_level, rules, now, reason=reason,
+            detail={"incident_id": incident.id}, announce=case.id not in quiet)
+        if joins and not raised and case.id not in quiet:
+            await actions.record(unit, case, "triage", "incident_joined", at=now,
+                                 reason=reason, detail={"incident_id": incident.id})
+
+
+async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, *,
+                    complaints: Sequence[str] = (), mentions: Sequence[str] = ()) -> None:
+    counts = dict((await unit.session.execute(
+        select(IncidentMember.member_kind, func.count()).where(
+            IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
+    )).tuples().all())
+    await unit.emit(UPDATED_TOPIC, IncidentUpdated(
+        incident_id=incident.id, kind=cast(Kind, incident.kind),
+        action="raised" if incident.response_level < before else "members_added",
+        response_level=incident.response_level, previous_level=before,
+        summary=incident.summary, opened_at=incident.opened_at, updated_at=now,
+        complaint_count=counts.get("complaint", 0), mention_count=counts.get("mention", 0),
+        added_complaint_ids=list(complaints), added_mention_ids=list(mentions),
+        drill=incident.drill,
+    ), subject=incident.id)
+
+
+# -- public opinion -----------------------------------------------------------------------
+
+async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> None:
+    """Open a public-opinion incident at the alert's warning level, or join (and raise)
+    the open one on the same topic seen within `merge_hours`."""
+    key = f"{alert.scope}:{alert.topic_id or '*'}"
+    await _lock(unit, f"opinion:{key}")
+    since = alert.raised_at - timedelta(hours=rules.opinion.merge_hours)
+    incident = await unit.session.scalar(
+        select(Incident).where(Incident.kind == "public_opinion", Incident.key == key,
+                               Incident.state == "open", Incident.updated_at >= since)
+        .order_by(Incident.opened_at.desc()).limit(1).with_for_update())
+    if incident is None:
+        incident = Incident(
+            id=uuid.uuid4().hex, kind="public_opinion", response_level=alert.warning_level,
+            opened_at=alert.raised_at, updated_at=alert.raised_at, key=key,
+            summary=alert.summary[:500])
+        unit.session.add(incident)
+        await _add_mentions(unit, incident, alert.top_mention_ids, alert.raised_at)
+        await unit.emit(OPENED_TOPIC, IncidentOpened(
+            incident_id=incident.id, kind="public_opinion",
+            response_level=incident.response_level, summary=incident.summary,
+            opened_at=incident.opened_at, mention_ids=list(alert.top_mention_ids),
+        ), subject=incident.id)
+        return
+    before = incident.response_level
+    incident.response_level = min(before, alert.warning_level)
+    incident.updated_at = max(incident.updated_at, alert.raised_at)
+    added = await _add_mentions(unit, incident, alert.top_mention_ids, alert.raised_at)
+    await _announce(unit, incident, before, alert.raised_at, mentions=added)
+
+
+async def _add_mentions(unit: Unit, incident: Incident, mention_ids: Sequence[str],
+                        now: datetime) -> list[str]:
+    known = set((await unit.session.scalars(select(IncidentMember.member_id).where(
+        IncidentMember.incident_id == incident.id, IncidentMember.member_kind == "mention",
+    ))).all())
+    added = [m for m in dict.fromkeys(mention_ids) if m not in known]
+    unit.session.add_all(IncidentMember(incident_id=incident.id, member_kind="mention",
+                                        member_id=m, added_at=now) for m in added)
+    return added
+
+
+async def on_mention_linked(unit: Unit, linked: MentionLinked, rules: Rules) -> None:
+    """Record each link; a complaint whose case is open becomes a media complaint of at
+    least `[public_opinion] linked_level`. A link that arrives before its case is kept and
+    applied when the case opens (`apply_media_links`)."""
+    for complaint_id in dict.fromkeys(linked.complaint_ids):
+        exists = await unit.session.get(MediaLink, (complaint_id, linked.mention_id))
+        if exists is None:
+            unit.session.add(MediaLink(
+                complaint_id=complaint_id, mention_id=linked.mention_id, source=linked.source,
+                url=linked.url, similarity=linked.similarity, linked_at=linked.linked_at))
+        case = await unit.session.scalar(
+            select(Case).where(Case.complaint_id == complaint_id).with_for_update())
+        if case is not None:
+            await apply_media_links(unit, case, rules)
+
+
+async def apply_media_links(unit: Unit, case: Case, rules: Rules, *,
+                            announce: bool = True) -> None:
+    """Apply the case's links not yet applied (the caller holds the case's lock)."""
+    await unit.session.flush()
+    links = (await unit.session.scalars(select(MediaLink).where(
+        MediaLink.complaint_id == case.complaint_id, MediaLink.applied.is_(False),
+    ).order_by(MediaLink.linked_at))).all()
+    for link in links:
+        link.applied = True
+        if case.state == "closed":
+            continue  # only an open complaint is raised by a mention
+        case.media = True
+        at = max(link.linked_at, case.opened_at)
+        reason = (f"media complaint (媒体投诉): linked to a {link.source} mention "
+                  f"{link.mention_id} (similarity {link.similarity:.2f})")
+        detail = {"mention_id": link.mention_id, "url": link.url}
+        raised = await actions.raise_level(unit, case, rules.opinion.linked_level, rules, at,
+                                           reason=reason, detail=detail, announce=announce)
+        if announce and not raised:
+            await actions.record(unit, case, "triage", "media_linked", at=at, reason=reason,
+                                 detail=detail)
+        await _join_opinion_incidents(unit, case, link)
+
+
+async def _join_opinion_incidents(unit: Unit, case: Case, link: MediaLink) -> None:
+    """A complaint whose mention belongs to a public-opinion incident joins it too."""
+    incident_ids = (await unit.session.scalars(select(IncidentMember.incident_id).where(
+        IncidentMember.member_kind == "mention", IncidentMember.member_id == link.mention_id,
+    ))).all()
+    for incident_id in incident_ids:
+        member = await unit.session.get(IncidentMember,
+                                        (incident_id, "complaint", case.complaint_id))
+        if member is None:
+            unit.session.add(IncidentMember(incident_id=incident_id, member_kind="complaint",
+                                            member_id=case.complaint_id, added_at=link.linked_at))
