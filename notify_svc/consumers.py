@@ -4,7 +4,7 @@ from notify_svc.service import Notifier
 from shared.runtime import ServiceRuntime
 
 TOPICS = ("complaint.triaged", "case.escalated", "case.updated", "incident.opened",
-          "statement.approved")
+          "incident.updated", "statement.approved")
 
 
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:

@@ -34,6 +34,7 @@ from shared.events.schemas import (
     CaseUpdated,
     ComplaintTriaged,
     IncidentOpened,
+    IncidentUpdated,
     NotificationAcknowledged,
     NotificationSent,
     StatementApproved,
@@ -128,7 +129,9 @@ class Notifier:
             await self.remember_owner(unit.session, data.complaint_id, data.submitted_by)
             await self._callback(unit, event, data.complaint_id, data.case_id, data.state,
                                  data.response_level)
-        elif isinstance(data, IncidentOpened):
+        elif isinstance(data, IncidentOpened) or (
+                isinstance(data, IncidentUpdated) and data.action == "raised"):
+            # A raised incident reaches its new level's people (members joining do not).
             roles = self.rules.roles_for_incident(data.kind, data.response_level)
             refs = Refs(data.incident_id, incident_id=data.incident_id)
             await self.route(unit, event, roles, refs, None)

@@ -169,7 +169,7 @@ async def _members(session: AsyncSession, incident_ids: list[str]) -> Members:
                    IncidentMember.member_id)
             .where(IncidentMember.incident_id.in_(incident_ids))
             .order_by(IncidentMember.added_at, IncidentMember.member_id))
-        for incident_id, kind, member_id in rows.tuples():
+        for incident_id, kind, member_id in rows.all():
             found[(incident_id, kind)].append(member_id)
     return found
 

@@ -75,7 +75,7 @@ async def _similar(unit: Unit, case: Case, rules: Rules) -> list[Case]:
             Case.drill.is_(case.drill), Case.id != case.id,
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
-    ids = sorted(i for i, fp in rows if similarity(case.fingerprint, fp) >= policy.similarity)
+    ids = sorted(linked(case.fingerprint, {i: fp for i, fp in rows}, policy.similarity))
     if not ids:
         return []
     return list((await unit.session.scalars(
@@ -91,6 +91,21 @@ async def _open_group_of(unit: Unit, cases: Sequence[Case]) -> Incident | None:
         select(Incident).where(Incident.id.in_(ids), Incident.kind == "group",
                                Incident.state == "open")
         .order_by(Incident.opened_at).limit(1).with_for_update())
+
+
+def linked(start: list[int], candidates: dict[str, list[int]], threshold: float) -> set[str]:
+    """The candidates reachable from `start` through pairs at least `threshold` alike
+    (single linkage): B says what A said, C says what B said in other words."""
+    found: set[str] = set()
+    frontier = [start]
+    remaining = dict(candidates)
+    while frontier and remaining:
+        probe = frontier.pop()
+        near = [i for i, fp in remaining.items() if similarity(probe, fp) >= threshold]
+        for i in near:
+            found.add(i)
+            frontier.append(remaining.pop(i))
+    return found
 
 
 def _group_level(people: int, rules: Rules) -> int:
@@ -158,7 +173,7 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
     counts = dict((await unit.session.execute(
         select(IncidentMember.member_kind, func.count()).where(
             IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
-    )).tuples().all())
+    )).all())
     await unit.emit(UPDATED_TOPIC, IncidentUpdated(
         incident_id=incident.id, kind=cast(Kind, incident.kind),
         action="raised" if incident.response_level < before else "members_added",

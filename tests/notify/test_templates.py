@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from notify_svc.templating import BLOCKS, Templates
-from shared.events.schemas import CaseEscalated, IncidentOpened, StatementApproved
+from shared.events.schemas import (
+    CaseEscalated,
+    IncidentOpened,
+    IncidentUpdated,
+    StatementApproved,
+)
 from tests.notify.peers import NOW, triaged
 
 LINKS = {"base": "https://b", "case": "https://b/api/v1/cases/k", "ack": "https://b/ack?t=1",
@@ -21,6 +26,10 @@ CASES = {
     "incident.opened": IncidentOpened(
         incident_id="i", kind="public_opinion", response_level=1, summary="微博负面集中",
         opened_at=NOW, mention_ids=["m"]).model_dump(mode="json"),
+    "incident.updated": IncidentUpdated(
+        incident_id="i", kind="group", action="raised", response_level=1, previous_level=2,
+        summary="群体投诉", opened_at=NOW, updated_at=NOW, complaint_count=31,
+        mention_count=0).model_dump(mode="json"),
     "statement.approved": StatementApproved(
         statement_id="s", title="说明", text="公司正在处理。", approved_by="leader",
         approved_at=NOW).model_dump(mode="json"),
@@ -44,3 +53,9 @@ def test_triaged_shows_level_category_reasons_deadlines_and_case_link() -> None:
     assert zh.subject.startswith("【演练】【一级投诉】安全隐患（售后服务部）")
     for expected in ("有人受伤住院", "办结时限：2026-03-03 09:00", LINKS["case"], LINKS["ack"]):
         assert expected in zh.text
+
+
+def test_a_raised_incident_says_from_which_level() -> None:
+    zh = Templates("Asia/Shanghai").render("incident.updated", "zh", {
+        "d": CASES["incident.updated"], "links": LINKS, "drill": False})
+    assert "升级为一级" in zh.subject and "原二级" in zh.text and "31 件" in zh.text
