@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
@@ -90,6 +90,17 @@ async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def until_true(check: Callable[[], Awaitable[bool]], what: str,
+                     within: float = 30.0) -> None:
+    """Poll an asynchronous condition that has no event to await (rows written by other
+    processes or replicas), failing with `what` when it is not met in time."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not met in {within:.0f} s: {what}")
+        await asyncio.sleep(0.1)
 
 
 class Probe:
