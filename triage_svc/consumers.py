@@ -34,4 +34,5 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
         return await escalation.check(runtime, rules)
 
     runtime.on(TOPICS, on_event)
+    runtime.before_batch = incidents.lock_batch
     runtime.every(timer_interval_s, check_escalations)

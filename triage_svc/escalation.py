@@ -115,10 +115,13 @@ async def _check_batch(runtime: ServiceRuntime, rules: Rules, now: datetime,
             select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
             .with_for_update(skip_locked=True)
         )).all()
+        timers: dict[str, list[Escalation]] = {c.id: [] for c in cases}
+        for timer in await session.scalars(select(Escalation).where(
+                Escalation.case_id.in_(timers)).order_by(Escalation.case_id, Escalation.step)):
+            timers[timer.case_id].append(timer)
         published = 0
         for case in cases:
-            published += await advance(unit, case, await timers_of(session, case.id), rules,
-                                       now)
+            published += await advance(unit, case, timers[case.id], rules, now)
         return len(case_ids), published
 
 

@@ -16,7 +16,14 @@ from typing import Literal, cast
 
 from sqlalchemy import func, select, text
 
-from shared.events.schemas import IncidentOpened, IncidentUpdated, MentionLinked, OpinionAlert
+from shared.events import Envelope
+from shared.events.schemas import (
+    ComplaintReceived,
+    IncidentOpened,
+    IncidentUpdated,
+    MentionLinked,
+    OpinionAlert,
+)
 from shared.runtime import Unit
 from triage_svc import actions
 from triage_svc.models import Case, Incident, IncidentMember, MediaLink
@@ -29,16 +36,31 @@ Kind = Literal["group", "public_opinion"]
 
 
 async def _lock(unit: Unit, key: str) -> None:
-    if unit.session.get_bind().dialect.name == "postgresql":
+    if unit.session.get_bind().dialect.name == "postgresql":  # re-entrant in a transaction
         await unit.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                                    {"k": zlib.crc32(key.encode())})
 
 
-def target_key(case: Case) -> str | None:
+async def lock_batch(unit: Unit, events: list[Envelope]) -> None:
+    """Take the incident locks a batch of events will need, in one sorted order."""
+    keys: set[str] = set()
+    for event in events:
+        data = event.payload()
+        if isinstance(data, ComplaintReceived):
+            keys.add(f"group:{group_key(data.target.department, data.target.product)}")
+        elif isinstance(data, OpinionAlert):
+            keys.add(f"opinion:{opinion_key(data)}")
+    for key in sorted(keys, key=lambda k: zlib.crc32(k.encode())):
+        await _lock(unit, key)
+
+
+def group_key(department: str | None, product: str | None) -> str | None:
     """Group candidates share the target: the department, and the product when given."""
-    if not case.department:
-        return None
-    return f"{case.department}|{case.product or ''}"
+    return f"{department}|{product or ''}" if department else None
+
+
+def opinion_key(alert: OpinionAlert) -> str:
+    return f"{alert.scope}:{alert.topic_id or '*'}"
 
 
 # -- group complaints ---------------------------------------------------------------------
@@ -48,7 +70,7 @@ async def detect_group(unit: Unit, case: Case, rules: Rules, *,
     """Attach a new case to its group incident, or open one when enough complainants (or
     one complaint for many people) say the same about the same target. The case itself is
     raised without announcing it when `announce_self` is false (it is being opened)."""
-    policy, key = rules.group, target_key(case)
+    policy, key = rules.group, group_key(case.department, case.product)
     if key is None and case.people_count < policy.min_people:
         return
     await _lock(unit, f"group:{key or case.id}")
@@ -190,7 +212,7 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
 async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> None:
     """Open a public-opinion incident at the alert's warning level, or join (and raise)
     the open one on the same topic seen within `merge_hours`."""
-    key = f"{alert.scope}:{alert.topic_id or '*'}"
+    key = opinion_key(alert)
     await _lock(unit, f"opinion:{key}")
     since = alert.raised_at - timedelta(hours=rules.opinion.merge_hours)
     incident = await unit.session.scalar(
@@ -247,7 +269,6 @@ async def on_mention_linked(unit: Unit, linked: MentionLinked, rules: Rules) -> 
 async def apply_media_links(unit: Unit, case: Case, rules: Rules, *,
                             announce: bool = True) -> None:
     """Apply the case's links not yet applied (the caller holds the case's lock)."""
-    await unit.session.flush()
     links = (await unit.session.scalars(select(MediaLink).where(
         MediaLink.complaint_id == case.complaint_id, MediaLink.applied.is_(False),
     ).order_by(MediaLink.linked_at))).all()

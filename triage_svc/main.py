@@ -9,6 +9,7 @@ from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
 from shared.settings import ConfigError
 from triage_svc import api, case_actions, consumers
+from triage_svc.gauges import register_gauges
 from triage_svc.models import metadata
 from triage_svc.rules import RulesError, load_rules
 from triage_svc.settings import TriageSettings
@@ -25,6 +26,7 @@ def create_app(
     runtime = ServiceRuntime("triage", settings, metadata, migrations="triage_svc.migrations",
                              broker=broker)
     consumers.register(runtime, rules, settings.timer_interval_s)
+    register_gauges(runtime)
     routers = [api.router, case_actions.router, api.incidents_router]
     app = create_service_app(runtime, routers, title="Beacon triage")
     app.state.rules = rules

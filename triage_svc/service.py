@@ -91,7 +91,6 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     )
     unit.session.add(case)
     escalation.schedule(unit.session, case, rules)
-    await unit.session.flush()
     await incidents.detect_group(unit, case, rules, announce_self=False)
     await incidents.apply_media_links(unit, case, rules, announce=False)
     unit.session.add(TimelineEntry(
