@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import cast
 
 import asyncpg
+from _common import percentile
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import BaseModel
@@ -137,12 +138,6 @@ class Tally:
             p50_ms=percentile(ordered, 0.50) * 1000, p99_ms=percentile(ordered, 0.99) * 1000,
             rss_mib=peak_rss_mib(),
         )
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def peak_rss_mib() -> float:

@@ -34,9 +34,7 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import re
-import resource
 import secrets
 import signal
 import subprocess
@@ -53,12 +51,23 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvloop
-from fastapi import FastAPI
-
-from intake_svc.schemas import ComplaintAccepted, ComplaintIn
+from _common import (
+    CONTENTS,
+    PATH,
+    RawConnection,
+    busy_cpu,
+    cores,
+    drop_database,
+    machine_line,
+    no_interrupts,
+    pg_durability,
+    sample,
+    serve_bare,
+    server_cores,
+    stop_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-PATH = "/api/v1/complaints"
 SYSTEMS = ("bare", "embedded", "distributed")
 LABELS = {
     "bare": "bare FastAPI endpoint",
@@ -66,51 +75,12 @@ LABELS = {
     "distributed": "gateway, distributed (Tansu+PG)",
 }
 NO_RATE_LIMIT = {"RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AIM_RATIO = 0.40
 AIM_P99_MS = 50.0
 READY_TIMEOUT_S = 90.0
-TICKS = os.sysconf("SC_CLK_TCK")
 LOG_TAIL = 15
 QUIET_CORES = 0.3  # other processes busier than this make a phase's figures suspect
 LOG_MATCHES = 12
-CONTENTS = (
-    "热水器爆炸，有人受伤住院",
-    "快递延误一周，客服电话一直打不通",
-    "买到的手机屏幕有坏点，门店拒绝退换",
-    "餐厅食物不干净，吃完后腹泻",
-    "充电宝充电时冒烟起火，烧坏了桌子",
-    "售后维修收费不透明，要求说明",
-)
-
-
-# ---------------------------------------------------------------- the bare endpoint
-
-
-def bare_app() -> FastAPI:
-    """The same body model and answer as intake, nothing else."""
-    app = FastAPI()
-
-    @app.post(PATH, status_code=202, response_model=ComplaintAccepted)
-    async def post_complaint(complaint: ComplaintIn) -> ComplaintAccepted:
-        complaint_id = uuid.uuid4().hex
-        return ComplaintAccepted(id=complaint_id, status_url=f"{PATH}/{complaint_id}")
-
-    @app.get("/readyz")
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready"}
-
-    return app
-
-
-def serve_bare(port: int, loop: str) -> None:
-    """Run in a child process: uvicorn with httptools, no access log, on `loop`."""
-    import uvicorn
-
-    # uvicorn.run's "auto" picks uvloop. services/launcher.py runs uvicorn inside
-    # asyncio.run(), i.e. on the standard asyncio loop: `--bare-loop asyncio` compares that.
-    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                loop="uvloop" if loop == "uvloop" else "asyncio", http="httptools")
 
 
 # ---------------------------------------------------------------- processes
@@ -132,29 +102,6 @@ def free_port() -> int:
     from deploy.tansu import free_port as _free_port
 
     return _free_port()
-
-
-@contextlib.contextmanager
-def no_interrupts() -> Iterator[None]:
-    """Cleanup runs to the end even if Ctrl-C is pressed again."""
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
-
-
-def stop_child(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the child's process group, SIGKILL after 15 s."""
-    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
 
 
 @contextlib.contextmanager
@@ -248,30 +195,6 @@ def new_key() -> str:
     return f"bench-{secrets.token_hex(16)}"
 
 
-async def pg_admin(statement: str) -> str:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-    try:
-        return str(await conn.fetchval(statement) if statement.startswith(("SHOW", "SELECT"))
-                   else await conn.execute(statement))
-    finally:
-        await conn.close()
-
-
-def pg_durability() -> str:
-    fsync = asyncio.run(pg_admin("SHOW fsync"))
-    sync = asyncio.run(pg_admin("SHOW synchronous_commit"))
-    return f"fsync={fsync}, synchronous_commit={sync}"
-
-
-def drop_database(name: str) -> None:
-    try:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception as exc:
-        print(f"  WARNING: could not drop database {name}: {exc}", flush=True)
-
-
 Starter = Callable[[Path, argparse.Namespace], contextlib.AbstractContextManager[System]]
 STARTERS: dict[str, Starter] = {
     "bare": bare_system, "embedded": embedded_system, "distributed": distributed_system,
@@ -279,61 +202,6 @@ STARTERS: dict[str, Starter] = {
 
 
 # ---------------------------------------------------------------- CPU accounting
-
-
-@dataclass
-class CpuSample:
-    at: float
-    procs: dict[str, float]
-    postgres: float
-    loadgen: float
-    busy: float
-
-
-def proc_cpu(pid: int) -> float:
-    """utime + stime of one process in seconds; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def postgres_cpu() -> float:
-    """Every process named postgres on this machine (all databases, all users)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += proc_cpu(int(entry.name))
-    return total
-
-
-def busy_cpu() -> float:
-    """Busy CPU seconds of the whole machine (every core), from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(values) - values[3] - values[4]) / TICKS  # minus idle and iowait
-
-
-def sample(pids: Mapping[str, int]) -> CpuSample:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return CpuSample(time.monotonic(), {n: proc_cpu(p) for n, p in pids.items()},
-                     postgres_cpu(), usage.ru_utime + usage.ru_stime, busy_cpu())
-
-
-def cores(before: CpuSample, after: CpuSample) -> dict[str, float]:
-    """Cores used between two samples: load generator, each server process, postgres, rest."""
-    wall = max(after.at - before.at, 1e-9)
-    used = {"loadgen": (after.loadgen - before.loadgen) / wall}
-    used.update({n: (after.procs[n] - before.procs.get(n, 0.0)) / wall for n in after.procs})
-    used["postgres"] = (after.postgres - before.postgres) / wall
-    used["other"] = max(0.0, (after.busy - before.busy) / wall - sum(used.values()))
-    return used
-
-
-def server_cores(used: Mapping[str, float]) -> float:
-    return sum(v for k, v in used.items() if k not in ("loadgen", "other"))
 
 
 def machine_busy(seconds: float = 2.0) -> float:
@@ -372,66 +240,6 @@ class Connection(Protocol):
     async def post(self, request: bytes, body: bytes) -> tuple[int, bytes]: ...
 
     async def close(self) -> None: ...
-
-
-class RawConnection:
-    """One keep-alive HTTP/1.1 connection; reopened after an error or `Connection: close`."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, request: bytes, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        try:
-            self.writer.write(request)
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            status, length, chunked, close = parse_head(head)
-            answer = (await read_chunked(self.reader) if chunked
-                      else await self.reader.readexactly(length))
-        except BaseException:
-            await self.close()
-            raise
-        if close:
-            await self.close()
-        return status, answer
-
-    async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-
-def parse_head(head: bytes) -> tuple[int, int, bool, bool]:
-    """(status, content length, chunked, connection close) of a response head."""
-    lines = head.split(b"\r\n")
-    status, length, chunked, close = int(lines[0][9:12]), 0, False, False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value
-        elif name == b"connection":
-            close = value == b"close"
-    return status, length, chunked, close
-
-
-async def read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass  # trailers
-            return b"".join(parts)
-        parts.append((await reader.readexactly(size + 2))[:-2])
 
 
 class HttpxConnection:
@@ -745,16 +553,6 @@ def run_system(name: str, args: argparse.Namespace, work: Path) -> Outcome:
 # ---------------------------------------------------------------- summary
 
 
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown")
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return (f"machine: nproc {len(os.sched_getaffinity(0))}, {model}, "
-            f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB; "
-            f"python {platform.python_version()}; load average before start {load}")
-
-
 def code_version() -> str:
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
@@ -886,7 +684,7 @@ def main(argv: list[str]) -> int:
         serve_bare(args.serve_bare, args.bare_loop)
         return 0
     signal.signal(signal.SIGTERM, raise_interrupt)
-    say(machine())
+    say(machine_line())
     say(code_version())
     say(settings_line(args))
     outcomes = []
