@@ -11,8 +11,7 @@
    plus deadlines, no I/O) on the same texts.
 2. Escalation timers with `--open-cases` open cases in PostgreSQL (three timers each, as
    level 1 and 2 cases have): the periodic check that finds nothing due (what every replica
-   runs every TRIAGE_TIMER_INTERVAL_S), its p50/p99 and how many open timers that covers
-   per second; then `--due` timers made due at once and fired (case.escalated through the
+   runs every TRIAGE_TIMER_INTERVAL_S), its p50/p99 and checks per second; then `--due` timers made due at once and fired (case.escalated through the
    outbox), fired per second. Baseline in the same run: one indexed `count(*)` of the due
    timers, the floor for any scan.
 """
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from _common import CONTENTS, drop_database, machine_line, percentile, pg_admin
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from deploy.tansu import Tansu
 from shared.bus import Delivery, MemoryBroker, MemoryBus
@@ -163,7 +162,6 @@ async def timers(open_cases: int, due: int, rounds: int, data_dir: Path) -> dict
     floor.sort()
     return {"idle_p50_ms": percentile(idle, 0.5) * 1e3, "idle_p99_ms": percentile(idle, 0.99) * 1e3,
             "checks_per_s": 1 / statistics.mean(idle),
-            "timers_covered_per_s": 3 * open_cases / statistics.mean(idle),
             "floor_p50_ms": percentile(floor, 0.5) * 1e3,
             "fired": fired, "fired_per_s": fired / fire_s}
 
@@ -191,6 +189,10 @@ async def _seed(runtime: object, open_cases: int, now: datetime) -> None:
         async with db.transaction() as session:
             await session.execute(insert(Case), cases)
             await session.execute(insert(Escalation), timers_)
+    # What autovacuum does soon after a bulk load; without statistics the planner scans.
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE triage_cases, triage_escalations"))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -215,8 +217,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"\nescalation check with {args.open_cases:,} open cases "
           f"({3 * args.open_cases:,} pending timers), PostgreSQL:")
     print(f"  nothing due: p50 {t['idle_p50_ms']:.2f} ms, p99 {t['idle_p99_ms']:.2f} ms -> "
-          f"{t['checks_per_s']:,.0f} checks/s, {t['timers_covered_per_s']:,.0f} open timers "
-          "checked/s")
+          f"{t['checks_per_s']:,.0f} checks/s of all {3 * args.open_cases:,} timers "
+          "(two index range scans, not a pass over every row)")
     print(f"  floor (one indexed count of due timers): p50 {t['floor_p50_ms']:.2f} ms")
     print(f"  {int(t['fired']):,} due at once: {t['fired_per_s']:,.0f} escalations fired/s "
           "(case.escalated written to the outbox)")
