@@ -11,9 +11,10 @@
    plus deadlines, no I/O) on the same texts.
 2. Escalation timers with `--open-cases` open cases in PostgreSQL (three timers each, as
    level 1 and 2 cases have): the periodic check that finds nothing due (what every replica
-   runs every TRIAGE_TIMER_INTERVAL_S), its p50/p99 and checks per second; then `--due` timers made due at once and fired (case.escalated through the
-   outbox), fired per second. Baseline in the same run: one indexed `count(*)` of the due
-   timers, the floor for any scan.
+   runs every TRIAGE_TIMER_INTERVAL_S), its p50/p99 and checks per second; then `--due`
+   timers made due at once and fired (case.escalated through the outbox), fired per second.
+   Baseline in the same run: one indexed `count(*)` of the due timers, the floor for any
+   scan.
 """
 
 from __future__ import annotations
