@@ -1,4 +1,4 @@
-"""Distributed mode on this machine: `python -m deploy.local up|down|status`.
+"""Distributed mode on this machine: `python -m deploy.local up|down|status|scale`.
 
 `up` starts Tansu (unless KAFKA_BOOTSTRAP_SERVERS names a broker already), creates the
 PostgreSQL database when DATABASE_URL names one, then one process per service replica
@@ -6,13 +6,20 @@ PostgreSQL database when DATABASE_URL names one, then one process per service re
 session of its own and logs to `$DATA_DIR/run/logs/`; pids, ports and URLs go to
 `$DATA_DIR/run/state.json`, which is all `down` and `status` need.
 
-Tests drive the same code: `up(env, data_dir)` returns the State, `down(data_dir)` ends it.
+`scale <service> <n>` starts or stops replicas of one service while the rest runs (the
+environment must configure them as it did for `up`: the same database and PII keys are
+checked). A new replica joins its service's consumer groups; it takes over the HTTP port of
+a replica that stopped, else the gateway does not route HTTP to it (it only consumes).
+
+Tests drive the same code: `up(env, data_dir)` returns the State, `down(data_dir)` ends it,
+`start_replica` and `stop_replica` change one replica.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -28,6 +35,7 @@ import httpx
 
 from deploy.tansu import Tansu, free_port
 from services.auth import dev_key
+from services.launcher import shutdown_timeout
 from services.settings import SERVICES
 from shared.db import DatabaseConfigError, parse_database_url
 from shared.privacy import PiiKeyError, new_key_ring_spec, parse_key_ring
@@ -35,6 +43,8 @@ from shared.settings import ConfigError
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+# A process gets its own SHUTDOWN_TIMEOUT_S to drain, and this much more before SIGKILL.
+STOP_GRACE_S = 5.0
 MAX_REPLICAS = 32
 LOG_TAIL_LINES = 20
 
@@ -64,6 +74,13 @@ class State:
     bootstrap: str
     key_location: str
     processes: list[Proc] = field(default_factory=list)
+    # How long `down` waits after SIGTERM before SIGKILL.
+    stop_timeout_s: float = STOP_TIMEOUT_S
+    # The replica URLs the gateway was given, per service (it routes HTTP to these only).
+    routes: dict[str, list[str]] = field(default_factory=dict)
+    # Hashes of what every replica of a service must share (PII keys, database URL), so a
+    # replica started later with another configuration is refused.
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     def urls(self, role: str) -> list[str]:
         return [p.url for p in self.processes if p.role == role]
@@ -136,10 +153,26 @@ def alive(proc: Proc) -> bool:
     return proc.started is None or ticks is None or ticks == proc.started
 
 
-def _reap(pid: int) -> None:
+# The replicas this very process started (tests run `up` in-process): kept, so that no
+# garbage-collected Popen lets `subprocess` reap them first and lose their exit codes.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+_exit_codes: dict[int, int] = {}
+
+
+def _reap(pid: int, wait: float = 0.0) -> None:
     """When `up` ran in this very process (tests), our dead children must be reaped."""
+    popen = _children.get(pid)
+    if popen is not None:
+        try:
+            _exit_codes[pid] = popen.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return
+        del _children[pid]
+        return
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            _exit_codes[pid] = os.waitstatus_to_exitcode(status)
 
 
 # --- settings from the environment -------------------------------------------------------
@@ -253,6 +286,7 @@ def _spawn(name: str, role: str, argv: list[str], env: Mapping[str, str], port: 
                                  stderr=subprocess.STDOUT, start_new_session=True)
     proc = Proc(name, role, popen.pid, port, f"http://{host}:{port}", str(log_path),
                 _start_ticks(popen.pid))
+    _children[popen.pid] = popen
     return proc, popen
 
 
@@ -310,11 +344,11 @@ def terminate(procs: list[Proc], timeout: float = STOP_TIMEOUT_S) -> None:
         time.sleep(0.05)
 
 
-def stop_all(procs: list[Proc]) -> None:
+def stop_all(procs: list[Proc], timeout: float = STOP_TIMEOUT_S) -> None:
     """The gateway first (no new requests), then the services, the broker last so the
     services can still commit their offsets while they drain."""
     for roles in (("gateway",), SERVICES, ("tansu",)):
-        terminate([p for p in procs if p.role in roles])
+        terminate([p for p in procs if p.role in roles], timeout)
 
 
 # --- waiting for readiness ---------------------------------------------------------------
@@ -384,18 +418,19 @@ def up(env: Mapping[str, str], data_dir: Path, *, timeout: float = READY_TIMEOUT
     _, key_location = api_key(env, data_dir)
     base = {**env, "DATA_DIR": str(data_dir)}
     base["PII_KEYS"] = pii_keys(env, data_dir)
+    stop_timeout = shutdown_timeout(env) + STOP_GRACE_S
     ensure_databases(env)
     bootstrap, broker = _start_tansu(env, logs)
     host = env.get("GATEWAY_HOST") or "127.0.0.1"
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a wildcard is no address
     state = State(str(data_dir), f"http://{host}:{gateway_port}", bootstrap, key_location,
-                  [broker] if broker else [])
+                  [broker] if broker else [], stop_timeout, fingerprints=_fingerprints(base))
     try:
         # Written as soon as anything runs, so `down` can clean up even if `up` itself dies.
         _write_state(state)
         _launch(state, base, counts, gateway_port, logs, timeout)
     except BaseException:
-        stop_all(state.processes)
+        stop_all(state.processes, state.stop_timeout_s)
         state_path(data_dir).unlink(missing_ok=True)
         raise
     return state
@@ -412,6 +447,7 @@ def _launch(state: State, base: Mapping[str, str], counts: Mapping[str, int],
             proc, popens[f"{name}-{i}"] = _spawn(f"{name}-{i}", name, [*argv, name], env,
                                                  port, "127.0.0.1", logs)
             state.processes.append(proc)
+    state.routes = {name: state.urls(name) for name in SERVICES}
     _write_state(state)
     gateway, popens["gateway"] = _spawn("gateway", "gateway", [*argv, "gateway"],
                                         _gateway_env(base, state, gateway_port), gateway_port,
@@ -428,9 +464,162 @@ def down(data_dir: Path) -> list[str]:
     if state is None:
         return []
     running = [p.name for p in state.processes if alive(p)]
-    stop_all(state.processes)
+    stop_all(state.processes, state.stop_timeout_s)
     state_path(data_dir).unlink(missing_ok=True)
     return running
+
+
+# --- one replica at a time ------------------------------------------------------------
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def _fingerprints(base: Mapping[str, str]) -> dict[str, str]:
+    found = {"PII_KEYS": _fingerprint(base.get("PII_KEYS", ""))}
+    for name in SERVICES:
+        url = base.get(f"{name.upper()}_DATABASE_URL") or base.get("DATABASE_URL") or ""
+        found[f"{name.upper()}_DATABASE_URL"] = _fingerprint(url)
+    return found
+
+
+def _replica_base(state: State, env: Mapping[str, str], service: str) -> dict[str, str]:
+    """The environment of a new replica: `env` as `up` would use it, refused where it
+    differs from what the running replicas share."""
+    data_dir = Path(state.data_dir)
+    base = {**env, "DATA_DIR": str(data_dir)}
+    if env.get("PII_KEYS") or (run_dir(data_dir) / "pii.keys").exists():
+        base["PII_KEYS"] = pii_keys(env, data_dir)
+    mine = _fingerprints(base)
+    for setting in ("PII_KEYS", f"{service.upper()}_DATABASE_URL"):
+        expected = state.fingerprints.get(setting)
+        if expected is not None and mine[setting] != expected:
+            raise ConfigError(setting, "differs from the one the running replicas were "
+                                       "started with (give `scale` the environment of `up`)")
+    return base
+
+
+def _next_name(state: State, service: str) -> str:
+    """A name no replica of this run had, so that each keeps its own log."""
+    logs = run_dir(Path(state.data_dir)) / "logs"
+    taken = {p.name for p in state.processes}
+    i = 0
+    while f"{service}-{i}" in taken or (logs / f"{service}-{i}.log").exists():
+        i += 1
+    return f"{service}-{i}"
+
+
+def _port_for(state: State, service: str) -> int:
+    """A port the gateway routes this service to and no live replica holds, else a new one."""
+    held = {p.port for p in state.processes if alive(p)}
+    for url in state.routes.get(service, []):
+        port = int(url.rsplit(":", 1)[1])
+        if port not in held:
+            with contextlib.suppress(ConfigError):
+                _require_free(f"{service.upper()}_PORT", port)
+                return port
+    return free_port()
+
+
+def start_replica(data_dir: Path, service: str, env: Mapping[str, str], *,
+                  timeout: float = READY_TIMEOUT_S) -> Proc:
+    """Start one more replica of `service` and return once it is ready; it joins the
+    service's consumer groups. `env` configures it as `up`'s did the others."""
+    if service not in SERVICES:
+        raise ConfigError("service", f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    data_dir = data_dir.resolve()
+    state = read_state(data_dir)
+    if state is None:
+        raise LocalError("not running; `up` first")
+    base = _replica_base(state, env, service)
+    port = _port_for(state, service)
+    name = _next_name(state, service)
+    # A dead replica that held this port is forgotten: the new one takes its place.
+    state.processes = [p for p in state.processes
+                       if not (p.role == service and p.port == port and not alive(p))]
+    proc, popen = _spawn(name, service, [sys.executable, "-m", "services", service],
+                         _service_env(base, service, port, state.bootstrap), port, "127.0.0.1",
+                         run_dir(data_dir) / "logs")
+    state.processes.append(proc)
+    _write_state(state)  # at once: `down` stops it even if `scale` itself dies
+    deadline = time.monotonic() + timeout
+    try:
+        while not _ready(proc.url):
+            if popen.poll() is not None:
+                raise LocalError(f"{name} exited with code {popen.returncode}; the end of "
+                                 f"{proc.log}:\n{_tail(Path(proc.log))}")
+            if time.monotonic() > deadline:
+                raise LocalError(f"{name} not ready after {timeout:.0f}s:\n"
+                                 f"{_tail(Path(proc.log))}")
+            time.sleep(0.2)
+    except BaseException:
+        terminate([proc], state.stop_timeout_s)
+        state.processes.remove(proc)
+        _write_state(state)
+        raise
+    return proc
+
+
+@dataclass
+class Stopped:
+    name: str
+    seconds: float  # from the signal to the end of the process
+    exit_code: int | None  # when this process reaped it (it ran `up`); -9: SIGKILLed
+    killed: bool  # SIGKILLed by us after `stop_timeout_s` (or asked for)
+
+
+def stop_replica(data_dir: Path, name: str,
+                 sig: signal.Signals = signal.SIGTERM) -> Stopped:
+    """Signal one replica's process group, wait for it to end (SIGKILL after the state's
+    stop timeout) and forget it, so `down` and `status` no longer count it."""
+    data_dir = data_dir.resolve()
+    state = read_state(data_dir)
+    proc = next((p for p in state.processes if p.name == name), None) if state else None
+    if state is None or proc is None or proc.role not in SERVICES:
+        raise LocalError(f"no service replica named {name!r} in {state_path(data_dir)}")
+    began = time.monotonic()
+    killed = sig == signal.SIGKILL
+    if alive(proc):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = began + state.stop_timeout_s
+        while alive(proc):
+            if time.monotonic() > deadline and not killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                killed = True
+            time.sleep(0.02)
+    seconds = time.monotonic() - began
+    # A zombie leader shows before its last threads are gone, and only then can be reaped.
+    _reap(proc.pid, wait=5.0)
+    state.processes = [p for p in state.processes if p.name != name]
+    _write_state(state)
+    return Stopped(name, seconds, _exit_codes.pop(proc.pid, None), killed)
+
+
+def scale(data_dir: Path, service: str, count: int, env: Mapping[str, str]) -> list[str]:
+    """Run `count` replicas of `service`: start new ones, or SIGTERM the newest. Returns
+    what was done, one line each."""
+    if service not in SERVICES:
+        raise ConfigError("service", f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    if not 1 <= count <= MAX_REPLICAS:
+        raise ConfigError("count", f"expected a whole number from 1 to {MAX_REPLICAS}")
+    state = read_state(data_dir.resolve())
+    if state is None:
+        raise LocalError("not running; `up` first")
+    live = [p for p in state.processes if p.role == service and alive(p)]
+    done = []
+    for proc in reversed(live[count:]):
+        stopped = stop_replica(data_dir, proc.name)
+        done.append(f"stopped {stopped.name} in {stopped.seconds:.1f}s"
+                    + (" (killed)" if stopped.killed else ""))
+    for _ in range(count - len(live)):
+        proc = start_replica(data_dir, service, env)
+        routed = proc.url in state.routes.get(service, [])
+        done.append(f"started {proc.name} on {proc.url}"
+                    + ("" if routed else " (consumes events; the gateway does not route "
+                                         "HTTP to it)"))
+    return done
 
 
 def status(data_dir: Path) -> tuple[State | None, dict[str, bool]]:
@@ -470,6 +659,15 @@ def _cmd_status(data_dir: Path) -> int:
     return 0 if all(live.values()) else 1
 
 
+def _cmd_scale(args: list[str], data_dir: Path) -> int:
+    if len(args) != 2 or not args[1].isdigit():
+        print("usage: python -m deploy.local scale <service> <replicas>", file=sys.stderr)
+        return 2
+    for line in scale(data_dir, args[0], int(args[1]), os.environ):
+        print(f"beacon: {line}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     data_dir = Path(os.environ.get("DATA_DIR") or "data")
@@ -480,6 +678,8 @@ def main(argv: list[str]) -> int:
             return _cmd_down(data_dir)
         if command == "status":
             return _cmd_status(data_dir)
+        if command == "scale":
+            return _cmd_scale(argv[1:], data_dir)
     except ConfigError as exc:
         print(f"beacon: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -488,7 +688,7 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    print("usage: python -m deploy.local up|down|status", file=sys.stderr)
+    print("usage: python -m deploy.local up|down|status|scale <service> <n>", file=sys.stderr)
     return 2
 
 

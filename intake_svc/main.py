@@ -26,7 +26,7 @@ def create_app(
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
     runtime.every(3600.0, lambda: purge_idempotency_keys(runtime, ttl))
     app = create_service_app(runtime, [api.router], title="Beacon intake")
-    if settings.pii_keys is None and settings.bus.bus == "kafka":
+    if not (settings.pii_keys or "").strip() and settings.bus.bus == "kafka":
         # Replicas must share one key ring, so distributed mode never generates its own.
         raise ConfigError("PII_KEYS", "required when BUS=kafka (see README: keys and rotation)")
     app.state.cipher = FieldCipher(load_or_create_key_ring(settings.pii_keys, settings.data_dir))

@@ -30,6 +30,7 @@ from notify_svc.channels import ChannelError, Outgoing, PermanentFailure, Sender
 from notify_svc.models import Delivery, MemberRow
 from notify_svc.service import DIGEST, FAILED_TOPIC, Notifier, refs_of
 from notify_svc.settings import NotifySettings
+from shared import tracing
 from shared.events.schemas import NotificationFailed
 from shared.runtime import ServiceRuntime, Unit
 
@@ -203,6 +204,7 @@ class Dispatcher:
             delivery_id=row.id, event_type=row.event_type, channel=row.channel,
             address=row.address, secret=secret, message=self.notifier.render(row),
             data=row.context, ack_url=self.notifier.ack_url(row.id),
+            traceparent=row.traceparent,
         )
 
     async def attempt(self, job: Outgoing, endpoint: str) -> None:
@@ -213,8 +215,9 @@ class Dispatcher:
         try:
             if not breaker.allow():
                 raise CircuitOpen(f"circuit open for {endpoint}")
-            await asyncio.wait_for(self.senders.send(job),
-                                   self.senders.timeout_for(job.channel))
+            with tracing.continued(job.traceparent):  # the peer gets the cause's trace
+                await asyncio.wait_for(self.senders.send(job),
+                                       self.senders.timeout_for(job.channel))
             breaker.success()
         except PermanentFailure as exc:
             breaker.success()  # the peer answered: it is up, it refused this message
@@ -251,11 +254,13 @@ class Dispatcher:
         if error is None:
             row.status, row.sent_at, row.next_attempt_at = "sent", now, None
             Notifier.settle_members(members, "sent", now, None)
-            await self.notifier.emit_sent(unit, row, now)
+            with tracing.continued(row.traceparent):
+                await self.notifier.emit_sent(unit, row, now)
         elif final or row.attempts >= self.settings.max_attempts:
             row.status, row.next_attempt_at = "dead", None
             Notifier.settle_members(members, "dead", now, error[:2000])
-            await self._emit_failed(unit, row, error, now)
+            with tracing.continued(row.traceparent):
+                await self._emit_failed(unit, row, error, now)
         else:
             row.status = "pending"
             row.next_attempt_at = now + dt.timedelta(seconds=self.backoff.delay(row.attempts))

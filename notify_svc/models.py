@@ -48,6 +48,8 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The cause's trace: attempts and their events continue it (one complaint, one trace).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # sha256 of the acknowledgement token; the token itself is never stored.
     ack_token_hash: Mapped[str] = mapped_column(String(64))

@@ -28,6 +28,7 @@ from notify_svc.models import ComplaintOwner, Delivery, StatementRow
 from notify_svc.roster import Member, Routing
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Message, Templates
+from shared import tracing
 from shared.events import Envelope
 from shared.events.schemas import (
     CaseEscalated,
@@ -248,6 +249,7 @@ class Notifier:
             endpoint=self.endpoint(t.channel, t.address), language=t.language, context=context,
             status="pending", attempts=0, next_attempt_at=now, created_at=now,
             ack_token_hash=AckTokens.hash(self.tokens.token_for(delivery_id)),
+            traceparent=span.traceparent if (span := tracing.current()) else None,
         )
 
     def endpoint(self, channel: str, address: str) -> str:

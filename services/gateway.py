@@ -13,6 +13,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.admin import build_admin_router
 from services.auth import ApiKey, KeyStore
@@ -20,6 +21,7 @@ from services.ratelimit import RateLimiter, retry_after
 from services.routing import is_token_path, route_for
 from services.settings import GatewaySettings
 from services.upstreams import Upstream
+from shared import tracing
 from shared.app import RequestContext
 from shared.caller import Caller
 from shared.logctx import request_id_var
@@ -98,6 +100,11 @@ def create_gateway(
             return problem(503, "not ready: " + ", ".join(failing), extra={"checks": checks})
         return JSONResponse({"status": "ready", "checks": checks})
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        # In embedded mode this process holds every service: their figures are here too.
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:
         own = get_openapi(title=app.title, version=app.version, routes=app.routes)
@@ -113,6 +120,9 @@ def create_gateway(
         route = route_for(request.url.path)
         if route is None:
             return problem(404, f"no such resource: {request.url.path}")
+        # Metrics label: the prefix, not the path (which holds ids).
+        request.scope["beacon.route"] = (route.prefix if request.url.path == route.prefix
+                                         else f"{route.prefix}/{{rest}}")
         if is_token_path(request.url.path):
             return await _forward_token_request(request, upstreams[route.service], limiter)
         key = await authenticated(request)
@@ -166,10 +176,11 @@ async def _send(
     headers = {h: request.headers[h] for h in FORWARDED_REQUEST_HEADERS if h in request.headers}
     headers.update(caller.headers())
     headers["x-request-id"] = request_id_var.get() or ""
+    headers.update(tracing.headers())
     try:
         # The path as the client encoded it: decoding and re-sending would change it.
         raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-        return await upstream.client().request(
+        return await upstream.request(
             request.method, raw_path.decode("latin-1"), params=request.query_params,
             content=body, headers=headers,
         )
@@ -191,10 +202,15 @@ def _relay(response: httpx.Response) -> Response:
 async def _with_case(response: httpx.Response, triage: Upstream, caller: Caller) -> Response:
     """API.md's complaint view: the complaint plus its case (null until triage has run)."""
     complaint = response.json()
-    found = await triage.client().get(
-        "/api/v1/cases", params={"complaint_id": complaint["id"]},
-        headers={**caller.headers(), "x-request-id": request_id_var.get() or ""},
-    )
+    try:
+        found = await triage.request(
+            "GET", "/api/v1/cases", params={"complaint_id": complaint["id"]},
+            headers={**caller.headers(), "x-request-id": request_id_var.get() or "",
+                     **tracing.headers()},
+        )
+    except httpx.HTTPError as exc:  # the complaint is known; its case is, for now, not
+        log.warning("triage unreachable for a complaint view: %s", type(exc).__name__)
+        return JSONResponse(complaint)
     cases = found.json().get("items", []) if found.status_code == 200 else []
     if cases:
         case = cases[0]

@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -23,9 +26,14 @@ from shared.bus import MemoryBroker
 from shared.db import Database, DatabaseConfigError
 from shared.logctx import configure_logging
 from shared.privacy import PiiKeyError
+from shared.runtime import ServiceRuntime
 from shared.settings import BusSettings, ConfigError
 
 log = logging.getLogger("beacon.launcher")
+
+DEFAULT_SHUTDOWN_TIMEOUT_S = 10.0
+# Past the bound by this much, something hangs: the watchdog ends the process (exit 1).
+WATCHDOG_GRACE_S = 3.0
 
 
 def service_factory(name: str) -> Callable[..., FastAPI]:
@@ -75,13 +83,84 @@ def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
     return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings)
 
 
-async def serve(app: FastAPI, host: str, port: int, log_level: str) -> None:
-    """Start the app's lifespan ourselves so a bad setting ends in one line, then serve;
-    on SIGTERM/SIGINT uvicorn stops accepting and the lifespan drains on the way out."""
-    async with app.router.lifespan_context(app):
-        config = uvicorn.Config(app, host=host, port=port, lifespan="off",
-                                log_level=log_level.lower(), access_log=False, log_config=None)
-        await uvicorn.Server(config).serve()
+def shutdown_timeout(env: Mapping[str, str] = os.environ) -> float:
+    """SHUTDOWN_TIMEOUT_S: how long a process may take to stop after SIGTERM."""
+    raw = env.get("SHUTDOWN_TIMEOUT_S", "").strip()
+    if not raw:
+        return DEFAULT_SHUTDOWN_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 1.0 <= value <= 600.0:
+        raise ConfigError("SHUTDOWN_TIMEOUT_S", f"expected seconds from 1 to 600, got {raw!r}")
+    return value
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: after stopping, it re-raises the signal it
+    caught, which would end the process before our lifespan drained (see `serve`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Shutdown:
+    """The first SIGTERM or SIGINT starts a drain bounded by `timeout`; a second one, or a
+    drain that hangs past the bound, ends the process at once (exit 1)."""
+
+    def __init__(self, server: uvicorn.Server, runtimes: Sequence[ServiceRuntime],
+                 timeout: float) -> None:
+        self.server, self.runtimes, self.timeout = server, runtimes, timeout
+        self.deadline: float | None = None
+
+    def begin(self, sig: signal.Signals) -> None:
+        if self.deadline is not None:
+            log.warning("%s again: exiting without draining", sig.name)
+            os._exit(1)
+        self.deadline = time.monotonic() + self.timeout
+        log.info("%s: stopping within %.0fs (HTTP requests in flight, then event handlers "
+                 "in hand, then the outbox)", sig.name, self.timeout)
+        self.server.should_exit = True  # stop accepting; answer what is in flight
+        for runtime in self.runtimes:
+            runtime.stop_deadline = self.deadline
+        # Never cancelled: it also covers the interpreter's own teardown after `serve`.
+        watchdog = threading.Timer(self.timeout + WATCHDOG_GRACE_S, self._expired)
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _expired(self) -> None:
+        log.error("still stopping %.0fs after the signal (SHUTDOWN_TIMEOUT_S=%.0f): exiting",
+                  self.timeout + WATCHDOG_GRACE_S, self.timeout)
+        os._exit(1)
+
+
+async def serve(app: FastAPI, host: str, port: int, log_level: str,
+                runtimes: Sequence[ServiceRuntime] = ()) -> None:
+    """Start the app's lifespan ourselves so a bad setting ends in one line, then serve.
+
+    On SIGTERM/SIGINT, within SHUTDOWN_TIMEOUT_S: uvicorn stops accepting and finishes the
+    requests in flight (for at most half the bound); then the lifespan stops each runtime
+    (consumers finish their batches and commit, the outbox is flushed, the producer stops)
+    by the deadline; the process exits 0."""
+    timeout = shutdown_timeout()
+    config = uvicorn.Config(app, host=host, port=port, lifespan="off",
+                            log_level=log_level.lower(), access_log=False, log_config=None,
+                            timeout_graceful_shutdown=max(int(timeout / 2), 1))
+    server = _Server(config)
+    shutdown = Shutdown(server, runtimes, timeout)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, shutdown.begin, sig)
+    try:
+        async with app.router.lifespan_context(app):
+            if shutdown.deadline is None:  # no signal while starting
+                await server.serve()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 def describe(exc: BaseException) -> str | None:
@@ -135,7 +214,8 @@ async def _run(name: str) -> None:
                   f"\n  {embedded.admin_key}", file=sys.stderr)
         print(f"beacon: embedded mode on http://{settings.host}:{settings.port} "
               f"(docs: /api/v1/openapi.json)", file=sys.stderr)
-        await serve(embedded.gateway, settings.host, settings.port, settings.log_level)
+        await serve(embedded.gateway, settings.host, settings.port, settings.log_level,
+                    [app.state.runtime for app in embedded.services.values()])
         return
     if name == "gateway":
         settings = GatewaySettings()
@@ -147,7 +227,7 @@ async def _run(name: str) -> None:
     port = _port(name)
     app = service_factory(name)()
     await serve(app, os.environ.get(f"{name.upper()}_HOST", "127.0.0.1"), port,
-                os.environ.get("LOG_LEVEL", "INFO"))
+                os.environ.get("LOG_LEVEL", "INFO"), [app.state.runtime])
 
 
 def _port(name: str) -> int:

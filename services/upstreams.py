@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -22,6 +23,17 @@ class Upstream:
 
     def client(self) -> httpx.AsyncClient:
         return next(self._next)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send to the next replica; one that refuses the connection (stopped, restarting)
+        never saw the request, so the next one is tried, each replica once at most."""
+        for tried in range(len(self.clients)):
+            try:
+                return await self.client().request(method, url, **kwargs)
+            except httpx.ConnectError:
+                if tried == len(self.clients) - 1:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def aclose(self) -> None:
         for client in self.clients:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.logctx import request_id_var, service_var
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
@@ -42,8 +42,21 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
+def route_label(scope: Scope) -> str:
+    """The route template that answered (`/api/v1/cases/{case_id}`), never the raw path: a
+    label per complaint id would grow without bound. A handler may name its own route in
+    `scope["beacon.route"]` (the gateway's catch-all does)."""
+    named = scope.get("beacon.route")
+    if isinstance(named, str):
+        return named
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else metrics.UNMATCHED_ROUTE
+
+
 class RequestContext:
-    """ASGI middleware: binds X-Request-ID (accepted or made) and counts requests."""
+    """ASGI middleware: binds X-Request-ID (accepted or made) and the trace context
+    (`traceparent` continued, or a new trace), and counts requests by route template."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
@@ -69,10 +82,12 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with tracing.continued(tracing.from_http_headers(scope["headers"])):
+                await self.app(scope, receive, send_with_id)
         finally:
-            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], str(status)).inc()
-            metrics.HTTP_SECONDS.labels(self.service, scope["method"]).observe(
+            method, route = metrics.http_method(scope["method"]), route_label(scope)
+            metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            metrics.HTTP_SECONDS.labels(self.service, method, route).observe(
                 time.perf_counter() - started
             )
             request_id_var.reset(token)

@@ -1,4 +1,4 @@
-"""JSON logs that carry the request id and event id of the work in hand."""
+"""JSON logs that carry the request id, event id and trace id of the work in hand."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
 
+from shared.tracing import current_span
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 event_id_var: ContextVar[str | None] = ContextVar("event_id", default=None)
 service_var: ContextVar[str | None] = ContextVar("service", default=None)
@@ -20,6 +22,9 @@ class ContextFilter(logging.Filter):
         record.request_id = request_id_var.get()
         record.event_id = event_id_var.get()
         record.service = service_var.get()
+        span = current_span.get()
+        record.trace_id = span.trace_id if span is not None else None
+        record.span_id = span.span_id if span is not None else None
         return True
 
 
@@ -47,7 +52,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{name}{message}{service}{request_id}{event_id}",
+            "{asctime}{levelname}{name}{message}{service}{request_id}{event_id}"
+            "{trace_id}{span_id}",
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )

@@ -153,12 +153,19 @@ class OutboxRelay:
         self._running = True
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
 
-    async def stop(self) -> None:
-        """Publish what can be published, then stop."""
+    async def stop(self, within: float | None = None) -> None:
+        """Publish what can be published, then stop. Past `within` seconds the flush is cut short:
+        the rows not marked sent stay for the next relay (a repeat of a row the broker got
+        is a no-op for the consumers' inboxes)."""
         self._running = False
         self._wakeup.set()
         if self._task is not None:
-            await self._task
+            try:
+                await asyncio.wait_for(self._task, within)
+            except TimeoutError:
+                log.warning("outbox flush cut short after %.1fs; unsent events wait in the "
+                            "outbox for the next relay", within)
+            self._task = None
 
     async def _run(self) -> None:
         failures = 0

@@ -19,7 +19,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
@@ -40,12 +40,17 @@ class Unit:
     session: AsyncSession
     runtime: ServiceRuntime
     emitted: list[tuple[str, Envelope]] = field(default_factory=list)
+    # Outside any trace (a periodic job), one new trace per subject this unit emits for.
+    traces: dict[str, tracing.Span] = field(default_factory=dict)
 
     async def emit(self, topic: str, data: BaseModel, *, subject: str) -> Envelope:
-        """Queue an event; the unit writes all of them to the outbox just before it commits."""
+        """Queue an event; the unit writes all of them to the outbox just before it commits.
+
+        The event's traceparent continues the current trace with a span of its own."""
+        parent = tracing.current() or self.traces.setdefault(subject, tracing.new_trace())
         event = make_event(
             topic, data, source=f"/{self.runtime.name}", subject=subject,
-            requestid=request_id_var.get(),
+            requestid=request_id_var.get(), traceparent=parent.child().traceparent,
         )
         self.emitted.append((topic, event))
         return event
@@ -79,6 +84,7 @@ class ServiceRuntime:
         self.inbox = metadata.tables[f"{name}_inbox"]
         self.db = Database(settings.effective_database_url(), schema=schema)
         self.bus = bus or build_bus(settings, broker)
+        self.bus.service = name
         self.relay = OutboxRelay(
             self.db, self.outbox, self.bus, service=name,
             batch_size=settings.outbox_batch_size, idle_poll_s=settings.outbox_idle_poll_s,
@@ -89,6 +95,10 @@ class ServiceRuntime:
         self.listeners: list[Callable[[str, Delivery], None]] = []
         self._periodic: list[tuple[float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # Run at the start of a batch's transaction with its events: a service that takes
+        # locks while handling takes them here first, in one order, so that two batches
+        # never wait for each other's locks in opposite orders (a deadlock).
+        self.before_batch: Callable[[Unit, list[Envelope]], Awaitable[None]] | None = None
         self.every(5.0, self._report_backlog)
         self.started = False
 
@@ -159,13 +169,17 @@ class ServiceRuntime:
         async with self.unit() as unit:
             fresh = await claim_events(unit.session, self.inbox, group,
                                        [d.envelope.id for d in deliveries])
+            if self.before_batch is not None and fresh:
+                await self.before_batch(unit, [d.envelope for d in deliveries
+                                               if d.envelope.id in fresh])
             for delivery in deliveries:
                 event = delivery.envelope
                 if event.id not in fresh:
                     outcomes.append("duplicate")
                     continue
                 fresh.discard(event.id)  # the same event twice in one batch applies once
-                with bind(event_id=event.id, request_id=event.requestid):
+                with (bind(event_id=event.id, request_id=event.requestid),
+                      tracing.continued(event.traceparent)):
                     await handler(unit, event)
                 outcomes.append("applied")
         return outcomes
@@ -175,7 +189,8 @@ class ServiceRuntime:
         async with self.unit() as unit:
             outcome = "applied"
             if await claim_event(unit.session, self.inbox, group, event.id):
-                await handler(unit, event)
+                with tracing.continued(event.traceparent):
+                    await handler(unit, event)
             else:
                 outcome = "duplicate"
         metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, outcome).inc()
@@ -213,17 +228,52 @@ class ServiceRuntime:
                        for seconds, job in self._periodic]
         self.started = True
 
+    # The shutdown budget. The launcher sets `stop_deadline` (a time.monotonic() instant)
+    # when SIGTERM arrives, so that the HTTP drain before `stop()` counts against it too.
+    stop_timeout_s: float = 10.0
+    stop_deadline: float | None = None
+
     async def stop(self) -> None:
+        """Shut down in order, by `stop_deadline` (else within `stop_timeout_s`): the
+        consumers stop fetching, finish the batches in hand and commit their offsets while
+        the periodic jobs are cancelled (the notify dispatcher lets its sends finish); the
+        outbox is flushed once; the producer stops; the database closes.
+
+        A step cut short by the deadline loses nothing: an uncommitted event comes again (the
+        inbox turns it into a no-op) and an unsent outbox row waits for the next relay."""
         if not self.started:
             await self.db.dispose()
             return
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.relay.stop()
-        await self.bus.stop()
-        await self.db.dispose()
+        began = time.monotonic()
+        deadline = self.stop_deadline or began + self.stop_timeout_s
+
+        def left() -> float:
+            return max(deadline - time.monotonic(), 0.1)
+
+        async def periodic_jobs_end() -> None:
+            for task in self._tasks:
+                task.cancel()
+            if not self._tasks:
+                return
+            done, pending = await asyncio.wait(self._tasks, timeout=left())
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("periodic job failed while stopping: %r", task.exception())
+            if pending:
+                log.warning("%d periodic job(s) still running at the shutdown deadline",
+                            len(pending))
+
+        kafka = self.bus if isinstance(self.bus, KafkaBus) else None
+        await asyncio.gather(periodic_jobs_end(),
+                             kafka.stop_consuming(left()) if kafka else asyncio.sleep(0))
+        await self.relay.stop(left())
+        await (kafka.stop(left()) if kafka else self.bus.stop())  # the producer, last
+        try:
+            await asyncio.wait_for(self.db.dispose(), left())
+        except TimeoutError:
+            log.warning("closing the database connections timed out")
         self.started = False
+        log.info("%s stopped in %.2fs", self.name, time.monotonic() - began)
 
     async def readiness(self) -> dict[str, Any]:
         """What is reachable: {'database': 'ok' | error, 'bus': 'ok' | error}."""

@@ -26,3 +26,4 @@ class Outgoing:
     message: Message
     data: dict[str, Any]
     ack_url: str
+    traceparent: str | None = None

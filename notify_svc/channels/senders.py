@@ -15,6 +15,7 @@ import httpx
 from notify_svc.channels.base import ChannelError, Outgoing, PermanentFailure
 from notify_svc.channels.signing import dingtalk_sign, feishu_sign, webhook_signature
 from notify_svc.settings import NotifySettings
+from shared import tracing
 
 # Robots' error codes that mean "too fast, try later"; any other non-zero code is final.
 THROTTLED = {"dingtalk": {130101}, "wecom": {45009}, "feishu": {9499, 11232}}
@@ -106,7 +107,8 @@ class Senders:
                 "text": out.message.text, "data": out.data, "ack_url": out.ack_url,
             }
         body = json.dumps(payload, ensure_ascii=False).encode()
-        headers = {"x-beacon-delivery": out.delivery_id, "x-beacon-event": out.event_type}
+        headers = {"x-beacon-delivery": out.delivery_id, "x-beacon-event": out.event_type,
+                   **tracing.headers()}
         secret = out.secret or (self.settings.webhook_secret if out.channel == "webhook" else None)
         if secret:
             timestamp = str(int(time.time()))

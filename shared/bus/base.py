@@ -5,12 +5,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
 
+from shared import metrics, tracing
 from shared.events import Envelope
 from shared.logctx import bind
 
@@ -67,6 +69,9 @@ class BusUnavailable(ConnectionError):
 class Bus(abc.ABC):
     """Publish envelopes keyed by their subject; run handlers per consumer group."""
 
+    # Who this client works for, in metrics (the runtime sets it).
+    service: str = "unknown"
+
     @abc.abstractmethod
     async def start(self) -> None: ...
 
@@ -101,6 +106,20 @@ class Bus(abc.ABC):
         """True where a process restart empties the log (the in-memory bus)."""
         return False
 
+    def consumer_lag(self) -> Mapping[tuple[str, str, int], int]:
+        """{(group, topic, partition): records not yet processed} for the partitions this
+        client's consumers own now (read by the `beacon_consumer_lag` gauge)."""
+        return {}
+
+    def _declare_topics(self, topics: Sequence[str]) -> None:
+        """Show the dead-letter counter at 0 before the first one (so rates start at 0)."""
+        for topic in topics:
+            metrics.DEAD_LETTERS.labels(self.service, topic)
+
+    def _dead_lettered(self, topic: str, count: int) -> None:
+        if count:
+            metrics.DEAD_LETTERS.labels(self.service, topic).inc(count)
+
 
 def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
@@ -111,10 +130,28 @@ def record_for(envelope: Envelope) -> Record:
                          envelope.traceparent)
 
 
+_TRACEPARENT_FIELD = re.compile(rb'"traceparent":"(00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
+
+
+def _traceparent_in(value: bytes) -> str | None:
+    """The envelope's traceparent, found in its JSON without parsing it (the relay's hot
+    path). Inside a JSON string a quote is escaped, so `"traceparent":"` outside one is a
+    key; the envelope's own comes after `data`, hence the last match. Consumers read (and
+    check) the envelope's field; this header is a copy for tools."""
+    found: list[bytes] = _TRACEPARENT_FIELD.findall(value)
+    return found[-1].decode() if found else None
+
+
 def stored_record(
     key: str, event_type: str, value: bytes, traceparent: str | None = None
 ) -> Record:
-    """The record for an envelope already serialised (the outbox keeps its JSON)."""
+    """The record for an envelope already serialised (the outbox keeps its JSON).
+
+    The envelope's traceparent extension is also a `traceparent` header, where Kafka
+    tooling and OpenTelemetry's instrumentations look for it.
+    """
+    if traceparent is None:
+        traceparent = _traceparent_in(value)
     headers: Headers = [("ce_type", event_type.encode())]
     if traceparent:
         headers.append(("traceparent", traceparent.encode()))
@@ -156,7 +193,8 @@ async def handle_with_retries(
     """Run the handler with bounded, backed-off retries; return a dead-letter record on failure."""
     attempt = 0
     envelope = delivery.envelope
-    with bind(event_id=envelope.id, request_id=envelope.requestid):
+    with (bind(event_id=envelope.id, request_id=envelope.requestid),
+          tracing.continued(envelope.traceparent)):
         try:
             async for trying in AsyncRetrying(
                 stop=stop_after_attempt(policy.max_attempts),

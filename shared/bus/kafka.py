@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared import metrics
 from shared.bus.base import (
     BatchHandler,
     Bus,
@@ -56,6 +57,8 @@ class _Subscription:
         self.inflight = asyncio.Lock()
         # What this member last committed per partition, to notice a broker that lost it.
         self.committed: dict[TopicPartition, int] = {}
+        # Records not yet processed per owned partition (`beacon_consumer_lag`).
+        self.lag: dict[TopicPartition, int] = {}
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
         self.running = False
@@ -78,12 +81,30 @@ class _Subscription:
         self.running = True
         self.task = asyncio.create_task(self._run(), name=f"consume-{self.group}")
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
+        """Stop fetching, let the batch in hand finish and commit its offsets, then leave
+        the group (so the others rebalance at once, not after the session timeout). Past
+        `within` seconds the batch is abandoned: uncommitted, it comes again to another member and
+        the inbox turns what it already applied into no-ops."""
         self.running = False
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
         if self.task is not None:
-            await self.task
+            try:
+                await asyncio.wait_for(self.task, within)
+            except TimeoutError:
+                log.warning("group %s: the batch in hand did not finish within %.1fs; "
+                            "left uncommitted", self.group, within)
+            except Exception:  # the loop had died: stop the rest all the same
+                log.exception("group %s: the consumer loop had failed", self.group)
+            self.task = None
         if self.consumer is not None:
-            await self.consumer.stop()
+            left = None if deadline is None else max(deadline - loop.time(), 0.5)
+            try:
+                await asyncio.wait_for(self.consumer.stop(), left)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("group %s: leaving the group failed: %r", self.group, exc)
+            self.consumer = None
 
     async def _run(self) -> None:
         assert self.consumer is not None
@@ -94,15 +115,53 @@ class _Subscription:
                 log.warning("fetch failed for group %s: %r", self.group, exc)
                 await asyncio.sleep(self.bus.policy.backoff_s)
                 continue
+            if not self.running:
+                break  # stopping: what was just fetched stays uncommitted for the group
             if not batches:
+                await self._note_lag(batches)
                 continue
             async with self.inflight:
                 batches = await self._unless_broker_forgot(batches)
+                await self._note_lag(batches)
                 # Partitions run side by side; records within one partition run in order.
                 done = await asyncio.gather(
                     *(self._handle_partition(tp, msgs) for tp, msgs in batches.items())
                 )
                 await self._commit({tp: offset for tp, offset in done if offset is not None})
+
+    async def _note_lag(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        """End offset minus done offset per owned partition: the highwater of the last fetch
+        (aiokafka keeps it; no request), minus this member's last commit, else the first
+        offset in hand, else (only when idle, never delaying a batch) its position."""
+        assert self.consumer is not None
+        ends = {tp: self.consumer.highwater(tp) for tp in self.consumer.assignment()}
+        lag: dict[TopicPartition, int] = {}
+        for tp, end in ends.items():
+            if end is None:
+                continue  # not fetched yet
+            done = self.committed.get(tp)
+            if done is None and batches.get(tp):
+                done = batches[tp][0].offset
+            if done is None and not batches:
+                try:
+                    done = await asyncio.wait_for(self.consumer.position(tp), 0.05)
+                except (KafkaError, TimeoutError):
+                    pass  # being reset or revoked: no figure this time
+            if done is not None:
+                lag[tp] = max(end - done, 0)
+            elif tp in self.lag:
+                lag[tp] = self.lag[tp]
+        self.lag = lag
+
+    def _note_committed(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        owned = self.consumer.assignment()
+        for tp, offset in offsets.items():
+            end = self.consumer.highwater(tp) if tp in owned else None
+            if end is not None:
+                self.lag[tp] = max(end - offset, 0)
 
     async def _unless_broker_forgot(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -149,6 +208,7 @@ class _Subscription:
                                      partition=tp.partition, policy=self.bus.policy)
         if dead:
             await self.bus.publish_records([(dlq_topic(tp.topic), r) for r in dead])
+            self.bus._dead_lettered(tp.topic, len(dead))
         next_offset = messages[-1].offset + 1
         return tp, next_offset
 
@@ -162,6 +222,7 @@ class _Subscription:
             await asyncio.wait_for(self.consumer.commit(offsets),
                                    self.bus.settings.kafka_connect_timeout_s)
             self.committed.update(offsets)
+            self._note_committed(offsets)
         except (KafkaError, TimeoutError) as exc:
             # Uncommitted records come again; the inbox turns the repeat into a no-op.
             log.warning("offset commit failed for group %s: %r", self.group, exc)
@@ -178,6 +239,7 @@ class KafkaBus(Bus):
         )
         self.subscriptions: list[_Subscription] = []
         self.producer: AIOKafkaProducer | None = None
+        metrics.CONSUMER_LAG.track(self)
         self._known_topics: set[str] = set()
         self._topic_lock = asyncio.Lock()
 
@@ -187,6 +249,7 @@ class KafkaBus(Bus):
             raise RuntimeError("subscribe before start")
         self.subscriptions.append(
             _Subscription(self, topics, group, Subscriber(handler, batch_handler)))
+        self._declare_topics(topics)
 
     async def start(self) -> None:
         s = self.settings
@@ -213,11 +276,21 @@ class KafkaBus(Bus):
         for sub in self.subscriptions:
             await sub.start()
 
-    async def stop(self) -> None:
-        for sub in self.subscriptions:
-            await sub.stop()
+    async def stop_consuming(self, within: float | None = None) -> None:
+        """Every subscription, side by side: stop fetching, finish and commit the batch in
+        hand, leave the group. The producer stays (the outbox relay flushes through it)."""
+        await asyncio.gather(*(sub.stop(within) for sub in self.subscriptions))
+
+    async def stop(self, within: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        await self.stop_consuming(within)
         if self.producer is not None:
-            await self.producer.stop()
+            left = None if deadline is None else max(deadline - loop.time(), 0.5)
+            try:  # flushes what is still being sent
+                await asyncio.wait_for(self.producer.stop(), left)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("stopping the producer failed: %r", exc)
             self.producer = None
 
     async def ensure_topics(self, topics: set[str]) -> None:
@@ -272,6 +345,15 @@ class KafkaBus(Bus):
             for sub in self.subscriptions if sub.consumer is not None
             for tp in sub.consumer.assignment()
         }
+
+    def consumer_lag(self) -> Mapping[tuple[str, str, int], int]:
+        lag = {}
+        for sub in self.subscriptions:
+            owned = sub.consumer.assignment() if sub.consumer is not None else set()
+            for tp, behind in list(sub.lag.items()):
+                if tp in owned:
+                    lag[(sub.group, tp.topic, tp.partition)] = behind
+        return lag
 
     async def ping(self) -> None:
         if self.producer is None:

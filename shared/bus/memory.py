@@ -10,9 +10,10 @@ import asyncio
 import logging
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from shared import metrics
 from shared.bus.base import (
     BatchHandler,
     Bus,
@@ -147,6 +148,7 @@ class _Member:
             )
             for letter in dead:
                 broker.append(dlq_topic(topic), letter)
+            self.bus._dead_lettered(topic, len(dead))
             broker.committed[key] = end
 
 
@@ -156,6 +158,7 @@ class MemoryBus(Bus):
         self.policy = policy or RetryPolicy()
         self.members: list[_Member] = []
         self.started = False
+        metrics.CONSUMER_LAG.track(self)
 
     @property
     def loses_log_on_restart(self) -> bool:
@@ -166,6 +169,7 @@ class MemoryBus(Bus):
         if self.started:
             raise RuntimeError("subscribe before start")
         self.members.append(_Member(self, topics, group, Subscriber(handler, batch_handler)))
+        self._declare_topics(topics)
 
     async def start(self) -> None:
         self.started = True
@@ -186,3 +190,14 @@ class MemoryBus(Bus):
 
     def assignment(self) -> set[tuple[str, int]]:
         return {slot for member in self.members for slot in member.assigned}
+
+    def consumer_lag(self) -> Mapping[tuple[str, str, int], int]:
+        """The log's end minus the group's committed offset, per partition owned now: what
+        was appended and is not yet handled (the batch in hand included)."""
+        lag = {}
+        for member in self.members:
+            for topic, partition in member.assigned:
+                end = len(self.broker.topic(topic)[partition].records)
+                done = self.broker.committed.get((member.group, topic, partition), 0)
+                lag[(member.group, topic, partition)] = max(end - done, 0)
+        return lag

@@ -12,6 +12,7 @@ TOPICS = (
     "case.updated",
     "case.escalated",
     "incident.opened",
+    "incident.updated",
     "notification.sent",
     "notification.failed",
     "notification.acknowledged",

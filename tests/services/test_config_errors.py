@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from deploy.tansu import free_port
+from triage_svc.rules import DEFAULT_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "beacon: configuration error:"
@@ -37,6 +39,15 @@ def unused_port() -> int:
 
 # (arguments, environment, the setting the one line must name)
 Case = tuple[list[str], Callable[[], dict[str, str]], str]
+def _bad_rules() -> Path:
+    """The shipped rules with an escalation step naming a role outside the chain."""
+    path = Path(tempfile.mkdtemp()) / "rules.toml"
+    path.write_text(DEFAULT_RULES.read_text(encoding="utf-8").replace(
+        '4 = [{role = "general_affairs", clock = "resolve"}]',
+        '4 = [{role = "mayor", clock = "resolve"}]'), encoding="utf-8")
+    return path
+
+
 CASES: dict[str, Case] = {
     "unreachable broker": (
         ["triage"], lambda: {"BUS": "kafka", "KAFKA_CONNECT_TIMEOUT_S": "3",
@@ -57,6 +68,14 @@ CASES: dict[str, Case] = {
         ["intake"], lambda: {"BUS": "kafka",
                              "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}"},
         "PII_KEYS"),
+    "intake with empty PII keys": (
+        ["intake"], lambda: {"BUS": "kafka", "PII_KEYS": " ",
+                             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}"},
+        "PII_KEYS"),
+    "bad escalation step": (
+        ["triage"], lambda: {"BUS": "kafka", "TRIAGE_RULES_FILE": str(_bad_rules()),
+                             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}"},
+        "TRIAGE_RULES_FILE"),
     "service alone on the memory bus": (["triage"], lambda: {"BUS": "memory"}, "BUS"),
     "gateway port out of range": ([], lambda: {"GATEWAY_PORT": "99999"}, "GATEWAY_PORT"),
     "missing rules file": (

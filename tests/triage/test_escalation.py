@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from services.launcher import build_embedded
@@ -139,7 +140,9 @@ async def test_silence_skips_a_level_and_an_acknowledgement_stops_it(system: Sys
     assert any(t["action"] == "notification_acknowledged" for t in timeline)
 
 
-async def test_a_restart_neither_loses_nor_repeats_a_timer(tmp_path: Path) -> None:
+async def test_a_restart_neither_loses_nor_repeats_a_timer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))  # every service's files, kept across runs
     async def run(check_at: datetime | None, content: str | None = None
                   ) -> tuple[str | None, int]:
         embedded = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=ADMIN))

@@ -77,6 +77,16 @@ def test_a_toml_syntax_error_names_its_line(tmp_path: Path) -> None:
     ('name = "small_group"', 'name = "press"', "duplicate name 'press'"),
     ("min_people = 30", "min_people = -1", "min_people"),
     ("[categories]\n", "[categories]\nfood = ['x']\n", "unknown category 'food'"),
+    ('4 = [{role = "general_affairs", clock = "resolve"}]',
+     '4 = [{role = "mayor", clock = "resolve"}]', "'mayor' is not a step"),
+    ('4 = [{role = "general_affairs", clock = "resolve"}]',
+     '4 = [{role = "general_affairs", clock = "lunch"}]', "unknown clock 'lunch'"),
+    ('3 = [{role = "general_affairs", clock = "first_contact"},',
+     '3 = [{role = "superior_authority", clock = "first_contact"},', "in order"),
+    ('3 = "2h"\n4 = "4h"', '3 = "2h"', "ack_within] must set levels"),
+    ("min_complainants = 5", "min_complainants = 0", "min_complainants"),
+    ("similarity = 0.6", "similarity = 1.5", "similarity"),
+    ("linked_level = 2", "linked_level = 0", "linked_level"),
 ])
 def test_other_faults_are_named(tmp_path: Path, old: str, new: str, fault: str) -> None:
     assert old in GOOD
