@@ -69,6 +69,9 @@ class RawConnection:
 
     async def post(self, request: bytes, body: bytes) -> tuple[int, bytes]:
         """Send a complete request (head and body in `request`); (status, response body)."""
+        if self.reader is not None and self.reader.at_eof():
+            await self.close()  # the server closed it while idle (keep-alive timeout), as a
+            # pooled client would notice before reusing it
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
