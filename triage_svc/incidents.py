@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
@@ -74,50 +74,61 @@ async def detect_group(unit: Unit, case: Case, rules: Rules, *,
     if key is None and case.people_count < policy.min_people:
         return
     await _lock(unit, f"group:{key or case.id}")
-    similar = await _similar(unit, case, rules) if key is not None else []
-    joined = await _open_group_of(unit, similar)
+    alike, grouped = await _alike(unit, case, rules) if key is not None else (set(), set())
     quiet = set() if announce_self else {case.id}
+    joined = await _open_group(unit, grouped)
     if joined is not None:
         await _join_group(unit, joined, [case], rules, quiet)
         return
+    similar = await _locked(unit, alike)
     complainants = {c.complainant_key or c.id for c in [*similar, case]}
     if len(complainants) >= policy.min_complainants or case.people_count >= policy.min_people:
         members = sorted([*similar, case], key=lambda c: c.id)
-        await _open_group(unit, key or f"case:{case.id}", members, rules, quiet)
+        await _start_group(unit, key or f"case:{case.id}", members, rules, quiet)
 
 
-async def _similar(unit: Unit, case: Case, rules: Rules) -> list[Case]:
+async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[str]]:
+    """The recent cases about the same target that say the same thing, and the incidents
+    they belong to. The search stops at the first one already in an incident: a big group
+    costs one comparison pass per new complaint, not one per member."""
     policy = rules.group
     since = case.opened_at - timedelta(hours=policy.window_hours)
     rows = (await unit.session.execute(
-        select(Case.id, Case.fingerprint).where(
+        select(Case.id, Case.fingerprint, Case.incident_id).where(
             Case.department == case.department,
             Case.product.is_(None) if case.product is None else Case.product == case.product,
             Case.opened_at >= since, Case.opened_at <= case.opened_at,
             Case.drill.is_(case.drill), Case.id != case.id,
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
-    ids = sorted(linked(case.fingerprint, {i: fp for i, fp in rows}, policy.similarity))
-    if not ids:
+    incident_of = {i: incident for i, _, incident in rows}
+    alike = linked(case.fingerprint, {i: fp for i, fp, _ in rows}, policy.similarity,
+                   stop=lambda i: incident_of[i] is not None)
+    return alike, {incident for i in alike if (incident := incident_of[i])}
+
+
+async def _locked(unit: Unit, case_ids: set[str]) -> list[Case]:
+    if not case_ids:
         return []
     return list((await unit.session.scalars(
-        select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update()
+        select(Case).where(Case.id.in_(case_ids)).order_by(Case.id).with_for_update()
     )).all())
 
 
-async def _open_group_of(unit: Unit, cases: Sequence[Case]) -> Incident | None:
-    ids = {c.incident_id for c in cases if c.incident_id}
-    if not ids:
+async def _open_group(unit: Unit, incident_ids: set[str]) -> Incident | None:
+    if not incident_ids:
         return None
     return await unit.session.scalar(
-        select(Incident).where(Incident.id.in_(ids), Incident.kind == "group",
+        select(Incident).where(Incident.id.in_(incident_ids), Incident.kind == "group",
                                Incident.state == "open")
         .order_by(Incident.opened_at).limit(1).with_for_update())
 
 
-def linked(start: list[int], candidates: dict[str, list[int]], threshold: float) -> set[str]:
+def linked(start: list[int], candidates: dict[str, list[int]], threshold: float, *,
+           stop: Callable[[str], bool] = lambda _: False) -> set[str]:
     """The candidates reachable from `start` through pairs at least `threshold` alike
-    (single linkage): B says what A said, C says what B said in other words."""
+    (single linkage): B says what A said, C says what B said in other words. Returns as
+    soon as a candidate satisfying `stop` is reached."""
     found: set[str] = set()
     frontier = [start]
     remaining = dict(candidates)
@@ -127,6 +138,8 @@ def linked(start: list[int], candidates: dict[str, list[int]], threshold: float)
         for i in near:
             found.add(i)
             frontier.append(remaining.pop(i))
+            if stop(i):
+                return found
     return found
 
 
@@ -134,8 +147,8 @@ def _group_level(people: int, rules: Rules) -> int:
     return 1 if people >= rules.group.large_people else rules.group.response_level
 
 
-async def _open_group(unit: Unit, key: str, members: list[Case], rules: Rules,
-                      quiet: set[str]) -> None:
+async def _start_group(unit: Unit, key: str, members: list[Case], rules: Rules,
+                       quiet: set[str]) -> None:
     now = max(c.opened_at for c in members)
     people = sum(c.people_count for c in members)
     department = members[0].department or "—"
