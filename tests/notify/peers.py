@@ -298,3 +298,12 @@ def triaged(level: int, complaint_id: str = "c" * 32, department: str | None = N
         deadlines=Deadlines(acknowledge_by=NOW + hour, first_contact_by=NOW + 2 * hour,
                             report_by=NOW + 3 * hour, resolve_by=NOW + 24 * hour),
     )
+
+
+def general_affairs_roster(hook: str, *, log: bool = False) -> str:
+    """A roster of one member, general affairs, reached at every level on a webhook (and
+    the log channel with `log`), with no digest."""
+    channels = f'webhook = "{hook}"' + (', log = "ga"' if log else "")
+    levels = "\n".join(f'{level} = ["general_affairs"]' for level in (1, 2, 3, 4))
+    return (f'[[member]]\nid = "ga"\nroles = ["general_affairs"]\n'
+            f"channels = {{ {channels} }}\n[routing]\n{levels}\n[digest]\nlevels = []\n")

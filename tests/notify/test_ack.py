@@ -7,26 +7,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from shared.events.schemas import CaseEscalated
-from tests.notify.peers import NOW, HttpPeer, notify_settings, running, triaged
-
-ROSTER = """
-[[member]]
-id = "ga"
-roles = ["general_affairs"]
-channels = {{ webhook = "{hook}", log = "ga" }}
-[routing]
-1 = ["general_affairs"]
-2 = ["general_affairs"]
-3 = ["general_affairs"]
-4 = ["general_affairs"]
-[digest]
-levels = []
-"""
+from tests.notify.peers import (
+    NOW,
+    HttpPeer,
+    general_affairs_roster,
+    notify_settings,
+    running,
+    triaged,
+)
 
 
 async def test_the_token_acknowledges_once_and_publishes_it(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
-            notify_settings(tmp_path, ROSTER.format(hook=peer.url("/ga")))) as notify:
+            notify_settings(tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
         await notify.publish("case.escalated", CaseEscalated(
             escalation_id="e7", case_id="k" * 32, complaint_id="c" * 32, response_level=2,
             step=1, step_role="general_affairs", clock="acknowledge", reason="deadline_missed",
@@ -62,7 +55,7 @@ async def test_the_token_acknowledges_once_and_publishes_it(tmp_path: Path) -> N
 
 async def test_an_unknown_token_is_404(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
-            notify_settings(tmp_path, ROSTER.format(hook=peer.url("/ga")))) as notify:
+            notify_settings(tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
         answer = await notify.client.post("/api/v1/notifications/ack",
                                           json={"token": "not-a-token"})
         page = await notify.client.get("/api/v1/notifications/ack",
@@ -73,7 +66,7 @@ async def test_an_unknown_token_is_404(tmp_path: Path) -> None:
 
 async def test_an_operator_acknowledges_by_delivery_id(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
-            notify_settings(tmp_path, ROSTER.format(hook=peer.url("/ga")))) as notify:
+            notify_settings(tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
         await notify.publish("complaint.triaged", triaged(1), "c" * 32)
         log_delivery = next(d for d in await notify.deliveries(complaint_id="c" * 32)
                             if d["channel"] == "log")

@@ -7,21 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.events import make_event
-from tests.notify.peers import HttpPeer, notify_settings, running, triaged
+from tests.notify.peers import (
+    HttpPeer,
+    general_affairs_roster,
+    notify_settings,
+    running,
+    triaged,
+)
 
-ROSTER = """
-[[member]]
-id = "ga"
-roles = ["general_affairs"]
-channels = {{ webhook = "{hook}" }}
-[routing]
-1 = ["general_affairs"]
-2 = ["general_affairs"]
-3 = ["general_affairs"]
-4 = ["general_affairs"]
-[digest]
-levels = []
-"""
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CAUSE = f"00-{TRACE}-00f067aa0ba902b7-01"
 
@@ -29,7 +22,7 @@ CAUSE = f"00-{TRACE}-00f067aa0ba902b7-01"
 async def test_the_webhook_and_notification_sent_continue_the_causes_trace(
         tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
-            notify_settings(tmp_path, ROSTER.format(hook=peer.url("/ga")))) as notify:
+            notify_settings(tmp_path, general_affairs_roster(peer.url("/ga")))) as notify:
         await notify.send("complaint.triaged", make_event(
             "complaint.triaged", triaged(2), source="/test", subject="c" * 32,
             traceparent=CAUSE))
