@@ -181,4 +181,6 @@ def _incident_out(incident: Incident, members: Members) -> IncidentOut:
         summary=incident.summary, people_count=incident.people_count, drill=incident.drill,
         complaint_ids=members.get((incident.id, "complaint"), []),
         mention_ids=members.get((incident.id, "mention"), []),
+        closed_at=incident.closed_at, closed_by=incident.closed_by,
+        close_reason=incident.close_reason,
     )

@@ -5,6 +5,7 @@ that are allowed."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -12,9 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from shared.app import RuntimeDep
 from shared.caller import Caller, current_caller
 from shared.runtime import Unit
-from triage_svc import actions
-from triage_svc.api import case_out
-from triage_svc.models import Case
+from triage_svc import actions, incidents
+from triage_svc.api import case_out, read_incident
+from triage_svc.models import Case, Incident
 from triage_svc.rules import Rules
 from triage_svc.schemas import (
     AcknowledgeIn,
@@ -22,7 +23,9 @@ from triage_svc.schemas import (
     AppealIn,
     AssignIn,
     CaseOut,
+    CloseIn,
     FollowUpIn,
+    IncidentOut,
     LevelIn,
     StateIn,
 )
@@ -105,3 +108,23 @@ async def appeal(case_id: str, body: AppealIn, runtime: RuntimeDep,
                  caller: CallerDep) -> CaseOut:
     return await _act(runtime, case_id, caller,
                       lambda u, c, a: actions.appeal(u, c, a, body.reason))
+
+
+incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+@incidents_router.post("/{incident_id}/close", response_model=IncidentOut, responses=CONFLICT)
+async def close_incident(incident_id: str, body: CloseIn, runtime: RuntimeDep,
+                         caller: CallerDep) -> IncidentOut:
+    """Close an incident once it is handled, with the reason: it keeps its members and
+    takes no more; later look-alikes may open a new one among themselves. 409 when closed."""
+    try:
+        async with runtime.unit() as unit:
+            incident = await unit.session.get(Incident, incident_id, with_for_update=True)
+            if incident is None:
+                raise HTTPException(404, f"no incident {incident_id}")
+            await incidents.close(unit, incident, _actor(caller), body.reason,
+                                  datetime.now(UTC))
+    except incidents.AlreadyClosed as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return await read_incident(incident_id, runtime)

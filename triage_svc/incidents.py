@@ -33,6 +33,7 @@ from triage_svc.similarity import similarity
 OPENED_TOPIC = "incident.opened"
 UPDATED_TOPIC = "incident.updated"
 Kind = Literal["group", "public_opinion"]
+Action = Literal["raised", "members_added", "closed"]
 
 
 async def _lock(unit: Unit, key: str) -> None:
@@ -88,9 +89,10 @@ async def detect_group(unit: Unit, case: Case, rules: Rules, *,
 
 
 async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[str]]:
-    """The recent cases about the same target that say the same thing, and the incidents
-    they belong to. The search stops at the first one already in an incident: a big group
-    costs one comparison pass per new complaint, not one per member."""
+    """The recent cases about the same target that say the same thing, and the open
+    incidents they belong to. The search stops at the first one already in an open
+    incident: a big group costs one comparison pass per new complaint, not one per member.
+    Members of a closed incident were handled with it and count no more."""
     policy = rules.group
     since = case.opened_at - timedelta(hours=policy.window_hours)
     rows = (await unit.session.execute(
@@ -102,9 +104,13 @@ async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[st
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
     incident_of = {i: incident for i, _, incident in rows}
-    alike = linked(case.fingerprint, {i: fp for i, fp, _ in rows}, policy.similarity,
-                   stop=lambda i: incident_of[i] is not None)
-    return alike, {incident for i in alike if (incident := incident_of[i])}
+    open_ = set((await unit.session.scalars(select(Incident.id).where(
+        Incident.id.in_({x for x in incident_of.values() if x}), Incident.state == "open",
+    ))).all()) if any(incident_of.values()) else set()
+    candidates = {i: fp for i, fp, incident in rows if incident is None or incident in open_}
+    alike = linked(case.fingerprint, candidates, policy.similarity,
+                   stop=lambda i: incident_of[i] in open_)
+    return alike, {incident for i in alike if (incident := incident_of[i]) in open_}
 
 
 async def _locked(unit: Unit, case_ids: set[str]) -> list[Case]:
@@ -204,14 +210,15 @@ async def _attach(unit: Unit, incident: Incident, cases: Sequence[Case], rules: 
 
 
 async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, *,
-                    complaints: Sequence[str] = (), mentions: Sequence[str] = ()) -> None:
+                    complaints: Sequence[str] = (), mentions: Sequence[str] = (),
+                    action: Action | None = None) -> None:
     counts = dict((await unit.session.execute(
         select(IncidentMember.member_kind, func.count()).where(
             IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
     )).all())
     await unit.emit(UPDATED_TOPIC, IncidentUpdated(
         incident_id=incident.id, kind=cast(Kind, incident.kind),
-        action="raised" if incident.response_level < before else "members_added",
+        action=action or ("raised" if incident.response_level < before else "members_added"),
         response_level=incident.response_level, previous_level=before,
         summary=incident.summary, opened_at=incident.opened_at, updated_at=now,
         complaint_count=counts.get("complaint", 0), mention_count=counts.get("mention", 0),
@@ -313,3 +320,19 @@ async def _join_opinion_incidents(unit: Unit, case: Case, link: MediaLink) -> No
         if member is None:
             unit.session.add(IncidentMember(incident_id=incident_id, member_kind="complaint",
                                             member_id=case.complaint_id, added_at=link.linked_at))
+
+
+class AlreadyClosed(Exception):
+    pass
+
+
+async def close(unit: Unit, incident: Incident, actor: str, reason: str,
+                now: datetime) -> None:
+    """An operator closes an incident (事件处置完毕): it keeps its members and takes no more,
+    and they count no more towards a group; look-alikes that come later may open a new one
+    among themselves."""
+    if incident.state == "closed":
+        raise AlreadyClosed(f"incident {incident.id} was closed at {incident.closed_at}")
+    incident.state, incident.updated_at = "closed", now
+    incident.closed_at, incident.closed_by, incident.close_reason = now, actor, reason
+    await _announce(unit, incident, incident.response_level, now, action="closed")

@@ -27,7 +27,8 @@ def create_app(
                              broker=broker)
     consumers.register(runtime, rules, settings.timer_interval_s)
     register_gauges(runtime)
-    routers = [api.router, case_actions.router, api.incidents_router]
+    routers = [api.router, case_actions.router, api.incidents_router,
+               case_actions.incidents_router]
     app = create_service_app(runtime, routers, title="Beacon triage")
     app.state.rules = rules
     return app

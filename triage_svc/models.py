@@ -102,6 +102,9 @@ class Incident(Base):
     key: Mapped[str] = mapped_column(String(300))
     people_count: Mapped[int] = mapped_column(Integer, default=0)
     drill: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    close_reason: Mapped[str | None] = mapped_column(String(2000))
 
     __table_args__ = (Index("ix_triage_incidents_kind_key", "kind", "key", "state"),)
 

@@ -91,6 +91,9 @@ class IncidentOut(BaseModel):
     drill: bool
     complaint_ids: list[str]
     mention_ids: list[str]
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
 
 
 class IncidentList(BaseModel):
@@ -111,3 +114,7 @@ class CaseStats(BaseModel):
     by_state: dict[str, int]
     by_category: dict[str, int]
     open_incidents: dict[str, int]
+
+
+class CloseIn(_Action):
+    reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)

@@ -148,11 +148,12 @@ class IncidentOpened(BaseModel):
 
 @register("incident.updated", 1)
 class IncidentUpdated(BaseModel):
-    """An open incident changed: its level rose (`raised`) or members joined it."""
+    """An incident changed: its level rose (`raised`), members joined it, or an operator
+    closed it (`closed`: it takes no more members)."""
 
     incident_id: str
     kind: Literal["group", "public_opinion"]
-    action: Literal["raised", "members_added"]
+    action: Literal["raised", "members_added", "closed"]
     response_level: int = Field(ge=1, le=4)
     previous_level: int = Field(ge=1, le=4)
     summary: str

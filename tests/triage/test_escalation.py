@@ -104,8 +104,9 @@ async def test_work_done_in_time_cancels_the_step(system: System) -> None:
 
 async def test_silence_skips_a_level_and_an_acknowledgement_stops_it(system: System) -> None:
     runtime, rules = _triage(system)
-    triage_applied = Tally()
-    runtime.listeners.append(triage_applied.observe)
+    acks = Tally()  # triage applying notify's acknowledgements, nothing else
+    runtime.listeners.append(lambda outcome, delivery: acks.observe(outcome, delivery)
+                             if delivery.topic == "notification.acknowledged" else None)
     silent = await _file(system, LEVEL_1, 1)
     heard = await _file(system, "门店起火，顾客受伤住院", 2)
     missed = max(_at(silent, "report"), _at(heard, "report")) + SECOND
@@ -120,7 +121,7 @@ async def test_silence_skips_a_level_and_an_acknowledgement_stops_it(system: Sys
     acked = await system.client.post("/api/v1/notifications/ack", headers={},
                                      json={"token": notify.tokens.token_for(delivery["id"])})
     assert acked.status_code == 200, acked.text
-    await triage_applied.wait_for(lambda: triage_applied.outcomes["applied"] >= 1)
+    await acks.wait_for(lambda: acks.outcomes["applied"] >= 1)
 
     ack_window = timedelta(minutes=15)  # [escalation.ack_within] 1
     assert await escalation.check(runtime, rules, now=missed + ack_window - SECOND) == 0

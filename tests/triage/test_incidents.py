@@ -107,6 +107,34 @@ async def test_paraphrases_from_five_complainants_open_one_group(system: System)
     assert sent, "a raised case reaches its new level's people"
 
 
+async def test_a_closed_group_takes_no_more_and_later_look_alikes_start_anew(
+        system: System) -> None:
+    triage = Triage(system)
+    for person, text in enumerate(WATER[:5]):
+        await triage.file(text, person)
+    [group] = await triage.incidents(kind="group")
+    ops = system.as_key("operator")
+    path = f"/api/v1/incidents/{group['id']}/close"
+
+    assert (await system.client.post(path, json={"reason": " "}, headers=ops)).status_code == 422
+    closed = await system.client.post(path, json={"reason": "已更换水管，水质检测合格"},
+                                      headers=ops)
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["state"], closed.json()["closed_by"]) == ("closed", "ops")
+    again = await system.client.post(path, json={"reason": "again"}, headers=ops)
+    assert again.status_code == 409 and "closed" in again.json()["detail"]
+    await triage.settled(0)
+
+    late = [await triage.file(WATER[i % 6], person) for i, person in enumerate(range(5, 9))]
+    assert {c["incident_id"] for c in late} == {None}  # handled members count no more
+    [still] = await triage.incidents(kind="group")
+    assert (still["id"], still["state"], len(still["complaint_ids"])) == (group["id"], "closed", 5)
+    fifth_new = await triage.file(WATER[1], 9)  # five new complainants: a new group
+    [fresh] = await triage.incidents(kind="group", state="open")
+    assert fresh["id"] != group["id"] and fifth_new["incident_id"] == fresh["id"]
+    assert len(fresh["complaint_ids"]) == 5
+
+
 async def test_unrelated_complaints_and_one_repeating_complainant_do_not_merge(
         system: System) -> None:
     triage = Triage(system)

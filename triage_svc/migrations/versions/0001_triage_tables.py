@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 22:04:37.411262
+Create Date: 2026-11-23 23:52:03.120836
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,9 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=300), nullable=False),
     sa.Column('people_count', sa.Integer(), nullable=False),
     sa.Column('drill', sa.Boolean(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.String(length=100), nullable=True),
+    sa.Column('close_reason', sa.String(length=2000), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_triage_incidents_kind_key', 'triage_incidents', ['kind', 'key', 'state'], unique=False)
