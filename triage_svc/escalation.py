@@ -191,8 +191,8 @@ async def _fire(unit: Unit, case: Case, timer: Escalation, rules: Rules, now: da
 
 
 def _timeline(unit: Unit, case: Case, at: datetime, action: str, detail: dict[str, object],
-              reason: str) -> None:
-    unit.session.add(TimelineEntry(case_id=case.id, at=at, actor="triage", action=action,
+              reason: str | None, actor: str = "triage") -> None:
+    unit.session.add(TimelineEntry(case_id=case.id, at=at, actor=actor, action=action,
                                    detail=detail, reason=reason))
 
 
@@ -215,6 +215,5 @@ async def acknowledged(unit: Unit, ack: NotificationAcknowledged) -> None:
         if timer.acknowledged_at is None:
             timer.acknowledged_at, timer.acknowledged_by = ack.acknowledged_at, ack.recipient
             timer.ack_due = None
-    unit.session.add(TimelineEntry(
-        case_id=case.id, at=ack.acknowledged_at, actor=ack.recipient,
-        action="notification_acknowledged", detail=detail, reason=None))
+    _timeline(unit, case, ack.acknowledged_at, "notification_acknowledged", detail, None,
+              actor=ack.recipient)

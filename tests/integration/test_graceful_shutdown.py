@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from shared.events.schemas import ComplaintReceived
 from shared.privacy import new_key_ring_spec
 from shared.runtime import Unit
 from tests.integration.conftest import kafka_bus
-from tests.support import Probe, events_for, new_topic
+from tests.support import Probe, events_for, new_topic, until_true
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -205,15 +205,6 @@ async def scalar(database_url: str, sql: str) -> int:
     return int(found[0][0])
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], within: float,
-                     what: str) -> None:
-    """Poll an async condition until it holds."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what}: not after {within:.0f}s"
-        await asyncio.sleep(0.1)
-
-
 # --- consumers: the batch in hand finishes and is committed --------------------------------
 
 def complaint_event(i: int) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
@@ -259,7 +250,7 @@ async def test_sigterm_drains_the_batch_in_hand_and_commits_what_it_applied(
     cases = "SELECT count(*) FROM triage_cases"
     try:
         # Mid-stream: the service has applied some, more keep coming in through the drain.
-        await eventually(lambda: _at_least(database, cases, 200), 60, "200 cases")
+        await until_true(lambda: _at_least(database, cases, 200), "200 cases", within=60)
         assert not feeding.done(), feeding
         code, seconds = await triage.stop_and_measure()
         at_exit = len(sent)
@@ -295,7 +286,7 @@ async def test_sigterm_drains_the_batch_in_hand_and_commits_what_it_applied(
     again = Service("triage", env, tmp_path / "triage-1.log").start()
     services.append(again)
     await again.ready()
-    await eventually(lambda: _at_least(database, cases, total), 120, f"{total} cases")
+    await until_true(lambda: _at_least(database, cases, total), f"{total} cases", within=120)
     code, seconds = await again.stop_and_measure()
     print(f"triage (restarted): exit {code} {seconds:.2f}s after SIGTERM")
     assert code == 0, again.tail()
@@ -363,7 +354,7 @@ async def test_sigterm_answers_the_requests_in_flight_and_publishes_them(
 
     clients = [asyncio.create_task(client_loop(w)) for w in range(16)]
     try:
-        await eventually(enough, 60, "100 complaints accepted")
+        await until_true(enough, "100 complaints accepted", within=60)
         signal_at = time.monotonic()
         signalled.set()
         code, seconds = await intake.stop_and_measure()
