@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck up down bench model clean
+.PHONY: install run test lint typecheck up down bench model clean screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
@@ -41,6 +41,18 @@ bench: $(STAMP)
 # Retrain the sentiment model from the data its packages ship (seeded: same bytes each time).
 model: $(STAMP)
 	$(PY) -m sentiment_svc.train
+
+# Refresh the console's browser assets (services/console/static/vendor/) from the pins in
+# services/console/assets/package.json; needs node and npm, which nothing else does.
+.PHONY: vendor
+vendor: $(STAMP)
+	cd services/console/assets && npm ci
+	$(PY) -m services.console.vendor
+
+# The console's pages with demo data, as PNGs in docs/screenshots/ (needs Debian's chromium
+# and fonts-noto-cjk).
+screenshots: $(STAMP)
+	$(PY) -m services.console.screenshots
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _common import CONTENTS, drop_database, machine_line, percentile, pg_admin
 from fastapi import FastAPI
@@ -172,7 +173,8 @@ async def _seed(runtime: object, open_cases: int, now: datetime) -> None:
     later = now + timedelta(hours=12)
     db = runtime.db  # type: ignore[attr-defined]
     for start in range(0, open_cases, 5000):
-        cases, timers_ = [], []
+        cases: list[dict[str, Any]] = []
+        timers_: list[dict[str, Any]] = []
         for i in range(start, min(open_cases, start + 5000)):
             case_id = f"{i:032x}"
             cases.append(dict(

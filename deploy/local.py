@@ -303,6 +303,8 @@ def _service_env(base: Mapping[str, str], name: str, port: int, bootstrap: str) 
 def _gateway_env(base: Mapping[str, str], state: State, port: int) -> dict[str, str]:
     env = dict(base)
     env["GATEWAY_PORT"] = str(port)
+    # The console follows the events it shows through its own consumer group.
+    env.update({"BUS": "kafka", "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap})
     env.pop("PII_KEYS", None)  # the gateway never decrypts; keep the key out of its environ
     for name in SERVICES:
         env[f"{name.upper()}_URL"] = ",".join(state.urls(name))

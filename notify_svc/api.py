@@ -54,13 +54,14 @@ def notifier_of(request: Request) -> Notifier:
 NotifierDep = Annotated[Notifier, Depends(notifier_of)]
 
 
-def require(scope: str) -> Callable[[Request], Caller]:
-    """The gateway routes by path prefix; scopes finer than that are checked here."""
+def require(*scopes: str) -> Callable[[Request], Caller]:
+    """The gateway routes by path prefix; scopes finer than that are checked here (any one
+    of `scopes` admits the caller)."""
 
     def check(request: Request) -> Caller:
         caller = caller_from(request)
-        if not caller.has(scope):
-            raise HTTPException(403, f"this key lacks the scope {scope}")
+        if not any(caller.has(scope) for scope in scopes):
+            raise HTTPException(403, f"this key lacks the scope {' or '.join(scopes)}")
         return caller
 
     return check
@@ -144,16 +145,18 @@ async def ack_by_operator(delivery_id: str, runtime: RuntimeDep, notifier: Notif
     return DeliveryOut.model_validate(row, from_attributes=True)
 
 
-# -- roster and duty schedule (admin) --------------------------------------------------
+# -- roster and duty schedule (read with cases:read, edited by admin) ---------------------
 
 
 @roster_router.get("", response_model=RosterOut, responses=_problem(403))
-async def get_roster(runtime: RuntimeDep, notifier: NotifierDep, _: AdminDep) -> RosterOut:
+async def get_roster(runtime: RuntimeDep, notifier: NotifierDep,
+                     caller: Annotated[Caller, Depends(require("cases:read"))]) -> RosterOut:
+    """Members, roles and routing; channel addresses only for admin (staff's personal data)."""
     async with runtime.db.session() as session:
         members = await rosterdb.load_members(session)
     rules = notifier.rules
     return RosterOut(
-        members=[MemberOut.of(m) for m in members],
+        members=[MemberOut.of(m, addresses=caller.has("admin")) for m in members],
         routing={str(k): list(v) for k, v in sorted(rules.levels.items())},
         digest_levels=sorted(rules.digest_levels),
         incidents={k: list(v) for k, v in rules.incidents.items()},
@@ -192,7 +195,8 @@ async def delete_member(member_id: str, runtime: RuntimeDep, _: AdminDep) -> Non
 
 
 @roster_router.get("/duty", response_model=DutyList, responses=_problem(403))
-async def get_duty(runtime: RuntimeDep, _: AdminDep, on: dt.date | None = None) -> DutyList:
+async def get_duty(runtime: RuntimeDep, _: Annotated[Caller, Depends(require("cases:read"))],
+                   on: dt.date | None = None) -> DutyList:
     """The duty schedule (值班表), or one day's."""
     async with runtime.db.session() as session:
         slots = await rosterdb.load_duty(session, on)
@@ -240,9 +244,10 @@ async def delete_callback(owner: str, runtime: RuntimeDep, _: AdminDep) -> None:
 
 @statements_router.post("", response_model=StatementOut, status_code=201,
                         responses=_problem(403))
-async def draft_statement(body: StatementIn, runtime: RuntimeDep,
-                          caller: Annotated[Caller, Depends(require("cases:write"))],
-                          ) -> StatementOut:
+async def draft_statement(
+    body: StatementIn, runtime: RuntimeDep,
+    caller: Annotated[Caller, Depends(require("cases:write", "statements:draft"))],
+) -> StatementOut:
     async with runtime.unit() as unit:
         row = await statements.draft(unit, title=body.title, text=body.text,
                                      language=body.language, incident_id=body.incident_id,

@@ -75,7 +75,8 @@ class ChannelsIn(BaseModel):
 
 
 class ChannelOut(BaseModel):
-    address: str
+    address: str | None = Field(
+        description="null unless the caller holds admin: staff contact data is personal data")
     signed: bool = Field(description="a signing secret is set (never shown)")
 
 
@@ -104,9 +105,10 @@ class MemberOut(BaseModel):
     language: str
 
     @classmethod
-    def of(cls, m: Member) -> MemberOut:
+    def of(cls, m: Member, *, addresses: bool = True) -> MemberOut:
         return cls(id=m.id, name=m.name, roles=sorted(m.roles),
-                   channels={ch: ChannelOut(address=e.address, signed=bool(e.secret))
+                   channels={ch: ChannelOut(address=e.address if addresses else None,
+                                            signed=bool(e.secret))
                              for ch, e in sorted(m.channels.items())},
                    department=m.department, language=m.language)
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from sentiment_svc import queries
 from sentiment_svc.schemas import (
@@ -13,10 +13,12 @@ from sentiment_svc.schemas import (
     MentionIn,
     MentionOut,
     MentionsAccepted,
+    Source,
     Trends,
 )
 from sentiment_svc.service import Engine, accept_mentions
 from shared.app import RuntimeDep
+from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from shared.problems import field_errors
 
 router = APIRouter(prefix="/api/v1/mentions", tags=["mentions"])
@@ -76,6 +78,31 @@ async def read_trends(
     async with runtime.db.session() as session:
         return await queries.trends(session, until=engine.clock(), hours=hours,
                                     bucket_s=bucket_s, top=top)
+
+
+class MentionList(BaseModel):
+    items: list[MentionOut]
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` for the next page; null on the last page")
+
+
+@router.get("", response_model=MentionList)
+async def list_mentions(
+    runtime: RuntimeDep,
+    source: Source | None = None,
+    sentiment_label: Literal["negative", "neutral", "positive"] | None = None,
+    min_risk: Annotated[int | None, Query(ge=1, le=4, description=(
+        "only mentions at least this severe (risk level 1 is the most severe)"))] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                        description=CURSOR_DESCRIPTION)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MentionList:
+    """Recent mentions with their scores and reasons, newest first, a page at a time."""
+    where = queries.MentionFilter(source=source, sentiment_label=sentiment_label,
+                                  min_risk=min_risk)
+    async with runtime.db.session() as session:
+        items, next_cursor = await queries.page_of_mentions(session, where, limit, cursor)
+    return MentionList(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{mention_id}", response_model=MentionOut)

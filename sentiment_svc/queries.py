@@ -1,10 +1,13 @@
-"""Reads for the API: one mention with its links, and the trends of the command centre."""
+"""Reads for the API: one mention with its links, a page of mentions (newest first), and the
+trends of the command centre."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sentiment_svc.models import Alert, Bucket, Mention, MentionLink, Topic
@@ -17,15 +20,27 @@ from sentiment_svc.schemas import (
     TrendPoint,
     Trends,
 )
+from shared.paging import after_cursor, encode_cursor
 
 
-async def mention(session: AsyncSession, mention_id: str) -> MentionOut | None:
-    row = await session.get(Mention, mention_id)
-    if row is None:
-        return None
-    linked = (await session.execute(
-        select(MentionLink.complaint_id).where(MentionLink.mention_id == mention_id)
-        .order_by(MentionLink.similarity.desc()))).scalars().all()
+@dataclass(frozen=True)
+class MentionFilter:
+    source: str | None = None
+    sentiment_label: str | None = None
+    min_risk: int | None = None  # 1 is the most severe: "at least as severe as"
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.source is not None:
+            found.append(Mention.source == self.source)
+        if self.sentiment_label is not None:
+            found.append(Mention.sentiment_label == self.sentiment_label)
+        if self.min_risk is not None:
+            found.append(Mention.risk_level <= self.min_risk)
+        return found
+
+
+def mention_out(row: Mention, linked: list[str]) -> MentionOut:
     return MentionOut(
         id=row.id, source=row.source, url=row.url, title=row.title, content=row.content,
         author=row.author, published_at=row.published_at, received_at=row.received_at,
@@ -33,7 +48,41 @@ async def mention(session: AsyncSession, mention_id: str) -> MentionOut | None:
         sentiment=Sentiment.model_validate({"label": row.sentiment_label,
                                             "score": row.sentiment_score}),
         risk_level=row.risk_level, risk_reasons=row.risk_reasons, cluster_id=row.cluster_id,
-        topic_id=row.topic_id, linked_complaint_ids=list(linked))
+        topic_id=row.topic_id, linked_complaint_ids=linked)
+
+
+async def mention(session: AsyncSession, mention_id: str) -> MentionOut | None:
+    row = await session.get(Mention, mention_id)
+    if row is None:
+        return None
+    return mention_out(row, (await _links(session, [mention_id]))[mention_id])
+
+
+async def page_of_mentions(session: AsyncSession, where: MentionFilter, limit: int,
+                           cursor: str | None = None) -> tuple[list[MentionOut], str | None]:
+    """One page, newest first (then id), and the cursor of the next page (None on the last)."""
+    query = select(Mention).where(*where.clauses())
+    if cursor:
+        query = query.where(after_cursor(cursor, Mention.received_at, Mention.id))
+    rows = list((await session.scalars(query.order_by(
+        Mention.received_at.desc(), Mention.id.desc()).limit(limit + 1))).all())
+    more, rows = len(rows) > limit, rows[:limit]
+    links = await _links(session, [r.id for r in rows])
+    return ([mention_out(r, links[r.id]) for r in rows],
+            encode_cursor(rows[-1].received_at, rows[-1].id) if more and rows else None)
+
+
+async def _links(session: AsyncSession, mention_ids: list[str]) -> dict[str, list[str]]:
+    """Linked complaint ids per mention, the most similar first (one query for a page)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if mention_ids:
+        rows = await session.execute(
+            select(MentionLink.mention_id, MentionLink.complaint_id)
+            .where(MentionLink.mention_id.in_(mention_ids))
+            .order_by(MentionLink.similarity.desc(), MentionLink.complaint_id))
+        for mention_id, complaint_id in rows.all():
+            found[mention_id].append(complaint_id)
+    return found
 
 
 async def trends(session: AsyncSession, *, until: datetime, hours: int, bucket_s: int,

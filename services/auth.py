@@ -22,7 +22,7 @@ from shared.migrations import prepare_schema
 
 SCOPES = frozenset({
     "complaints:write", "complaints:read", "mentions:write", "cases:read", "cases:write",
-    "pii:read", "statements:approve", "admin",
+    "pii:read", "statements:draft", "statements:approve", "admin",
 })
 CACHE_S = 5.0  # how long a replica trusts what it read: revocation elsewhere takes this long
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,14 +18,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.admin import build_admin_router
 from services.auth import ApiKey, KeyStore
+from services.console.accounts_api import build_users_router
+from services.console.app import install_console
+from services.console.live import LiveHub
+from services.console.settings import ConsoleSettings
+from services.console.users import UserStore
+from services.console.web import Console
+from services.forwarding import Forwarder, missing_scope
 from services.ratelimit import RateLimiter, retry_after
 from services.routing import is_token_path, route_for
 from services.settings import GatewaySettings
 from services.upstreams import Upstream
-from shared import tracing
 from shared.app import RequestContext
+from shared.bus import Bus
 from shared.caller import Caller
-from shared.logctx import request_id_var
+from shared.db import Database
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
 
@@ -32,11 +40,6 @@ log = logging.getLogger("beacon.gateway")
 
 FORWARDED_REQUEST_HEADERS = ("content-type", "idempotency-key", "accept", "accept-language")
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location")
-CASE_STATE_TO_STATUS = {
-    "triaged": "triaged", "acknowledged": "in_progress", "investigating": "in_progress",
-    "responded": "responded", "follow_up": "responded", "closed": "closed",
-    "reopened": "reopened",
-}
 Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 
@@ -46,13 +49,19 @@ def create_gateway(
     settings: GatewaySettings,
     *,
     lifespans: list[Lifespan] | None = None,
+    console_bus: Bus | None = None,
+    admin_secret: str | None = None,
 ) -> FastAPI:
+    """The gateway; with `admin_secret` (the first console admin's password) and a database
+    for its keys, the console too, fed live by `console_bus`."""
+    console_lifespan: Lifespan | None = None
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             await keys.start()
             stack.push_async_callback(keys.stop)
-            for start in lifespans or []:
+            for start in [*(lifespans or []), *([console_lifespan] if console_lifespan else [])]:
                 await stack.enter_async_context(start())
             try:
                 yield
@@ -63,6 +72,8 @@ def create_gateway(
     app = FastAPI(title="Beacon API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.keys = keys
+    forwarder = Forwarder(upstreams)
+    app.state.forwarder = forwarder
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_problem_handlers(app)
     app.add_middleware(RequestContext, service="gateway")
@@ -87,6 +98,11 @@ def create_gateway(
         return key
 
     app.include_router(build_admin_router(require_admin))
+    if keys.db is not None:  # console users live in the gateway's database
+        app.include_router(build_users_router(require_admin))
+    if admin_secret is not None and keys.db is not None:
+        console_lifespan = install_console(app, _console(forwarder, keys.db, admin_secret),
+                                           console_bus)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -124,26 +140,33 @@ def create_gateway(
         request.scope["beacon.route"] = (route.prefix if request.url.path == route.prefix
                                          else f"{route.prefix}/{{rest}}")
         if is_token_path(request.url.path):
-            return await _forward_token_request(request, upstreams[route.service], limiter)
+            return await _forward_token_request(request, forwarder, route.service, limiter)
         key = await authenticated(request)
         caller = key.caller()
-        needed = route.scopes_for(request.method)
-        if not any(caller.has(scope) for scope in needed):
-            return problem(403, f"this key lacks the scope {' or '.join(sorted(needed))}")
+        refused = missing_scope(route, request.method, caller)
+        if refused:
+            return problem(403, refused)
         limit = (settings.max_batch_body_bytes if path.endswith("/batch")
                  else settings.max_body_bytes)
         body = await _read_body(request, limit)
-        response = await _send(upstreams[route.service], request, caller, body)
+        response = await _send(forwarder, route.service, request, caller, body)
         if (route.service == "intake" and request.method == "GET"
                 and response.status_code == 200 and path.count("/") == 1):
-            return await _with_case(response, upstreams["triage"], caller)
+            return JSONResponse(await forwarder.complaint_view(response.json(), caller))
         return _relay(response)
 
     return app
 
 
+def _console(forwarder: Forwarder, db: Database, admin_secret: str) -> Console:
+    console_settings = ConsoleSettings()
+    users = UserStore(db, timedelta(seconds=console_settings.idle_timeout_s))
+    return Console(forwarder, users, LiveHub(console_settings.event_buffer), console_settings,
+                   admin_secret)
+
+
 async def _forward_token_request(
-    request: Request, upstream: Upstream, limiter: RateLimiter
+    request: Request, forwarder: Forwarder, service: str, limiter: RateLimiter
 ) -> Response:
     """A request whose token authorises it: no key, no scopes, a bucket per client address."""
     client = request.client.host if request.client else "unknown"
@@ -153,7 +176,7 @@ async def _forward_token_request(
                             headers={"Retry-After": retry_after(wait)})
     anonymous = Caller(key_id=None, owner=None, scopes=frozenset())
     body = await _read_body(request, 16 * 1024)
-    return _relay(await _send(upstream, request, anonymous, body))
+    return _relay(await _send(forwarder, service, request, anonymous, body))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -170,55 +193,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _send(
-    upstream: Upstream, request: Request, caller: Caller, body: bytes
-) -> httpx.Response:
+async def _send(forwarder: Forwarder, service: str, request: Request, caller: Caller,
+                body: bytes) -> httpx.Response:
     headers = {h: request.headers[h] for h in FORWARDED_REQUEST_HEADERS if h in request.headers}
-    headers.update(caller.headers())
-    headers["x-request-id"] = request_id_var.get() or ""
-    headers.update(tracing.headers())
-    try:
-        # The path as the client encoded it: decoding and re-sending would change it.
-        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-        return await upstream.request(
-            request.method, raw_path.decode("latin-1"), params=request.query_params,
-            content=body, headers=headers,
-        )
-    except httpx.HTTPError as exc:
-        log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
-        return httpx.Response(
-            503, json={"type": "https://beacon.dev/problems/503", "title": "Service Unavailable",
-                       "status": 503, "detail": f"{upstream.name} is unavailable; retry later"},
-            headers={"content-type": "application/problem+json", "retry-after": "1"},
-        )
+    # The path as the client encoded it: decoding and re-sending would change it.
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    return await forwarder.send(service, request.method, raw_path.decode("latin-1"), caller,
+                                params=request.query_params, body=body, headers=headers)
 
 
 def _relay(response: httpx.Response) -> Response:
     headers = {h: response.headers[h] for h in FORWARDED_RESPONSE_HEADERS
                if h in response.headers}
     return Response(response.content, status_code=response.status_code, headers=headers)
-
-
-async def _with_case(response: httpx.Response, triage: Upstream, caller: Caller) -> Response:
-    """API.md's complaint view: the complaint plus its case (null until triage has run)."""
-    complaint = response.json()
-    try:
-        found = await triage.request(
-            "GET", "/api/v1/cases", params={"complaint_id": complaint["id"]},
-            headers={**caller.headers(), "x-request-id": request_id_var.get() or "",
-                     **tracing.headers()},
-        )
-    except httpx.HTTPError as exc:  # the complaint is known; its case is, for now, not
-        log.warning("triage unreachable for a complaint view: %s", type(exc).__name__)
-        return JSONResponse(complaint)
-    cases = found.json().get("items", []) if found.status_code == 200 else []
-    if cases:
-        case = cases[0]
-        complaint["status"] = CASE_STATE_TO_STATUS.get(case["state"], complaint["status"])
-        complaint["case"] = {k: case[k] for k in (
-            "id", "response_level", "category", "level_reasons", "state", "deadlines",
-            "incident_id")}
-    return JSONResponse(complaint)
 
 
 async def _ready(upstream: Upstream) -> dict[str, Any]:

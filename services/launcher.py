@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -22,7 +23,8 @@ from services.auth import ApiKey, KeyStore, admin_key, dev_key
 from services.gateway import create_gateway
 from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
 from services.upstreams import Upstream
-from shared.bus import MemoryBroker
+from shared.bus import Bus, MemoryBroker, MemoryBus
+from shared.bus.kafka import KafkaBus
 from shared.db import Database, DatabaseConfigError
 from shared.logctx import configure_logging
 from shared.privacy import PiiKeyError
@@ -68,7 +70,8 @@ def build_embedded(settings: GatewaySettings, extra_keys: Sequence[ApiKey] = ())
     upstreams = {name: Upstream.in_process(name, app, settings.upstream_timeout_s)
                  for name, app in apps.items()}
     gateway = create_gateway(upstreams, key_store(settings, [admin_key(key), *extra_keys]),
-                             settings, lifespans=[lifespan_of(app) for app in apps.values()])
+                             settings, lifespans=[lifespan_of(app) for app in apps.values()],
+                             console_bus=MemoryBus(broker), admin_secret=key)
     return Embedded(gateway, apps, key, made)
 
 
@@ -80,7 +83,16 @@ def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
     key, _ = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.over_http(name, urls, settings.upstream_timeout_s)
                  for name, urls in settings.upstream_urls().items()}
-    return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings)
+    return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings,
+                          console_bus=console_bus(), admin_secret=key)
+
+
+def console_bus() -> Bus | None:
+    """The console's own consumer in distributed mode (none without Kafka settings)."""
+    bus_settings = BusSettings()
+    if bus_settings.bus != "kafka":
+        return None
+    return KafkaBus(bus_settings, client_id="beacon-console")
 
 
 def shutdown_timeout(env: Mapping[str, str] = os.environ) -> float:
@@ -156,6 +168,10 @@ async def serve(app: FastAPI, host: str, port: int, log_level: str,
         loop.add_signal_handler(sig, shutdown.begin, sig)
     try:
         async with app.router.lifespan_context(app):
+            # What start-up made (modules, models, rules) lives as long as the process:
+            # out of the collector's reach, full collections stop walking it (bench/console.py
+            # found them to be the board's p99: 120-145 ms each, every ~40 renders).
+            gc.freeze()
             if shutdown.deadline is None:  # no signal while starting
                 await server.serve()
     finally:

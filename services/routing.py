@@ -27,8 +27,10 @@ ROUTES = (
     _r("/api/v1/incidents", "triage", {"cases:read"}, {"cases:write"}),
     _r("/api/v1/notifications", "notify", {"cases:read"}, {"cases:write"}),
     _r("/api/v1/mentions", "sentiment", {"cases:read"}, {"mentions:write"}),
-    _r("/api/v1/statements", "notify", {"cases:read"}, {"cases:write", "statements:approve"}),
-    _r("/api/v1/roster", "notify", {"admin"}, {"admin"}),
+    _r("/api/v1/statements", "notify", {"cases:read"},
+       {"cases:write", "statements:draft", "statements:approve"}),
+    # Who is on duty is for every operator; the addresses only for admin (notify masks them).
+    _r("/api/v1/roster", "notify", {"cases:read"}, {"admin"}),
     _r("/api/v1/callbacks", "notify", {"admin"}, {"admin"}),
 )
 

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from deploy.tansu import Tansu
 from services.auth import ApiKey, key_hash
-from services.launcher import Embedded, build_embedded
+from services.launcher import build_embedded
 from services.settings import GatewaySettings
-from tests.support import Tally
+from tests.support import ADMIN, KEYS, PASSWORD, PEOPLE, ConsoleWorld, System, Tally
 
 PG_URL = os.environ.get(
     "BEACON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/beacon_test"
@@ -98,32 +97,6 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
-# The whole system in embedded mode, in this test's process, reached through the gateway.
-ADMIN = "test-admin-key-0123456789"
-KEYS = {
-    "hotline-a": ("hotline-a", {"complaints:write", "complaints:read"}),
-    "hotline-b": ("hotline-b", {"complaints:write", "complaints:read"}),
-    "operator": ("ops", {"cases:read", "cases:write"}),
-    "operator-pii": ("ops", {"cases:read", "pii:read"}),
-}
-
-
-@dataclass
-class System:
-    embedded: Embedded
-    client: httpx.AsyncClient
-    notified: Tally
-
-    def as_key(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer key-{name}"}
-
-    async def complaints_stored(self) -> int:
-        runtime = self.embedded.services["intake"].state.runtime
-        table = runtime.metadata.tables["intake_complaints"]
-        async with runtime.db.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
-
-
 @pytest.fixture
 async def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[System]:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
@@ -138,3 +111,24 @@ async def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
         headers={"Authorization": f"Bearer {ADMIN}"},
     ) as client:
         yield System(embedded, client, notified)
+
+
+@pytest.fixture
+async def world(system: System) -> AsyncIterator[ConsoleWorld]:
+    """The embedded system with one console user per role (tests.support.PEOPLE)."""
+    users = system.embedded.gateway.state.console.users
+    for username, (role, pii) in PEOPLE.items():
+        assert await users.create(username, username.title(), PASSWORD, role, pii) is not None
+    yield ConsoleWorld(system, users)
+
+
+CHROMIUM = os.environ.get("BEACON_CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium, for Playwright (its own browser download is not reachable)."""
+    if CHROMIUM is None:
+        _missing("Chromium (apt-get install chromium; .ci/run installs it)")
+    assert CHROMIUM is not None
+    return CHROMIUM

@@ -4,13 +4,18 @@ handler that records each event it applies (or fails on purpose for poison event
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
+import httpx
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from services.console.users import Role, UserStore
+from services.launcher import Embedded
 from shared.bus import Bus, Delivery
 from shared.events import Envelope
 from shared.events.registry import register
@@ -135,7 +140,7 @@ class Probe:
             rows = await session.execute(
                 select(effects.c.event_key, effects.c.n, effects.c.event_id,
                        effects.c.applied_by).order_by(effects.c.id))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def effect_count(self) -> int:
         async with self.runtime.db.session() as session:
@@ -157,3 +162,109 @@ def assert_once_in_order(rows: list[tuple[str, int, str, str]], expected: list[H
         by_key.setdefault(key, []).append(n)
     for key, numbers in by_key.items():
         assert numbers == sorted(numbers), f"key {key} out of order: {numbers}"
+
+
+# As root in a closed network: no sandbox, and none of Chromium's own calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_in(page: str) -> str:
+    """The CSRF token a console page carries in its forms."""
+    found = CSRF_IN_PAGE.search(page)
+    if found is None:
+        raise AssertionError("no csrf_token on the page")
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """Sign a console user in through the login form; returns the session's CSRF token.
+    The client keeps the session cookie."""
+    form = await client.get("/login")
+    answer = await client.post("/login", data={
+        "username": username, "password": password, "csrf_token": csrf_token_in(form.text),
+        "next": "/board"})
+    if answer.status_code != 303:
+        raise AssertionError(f"sign-in refused: {answer.status_code}")
+    board = await client.get("/board")
+    return csrf_token_in(board.text)
+
+
+# The whole system in embedded mode, in this test's process, reached through the gateway.
+ADMIN = "test-admin-key-0123456789"
+KEYS = {
+    "hotline-a": ("hotline-a", {"complaints:write", "complaints:read"}),
+    "hotline-b": ("hotline-b", {"complaints:write", "complaints:read"}),
+    "operator": ("ops", {"cases:read", "cases:write"}),
+    "operator-pii": ("ops", {"cases:read", "pii:read"}),
+}
+
+
+@dataclass
+class System:
+    embedded: Embedded
+    client: httpx.AsyncClient
+    notified: Tally
+
+    def as_key(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer key-{name}"}
+
+    async def complaints_stored(self) -> int:
+        runtime = self.embedded.services["intake"].state.runtime
+        table = runtime.metadata.tables["intake_complaints"]
+        async with runtime.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+class SseParser:
+    """Lines of a text/event-stream answer in, events ({"id", "event", "data"}) out."""
+
+    def __init__(self) -> None:
+        self.event: dict[str, str] = {}
+
+    def feed(self, line: str) -> dict[str, str] | None:
+        if not line:
+            done, self.event = self.event, {}
+            return done or None
+        field, _, value = line.partition(":")
+        if field:
+            self.event[field] = value.removeprefix(" ")
+        return None
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
+    parser = SseParser()
+    async for line in response.aiter_lines():
+        if (event := parser.feed(line)) is not None:
+            yield event
+
+
+def sse_events_sync(response: httpx.Response) -> Iterator[dict[str, str]]:
+    parser = SseParser()
+    for line in response.iter_lines():
+        if (event := parser.feed(line)) is not None:
+            yield event
+
+
+# Console users for tests: one per role, all with this password.
+PASSWORD = "correct horse battery staple"
+PEOPLE: dict[str, tuple[Role, bool]] = {
+    "duty": ("duty_officer", False),
+    "duty-pii": ("duty_officer", True),
+    "leader": ("leader", False),
+    "opinion": ("opinion_officer", False),
+}
+
+
+@dataclass
+class ConsoleWorld:
+    """The embedded system with console users; `browser()` is a cookie-keeping client with
+    no API key, as a browser would be."""
+
+    system: System
+    users: UserStore
+
+    def browser(self, base_url: str = "http://beacon") -> httpx.AsyncClient:
+        app = self.system.embedded.gateway
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)

@@ -12,15 +12,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
+from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
-from triage_svc.models import Case, Incident, IncidentMember, TimelineEntry
+from triage_svc.models import (
+    Case,
+    Escalation,
+    Incident,
+    IncidentMember,
+    MediaLink,
+    TimelineEntry,
+)
+from triage_svc.queries import CaseFilter, count_cases, page_of_cases
 from triage_svc.schemas import (
     CaseList,
     CaseOut,
     CaseStats,
+    EscalationOut,
     IncidentList,
     IncidentOut,
     LevelCounts,
+    MediaLinkOut,
     TimelineOut,
 )
 from triage_svc.workflow import State
@@ -30,7 +41,8 @@ incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
 def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
-             now: datetime | None = None) -> CaseOut:
+             now: datetime | None = None, ladder: list[Escalation] | None = None,
+             links: list[MediaLink] | None = None) -> CaseOut:
     return CaseOut(
         id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
         category=case.category, level_reasons=case.level_reasons, state=case.state,
@@ -43,6 +55,11 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         escalation_step=case.escalation_step,
         overdue=is_overdue(case, now or datetime.now(UTC)),
         assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
+        channel=case.channel,
+        escalations=None if ladder is None else [
+            EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
+        mentions=None if links is None else [
+            MediaLinkOut.model_validate(link, from_attributes=True) for link in links],
         timeline=None if timeline is None else [
             TimelineOut(at=t.at, actor=t.actor, action=t.action, detail=t.detail,
                         reason=t.reason) for t in timeline
@@ -56,29 +73,31 @@ async def list_cases(
     complaint_id: str | None = None,
     response_level: Annotated[int | None, Query(ge=1, le=4)] = None,
     state: State | None = None,
+    open: Annotated[bool | None, Query(
+        description="only cases not yet answered (or only answered and closed ones)")] = None,
     overdue: Annotated[bool | None, Query(
         description="only cases past a clock with its work undone (or only those not)")] = None,
     drill: Annotated[bool | None, Query(description="only drills, or only real cases")] = None,
     incident_id: str | None = None,
+    category: Annotated[str | None, Query(max_length=30)] = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+    department: Annotated[str | None, Query(max_length=200)] = None,
+    assignee: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                        description=CURSOR_DESCRIPTION)] = None,
+    total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CaseList:
     now = datetime.now(UTC)
-    query = select(Case).order_by(Case.opened_at.desc()).limit(limit)
-    if complaint_id is not None:
-        query = query.where(Case.complaint_id == complaint_id)
-    if response_level is not None:
-        query = query.where(Case.response_level == response_level)
-    if state is not None:
-        query = query.where(Case.state == state)
-    if overdue is not None:
-        query = query.where(overdue_clause(now) if overdue else ~overdue_clause(now))
-    if drill is not None:
-        query = query.where(Case.drill.is_(drill))
-    if incident_id is not None:
-        query = query.where(Case.incident_id == incident_id)
+    where = CaseFilter(
+        complaint_id=complaint_id, response_level=response_level, state=state, open=open,
+        overdue=overdue, drill=drill, incident_id=incident_id, category=category,
+        channel=channel, department=department, assignee=assignee)
     async with runtime.db.session() as session:
-        cases = (await session.scalars(query)).all()
-    return CaseList(items=[case_out(c, now=now) for c in cases])
+        cases, next_cursor = await page_of_cases(session, where, now, limit, cursor)
+        counted = await count_cases(session, where, now) if total else None
+    return CaseList(items=[case_out(c, now=now) for c in cases], next_cursor=next_cursor,
+                    total=counted)
 
 
 @router.get("/stats", response_model=CaseStats)
@@ -124,7 +143,13 @@ async def read_case(case_id: str, runtime: RuntimeDep) -> CaseOut:
             select(TimelineEntry).where(TimelineEntry.case_id == case_id)
             .order_by(TimelineEntry.at, TimelineEntry.id)
         )).all()
-    return case_out(case, list(timeline))
+        ladder = (await session.scalars(
+            select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.step)
+        )).all()
+        links = (await session.scalars(
+            select(MediaLink).where(MediaLink.complaint_id == case.complaint_id)
+            .order_by(MediaLink.linked_at))).all()
+    return case_out(case, list(timeline), ladder=list(ladder), links=list(links))
 
 
 @incidents_router.get("", response_model=IncidentList)

@@ -15,7 +15,7 @@ from shared.caller import Caller, current_caller
 from shared.runtime import Unit
 from triage_svc import actions, incidents
 from triage_svc.api import case_out, read_incident
-from triage_svc.models import Case, Incident
+from triage_svc.models import Case, Incident, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.schemas import (
     AcknowledgeIn,
@@ -27,6 +27,7 @@ from triage_svc.schemas import (
     FollowUpIn,
     IncidentOut,
     LevelIn,
+    RevealIn,
     StateIn,
 )
 from triage_svc.workflow import InvalidMove
@@ -108,6 +109,23 @@ async def appeal(case_id: str, body: AppealIn, runtime: RuntimeDep,
                  caller: CallerDep) -> CaseOut:
     return await _act(runtime, case_id, caller,
                       lambda u, c, a: actions.appeal(u, c, a, body.reason))
+
+
+@router.post("/{case_id}/reveal", status_code=204, responses={403: {"description": (
+    "the caller lacks pii:read")}})
+async def record_reveal(case_id: str, body: RevealIn, runtime: RuntimeDep,
+                        caller: CallerDep) -> None:
+    """Record on the timeline that the caller is about to see the complainant's personal
+    data (保密原则: who looked, and when). No event: nothing about the case changed."""
+    if not caller.has("pii:read"):
+        raise HTTPException(403, "this key lacks the scope pii:read")
+    async with runtime.unit() as unit:
+        case = await unit.session.get(Case, case_id)
+        if case is None:
+            raise HTTPException(404, f"no case {case_id}")
+        unit.session.add(TimelineEntry(case_id=case.id, at=datetime.now(UTC),
+                                       actor=_actor(caller), action="pii_revealed",
+                                       detail={}, reason=body.reason))
 
 
 incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])

@@ -36,6 +36,8 @@ class Case(Base):
     # History inputs: a keyed hash of the complainant (never their data) and the product.
     complainant_key: Mapped[str | None] = mapped_column(String(64))
     product: Mapped[str | None] = mapped_column(String(200))
+    # How it reached us (hotline, email, onsite ...): the board filters and shows it.
+    channel: Mapped[str | None] = mapped_column(String(20))
     # Workflow: who handles it (首问责任制), what the complainant was told, how satisfied.
     submitted_by: Mapped[str | None] = mapped_column(String(100))
     assignee: Mapped[str | None] = mapped_column(String(100))
@@ -52,6 +54,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
         Index("ix_triage_cases_target_opened", "department", "product", "opened_at"),
+        Index("ix_triage_cases_level_opened", "response_level", "opened_at", "id"),
     )
 
 

@@ -17,6 +17,32 @@ class TimelineOut(BaseModel):
     reason: str | None
 
 
+class EscalationOut(BaseModel):
+    """One step of the case's escalation ladder (逐级上报): who is told, when, who answered."""
+
+    step: int
+    role: str
+    clock: str
+    due_at: datetime
+    status: str = Field(description="pending, fired or cancelled")
+    reason: str | None = None
+    skipped_role: str | None = None
+    fired_at: datetime | None = None
+    ack_due: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+class MediaLinkOut(BaseModel):
+    """A media mention matched to the case's complaint (媒体投诉)."""
+
+    mention_id: str
+    source: str
+    url: str | None = None
+    similarity: float
+    linked_at: datetime
+
+
 class CaseOut(BaseModel):
     id: str
     complaint_id: str
@@ -36,11 +62,19 @@ class CaseOut(BaseModel):
     assignee: str | None = None
     answer: str | None = None
     satisfaction: int | None = None
+    channel: str | None = Field(None, description="how the complaint reached us")
     timeline: list[TimelineOut] | None = None
+    escalations: list[EscalationOut] | None = Field(
+        None, description="the escalation ladder, on the single-case view")
+    mentions: list[MediaLinkOut] | None = Field(
+        None, description="linked media mentions, on the single-case view")
 
 
 class CaseList(BaseModel):
     items: list[CaseOut]
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` for the next page; null on the last page")
+    total: int | None = Field(None, description="how many cases match, when `total=true`")
 
 
 class _Action(BaseModel):
@@ -73,6 +107,10 @@ class AnswerIn(_Action):
 class FollowUpIn(_Action):
     satisfaction: int = Field(ge=1, le=5)
     note: str | None = Field(None, max_length=2000)
+
+
+class RevealIn(_Action):
+    reason: str | None = Field(None, max_length=500)
 
 
 class AppealIn(_Action):

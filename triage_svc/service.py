@@ -82,6 +82,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         rules_version=rules.version,
         complainant_key=complaint.complainant_key,
         product=complaint.target.product,
+        channel=complaint.channel,
         submitted_by=complaint.submitted_by,
         escalation_step=0,
         media=complaint.media_involved or complaint.channel == "media",

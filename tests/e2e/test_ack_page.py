@@ -5,8 +5,6 @@ links), pressing its button does, once, and the page says so."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,7 @@ from playwright.async_api import async_playwright
 from deploy.tansu import free_port
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
-from tests.conftest import ADMIN
-from tests.support import Tally, until
-
-CHROMIUM = os.environ.get("BEACON_CHROMIUM") or shutil.which("chromium")
-
-
-@pytest.fixture
-def chromium() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
-    return CHROMIUM
+from tests.support import ADMIN, CHROMIUM_ARGS, Tally, until
 
 
 async def _delivery(client: httpx.AsyncClient, complaint_id: str) -> dict[str, Any]:
@@ -63,7 +49,8 @@ async def test_the_button_acknowledges_and_opening_the_link_does_not(
             link = f"{base}/api/v1/notifications/ack?token={token}"
 
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=chromium)
+                browser = await playwright.chromium.launch(executable_path=chromium,
+                                                          args=CHROMIUM_ARGS)
                 page = await browser.new_page()
                 opened = await page.goto(link)
                 assert opened is not None and opened.status == 200

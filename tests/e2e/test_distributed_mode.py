@@ -5,6 +5,7 @@ level's deliveries made exactly once although events cross replicas and consumer
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.e2e.conftest import (
     expected_deliveries,
     submit,
 )
+from tests.support import csrf_token_in, sse_events_sync
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -75,3 +77,27 @@ def test_complaints_are_triaged_and_notified_once_across_replicas(
     assert state is not None
     assert [len(state.urls(n)) for n in ("intake", "triage", "notify", "sentiment")] == [
         2, 2, 2, 1]
+
+
+@pytest.mark.timeout(120)
+def test_the_console_signs_in_and_hears_events_over_kafka(
+    gateway: tuple[str, str, Path],
+) -> None:
+    """The console in distributed mode: its own consumer group on the broker feeds /events."""
+    url, key, _ = gateway
+    with httpx.Client(base_url=url, timeout=60) as browser, httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as api:
+        form = browser.get("/login")
+        signed = browser.post("/login", data={"username": "admin", "password": key,
+                                              "csrf_token": csrf_token_in(form.text)})
+        assert signed.status_code == 303
+        assert browser.get("/board").status_code == 200
+        with browser.stream("GET", "/events") as answer:
+            events = sse_events_sync(answer)
+            assert next(events)["event"] in ("hello", "refresh")
+            complaint_id = submit(api, LEVEL_1[0], 999)
+            for event in events:
+                if event.get("event") == "case" and json.loads(event["data"]).get(
+                        "complaint_id") == complaint_id:
+                    break
+            assert json.loads(event["data"])["response_level"] == 1

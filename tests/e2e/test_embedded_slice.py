@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import System
+from tests.support import System
 
 SEVERE = {
     "channel": "hotline",

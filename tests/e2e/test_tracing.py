@@ -10,8 +10,7 @@ import pytest
 from shared import tracing
 from shared.bus import Delivery, MemoryBus
 from shared.events import Envelope
-from tests.conftest import System
-from tests.support import Conditions
+from tests.support import Conditions, System
 
 TRACE, PARENT = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 CHAIN = ("complaint.received", "complaint.triaged", "notification.sent")

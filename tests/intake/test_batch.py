@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import System
+from tests.support import System
 
 
 async def test_each_item_gets_its_own_answer(system: System) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from intake_svc.models import IdempotencyKey
 from intake_svc.service import purge_idempotency_keys
-from tests.conftest import System
+from tests.support import System
 
 
 async def test_expired_keys_are_purged_and_fresh_ones_kept(system: System) -> None:

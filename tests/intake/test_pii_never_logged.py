@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import System
+from tests.support import System
 
 PHONE, EMAIL, NAME = "13798765432", "wang.wu@example.com", "王五"
 

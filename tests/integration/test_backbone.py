@@ -37,6 +37,7 @@ async def test_redelivered_event_has_one_effect(db: Db, bus_factory: BusFactory)
         await probe.tally.applied(1)
         async with probe.runtime.db.session() as session:
             raw = await session.scalar(select(probe.runtime.outbox.c.envelope))
+        assert raw is not None
         event = Envelope.model_validate_json(raw)
         await bus.publish(probe.topic, event)
         await bus.publish(probe.topic, event)

@@ -62,8 +62,8 @@ async def test_seeded_once_then_edited_and_kept_across_restarts(tmp_path: Path) 
 
 async def test_replacing_the_roster_validates_and_needs_admin(tmp_path: Path) -> None:
     async with running(notify_settings(tmp_path, ROSTER)) as notify:
-        no_admin = await notify.client.get("/api/v1/roster",
-                                           headers={"x-beacon-scopes": "cases:read"})
+        no_admin = await notify.client.put("/api/v1/roster/members",
+                                           headers={"x-beacon-scopes": "cases:read"}, json=[])
         bad_url = await notify.client.put("/api/v1/roster/members", headers=ADMIN, json=[
             {"id": "x", "name": "x", "roles": ["duty_room"],
              "channels": {"webhook": {"address": "ftp://nope"}}}])

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from shared.events import Envelope
-from tests.conftest import System
+from tests.support import System
 
 BODY = {"channel": "hotline", "content": "收费不合理", "complainant": {
     "name": "李四", "phone": "13912345678", "email": "lisi@example.com"}}

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from services.auth import key_hash
 from services.models import ApiKeyRecord
-from tests.conftest import System
+from tests.support import System
 
 COMPLAINT = {"channel": "app", "content": "App 闪退，无法下单"}
 

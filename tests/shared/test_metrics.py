@@ -18,8 +18,7 @@ from shared.bus.base import Record
 from shared.bus.kafka import KafkaBus
 from shared.events import make_event
 from shared.settings import BusSettings
-from tests.conftest import System
-from tests.support import Happened, Probe, new_topic, until
+from tests.support import Happened, Probe, System, new_topic, until
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 

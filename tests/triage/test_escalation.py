@@ -16,8 +16,7 @@ from sqlalchemy import select
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
 from shared.runtime import ServiceRuntime
-from tests.conftest import ADMIN, System
-from tests.support import Tally
+from tests.support import ADMIN, System, Tally
 from triage_svc import escalation
 from triage_svc.models import Escalation
 from triage_svc.rules import Rules

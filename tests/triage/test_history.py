@@ -3,7 +3,7 @@ their data) raise the level of the next one."""
 
 from __future__ import annotations
 
-from tests.conftest import System
+from tests.support import System
 
 
 async def _level(system: System, phone: str, drill: bool = False) -> tuple[int, list[str]]:

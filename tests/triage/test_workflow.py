@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.conftest import System
+from tests.support import System
 from triage_svc.workflow import MOVES, InvalidMove, check_move
 
 

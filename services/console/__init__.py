@@ -1,0 +1,1 @@
+"""The command-center console: pages, sessions and live updates."""

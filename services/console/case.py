@@ -1,0 +1,101 @@
+"""A case: the complaint (masked unless revealed), level and reasons, deadlines, timeline,
+escalation ladder, notifications, linked mentions, and every case action of the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.console.users import Session
+from services.console.web import (
+    Api,
+    Console,
+    ConsoleDep,
+    PostSessionDep,
+    SessionDep,
+    problem_detail,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+# Each action of the API, with how a form's fields become its body.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("note",), "assign": ("assignee", "department"),
+    "level": ("response_level", "reason"), "state": ("state", "reason"),
+    "answer": ("text",), "follow-up": ("satisfaction", "note"), "appeal": ("reason",),
+}
+INTEGER_FIELDS = frozenset({"response_level", "satisfaction"})
+
+
+async def case_context(console: Console, session: Session, case_id: str, *,
+                       reveal: bool = False) -> dict[str, Any]:
+    api = Api(console, session.user)
+    case = await api.json(f"/api/v1/cases/{case_id}")
+    complaint = await api.get(f"/api/v1/complaints/{case['complaint_id']}", reveal=reveal)
+    notes = await api.get("/api/v1/notifications", {"case_id": case_id, "limit": 200})
+    return {
+        "case": case,
+        "complaint": complaint.json() if complaint.status_code == 200 else None,
+        "notifications": notes.json().get("items", []) if notes.status_code == 200 else [],
+        "revealed": reveal,
+        "can_reveal": session.user.pii or session.user.role == "admin",
+        "can_act": "cases:write" in session.user.scopes or session.user.role == "admin",
+    }
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, console: ConsoleDep, session: SessionDep,
+                    case_id: str) -> Response:
+    return render(request, console, session, "case.html", message=None,
+                  **await case_context(console, session, case_id))
+
+
+@router.get("/cases/{case_id}/panel", response_class=HTMLResponse)
+async def case_panel(request: Request, console: ConsoleDep, session: SessionDep,
+                     case_id: str) -> Response:
+    """The case without the page around it: what a live notice refetches."""
+    return render(request, console, session, "_case_panel.html", message=None,
+                  **await case_context(console, session, case_id))
+
+
+@router.post("/cases/{case_id}/reveal", response_class=HTMLResponse)
+async def reveal(request: Request, console: ConsoleDep, session: PostSessionDep,
+                 case_id: str) -> Response:
+    """Show personal data once the reveal is on the timeline; refused without pii:read."""
+    recorded = await Api(console, session.user).post(f"/api/v1/cases/{case_id}/reveal",
+                                                      reveal=True)
+    if recorded.status_code != 204:
+        return render(request, console, session, "_case_panel.html",
+                      status=recorded.status_code,
+                      message=("Refused: {detail}", {"detail": problem_detail(recorded)}),
+                      **await case_context(console, session, case_id))
+    return render(request, console, session, "_case_panel.html", message=None,
+                  **await case_context(console, session, case_id, reveal=True))
+
+
+@router.post("/cases/{case_id}/do/{action}", response_class=HTMLResponse)
+async def act(request: Request, console: ConsoleDep, session: PostSessionDep, case_id: str,
+              action: str) -> Response:
+    """One case action, through the API; its refusal (409, 422) is shown in plain words."""
+    if action not in ACTIONS:
+        return render(request, console, session, "_case_panel.html", status=404,
+                      message=("Not found.", {}),
+                      **await case_context(console, session, case_id))
+    form = await request.form()
+    body: dict[str, Any] = {}
+    for name in ACTIONS[action]:
+        value = str(form.get(name) or "").strip()
+        if value:
+            body[name] = int(value) if name in INTEGER_FIELDS and value.isdigit() else value
+    answer = await Api(console, session.user).post(f"/api/v1/cases/{case_id}/{action}", body)
+    message = (("Done.", {}) if answer.status_code == 200 else
+               ("This action is not allowed now: {detail}" if answer.status_code == 409
+                else "Refused: {detail}", {"detail": problem_detail(answer)}))
+    # The API's status goes back too: the page swaps 403, 409 and 422 answers in (base.html's
+    # htmx config) and keeps what the user typed unless the action was done.
+    status = 200 if answer.status_code == 200 else answer.status_code
+    return render(request, console, session, "_case_panel.html", status=status,
+                  message=message, ok=answer.status_code == 200,
+                  **await case_context(console, session, case_id))

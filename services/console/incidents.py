@@ -1,0 +1,118 @@
+"""Incidents: group complaints (群体投诉) and public-opinion incidents, filtered in the URL,
+each with its member complaints (linked to their cases) and mentions, and closing with a
+reason."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.console.users import Session
+from services.console.web import (
+    Api,
+    Console,
+    ConsoleDep,
+    PostSessionDep,
+    SessionDep,
+    drill_of,
+    problem_detail,
+    redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+KINDS = ("group", "public_opinion")
+STATES = ("open", "closed")
+MENTIONS_SHOWN = 50  # titles fetched for the first ones; the rest are listed by id
+
+
+def incident_filters(request: Request) -> dict[str, str]:
+    """kind and state as the URL gives them (unknown values are dropped)."""
+    kind, state = request.query_params.get("kind", ""), request.query_params.get("state", "")
+    return {k: v for k, v in (("kind", kind), ("state", state))
+            if v in (KINDS if k == "kind" else STATES)}
+
+
+async def incident_list(console: Console, session: Session,
+                        request: Request) -> list[dict[str, Any]]:
+    query = {**incident_filters(request), "drill": str(drill_of(request)).lower(),
+             "limit": 200}
+    page = await Api(console, session.user).json("/api/v1/incidents", query)
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+async def incidents_page(request: Request, console: ConsoleDep, session: SessionDep) -> Response:
+    filters = incident_filters(request)
+    return render(request, console, session, "incidents.html", filters=filters,
+                  filter_query=urlencode(filters), kinds=KINDS, states=STATES,
+                  incidents=await incident_list(console, session, request))
+
+
+@router.get("/incidents/list", response_class=HTMLResponse)
+async def incidents_fragment(request: Request, console: ConsoleDep,
+                             session: SessionDep) -> Response:
+    """The table alone: what a live notice makes the page refetch."""
+    return render(request, console, session, "_incidents_table.html",
+                  incidents=await incident_list(console, session, request))
+
+
+async def incident_context(console: Console, session: Session,
+                           incident_id: str) -> dict[str, Any]:
+    """The incident, its complaints with their cases, and its mentions (titles of the first
+    MENTIONS_SHOWN)."""
+    api = Api(console, session.user)
+    incident = await api.json(f"/api/v1/incidents/{incident_id}")
+    cases, mentions = await asyncio.gather(
+        api.get("/api/v1/cases", {"incident_id": incident_id, "limit": 500}),
+        asyncio.gather(*[api.get(f"/api/v1/mentions/{m}")
+                         for m in incident["mention_ids"][:MENTIONS_SHOWN]]))
+    by_complaint = {c["complaint_id"]: c for c in
+                    (cases.json()["items"] if cases.status_code == 200 else [])}
+    found = {a.json()["id"]: a.json() for a in mentions if a.status_code == 200}
+    return {
+        "incident": incident,
+        "members": [(cid, by_complaint.get(cid)) for cid in incident["complaint_ids"]],
+        "mentions": [(mid, found.get(mid)) for mid in incident["mention_ids"]],
+        "can_close": session.user.caller().has("cases:write") and incident["state"] == "open",
+    }
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+async def incident_page(request: Request, console: ConsoleDep, session: SessionDep,
+                        incident_id: str) -> Response:
+    return render(request, console, session, "incident.html", message=None, reason="",
+                  **await incident_context(console, session, incident_id))
+
+
+@router.get("/incidents/{incident_id}/panel", response_class=HTMLResponse)
+async def incident_panel(request: Request, console: ConsoleDep, session: SessionDep,
+                         incident_id: str) -> Response:
+    return render(request, console, session, "_incident_panel.html",
+                  **await incident_context(console, session, incident_id))
+
+
+@router.post("/incidents/{incident_id}/close", response_class=HTMLResponse)
+async def close_incident(request: Request, console: ConsoleDep, session: PostSessionDep,
+                         incident_id: str,
+                         reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Close with a reason; a refusal (409 already closed, 403, 422) is shown in plain words."""
+    message: tuple[str, dict[str, Any]]
+    if not reason.strip():
+        answer_status, message = 422, ("A reason is required to close an incident.", {})
+    else:
+        answer = await Api(console, session.user).post(
+            f"/api/v1/incidents/{incident_id}/close", {"reason": reason.strip()})
+        if answer.status_code == 200:
+            return redirect(f"/incidents/{incident_id}", request)
+        answer_status = answer.status_code
+        message = ("This incident is already closed: {detail}" if answer_status == 409
+                   else "Refused: {detail}", {"detail": problem_detail(answer)})
+    return render(request, console, session, "incident.html", status=answer_status,
+                  message=message, reason=reason,
+                  **await incident_context(console, session, incident_id))

@@ -1,0 +1,95 @@
+"""The one path from a caller to a service: route and scope decided on the path that is
+forwarded. The API's catch-all and the console's pages both go through `Forwarder.call`, so
+a console user can do exactly what an API key with the same scopes can, and no more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from services.routing import Route, route_for
+from services.upstreams import Upstream
+from shared import tracing
+from shared.caller import Caller
+from shared.logctx import request_id_var
+
+log = logging.getLogger("beacon.gateway")
+
+CASE_STATE_TO_STATUS = {
+    "triaged": "triaged", "acknowledged": "in_progress", "investigating": "in_progress",
+    "responded": "responded", "follow_up": "responded", "closed": "closed",
+    "reopened": "reopened",
+}
+
+
+def problem_response(status: int, detail: str, headers: Mapping[str, str] | None = None
+                     ) -> httpx.Response:
+    body = {"type": f"https://beacon.dev/problems/{status}", "status": status,
+            "title": httpx.codes.get_reason_phrase(status), "detail": detail}
+    return httpx.Response(status, json=body, headers={
+        "content-type": "application/problem+json", **(headers or {})})
+
+
+def missing_scope(route: Route, method: str, caller: Caller) -> str | None:
+    """The scopes the caller lacks for this route and method, as a sentence, or None."""
+    needed = route.scopes_for(method)
+    if any(caller.has(scope) for scope in needed):
+        return None
+    return f"this key lacks the scope {' or '.join(sorted(needed))}"
+
+
+class Forwarder:
+    """Sends a caller's request to the service that owns the path, after the scope check."""
+
+    def __init__(self, upstreams: dict[str, Upstream]) -> None:
+        self.upstreams = upstreams
+
+    async def call(self, method: str, path: str, caller: Caller, *,
+                   params: Mapping[str, Any] | httpx.QueryParams | None = None,
+                   body: bytes = b"", headers: Mapping[str, str] | None = None,
+                   json: Any = None) -> httpx.Response:
+        """The service's answer, or a problem answer (404 no route, 403 scope, 503 down)."""
+        route = route_for(path)
+        if route is None:
+            return problem_response(404, f"no such resource: {path}")
+        refused = missing_scope(route, method, caller)
+        if refused:
+            return problem_response(403, refused)
+        return await self.send(route.service, method, path, caller, params=params,
+                               body=body, headers=headers, json=json)
+
+    async def send(self, service: str, method: str, path: str, caller: Caller, *,
+                   params: Mapping[str, Any] | httpx.QueryParams | None = None,
+                   body: bytes = b"", headers: Mapping[str, str] | None = None,
+                   json: Any = None) -> httpx.Response:
+        """Forward without a scope check: for callers the route check already admitted, or
+        token paths whose token is the authority."""
+        upstream = self.upstreams[service]
+        sent = {**(headers or {}), **caller.headers(),
+                "x-request-id": request_id_var.get() or "", **tracing.headers()}
+        try:
+            if json is not None:
+                return await upstream.request(method, path, params=params, json=json,
+                                              headers=sent)
+            return await upstream.request(method, path, params=params, content=body,
+                                          headers=sent)
+        except httpx.HTTPError as exc:
+            log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
+            return problem_response(503, f"{upstream.name} is unavailable; retry later",
+                                    {"retry-after": "1"})
+
+    async def complaint_view(self, complaint: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        """API.md's complaint view: the complaint plus its case (null until triage has run)."""
+        found = await self.send("triage", "GET", "/api/v1/cases", caller,
+                                params={"complaint_id": complaint["id"]})
+        cases = found.json().get("items", []) if found.status_code == 200 else []
+        if cases:
+            case = cases[0]
+            complaint["status"] = CASE_STATE_TO_STATUS.get(case["state"], complaint["status"])
+            complaint["case"] = {k: case[k] for k in (
+                "id", "response_level", "category", "level_reasons", "state", "deadlines",
+                "incident_id")}
+        return complaint

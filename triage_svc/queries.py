@@ -1,0 +1,62 @@
+"""Reads of cases for lists and boards: filters, a stable order and cursor paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.paging import after_cursor, encode_cursor
+from triage_svc.escalation import ANSWERED, overdue_clause
+from triage_svc.models import Case
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    complaint_id: str | None = None
+    response_level: int | None = None
+    state: str | None = None
+    open: bool | None = None
+    overdue: bool | None = None
+    drill: bool | None = None
+    incident_id: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    department: str | None = None
+    assignee: str | None = None
+
+    def clauses(self, now: datetime) -> list[ColumnElement[bool]]:
+        equal = {"complaint_id": Case.complaint_id, "response_level": Case.response_level,
+                 "state": Case.state, "incident_id": Case.incident_id,
+                 "category": Case.category, "channel": Case.channel,
+                 "department": Case.department, "assignee": Case.assignee}
+        found: list[ColumnElement[bool]] = [
+            column == getattr(self, name) for name, column in equal.items()
+            if getattr(self, name) is not None]
+        if self.open is not None:
+            found.append(Case.state.not_in(ANSWERED) if self.open
+                         else Case.state.in_(ANSWERED))
+        if self.overdue is not None:
+            found.append(overdue_clause(now) if self.overdue else ~overdue_clause(now))
+        if self.drill is not None:
+            found.append(Case.drill.is_(self.drill))
+        return found
+
+
+async def page_of_cases(session: AsyncSession, where: CaseFilter, now: datetime, limit: int,
+                        cursor: str | None = None) -> tuple[list[Case], str | None]:
+    """One page, newest first, and the cursor of the next page (None on the last)."""
+    query = select(Case).where(*where.clauses(now))
+    if cursor:
+        query = query.where(after_cursor(cursor, Case.opened_at, Case.id))
+    rows = list((await session.scalars(
+        query.order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit + 1))).all())
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, encode_cursor(rows[-1].opened_at, rows[-1].id) if more and rows else None
+
+
+async def count_cases(session: AsyncSession, where: CaseFilter, now: datetime) -> int:
+    return int(await session.scalar(
+        select(func.count()).select_from(Case).where(*where.clauses(now))) or 0)
