@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shared services intake_svc triage_svc notify_svc sentiment_svc deploy
+	$(VENV)/bin/mypy shared services intake_svc triage_svc notify_svc sentiment_svc deploy tests bench
 
 # Distributed mode on this machine: Tansu, one process per service (replicas via
 # <SERVICE>_REPLICAS=N), PostgreSQL when DATABASE_URL names one, SQLite files otherwise.
@@ -38,9 +38,13 @@ down: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bus.py
 
-# Retrain the sentiment model from the data its packages ship (seeded: same bytes each time).
+# Retrain the sentiment model from the data its packages ship (seeded: same bytes each time),
+# and triage's category model and severity safety net from the development sets in
+# tests/data/ (deterministic; tests/triage/test_quality.py checks the shipped weights).
 model: $(STAMP)
 	$(PY) -m sentiment_svc.train
+	$(PY) -m triage_svc.train_category
+	$(PY) -m triage_svc.train_severity
 
 # Refresh the console's browser assets (services/console/static/vendor/) from the pins in
 # services/console/assets/package.json; needs node and npm, which nothing else does.

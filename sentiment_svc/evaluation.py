@@ -9,6 +9,9 @@ from pathlib import Path
 from sentiment_svc.model import Language
 
 MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
+DEV_SETS = MENTION_SETS / "dev"
+# Measured by the lead only, at the end; development never reads it.
+HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 
 
@@ -20,16 +23,46 @@ class Labelled:
     text: str
 
 
-def labelled_mentions(folder: Path = MENTION_SETS) -> list[Labelled]:
-    """`mentions_<lang>.tsv`: label, source, text per line; `#` lines are comments."""
+# The labelled mentions the mention-domain head trains on (train.py), as (folder, stem).
+TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, "mentions_more"))
+
+
+def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:
+    """`<stem>_<lang>.tsv`: label, source, text per line; `#` lines are comments."""
     out: list[Labelled] = []
     for lang in ("zh", "en"):
         language: Language = "zh" if lang == "zh" else "en"
-        for line in (folder / f"mentions_{lang}.tsv").read_text(encoding="utf-8").splitlines():
+        path = folder / f"{stem}_{lang}.tsv"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 label, source, text = line.split("\t")
                 out.append(Labelled(label, source, language, text))
     return out
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.5) -> list[int]:
+    """A group id per text: texts whose character 2-3-gram TF-IDF cosine reaches the
+    threshold (rewordings of one post) are joined, transitively, so a fold split keeps
+    them together."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3)).fit_transform(
+        [t.lower() for t in texts])
+    similar = (x @ x.T).tocoo()
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, value in zip(similar.row, similar.col, similar.data, strict=True):
+        if i < j and value >= threshold:
+            parent[root(int(i))] = root(int(j))
+    return [root(i) for i in range(len(texts))]
 
 
 def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:

@@ -72,7 +72,9 @@ def assess(label: str, score: float, source: str, url: str | None, reach: dict[s
     reasons: list[str] = []
     total = 0
     if label == "negative":
-        points = round(SENTIMENT_MAX * min(1.0, 0.4 + abs(score)))
+        # The score is calibrated: its size tracks how negative the text is (harm named,
+        # emphasis), so points follow it; a floor keeps any complaint above none.
+        points = round(SENTIMENT_MAX * min(1.0, max(0.3, abs(score))))
         reasons.append(f"sentiment negative ({score:+.2f}): +{points}")
         total += points
     elif label == "positive":

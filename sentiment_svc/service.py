@@ -334,7 +334,9 @@ async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
     topic_id = scope.removeprefix("topic:") if scope != OVERALL else None
     where = "overall" if topic_id is None else f"topic {topic_id}"
     label = members[0].title or members[0].content[:60] if topic_id else None
-    summary = (f"negative mentions rising ({where}): {spike.negative} in the window against "
+    rising = "another wave of negative mentions" if spike.follow_up else \
+        "negative mentions rising"
+    summary = (f"{rising} ({where}): {spike.negative} in the window against "
                f"a baseline of {spike.baseline:.1f}" + (f"; e.g. {label}" if label else ""))
     event = OpinionAlert(
         alert_id=uuid.uuid4().hex, warning_level=spike.warning_level,

@@ -7,9 +7,12 @@ mentions arrive, so a burst is caught inside its first bucket, not when the buck
   anomalous  negatives >= min_count, >= min_ratio × baseline, and Poisson tail
              P(X >= negatives | baseline) < p_value; or the negative share jumped by
              share_jump over its baseline with enough volume.
-One alert per spike: the scope stays "in spike" until a closed bucket is no longer anomalous
-at a looser exit threshold, and alerts only on entering it. Buckets (including the spike's)
-feed the baseline, so a high but flat level becomes the norm and stays silent.
+One alert per wave: the scope stays "in spike" until `exit_buckets` closed buckets in a row
+are no longer anomalous at a looser exit threshold, and alerts on entering it. A sustained
+spike (or a step up to a new level) stays one alert; but a new wave inside the spike (an
+anomalous bucket after at least one quiet one, e.g. a second burst of reposts half an hour
+later) alerts again with its own evidence, so the open incident collects it. Buckets
+(including the spike's) feed the baseline, so a high but flat level becomes the norm.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class SpikeConfig:
     # A spike ends after this many closed buckets in a row that are no longer anomalous at
     # exit_p_value; a fading spike that wobbles around the threshold stays one spike.
     exit_buckets: int = 6
+    # A new wave inside a spike: anomalous again after this many buckets in a row back at the
+    # baseline (a lull; a ramp that wobbles is one wave, a second burst later is another).
+    wave_gap_buckets: int = 2
     tz_offset_h: int = 8  # hour-of-week in local (China) time
     max_gap_buckets: int = 7 * 24 * 6
 
@@ -59,6 +65,8 @@ class SpikeState:
     seen: int = 0
     in_spike: bool = False
     quiet_run: int = 0
+    lull_run: int = 0  # closed buckets in a row back at the baseline, inside a spike
+    alerted_bucket: int = -1  # the bucket that last alerted: one alert per bucket at most
     top: list[tuple[str, int]] = field(default_factory=list)  # (mention id, risk score)
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +90,7 @@ class Spike:
     share: float
     top_mention_ids: list[str]
     reasons: list[str]
+    follow_up: bool = False  # a new wave inside a spike already alerted
 
 
 def bucket_of(at: datetime, cfg: SpikeConfig) -> int:
@@ -118,8 +127,10 @@ def _close(state: SpikeState, bucket: int, negative: int, total: int, cfg: Spike
     if state.in_spike:
         quiet = not _anomalous(state, bucket, negative, total, cfg, strict=False)
         state.quiet_run = state.quiet_run + 1 if quiet else 0
+        lull = negative <= baseline(state, bucket, cfg)
+        state.lull_run = state.lull_run + 1 if lull else 0
         if state.quiet_run >= cfg.exit_buckets:
-            state.in_spike, state.quiet_run = False, 0
+            state.in_spike, state.quiet_run, state.lull_run = False, 0, 0
     if state.seen == 0:  # the first bucket seeds the baseline
         state.ewma = float(negative)
         state.ewma_share = negative / total if total else 0.0
@@ -168,13 +179,19 @@ def observe(state: SpikeState, mention_id: str, negative: bool, risk_score: int,
 
 
 def check(state: SpikeState, cfg: SpikeConfig, *, severe: bool = False) -> Spike | None:
-    """A spike when the open bucket turned anomalous and the scope was not in one already."""
-    if state.in_spike or state.seen < cfg.warmup_buckets:
+    """A spike when the open bucket turned anomalous and the scope was not in one already,
+    or a follow-up when it is a new wave (quiet buckets since the last alert) inside one."""
+    if state.seen < cfg.warmup_buckets or state.bucket == state.alerted_bucket:
+        return None
+    follow_up = state.in_spike
+    if follow_up and state.lull_run < cfg.wave_gap_buckets:  # the same wave goes on
         return None
     reasons = _anomalous(state, state.bucket, state.negative, state.total, cfg)
     if not reasons:
         return None
-    state.in_spike = True
+    state.in_spike, state.lull_run, state.alerted_bucket = True, 0, state.bucket
+    if follow_up:
+        reasons.append("a new wave inside the spike already alerted")
     base = baseline(state, state.bucket, cfg)
     start = datetime.fromtimestamp(state.bucket * cfg.bucket_s, UTC)
     return Spike(
@@ -182,7 +199,7 @@ def check(state: SpikeState, cfg: SpikeConfig, *, severe: bool = False) -> Spike
         window_start=start, window_end=start + timedelta(seconds=cfg.bucket_s),
         negative=state.negative, total=state.total, baseline=round(base, 2),
         share=round(state.negative / state.total, 3) if state.total else 0.0,
-        top_mention_ids=[m for m, _ in state.top], reasons=reasons,
+        top_mention_ids=[m for m, _ in state.top], reasons=reasons, follow_up=follow_up,
     )
 
 

@@ -131,6 +131,60 @@ POSITIVE = [
     "暖心！{org}工作人员帮助老人办理{product}业务",
 ]
 
+# Added for issue #15, each aimed at a failure seen in held-back sets: questions and notices
+# (neutral), bulletins about incidents (neutral: reporting, not judging), harm with blame
+# (negative, strongly), sarcasm without a listed marker, praise that names 召回/退货/投诉.
+HARM_EVENTS = ["燃气爆炸", "起火", "电梯坠落", "楼体坍塌", "食物中毒", "漏电伤人", "燃气泄漏",
+               "锅炉爆炸", "车辆自燃", "充电时起火"]
+NEUTRAL_REGISTER = [
+    "{place}应急管理局通报：{org}发生{event}，{num}人受伤送医，事故原因正在调查",
+    "据{place}消防部门消息，{org}一处仓库{date}{event}，火势已被控制，无人员死亡",
+    "记者从{place}有关部门获悉，{org}{event}事故已造成{num}人受伤，善后工作正在进行",
+    "{org}发布情况说明：{event}发生后已第一时间组织救援，伤者已送医救治",
+    "{place}通报{event}事故调查进展，涉事企业负责人已被控制",
+    "{place}市场监管局发布{product}召回公告，涉及{num}台，消费者可联系经销商免费维修",
+    "{org}宣布召回部分批次{product}，用户可凭购买凭证办理退货",
+    "{place}消协发布第三季度投诉分析报告，共受理投诉{num}件",
+    "请问{product}坏了找哪里维修？需要带发票吗",
+    "想问一下{place}的{event}事故现在有最新消息吗",
+    "{product}退货需要多久到账？第一次在{org}买",
+    "有没有人知道{org}的投诉电话是多少",
+    "{org}通知：{date}起{product}业务暂停办理，恢复时间另行通知",
+    "温馨提示：{place}{date}进行燃气管道检修，请居民提前做好准备",
+    "{place}将于{date}开展{event}应急演练，届时请勿惊慌",
+    "{org}回应称，已成立调查组，将及时公布{event}调查结果",
+]
+NEGATIVE_HARM = [
+    "{org}{event}，{num}人烧伤，至今拒不回应，太过分了",
+    "{event}伤人，{org}失职，必须严惩责任人",
+    "{org}回应{event}避重就轻，网友不满",
+    "又是{event}，{org}管理混乱，草菅人命，谁来负责",
+    "{org}对{event}隐瞒不报，受害者家属讨说法无果",
+    "{place}{event}造成{num}人伤亡，居民愤怒质疑{org}监管不力",
+    "{org}的{product}{event}，家人被烧伤住院，厂家推卸责任",
+    "管道老化早就反映过，{org}一直不管，现在{event}了，谁来赔",
+]
+NEGATIVE_SARCASM = [
+    "{org}效率真高，报修{num}天了还没人来",
+    "真是贴心的服务啊，{product}坏了打客服电话一直打不通",
+    "太感谢{org}了，让我体验了一个月没网的生活",
+    "{org}的售后可真是专业，修了三次{product}还是坏的",
+    "好棒的{org}，退款拖了半年都没到账",
+    "{org}的承诺真靠谱，说好的上门又没来",
+    "感谢{org}，又停电了，这个月第四次",
+    "服务太周到了，{product}送来就是坏的，换货还要等一个月",
+]
+POSITIVE_DESPITE = [
+    "{org}主动召回问题{product}，态度负责，值得点赞",
+    "{product}退货很顺利，客服态度好，第二天就退款了",
+    "投诉{org}之后第二天就有人联系，问题很快解决，满意",
+    "{org}召回处理得很及时，免费更换了新的{product}，放心了",
+    "在{org}退货没有任何刁难，流程简单，好评",
+    "之前{product}出了故障，{org}上门维修很快，师傅专业",
+    "本来以为投诉没用，结果{org}三天就解决了，感谢",
+    "{org}对{event}隐患排查及时，居民都说放心",
+]
+
 
 @dataclass(frozen=True)
 class Corpus:
@@ -157,15 +211,17 @@ def template_corpus(seed: int, per_template: int = 40) -> Corpus:
     texts: list[str] = []
     labels: list[str] = []
     seen: set[str] = set()
-    for label, templates in (("neutral", NEUTRAL), ("negative", NEGATIVE),
-                             ("positive", POSITIVE)):
+    for label, templates in (("neutral", NEUTRAL + NEUTRAL_REGISTER),
+                             ("negative", NEGATIVE + NEGATIVE_HARM + NEGATIVE_SARCASM),
+                             ("positive", POSITIVE + POSITIVE_DESPITE)):
         for template in templates:
             for _ in range(per_template):
                 text = template.format(org=rng.choice(ORGS), product=rng.choice(PRODUCTS),
                                        place=rng.choice(PLACES), date=rng.choice(DATES),
-                                       num=rng.choice(NUMS))
+                                       num=rng.choice(NUMS), event=rng.choice(HARM_EVENTS))
                 if text not in seen:
                     seen.add(text)
                     texts.append(text)
                     labels.append(label)
     return Corpus(texts, labels)
+

@@ -231,7 +231,8 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
 
 async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> None:
     """Open a public-opinion incident at the alert's warning level, or join (and raise)
-    the open one on the same topic seen within `merge_hours`."""
+    the open one on the same topic seen within `merge_hours`: a later wave of the same
+    story adds its evidence and counts (`members_added`, or `raised` when more severe)."""
     key = opinion_key(alert)
     await _lock(unit, f"opinion:{key}")
     since = alert.raised_at - timedelta(hours=rules.opinion.merge_hours)
@@ -255,6 +256,7 @@ async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> Non
     before = incident.response_level
     incident.response_level = min(before, alert.warning_level)
     incident.updated_at = max(incident.updated_at, alert.raised_at)
+    incident.summary = alert.summary[:500]  # the latest wave's counts
     added = await _add_mentions(unit, incident, alert.top_mention_ids, alert.raised_at)
     await _announce(unit, incident, before, alert.raised_at, mentions=added)
 

@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from shared.events.schemas import ComplaintReceived
-from triage_svc.levels import Assessment, History, assess
+from triage_svc.levels import Assessment, History, Models, assess
 from triage_svc.rules import Rules
 
-LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "complaints.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+LABELLED = DATA / "complaints.jsonl"
+DEV = DATA / "dev" / "complaints.jsonl"
+MORE = DATA / "dev" / "complaints_more.jsonl"
+# What the rules and both models are developed on (each file when it exists).
+DEVELOPMENT = (LABELLED, DEV, MORE)
+HELDOUT = DATA / "heldout" / "complaints.jsonl"  # measured, never developed on
 _FIELDS = ("channel", "content", "subject", "people_count", "media_involved", "drill", "target")
 _RECEIVED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -35,6 +41,8 @@ class Score:
     category: int = 0
     confusion: dict[tuple[int, int], int] = field(default_factory=dict)  # (true, given)
     severe_under: list[tuple[Labelled, Assessment]] = field(default_factory=list)
+    over: int = 0  # given a more severe level than the true one
+    raised: int = 0  # levels the severity safety net raised
     misses: list[tuple[Labelled, Assessment]] = field(default_factory=list)
 
     @property
@@ -69,11 +77,16 @@ def is_severe_under_triage(true_level: int, given: int) -> bool:
     return true_level <= 2 and given - true_level >= 2
 
 
-def score(rows: Sequence[Labelled], rules: Rules) -> Score:
+def score(rows: Sequence[Labelled], rules: Rules,
+          models: Sequence[Models | None] | None = None) -> Score:
+    """The engine's figures on `rows` (`models`: per row, the models to assess it with;
+    the shipped ones by default)."""
     result = Score()
-    for row in rows:
-        got = assess(row.complaint, rules, row.history)
+    for i, row in enumerate(rows):
+        got = assess(row.complaint, rules, row.history, models[i] if models else None)
         result.total += 1
+        result.over += got.response_level < row.level
+        result.raised += any("[severity_model" in r for r in got.level_reasons)
         key = (row.level, got.response_level)
         result.confusion[key] = result.confusion.get(key, 0) + 1
         result.exact += got.response_level == row.level
@@ -83,3 +96,35 @@ def score(rows: Sequence[Labelled], rules: Rules) -> Score:
         if is_severe_under_triage(row.level, got.response_level):
             result.severe_under.append((row, got))
     return result
+
+
+def cross_validate(paths: Sequence[Path], rules: Rules, folds: int = 5,
+                   severity: bool = True) -> list[tuple[str, Score]]:
+    """The engine with both models retrained without the rows they score: k-fold by row
+    over all the files, then each file scored by models of the other files. The rules stay
+    as they are (they were written on these files: only the models are out of sample)."""
+    from triage_svc import categorise, train_category, train_severity
+    from triage_svc import severity as severity_model
+
+    present = [p for p in paths if p.exists()]
+    rows = [row for path in present for row in load_labelled(path)]
+    source = [i for i, path in enumerate(present) for _ in load_labelled(path)]
+    category_rows = train_category.examples(present, rules)
+    severity_rows = train_severity.examples(present, rules)
+
+    def models(test: Sequence[bool]) -> Models:
+        category = categorise.model_from_json(train_category.fit(
+            [r for r, t in zip(category_rows, test, strict=True) if not t]))
+        floor = severity_model.model_from_json(train_severity.fit(
+            [r for r, t in zip(severity_rows, test, strict=True) if not t])) if severity else None
+        return Models(category, floor)
+
+    fold_models = [models([i % folds == k for i in range(len(rows))]) for k in range(folds)]
+    results = [(f"{folds}-fold by row, all files",
+                score(rows, rules, [fold_models[i % folds] for i in range(len(rows))]))]
+    for k, path in enumerate(present if len(present) > 1 else []):
+        own = [i for i, s in enumerate(source) if s == k]
+        other = models([s == k for s in source])
+        results.append((f"{path.parent.name}/{path.name} by models of the others",
+                        score([rows[i] for i in own], rules, [other] * len(own))))
+    return results

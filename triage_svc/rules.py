@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 _RULE_KEYS = {
     "name", "level", "reason", "terms", "requires", "unless_before", "not_within", "category",
     "min_people", "media", "drill", "min_complainant_recent", "min_target_recent",
+    "unless_resolved",
 }
 _TRIGGERS = ("terms", "min_people", "media", "drill", "min_complainant_recent",
              "min_target_recent")
@@ -66,6 +68,16 @@ class Rule:
     drill: bool = False
     min_complainant_recent: int | None = None
     min_target_recent: int | None = None
+    unless_resolved: bool = False  # a term in a sentence saying it was fixed does not fire
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A sentence saying the matter was already fixed ("上次漏气已经修好了") cancels the
+    terms of rules with `unless_resolved`, unless it also says it is not ("修好了又坏了")."""
+
+    cues: tuple[str, ...] = ()
+    still: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,7 @@ class Rules:
     categories: CategoryTerms
     clocks: dict[int, dict[str, Clock]]
     negation: Negation = field(default_factory=lambda: Negation((), (), 0, 0))
+    resolved: Resolved = field(default_factory=Resolved)
     calendar: Calendar = field(default_factory=Calendar)
     history_window_days: int = 30
     escalation: Escalation = field(default_factory=Escalation)
@@ -203,6 +216,7 @@ def parse_rules(raw: dict[str, Any], where: str, text: str = "") -> Rules:
         categories=_categories(raw.get("categories", {}), check),
         clocks={level: _clock_table(raw, level, check) for level in (1, 2, 3, 4)},
         negation=_negation(raw.get("negation", {}), check),
+        resolved=_resolved(raw.get("resolved", {}), check),
         calendar=_calendar(raw.get("calendar", {}), check),
         history_window_days=_positive(
             raw.get("history", {}).get("window_days", 30), check, "history", "window_days"),
@@ -225,6 +239,54 @@ def _strings(value: object, check: _Checker, table: str, key: str, label: str) -
     return tuple(v.lower() for v in value)
 
 
+def _terms(value: object, check: _Checker, table: str, key: str, label: str) -> tuple[str, ...]:
+    terms = _strings(value, check, table, key, label)
+    for term in terms:
+        try:
+            compile_term(term)
+        except re.error as exc:
+            raise check.fail(table, key, f"{label}: {key}: bad term {term!r} ({exc})") from exc
+    return terms
+
+
+@dataclass(frozen=True)
+class Term:
+    """A compiled rule term: a plain string found with `str.find`, or a pattern.
+
+    Patterns are a small part of regular expressions: `*`, a gap of a few characters inside
+    one clause ("闻到*煤气" matches "闻到一股煤气"); `[...]`, one character of a set
+    ("第[3-9三四五]次"); `(a|b)`, one of several; `?`, the character or group before it
+    is optional. Every other character stands for itself. An English (ASCII) term, and each
+    English word after a gap, must start a word: "sue" is not in "issue", but "12315" is in
+    "打12315" (a Chinese character is no letter).
+    """
+
+    text: str
+    english: bool
+    pattern: re.Pattern[str] | None  # None: a plain string
+
+
+_GAP_CHARS = {True: 40, False: 10}  # English words are longer than Chinese characters
+_CLAUSE = "，。！？；,.!?;\n"
+_WORD_START = "(?<![a-z0-9])"
+_PATTERN_SIGNS = frozenset("*[]()|?")
+_LITERAL_SIGNS = re.compile(r"([.^$+{}\\])")  # regular-expression signs that are text here
+
+
+@cache  # a rules file holds a few thousand terms at most
+def compile_term(term: str) -> Term:
+    english = term.isascii()
+    if not _PATTERN_SIGNS.intersection(term):
+        return Term(term, english, None)
+    gap = f"[^{_CLAUSE}]{{0,{_GAP_CHARS[english]}}}?"
+    parts = []
+    for i, part in enumerate(term.split("*")):
+        part = part.strip() if english else part
+        starts_word = english and i > 0 and part[:1].isalnum()
+        parts.append((_WORD_START if starts_word else "") + _LITERAL_SIGNS.sub(r"\\\1", part))
+    return Term(term, english, re.compile(gap.join(parts)))
+
+
 def _rule(raw: dict[str, Any], number: int, check: _Checker) -> Rule:
     table = f"rule#{number}"
     name = raw.get("name")
@@ -239,7 +301,8 @@ def _rule(raw: dict[str, Any], number: int, check: _Checker) -> Rule:
             raise check.fail(table, key, f"{label}: {key} is required (a non-empty string)")
     if not any(raw.get(key) for key in _TRIGGERS):
         raise check.fail(table, None, f"{label}: needs one of {', '.join(_TRIGGERS)}")
-    lists = {key: _strings(raw.get(key, []), check, table, key, label)
+    lists = {key: (_terms if key in ("terms", "requires") else _strings)(
+                 raw.get(key, []), check, table, key, label)
              for key in ("terms", "requires", "unless_before", "not_within")}
     if any(lists[k] for k in ("requires", "unless_before", "not_within")) and not lists["terms"]:
         raise check.fail(table, None, f"{label}: requires/unless_before/not_within need terms")
@@ -248,7 +311,7 @@ def _rule(raw: dict[str, Any], number: int, check: _Checker) -> Rule:
         raise check.fail(table, "category", f"{label}: unknown category {category!r}")
     counts = {key: None if raw.get(key) is None else _positive(raw[key], check, table, key)
               for key in ("min_people", "min_complainant_recent", "min_target_recent")}
-    for key in ("media", "drill"):
+    for key in ("media", "drill", "unless_resolved"):
         if not isinstance(raw.get(key, False), bool):
             raise check.fail(table, key, f"{label}: {key} must be true or false")
     return Rule(
@@ -258,6 +321,7 @@ def _rule(raw: dict[str, Any], number: int, check: _Checker) -> Rule:
         min_people=counts["min_people"], media=raw.get("media", False),
         drill=raw.get("drill", False), min_complainant_recent=counts["min_complainant_recent"],
         min_target_recent=counts["min_target_recent"],
+        unless_resolved=raw.get("unless_resolved", False),
     )
 
 
@@ -266,7 +330,7 @@ def _categories(raw: dict[str, Any], check: _Checker) -> CategoryTerms:
     for name, terms in raw.items():
         if name not in CATEGORIES:
             raise check.fail("categories", name, f"[categories]: unknown category {name!r}")
-        categories.append((name, _strings(terms, check, "categories", name, "[categories]")))
+        categories.append((name, _terms(terms, check, "categories", name, "[categories]")))
     return tuple(categories)
 
 
@@ -301,6 +365,13 @@ def _negation(raw: dict[str, Any], check: _Checker) -> Negation:
                             "[negation]"),
         window_chars=_positive(raw.get("window_chars", 4), check, "negation", "window_chars"),
         window_words=_positive(raw.get("window_words", 3), check, "negation", "window_words"),
+    )
+
+
+def _resolved(raw: dict[str, Any], check: _Checker) -> Resolved:
+    return Resolved(
+        cues=_strings(raw.get("cues", []), check, "resolved", "cues", "[resolved]"),
+        still=_strings(raw.get("still", []), check, "resolved", "still", "[resolved]"),
     )
 
 

@@ -118,3 +118,20 @@ def test_state_survives_json() -> None:
     run([3, 4, 5], state=state)
     again = SpikeState.from_json(state.to_json())
     assert again == state
+
+
+def test_a_second_wave_inside_a_spike_alerts_again_with_its_own_evidence() -> None:
+    """Issue #15: a second burst half an hour after the first, while the scope is still in
+    its spike, must reach the open incident; one alert per wave, not one per spike."""
+    series = [*poisson_series(2, 100, seed=12), 60, 0, 0, 120, 0]
+    alerts = run(series)
+    assert [i for i, _ in alerts] == [100, 103]
+    first, second = alerts[0][1], alerts[1][1]
+    assert not first.follow_up and second.follow_up
+    assert all(m.startswith("m103-") for m in second.top_mention_ids)
+    assert any("new wave" in r for r in second.reasons)
+
+
+def test_a_burst_that_goes_on_over_adjacent_buckets_is_one_wave() -> None:
+    series = [*poisson_series(2, 100, seed=13), 60, 80, 70, 90, 40]
+    assert [i for i, _ in run(series)] == [100]

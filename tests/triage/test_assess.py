@@ -39,7 +39,8 @@ def test_every_rule_that_fired_gives_a_reason() -> None:
     # "我要找记者" is a threat to go to the press (level 3), not a journalist's inquiry.
     result = assess(complaint("产品爆炸了，我要找记者曝光，太过分了"), RULES)
     assert result.response_level == 1
-    names = {reason.split("[")[1].split(" ")[0] for reason in result.level_reasons}
+    names = {reason.rsplit("[", 1)[1].split(" ")[0] for reason in result.level_reasons
+             if " → level " in reason}
     assert names == {"public_safety", "threat_to_expose", "strong_emotion"}
     assert any('"爆炸"' in reason for reason in result.level_reasons)
 

@@ -7,13 +7,31 @@ arrives before the complaint is triaged. Drills stay out of the statistics."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.events.schemas import ComplaintReceived, MentionLinked, OpinionAlert
+import pytest
+from sqlalchemy import select
+
+from shared.events import Envelope
+from shared.events.schemas import (
+    ComplaintReceived,
+    IncidentUpdated,
+    MentionLinked,
+    OpinionAlert,
+)
 from shared.runtime import ServiceRuntime
-from tests.conftest import System
-from tests.support import Tally
+from tests.support import System, Tally
+from triage_svc import severity
+
+
+@pytest.fixture(autouse=True)
+def levels_from_the_rules_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about grouping and links, so the levels they start from come from the
+    rules alone: the severity model's view of a text (discoloured water may be a hazard)
+    must not move them."""
+    monkeypatch.setattr(severity, "load_model", lambda *_args: None)
+
 
 ESTATE = {"department": "阳光小区物业服务中心"}
 WATER = [  # one matter, five ways of saying it
@@ -224,3 +242,34 @@ async def test_a_link_that_arrives_before_its_case_is_applied_when_it_opens(
     [case] = (await system.client.get("/api/v1/cases", params={
         "complaint_id": complaint_id})).json()["items"]
     assert (case["response_level"], case["media"]) == (2, True)
+
+
+async def test_a_later_wave_adds_its_evidence_to_the_open_incident(system: System) -> None:
+    """Issue #15: a second alert on the same topic, half an hour later and no more severe,
+    adds its mentions and counts to the open incident and announces `members_added`."""
+    triage = Triage(system)
+    first_at = datetime.now(UTC).replace(microsecond=0)
+    second_at = first_at + timedelta(minutes=30)
+
+    def wave(n: int, at: datetime, negatives: int) -> OpinionAlert:
+        return OpinionAlert(
+            alert_id=f"w{n}", warning_level=2, scope="topic", topic_id="t-gas",
+            summary=f"燃气爆炸负面舆情: {negatives} negative", window_start=at,
+            window_end=at, negative_count=negatives, baseline=1.0, negative_share=0.9,
+            top_mention_ids=[f"m{n}-{i}" for i in range(5)], raised_at=at)
+
+    await triage.publish("opinion.alert", wave(1, first_at, 40), "w1")
+    await triage.publish("opinion.alert", wave(2, second_at, 120), "w2")
+    [incident] = await triage.incidents(kind="public_opinion")
+    assert len(incident["mention_ids"]) == 10
+    assert {f"m2-{i}" for i in range(5)} <= set(incident["mention_ids"])
+    assert datetime.fromisoformat(incident["updated_at"]) == second_at
+    assert "120" in incident["summary"]
+    table = triage.runtime.outbox
+    async with triage.runtime.db.session() as session:
+        rows = (await session.execute(select(table.c.envelope).where(
+            table.c.topic == "incident.updated"))).scalars().all()
+    [updated] = [Envelope.from_bytes(r.encode()).payload() for r in rows]
+    assert isinstance(updated, IncidentUpdated)
+    assert updated.action == "members_added" and updated.mention_count == 10
+    assert sorted(updated.added_mention_ids) == [f"m2-{i}" for i in range(5)]

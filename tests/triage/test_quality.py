@@ -1,20 +1,38 @@
-"""The labelled set as a regression floor: exact level >= 90%, zero severe under-triage."""
+"""The development sets as a regression floor: the aims of issue #15 on each of them.
+
+Exact level >= 90%, category >= 85%, zero severe under-triage, under 5 ms CPU per
+complaint. The held-out set is not read here: it is measured by bench/triage_quality.py.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import replace
+from pathlib import Path
 
-from triage_svc.levels import Assessment
-from triage_svc.quality import Labelled, is_severe_under_triage, load_labelled, score
+import pytest
+
+from triage_svc import categorise
+from triage_svc.levels import Assessment, Models, assess
+from triage_svc.quality import (
+    DEVELOPMENT,
+    Labelled,
+    is_severe_under_triage,
+    load_labelled,
+    score,
+)
 from triage_svc.rules import CATEGORIES, load_rules
 
 RULES = load_rules()
-ROWS = load_labelled()
+SETS = [path for path in DEVELOPMENT if path.exists()]
+ROWS = load_labelled(DEVELOPMENT[0])
 
 
 def describe(rows: list[tuple[Labelled, Assessment]]) -> str:
-    return "\n".join(f"line {row.line}: {row.complaint.content!r} want L{row.level}, "
-                     f"got L{got.response_level}" for row, got in rows)
+    return "\n".join(f"line {row.line}: {row.complaint.content!r} want L{row.level}/"
+                     f"{row.category}, got L{got.response_level}/{got.category}"
+                     for row, got in rows)
 
 
 def test_the_labelled_set_covers_what_the_aims_need() -> None:
@@ -24,22 +42,74 @@ def test_the_labelled_set_covers_what_the_aims_need() -> None:
     assert {row.category for row in ROWS} == set(CATEGORIES)
 
 
-def test_quality_floors() -> None:
-    result = score(ROWS, RULES)
+@pytest.mark.parametrize("path", SETS, ids=[f"{p.parent.name}/{p.name}" for p in SETS])
+def test_quality_floors(path: Path) -> None:
+    result = score(load_labelled(path), RULES)
     assert not result.severe_under, describe(list(result.severe_under))
     assert result.exact_rate >= 0.90, describe(list(result.misses))
+    assert result.category_rate >= 0.85, describe(list(result.misses))
+
+
+def test_triage_costs_under_five_ms_of_cpu_per_complaint() -> None:
+    rows = [row for path in SETS for row in load_labelled(path)]
+    start = time.process_time()
+    for row in rows:
+        assess(row.complaint, RULES, row.history)
+    assert (time.process_time() - start) * 1000 / len(rows) < 5.0
 
 
 def test_the_floor_can_fail() -> None:
-    # Without the level-1 harm rules the same scoring must report the damage.
+    # Without the level-1 harm rules the same scoring must report the damage ...
     crippled = replace(RULES, rules=tuple(
-        r for r in RULES.rules if r.name not in {"casualties", "public_safety"}))
-    result = score(ROWS, crippled)
+        r for r in RULES.rules if r.name not in {"casualties", "public_safety", "large_group"}))
+    no_net = Models(categorise.load_model(), None)
+    result = score(ROWS, crippled, [no_net] * len(ROWS))
     assert result.severe_under
     assert result.exact_rate < 0.90
+    # ... which the severity safety net softens: fewer severe under-triages, never more.
+    netted = score(ROWS, crippled)
+    assert len(netted.severe_under) < len(result.severe_under)
+    assert netted.raised > 0
+
+
+def test_the_category_floor_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without topic words, rule categories and the model everything is `other`.
+    monkeypatch.setattr(categorise, "load_model", lambda: None)
+    without_topics = replace(RULES, categories=(), rules=tuple(
+        replace(r, category=None) for r in RULES.rules))
+    assert score(ROWS, without_topics).category_rate < 0.85
 
 
 def test_severe_under_triage_definition() -> None:
     assert is_severe_under_triage(1, 3) and is_severe_under_triage(2, 4)
     assert not is_severe_under_triage(1, 2) and not is_severe_under_triage(3, 4)
     assert not is_severe_under_triage(2, 3)
+
+
+def test_the_category_model_is_plain_data_rebuilt_byte_for_byte() -> None:
+    from triage_svc.train_category import TRAINING_FILES, examples, fit
+
+    assert categorise.load_model() is not None
+    rebuilt = fit(examples(TRAINING_FILES, RULES))
+    shipped = json.loads(categorise.MODEL_FILE.read_text(encoding="utf-8"))
+    assert rebuilt == shipped  # retrain after changing the data or [categories]
+
+
+def test_the_severity_model_is_plain_data_rebuilt_byte_for_byte() -> None:
+    from triage_svc import severity
+    from triage_svc.train_severity import TRAINING_FILES, examples, fit
+
+    assert severity.load_model() is not None
+    rebuilt = fit(examples(TRAINING_FILES, RULES))
+    shipped = json.loads(severity.MODEL_FILE.read_text(encoding="utf-8"))
+    assert rebuilt == shipped  # retrain (make model) after changing the data
+
+
+def test_cross_validation_retrains_the_models_without_the_rows_they_score() -> None:
+    from triage_svc.quality import cross_validate
+
+    results = dict(cross_validate([DEVELOPMENT[0]], RULES, folds=3))
+    result = results["3-fold by row, all files"]
+    assert result.total == len(ROWS)
+    # Out of sample the category model is worse than in sample: it did not see the rows.
+    assert result.category_rate < score(ROWS, RULES).category_rate
