@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -120,6 +121,4 @@ async def _call(handler: Any, request: Request, exc: Exception) -> Response:
 
 
 def _quote(target: str) -> str:
-    from urllib.parse import quote
-
     return quote(target, safe="/")

@@ -15,6 +15,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from services.models import ConsoleSession, ConsoleUser, SavedView
 from shared.caller import Caller
@@ -76,20 +77,20 @@ class UserStore:
 
     async def ensure_admin(self, password: str) -> bool:
         """Create the user `admin` with this password unless it exists; True if made."""
-        async with self.db.transaction() as session:
-            if await session.get(ConsoleUser, "admin") is not None:
-                return False
-            session.add(_row("admin", "Administrator", password, "admin", pii=True))
-        return True
+        return await self.create("admin", "Administrator", password, "admin", True) is not None
 
     async def create(self, username: str, display_name: str, password: str, role: Role,
                      pii: bool) -> User | None:
-        """The new user, or None when the name is taken."""
-        async with self.db.transaction() as session:
-            if await session.get(ConsoleUser, username) is not None:
-                return None
-            row = _row(username, display_name, password, role, pii=pii)
-            session.add(row)
+        """The new user, or None when the name is taken (also by a replica at the same
+        moment: gateway replicas starting together each try to make `admin`)."""
+        row = _row(username, display_name, password, role, pii=pii)
+        try:
+            async with self.db.transaction() as session:
+                if await session.get(ConsoleUser, username) is not None:
+                    return None
+                session.add(row)
+        except IntegrityError:
+            return None
         return _user(row)
 
     async def update(self, username: str, *, role: Role | None = None, pii: bool | None = None,
