@@ -33,11 +33,12 @@ from pydantic_settings import BaseSettings
 
 from deploy.local import STOP_TIMEOUT_S
 from services import launcher
+from services.console.settings import ConsoleSettings
 from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
 from shared.bus import MemoryBroker
 from shared.events import TOPICS, registered
 from shared.runtime import EventHandler, ServiceRuntime
-from shared.settings import ServiceSettings
+from shared.settings import BusSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -98,6 +99,8 @@ def allowed_env(component: str) -> frozenset[str]:
     names = env_names(settings_class(component))
     if component != "gateway":
         names |= {f"{component.upper()}_HOST", f"{component.upper()}_PORT"}
+    else:  # the console in the gateway: its own settings, and the bus it follows events on
+        names |= env_names(ConsoleSettings) | env_names(BusSettings)
     return frozenset(names)
 
 
