@@ -42,14 +42,16 @@ async def case_context(console: Console, session: Session, case_id: str, *,
         "revealed": reveal,
         "can_reveal": session.user.pii or session.user.role == "admin",
         "can_act": "cases:write" in session.user.scopes or session.user.role == "admin",
+        "oob_header": True,  # a fragment refreshes the page's header too
     }
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(request: Request, console: ConsoleDep, session: SessionDep,
                     case_id: str) -> Response:
+    context = await case_context(console, session, case_id)
     return render(request, console, session, "case.html", message=None,
-                  **await case_context(console, session, case_id))
+                  **{**context, "oob_header": False})
 
 
 @router.get("/cases/{case_id}/panel", response_class=HTMLResponse)
