@@ -228,8 +228,9 @@ async def _run(name: str) -> None:
         if embedded.key_is_new:
             print(f"beacon: generated admin API key (stored in {settings.data_dir}/dev_api_key):"
                   f"\n  {embedded.admin_key}", file=sys.stderr)
-        print(f"beacon: embedded mode on http://{settings.host}:{settings.port} "
-              f"(docs: /api/v1/openapi.json)", file=sys.stderr)
+        print(f"beacon: embedded mode on http://{settings.host}:{settings.port}: the console at /"
+              f" (sign in as admin with the admin key), the API docs at /api/v1/docs",
+              file=sys.stderr)
         await serve(embedded.gateway, settings.host, settings.port, settings.log_level,
                     [app.state.runtime for app in embedded.services.values()])
         return
