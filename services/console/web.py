@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import httpx
 from fastapi import Depends, HTTPException, Request
@@ -16,9 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.auth import SCOPES
-from services.console.i18n import LANGUAGES, Language, local_time, translator
+from services.console.i18n import Language, local_time, translator
 from services.console.live import LiveHub
-from services.console.security import FailureLimiter, check_csrf
+from services.console.security import CSRF_FIELD, FailureLimiter, check_csrf
 from services.console.settings import ConsoleSettings
 from services.console.users import Session, User, UserStore
 from services.forwarding import Forwarder
@@ -83,7 +82,7 @@ async def csrf_checked(request: Request, session: SessionDep) -> Session:
     form_token = None
     if request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
-        form_token = str((await request.form()).get("csrf_token") or "")
+        form_token = str((await request.form()).get(CSRF_FIELD) or "")
     check_csrf(request, session.csrf_token, form_token)
     return session
 
@@ -161,10 +160,9 @@ def render(request: Request, console: Console, session: Session | None, template
     language = language_of(request)
     page = console.templates.get_template(template).render(
         request=request, path=request.url.path, user=session.user if session else None,
-        csrf_token=session.csrf_token if session else "", lang=language, languages=LANGUAGES,
+        csrf_token=session.csrf_token if session else "", lang=language,
         _=translator(language), drill=drill_of(request),
         local=lambda value: local_time(value, console.settings.zone),
-        zone=console.settings.timezone, query=urlencode,
         # The stream picks up from the page: what happens between render and connect
         # is replayed, not lost.
         live_since=console.hub.latest_id(), **context)
