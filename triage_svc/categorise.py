@@ -43,6 +43,7 @@ class Model:
     max_n: int
     min_n: int = 2
     topic_weight: float = 1.0  # how much one topic feature counts (see `features`)
+    english_chars: int = 0  # length of the English character n-grams read (0: none)
 
 
 def categorise_with_evidence(text: str, rules: Rules, fired: Sequence[Rule],
@@ -93,7 +94,7 @@ def _by_model(model: Model, text: str, topics: dict[Category, list[str]]
     scores = list(model.bias)
     contributions: dict[str, list[float]] = {}
     for feature, value in features(text, topics, model.max_n, model.min_n,
-                                   model.topic_weight).items():
+                                   model.topic_weight, model.english_chars).items():
         weights = model.weights.get(feature)
         if weights is None:
             continue
@@ -110,12 +111,19 @@ def _by_model(model: Model, text: str, topics: dict[Category, list[str]]
 
 
 def features(text: str, topics: dict[Category, list[str]], max_n: int, min_n: int = 2,
-             topic_weight: float = 1.0) -> dict[str, float]:
-    """Character min_n..max_n-grams of the Chinese runs, English words and word pairs, and
-    one feature per category whose topic words occur (their count, damped, times
-    `topic_weight`: the topic words generalise better than the n-grams, so they weigh more
-    than one n-gram under the same regularisation)."""
+             topic_weight: float = 1.0, english_chars: int = 0) -> dict[str, float]:
+    """Character min_n..max_n-grams of the Chinese runs, English words and word pairs, the
+    English words' character `english_chars`-grams (" refu": "refund", "refunded" and
+    "refundable" share them; cross-validated, see `train_category --check`), and one feature
+    per category whose topic words occur (their count, damped, times `topic_weight`: the
+    topic words generalise better than the n-grams, so they weigh more than one n-gram
+    under the same regularisation)."""
     found = text_features(text, min_n, max_n)
+    if english_chars:
+        for word in _ascii_words(text):
+            padded = f" {word} "
+            for i in range(len(padded) - english_chars + 1):
+                found[f"e:{padded[i:i + english_chars]}"] = 1.0
     for category, hits in topics.items():
         found[f"topic:{category}"] = topic_weight * math.log1p(len(hits))
     return found
@@ -192,4 +200,5 @@ def model_from_json(raw: dict[str, Any], path: str = "category model") -> Model:
     weights = {feature: {int(i): float(w) for i, w in row.items()}
                for feature, row in raw["weights"].items()}
     return Model(classes, tuple(float(b) for b in raw["bias"]), weights, int(raw["max_n"]),
-                 int(raw.get("min_n", 2)), float(raw.get("topic_weight", 1.0)))
+                 int(raw.get("min_n", 2)), float(raw.get("topic_weight", 1.0)),
+                 int(raw.get("english_chars", 0)))

@@ -315,13 +315,15 @@ def _preceded(text: str, at: int, negation: Negation, cues: tuple[str, ...]) -> 
 
 def _negated_within(matched: str, term: str, negation: Negation) -> bool:
     """Whether a pattern's gap holds a negation cue the term does not spell itself:
-    "嘴没划破" is no wound, though "(嘴|...)*(划破|...)" matches it."""
+    "嘴没划破" is no wound, though "(嘴|...)*(划破|...)" matches it. A cue the match starts
+    with is the term's own first word ("差[点一]点?(砸|...)" is a near miss, not a negated one)."""
     if compile_term(term).pattern is None:
         return False
     for exception in negation.exceptions:
         matched = matched.replace(exception, " " * len(exception))
-    words = f" {' '.join(matched.split())} "
-    return any(cue not in term and (cue in matched if not cue.isascii() else f" {cue} " in words)
+    inner = matched[1:]
+    words = f" {' '.join(matched.split()[1:])} "
+    return any(cue not in term and (cue in inner if not cue.isascii() else f" {cue} " in words)
                for cue in negation.cues)
 
 

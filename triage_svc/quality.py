@@ -17,9 +17,16 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 LABELLED = DATA / "complaints.jsonl"
 DEV = DATA / "dev" / "complaints.jsonl"
 MORE = DATA / "dev" / "complaints_more.jsonl"
+# The first held-out set, retired to development data on 2026-12-02 (tests/data/dev/README.md).
+HELDOUT_V1 = DATA / "dev" / "complaints_heldout_v1.jsonl"
 # What the rules and both models are developed on (each file when it exists).
-DEVELOPMENT = (LABELLED, DEV, MORE)
-HELDOUT = DATA / "heldout" / "complaints.jsonl"  # measured, never developed on
+DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1)
+# The whole-file split: models trained on the other development files score these, which
+# were written by other hands than the files the rules were first written on.
+WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
+HELDOUT = DATA / "heldout" / "complaints.jsonl"  # measured, never developed on; may be absent
+_SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
+_NEAR = 0.5
 _FIELDS = ("channel", "content", "subject", "people_count", "media_involved", "drill", "target")
 _RECEIVED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -98,17 +105,65 @@ def score(rows: Sequence[Labelled], rules: Rules,
     return result
 
 
-def cross_validate(paths: Sequence[Path], rules: Rules, folds: int = 5,
-                   severity: bool = True) -> list[tuple[str, Score]]:
-    """The engine with both models retrained without the rows they score: k-fold by row
-    over all the files, then each file scored by models of the other files. The rules stay
-    as they are (they were written on these files: only the models are out of sample)."""
+def near_duplicate_groups(rows: Sequence[Labelled]) -> list[int]:
+    """A group number per row: rows whose character 4-grams (of the content without
+    punctuation, spaces and case) overlap by Jaccard similarity above 0.5 share a group, and
+    so a cross-validation fold: a near-copy in training would flatter the score."""
+    shingles = [_shingles(row.complaint.content) for row in rows]
+    parent = list(range(len(rows)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    holders: dict[str, list[int]] = {}
+    for i, grams in enumerate(shingles):
+        for gram in grams:
+            holders.setdefault(gram, []).append(i)
+    shared: dict[tuple[int, int], int] = {}
+    for members in holders.values():
+        for a, i in enumerate(members):
+            for j in members[a + 1:]:
+                shared[(i, j)] = shared.get((i, j), 0) + 1
+    for (i, j), common in shared.items():
+        if common / (len(shingles[i]) + len(shingles[j]) - common) > _NEAR:
+            parent[root(i)] = root(j)
+    numbers: dict[int, int] = {}
+    return [numbers.setdefault(root(i), len(numbers)) for i in range(len(rows))]
+
+
+def _shingles(content: str) -> frozenset[str]:
+    text = "".join(c for c in content.lower() if c.isalnum())
+    return frozenset(text[i:i + _SHINGLE] for i in range(max(1, len(text) - _SHINGLE + 1)))
+
+
+@dataclass(frozen=True)
+class Split:
+    """One out-of-sample scheme: rows, each with the models trained without it."""
+
+    title: str
+    rows: list[Labelled]
+    models: list[Models]
+
+
+def out_of_sample(paths: Sequence[Path], rules: Rules, folds: int = 5,
+                  test_files: Sequence[Path] = WHOLE_FILE_TEST,
+                  each_file: bool = False) -> list[Split]:
+    """Both models retrained without the rows they score:
+    - k-fold over all the files, near-duplicates kept in one fold (`near_duplicate_groups`);
+    - the whole-file split: the files of `test_files` scored by models of the other files;
+    - with `each_file`, each file scored by models of all the others.
+    The rules stay as they are: they were written on these files, only the models are out
+    of sample (the held-out set, when present, measures the rules too)."""
     from triage_svc import categorise, train_category, train_severity
     from triage_svc import severity as severity_model
 
     present = [p for p in paths if p.exists()]
-    rows = [row for path in present for row in load_labelled(path)]
-    source = [i for i, path in enumerate(present) for _ in load_labelled(path)]
+    per_file = [load_labelled(path) for path in present]
+    rows = [row for file_rows in per_file for row in file_rows]
+    source = [k for k, file_rows in enumerate(per_file) for _ in file_rows]
     category_rows = train_category.examples(present, rules)
     severity_rows = train_severity.examples(present, rules)
 
@@ -116,15 +171,40 @@ def cross_validate(paths: Sequence[Path], rules: Rules, folds: int = 5,
         category = categorise.model_from_json(train_category.fit(
             [r for r, t in zip(category_rows, test, strict=True) if not t]))
         floor = severity_model.model_from_json(train_severity.fit(
-            [r for r, t in zip(severity_rows, test, strict=True) if not t])) if severity else None
+            [r for r, t in zip(severity_rows, test, strict=True) if not t]))
         return Models(category, floor)
 
-    fold_models = [models([i % folds == k for i in range(len(rows))]) for k in range(folds)]
-    results = [(f"{folds}-fold by row, all files",
-                score(rows, rules, [fold_models[i % folds] for i in range(len(rows))]))]
-    for k, path in enumerate(present if len(present) > 1 else []):
-        own = [i for i, s in enumerate(source) if s == k]
+    fold = [g % folds for g in near_duplicate_groups(rows)]
+    fold_models = [models([f == k for f in fold]) for k in range(folds)]
+    splits = [Split(f"{folds}-fold, near-duplicates grouped, all files", rows,
+                    [fold_models[f] for f in fold])]
+    tested = [k for k, path in enumerate(present) if path in test_files]
+    if tested and len(tested) < len(present):
+        held = [s in tested for s in source]
+        trained = models(held)
+        names = " + ".join(_name(present[k]) for k in tested)
+        test_rows = [row for row, h in zip(rows, held, strict=True) if h]
+        splits.append(Split(f"{names} by models of the other files", test_rows,
+                            [trained] * len(test_rows)))
+    for k in range(len(present)) if each_file and len(present) > 1 else []:
+        own = [row for row, s in zip(rows, source, strict=True) if s == k]
         other = models([s == k for s in source])
-        results.append((f"{path.parent.name}/{path.name} by models of the others",
-                        score([rows[i] for i in own], rules, [other] * len(own))))
+        splits.append(Split(f"{_name(present[k])} by models of the others", own,
+                            [other] * len(own)))
+    return splits
+
+
+def cross_validate(paths: Sequence[Path], rules: Rules, folds: int = 5,
+                   test_files: Sequence[Path] = WHOLE_FILE_TEST, each_file: bool = False
+                   ) -> list[tuple[str, Score, Score]]:
+    """Each `out_of_sample` split scored with its models, and without the safety net."""
+    results = []
+    for split in out_of_sample(paths, rules, folds, test_files, each_file):
+        netted = score(split.rows, rules, split.models)
+        bare = score(split.rows, rules, [Models(m.category, None) for m in split.models])
+        results.append((split.title, netted, bare))
     return results
+
+
+def _name(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"

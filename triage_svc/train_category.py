@@ -26,6 +26,7 @@ TRAINING_FILES = DEVELOPMENT
 MIN_N, MAX_N = 1, 3
 C = 4.0  # inverse L2 strength, chosen by --check on the development files
 TOPIC_WEIGHT = 6.0  # the topic-word features' scale, chosen by --check likewise
+ENGLISH_CHARS = 4  # English character 4-grams: +1 point cross-validated (--check)
 CLASS_WEIGHT = "balanced"  # small categories count as much as large ones (--check)
 _MIN_WEIGHT = 0.02  # smaller weights barely move a score; dropping them keeps the file small
 _FOLDS = 5
@@ -42,7 +43,8 @@ def examples(paths: Sequence[Path], rules: Rules) -> list[Example]:
             if line.strip():
                 raw = json.loads(line)
                 text = normalise(raw.get("subject"), raw["content"])
-                feats = features(text, topic_words(text, rules), MAX_N, MIN_N, TOPIC_WEIGHT)
+                feats = features(text, topic_words(text, rules), MAX_N, MIN_N, TOPIC_WEIGHT,
+                                 ENGLISH_CHARS)
                 rows.append((feats, raw["category"]))
     return rows
 
@@ -65,6 +67,7 @@ def fit(rows: Sequence[Example], c: float = C) -> dict[str, Any]:
             weights[str(name)] = row
     return {"classes": classes, "bias": [round(float(b), 4) for b in model.intercept_],
             "max_n": MAX_N, "min_n": MIN_N, "topic_weight": TOPIC_WEIGHT,
+            "english_chars": ENGLISH_CHARS,
             "weights": dict(sorted(weights.items()))}
 
 
