@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import async_playwright
+from playwright.async_api import ViewportSize, async_playwright
 
 from deploy.tansu import free_port
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
 from tests.support import ADMIN, CHROMIUM_ARGS, Tally, until
 
-PHONE = {"width": 375, "height": 667}
+PHONE: ViewportSize = {"width": 375, "height": 667}
 
 
 async def _delivery(client: httpx.AsyncClient, complaint_id: str) -> dict[str, Any]:

@@ -146,8 +146,8 @@ async def test_replicas_never_take_the_same_sequence(pg_url: str, pg_schema: str
     db = Database(pg_url, schema=pg_schema)
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(CallbackSequence.metadata.create_all,
-                                tables=[CallbackSequence.__table__])
+            table = CallbackSequence.metadata.tables["notify_callback_sequences"]
+            await conn.run_sync(CallbackSequence.metadata.create_all, tables=[table])
 
         async def take() -> int:
             async with db.session() as session, session.begin():

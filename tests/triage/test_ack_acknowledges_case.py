@@ -43,7 +43,7 @@ async def test_an_operator_acknowledgement_acknowledges_the_case_under_the_opera
     assert first.json()["acknowledged_by"] == "ops"
 
     async def acknowledged() -> bool:
-        return (await _case(system, complaint_id))["state"] == "acknowledged"
+        return bool((await _case(system, complaint_id))["state"] == "acknowledged")
 
     await until_true(acknowledged, "the case is acknowledged")
     repeat = await system.client.post(f"/api/v1/notifications/{deliveries[0]['id']}/ack",
@@ -59,7 +59,7 @@ async def test_an_operator_acknowledgement_acknowledges_the_case_under_the_opera
 
     async def both_on_timeline() -> bool:
         timeline = (await _case(system, complaint_id))["timeline"]
-        return sum(t["action"] == "notification_acknowledged" for t in timeline) == 2
+        return bool(sum(t["action"] == "notification_acknowledged" for t in timeline) == 2)
 
     await until_true(both_on_timeline, "both acknowledgements are on the timeline")
     case = await _case(system, complaint_id)
@@ -86,7 +86,7 @@ async def test_a_token_acknowledgement_acknowledges_the_case_under_the_recipient
     assert again.status_code == 409 and "a token works once" in again.json()["detail"]
 
     async def acknowledged() -> bool:
-        return (await _case(system, complaint_id))["state"] == "acknowledged"
+        return bool((await _case(system, complaint_id))["state"] == "acknowledged")
 
     await until_true(acknowledged, "the case is acknowledged")
     case = await _case(system, complaint_id)
