@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import ValidationError
 
 from intake_svc.schemas import (
@@ -12,6 +12,8 @@ from intake_svc.schemas import (
     ComplaintBatchIn,
     ComplaintIn,
     ComplaintOut,
+    ComplaintRef,
+    ComplaintRefList,
     FieldError,
 )
 from intake_svc.service import (
@@ -19,6 +21,7 @@ from intake_svc.service import (
     IdempotencyConflict,
     accept_batch,
     accept_complaint,
+    find_by_external_ref,
     get_complaint,
 )
 from shared.app import RuntimeDep
@@ -99,6 +102,22 @@ def _item_result(index: int, outcome: Accepted | IdempotencyConflict) -> BatchIt
     return BatchItemResult(index=index, status=202 if outcome.created else 200,
                            id=outcome.complaint_id,
                            status_url=f"/api/v1/complaints/{outcome.complaint_id}")
+
+
+@router.get("", response_model=ComplaintRefList)
+async def find_complaints(
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    external_ref: Annotated[str, Query(min_length=1, max_length=200,
+                                       description="the caller's own id for the complaint")],
+) -> ComplaintRefList:
+    """Find the caller's own complaint by the reference it filed it under (empty when
+    there is none, or when the reference is another caller's)."""
+    rows = await find_by_external_ref(runtime, caller, external_ref)
+    return ComplaintRefList(items=[ComplaintRef(
+        id=row.id, external_ref=external_ref, channel=row.channel,
+        received_at=row.received_at, drill=row.drill,
+        status_url=f"/api/v1/complaints/{row.id}") for row in rows])
 
 
 @router.get("/{complaint_id}", response_model=ComplaintOut)

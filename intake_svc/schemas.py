@@ -85,6 +85,22 @@ class ComplaintOut(BaseModel):
     case: dict[str, object] | None = None
 
 
+class ComplaintRef(BaseModel):
+    """A complaint found by the caller's own reference; `status_url` has its status."""
+
+    id: str
+    external_ref: str
+    channel: str
+    received_at: datetime
+    drill: bool
+    status_url: str
+
+
+class ComplaintRefList(BaseModel):
+    items: list[ComplaintRef] = Field(description="the caller's complaint with this "
+                                      "reference, or none")
+
+
 MAX_BATCH = 500
 
 

@@ -191,6 +191,7 @@ def received_event(row: Complaint) -> ComplaintReceived:
         drill=row.drill,
         complainant_key=row.complainant_key,
         submitted_by=row.submitted_by,
+        external_ref=row.external_ref,
     )
 
 
@@ -210,6 +211,18 @@ async def get_complaint(
         people_count=row.people_count, media_involved=row.media_involved, drill=row.drill,
         complainant=_complainant(cipher, row, reveal=caller.has("pii:read")),
     )
+
+
+async def find_by_external_ref(runtime: ServiceRuntime, caller: Caller,
+                               external_ref: str) -> list[Complaint]:
+    """The caller's own complaint filed under its `external_ref` (at most one: the pair is
+    unique); another owner's reference is never found, whatever the caller's scopes."""
+    if caller.owner is None:
+        return []
+    async with runtime.db.session() as session:
+        rows = await session.scalars(select(Complaint).where(
+            Complaint.submitted_by == caller.owner, Complaint.external_ref == external_ref))
+        return list(rows.all())
 
 
 def _may_read(caller: Caller, row: Complaint) -> bool:

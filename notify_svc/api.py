@@ -4,11 +4,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import delete, select
 
-from notify_svc import rosterdb, statements
+from notify_svc import ackpage, rosterdb, statements
 from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
 from notify_svc.schemas import (
     AckIn,
@@ -88,8 +88,10 @@ async def list_notifications(
     recipient: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    *, notifier: NotifierDep, caller: CallerDep,
 ) -> DeliveryList:
-    """Deliveries with status, attempts and last error; with no filter, the most recent."""
+    """Deliveries with status, attempts and last error; with no filter, the most recent.
+    Callers with cases:write also see each message's acknowledgement link."""
     filters = {"complaint_id": complaint_id, "case_id": case_id, "incident_id": incident_id,
                "statement_id": statement_id, "recipient": recipient, "status": status}
     query = select(Delivery).limit(limit)
@@ -102,23 +104,40 @@ async def list_notifications(
             query = query.where(getattr(Delivery, column) == value)
     async with runtime.db.session() as session:
         rows = (await session.scalars(query)).all()
-    return DeliveryList(items=[DeliveryOut.model_validate(r, from_attributes=True) for r in rows])
+    links = caller.has("cases:write")
+    return DeliveryList(items=[delivery_out(r, notifier if links else None) for r in rows])
+
+
+def delivery_out(row: Delivery, notifier: Notifier | None = None) -> DeliveryOut:
+    """The delivery; with a notifier, its acknowledgement link too (callbacks have none)."""
+    out = DeliveryOut.model_validate(row, from_attributes=True)
+    if notifier is not None and row.channel != "callback":
+        out.ack_url = notifier.ack_url(row.id)
+    return out
 
 
 @router.get("/ack", response_class=HTMLResponse, responses=_problem(404))
-async def ack_page(runtime: RuntimeDep, notifier: NotifierDep,
-                   token: Annotated[str, Query(min_length=1, max_length=200)]) -> HTMLResponse:
+async def ack_page(
+    runtime: RuntimeDep, notifier: NotifierDep,
+    token: Annotated[str, Query(min_length=1, max_length=200)],
+    lang: Annotated[str | None, Query(pattern="^(zh|en)$",
+                                      description="zh or en; else Accept-Language")] = None,
+    accept_language: Annotated[str | None, Header(max_length=500)] = None,
+) -> HTMLResponse:
     """The page an acknowledgement link opens. Opening it acknowledges nothing (chat apps
-    fetch links to preview them); its button POSTs the token."""
+    fetch links to preview them); its button POSTs the token. Once acknowledged it says
+    when, by whom, and what is still due on the case, in local time."""
     async with runtime.db.session() as session:
         row = (await session.scalars(select(Delivery).where(
             Delivery.ack_token_hash == AckTokens.hash(token)))).first()
-    if row is None:
-        raise HTTPException(404, "unknown acknowledgement token")
-    subject = notifier.render(row).subject or row.event_type
-    at = row.acknowledged_at.isoformat() if row.acknowledged_at else None
-    return HTMLResponse(notifier.templates.page(
-        "ack.html.j2", {"subject": subject, "acknowledged_at": at, "token": token}))
+        if row is None:
+            raise HTTPException(404, "unknown acknowledgement token")
+        still_due = await Notifier.still_due(session, row)
+    language = ackpage.language(lang, accept_language, row.language)
+    subject = notifier.render(row, language).subject or row.event_type
+    return HTMLResponse(notifier.templates.page("ack.html.j2", ackpage.context(
+        row, subject=subject, token=token, lang=language, zone=notifier.zone,
+        still_due=still_due, now=dt.datetime.now(dt.UTC))))
 
 
 @router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409))

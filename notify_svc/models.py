@@ -113,6 +113,30 @@ class ComplaintOwner(Base):
     owner: Mapped[str] = mapped_column(String(100))
 
 
+class CallbackSequence(Base):
+    """The last `sequence` a complaint's callbacks used. Incremented by one upsert in the
+    transaction that records the callback, so the row lock orders replicas and a restart
+    continues where it stopped."""
+
+    __tablename__ = "notify_callback_sequences"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer)
+
+
+class CaseClocks(Base):
+    """What is still due on a case, as triage last said (complaint.triaged, case.updated):
+    the acknowledgement page tells the person who acknowledged."""
+
+    __tablename__ = "notify_case_clocks"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    # [{"clock": "report", "due_at": "ISO 8601"}, ...], soonest first.
+    outstanding: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class StatementRow(Base):
     """The unified external statement (统一口径): draft, approved, distributed."""
 

@@ -32,6 +32,10 @@ class DeliveryOut(BaseModel):
     sent_at: dt.datetime | None
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
+    ack_url: str | None = Field(
+        None, description="the acknowledgement link the message carried; shown only to "
+        "callers with cases:write (it acknowledges in the recipient's name), and null for "
+        "hotline callbacks")
 
 
 class DeliveryList(BaseModel):

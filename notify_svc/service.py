@@ -24,7 +24,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import rosterdb
-from notify_svc.models import ComplaintOwner, Delivery, StatementRow
+from notify_svc.models import (
+    CallbackSequence,
+    CaseClocks,
+    ComplaintOwner,
+    Delivery,
+    StatementRow,
+)
 from notify_svc.roster import Member, Routing
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Message, Templates
@@ -101,6 +107,19 @@ class Target:
     language: str
 
 
+async def next_sequence(session: AsyncSession, complaint_id: str) -> int:
+    """The complaint's next callback sequence (1, 2, ...), taken by one upsert: the row
+    stays locked until the transaction ends, so two replicas never take the same number,
+    and a rolled-back transaction gives its number back."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CallbackSequence).values(complaint_id=complaint_id, last_sequence=1)
+    taken = await session.scalar(statement.on_conflict_do_update(
+        index_elements=["complaint_id"],
+        set_={"last_sequence": CallbackSequence.last_sequence + 1},
+    ).returning(CallbackSequence.last_sequence))
+    return int(taken or 0)
+
+
 def refs_of(d: Delivery) -> Refs:
     subject = d.complaint_id or d.case_id or d.incident_id or d.statement_id or d.id
     return Refs(subject, d.complaint_id, d.case_id, d.incident_id, d.statement_id,
@@ -113,8 +132,7 @@ class Notifier:
         self.settings, self.rules, self.templates, self.tokens = (
             settings, rules, templates, tokens)
         self.zone = ZoneInfo(settings.timezone)
-        self.base = settings.public_url.rstrip("/")
-        # Called with a complaint id once its filing hotline is recorded (for tests).
+        self.base = settings.public_base()
 
     # -- what each event causes ---------------------------------------------------------
 
@@ -128,8 +146,8 @@ class Notifier:
             await self.route(unit, event, [data.step_role], refs, None)
         elif isinstance(data, CaseUpdated):
             await self.remember_owner(unit.session, data.complaint_id, data.submitted_by)
-            await self._callback(unit, event, data.complaint_id, data.case_id, data.state,
-                                 data.response_level)
+            await self.remember_clocks(unit.session, data.case_id, data.state, data)
+            await self._callback(unit, event, data, data.state, data.action)
         elif isinstance(data, IncidentOpened) or (
                 isinstance(data, IncidentUpdated) and data.action == "raised"):
             # A raised incident reaches its new level's people (members joining do not).
@@ -149,6 +167,18 @@ class Notifier:
         await session.execute(insert(ComplaintOwner).values(
             complaint_id=complaint_id, owner=owner).on_conflict_do_nothing())
 
+    @staticmethod
+    async def remember_clocks(session: AsyncSession, case_id: str, state: str,
+                              data: ComplaintTriaged | CaseUpdated) -> None:
+        """What is still due on the case, for the acknowledgement page."""
+        if data.outstanding is None:
+            return
+        values = {"state": state, "updated_at": dt.datetime.now(dt.UTC),
+                  "outstanding": [d.model_dump(mode="json") for d in data.outstanding]}
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(insert(CaseClocks).values(case_id=case_id, **values)
+                              .on_conflict_do_update(index_elements=["case_id"], set_=values))
+
     async def _triaged(self, unit: Unit, event: Envelope, data: ComplaintTriaged) -> None:
         refs = Refs(data.complaint_id, data.complaint_id, data.case_id)
         # Level 4 (一般信息，影响较小) reaches the case owner in a digest, not one by one.
@@ -156,8 +186,8 @@ class Notifier:
         await self.route(unit, event, self.rules.levels.get(data.response_level, ()), refs,
                          data.department, batched=batched)
         await self.remember_owner(unit.session, data.complaint_id, data.submitted_by)
-        await self._callback(unit, event, data.complaint_id, data.case_id, "triaged",
-                             data.response_level)
+        await self.remember_clocks(unit.session, data.case_id, "triaged", data)
+        await self._callback(unit, event, data, "triaged", "triaged")
 
     async def _statement(self, unit: Unit, event: Envelope, data: StatementApproved) -> None:
         refs = Refs(data.statement_id, incident_id=data.incident_id,
@@ -200,22 +230,34 @@ class Notifier:
                    for channel, endpoint in sorted(m.channels.items())]
         return await self.record(unit, event, targets, refs, event.data, batched=batched)
 
-    async def _callback(self, unit: Unit, event: Envelope, complaint_id: str, case_id: str,
-                        state: str, level: int) -> None:
-        """Tell the hotline that filed the complaint, so it can tell the complainant."""
-        owner = await unit.session.get(ComplaintOwner, complaint_id)
+    async def _callback(self, unit: Unit, event: Envelope, data: ComplaintTriaged | CaseUpdated,
+                        state: str, action: str) -> None:
+        """Tell the hotline that filed the complaint, so it can tell the complainant. Each
+        callback of a complaint takes the next `sequence` (see `next_sequence`)."""
+        session = unit.session
+        owner = await session.get(ComplaintOwner, data.complaint_id)
         if owner is None:
             return
-        callback = await rosterdb.callback_for(unit.session, owner.owner)
+        callback = await rosterdb.callback_for(session, owner.owner)
         if callback is None:
             return
-        status = COMPLAINT_STATUS.get(state, "in_progress")
-        context = {"complaint_id": complaint_id, "case_id": case_id, "status": status,
-                   "state": state, "response_level": level, "event_type": event.type,
-                   "at": event.time.isoformat()}
+        recorded = await session.scalar(select(Delivery.id).where(
+            Delivery.cause_event_id == event.id, Delivery.channel == "callback"))
+        if recorded is not None:  # a redelivered event: its callback has its sequence
+            return
+        answer = data.answer if isinstance(data, CaseUpdated) else None
+        context = {
+            "complaint_id": data.complaint_id, "case_id": data.case_id,
+            "external_ref": data.external_ref, "sequence": await next_sequence(
+                session, data.complaint_id),
+            "status": COMPLAINT_STATUS.get(state, "in_progress"), "state": state,
+            "action": action, "response_level": data.response_level,
+            "answer": answer, "answer_version": (
+                data.answer_version if isinstance(data, CaseUpdated) else None),
+            "drill": data.drill, "event_type": event.type, "at": event.time.isoformat()}
         target = Target(f"hotline:{owner.owner}", ("hotline",), "callback", callback.url, "zh")
-        await self.record(unit, event, [target], Refs(complaint_id, complaint_id, case_id),
-                          context)
+        await self.record(unit, event, [target],
+                          Refs(data.complaint_id, data.complaint_id, data.case_id), context)
 
     # -- recording ----------------------------------------------------------------------
 
@@ -259,10 +301,10 @@ class Notifier:
             return f"sms:{self.settings.sms_url}"
         return f"{channel}:{address}"[:600]
 
-    def render(self, d: Delivery) -> Message:
+    def render(self, d: Delivery, language: str | None = None) -> Message:
         if d.channel == "callback":
             return Message("", "", "", "")
-        return self.templates.render(d.event_type, d.language, {
+        return self.templates.render(d.event_type, language or d.language, {
             "d": d.context, "links": self.links(d), "drill": bool(d.context.get("drill")),
         })
 
@@ -296,7 +338,8 @@ class Notifier:
 
     async def acknowledge(self, unit: Unit, *, by: str | None, token: str | None = None,
                           delivery_id: str | None = None) -> Delivery:
-        """Mark a delivery acknowledged and publish it (triage stops skip-level escalation).
+        """Mark a delivery acknowledged and publish it under who gave it (triage stops
+        skip-level escalation, and the first acknowledgement acknowledges the case).
         Unknown token or id: 404. Already acknowledged: 409 (a token works once)."""
         query = select(Delivery)
         if token is not None:
@@ -308,8 +351,9 @@ class Notifier:
             raise AckError(404, "unknown acknowledgement token" if token is not None
                            else f"no delivery {delivery_id}")
         if row.acknowledged_at is not None:
+            once = "; a token works once" if token is not None else ""
             raise AckError(409, "this delivery was already acknowledged at "
-                           f"{row.acknowledged_at.isoformat()}; a token works once")
+                           f"{row.acknowledged_at.isoformat()} by {row.acknowledged_by}{once}")
         now = dt.datetime.now(dt.UTC)
         acked = [row]
         if row.event_type == DIGEST:  # a digest acknowledges every complaint it carried
@@ -321,12 +365,25 @@ class Notifier:
                 await self._emit_ack(unit, d, now)
         return row
 
+    @staticmethod
+    async def still_due(session: AsyncSession, d: Delivery) -> list[dict[str, str]] | None:
+        """What is still due on the delivery's case once it is acknowledged (the
+        acknowledge clock is met by the first acknowledgement), as triage last said; None
+        when the delivery is about no case or triage has not said yet."""
+        if d.case_id is None:
+            return None
+        clocks = await session.get(CaseClocks, d.case_id)
+        if clocks is None:
+            return None
+        return [c for c in clocks.outstanding
+                if c["clock"] != "acknowledge" or d.acknowledged_at is None]
+
     async def _emit_ack(self, unit: Unit, d: Delivery, now: dt.datetime) -> None:
         await unit.emit(ACK_TOPIC, NotificationAcknowledged(
             delivery_id=d.id, cause_event_id=d.cause_event_id, cause_type=d.event_type,
             complaint_id=d.complaint_id, case_id=d.case_id, incident_id=d.incident_id,
             escalation_id=d.escalation_id, recipient=d.recipient, roles=list(d.roles),
-            acknowledged_at=now,
+            acknowledged_at=now, acknowledged_by=d.acknowledged_by,
         ), subject=refs_of(d).subject)
 
     # -- level-4 digest -----------------------------------------------------------------

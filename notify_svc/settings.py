@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from notify_svc.roster import DEFAULT_ROSTER
 from shared.settings import ServiceSettings, database_alias
@@ -14,8 +14,14 @@ class NotifySettings(ServiceSettings):
     database_url: str | None = Field(None, validation_alias=database_alias("notify"))
     roster_file: Path = Field(DEFAULT_ROSTER, validation_alias="NOTIFY_ROSTER_FILE")
 
-    # Links in messages (case pages, acknowledgement) start with the gateway's public address.
-    public_url: str = Field("http://127.0.0.1:8000", validation_alias="NOTIFY_PUBLIC_URL")
+    # Links in messages (case pages, acknowledgement) start with the gateway's public
+    # address: BEACON_PUBLIC_URL (NOTIFY_PUBLIC_URL, its older name, still works), else the
+    # gateway's own GATEWAY_HOST and GATEWAY_PORT.
+    public_url: str | None = Field(
+        None, min_length=1, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        validation_alias=AliasChoices("BEACON_PUBLIC_URL", "NOTIFY_PUBLIC_URL"))
+    gateway_host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST")
+    gateway_port: int = Field(8000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
     timezone: str = Field("Asia/Shanghai", validation_alias="NOTIFY_TIMEZONE")
     # Acknowledgement tokens are HMAC(secret, delivery id); unset, a key is generated into
     # DATA_DIR/notify_ack.key (replicas sharing DATA_DIR share it).
@@ -57,3 +63,12 @@ class NotifySettings(ServiceSettings):
     sms_url: str | None = Field(None, validation_alias="NOTIFY_SMS_URL")
     sms_token: str | None = Field(None, validation_alias="NOTIFY_SMS_TOKEN")
     sms_sign: str = Field("Beacon", validation_alias="NOTIFY_SMS_SIGN")
+
+    def public_base(self) -> str:
+        """Where links point, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.gateway_host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard is no address
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.gateway_port}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -82,14 +83,12 @@ class Forwarder:
                                     {"retry-after": "1"})
 
     async def complaint_view(self, complaint: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        """API.md's complaint view: the complaint plus its case (null until triage has run)."""
-        found = await self.send("triage", "GET", "/api/v1/cases", caller,
-                                params={"complaint_id": complaint["id"]})
-        cases = found.json().get("items", []) if found.status_code == 200 else []
-        if cases:
-            case = cases[0]
+        """API.md's complaint view: the complaint plus its case as the filer may see it
+        (triage decides what that is; null until triage has run)."""
+        found = await self.send("triage", "GET",
+                                f"/api/v1/cases/of-complaint/{quote(complaint['id'])}", caller)
+        if found.status_code == 200:
+            case = found.json()
             complaint["status"] = CASE_STATE_TO_STATUS.get(case["state"], complaint["status"])
-            complaint["case"] = {k: case[k] for k in (
-                "id", "response_level", "category", "level_reasons", "state", "deadlines",
-                "incident_id")}
+            complaint["case"] = case
         return complaint

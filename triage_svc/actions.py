@@ -6,11 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from shared.events.schemas import CaseUpdated, Category, ComplaintTriaged, Deadlines
+from sqlalchemy import func, select
+
+from shared.events.schemas import (
+    CaseUpdated,
+    Category,
+    ClockDue,
+    ComplaintTriaged,
+    Deadlines,
+    NotificationAcknowledged,
+)
 from shared.runtime import Unit
 from triage_svc import escalation
 from triage_svc.clocks import deadlines
-from triage_svc.models import Case, TimelineEntry
+from triage_svc.models import AnswerVersion, Case, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.workflow import check_move
 
@@ -29,13 +38,24 @@ async def record(unit: Unit, case: Case, actor: str, action: str, *,
     now = at or datetime.now(UTC)
     unit.session.add(TimelineEntry(case_id=case.id, at=now, actor=actor, action=action,
                                    detail=detail, reason=reason))
+    latest = await latest_answer(unit, case) if case.answer is not None else None
     await unit.emit(UPDATED_TOPIC, CaseUpdated(
         case_id=case.id, complaint_id=case.complaint_id, action=action,
         state=case.state,
         response_level=case.response_level, actor=actor, reason=reason, at=now,
         department=case.department, assignee=case.assignee, drill=case.drill,
-        submitted_by=case.submitted_by,
+        submitted_by=case.submitted_by, external_ref=case.external_ref,
+        answer=case.answer, answer_version=latest.version if latest else None,
+        outstanding=outstanding(case),
     ), subject=case.complaint_id)
+
+
+def outstanding(case: Case) -> list[ClockDue]:
+    """The clocks whose work is not done in the case's state, soonest first: what the
+    people told about the case still have to do."""
+    due = [ClockDue(clock=clock, due_at=escalation.deadline_of(case, clock))
+           for clock in escalation.WORK_DONE if not escalation.work_done(case, clock)]
+    return sorted(due, key=lambda d: d.due_at)
 
 
 async def move(unit: Unit, case: Case, actor: str, target: str, *, action: str,
@@ -105,7 +125,8 @@ async def announce_triage(unit: Unit, case: Case) -> None:
         complaint_id=case.complaint_id, case_id=case.id, response_level=case.response_level,
         category=cast(Category, case.category), level_reasons=case.level_reasons,
         deadlines=deadlines_of(case), department=case.department, drill=case.drill,
-        submitted_by=case.submitted_by,
+        submitted_by=case.submitted_by, external_ref=case.external_ref,
+        outstanding=outstanding(case),
     ), subject=case.complaint_id)
 
 
@@ -115,9 +136,25 @@ def deadlines_of(case: Case) -> Deadlines:
 
 
 async def answer(unit: Unit, case: Case, actor: str, text: str) -> None:
-    """What the complainant was told (反馈)."""
+    """What the complainant was told (反馈): a new version beside the earlier ones (the
+    caller holds the case's row lock, so versions never collide)."""
+    check_move(case.state, "responded")
+    last = await unit.session.scalar(select(func.max(AnswerVersion.version))
+                                     .where(AnswerVersion.case_id == case.id))
+    version = (last or 0) + 1
+    unit.session.add(AnswerVersion(case_id=case.id, version=version, text=text, author=actor,
+                                   at=datetime.now(UTC)))
     case.answer = text
-    await move(unit, case, actor, "responded", action="answered")
+    await move(unit, case, actor, "responded", action="answered",
+               detail={"version": version, "text": text})
+
+
+async def latest_answer(unit: Unit, case: Case) -> AnswerVersion | None:
+    await unit.session.flush()
+    found: AnswerVersion | None = await unit.session.scalar(
+        select(AnswerVersion).where(AnswerVersion.case_id == case.id)
+        .order_by(AnswerVersion.version.desc()).limit(1))
+    return found
 
 
 async def follow_up(unit: Unit, case: Case, actor: str, satisfaction: int,
@@ -133,3 +170,21 @@ async def appeal(unit: Unit, case: Case, actor: str, reason: str) -> None:
     if not reason.strip():
         raise MissingReason("an appeal needs the complainant's reason")
     await move(unit, case, actor, "reopened", action="appealed", reason=reason)
+
+
+ACKNOWLEDGED_FROM = frozenset({"triaged", "reopened"})
+
+
+async def acknowledged_by_notification(unit: Unit, case: Case,
+                                       ack: NotificationAcknowledged) -> bool:
+    """The first acknowledgement of a case's notification by someone the roster reached
+    for it (not the filing hotline) acknowledges the case: the acknowledge clock is met
+    under that person's name. Later ones only go on the timeline. Returns whether the case
+    was acknowledged now."""
+    if case.state not in ACKNOWLEDGED_FROM or not ack.roles or ack.roles == ["hotline"]:
+        return False
+    actor = ack.acknowledged_by or ack.recipient
+    await move(unit, case, actor, "acknowledged", action="acknowledged",
+               reason=f"acknowledged notification {ack.delivery_id} ({', '.join(ack.roles)})",
+               detail={"delivery_id": ack.delivery_id, "roles": ack.roles})
+    return True

@@ -22,11 +22,21 @@ from triage_svc.models import (
     MediaLink,
     TimelineEntry,
 )
-from triage_svc.queries import CaseFilter, count_cases, page_of_cases
+from triage_svc.queries import (
+    CaseFilter,
+    answers_of,
+    appeal_of,
+    count_cases,
+    follow_up_of,
+    page_of_cases,
+    timeline_of,
+)
 from triage_svc.schemas import (
+    AnswerOut,
     CaseList,
     CaseOut,
     CaseStats,
+    ComplaintCaseOut,
     EscalationOut,
     IncidentList,
     IncidentOut,
@@ -42,7 +52,8 @@ incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
              now: datetime | None = None, ladder: list[Escalation] | None = None,
-             links: list[MediaLink] | None = None) -> CaseOut:
+             links: list[MediaLink] | None = None,
+             answers: list[AnswerOut] | None = None) -> CaseOut:
     return CaseOut(
         id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
         category=case.category, level_reasons=case.level_reasons, state=case.state,
@@ -55,7 +66,7 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         escalation_step=case.escalation_step,
         overdue=is_overdue(case, now or datetime.now(UTC)),
         assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
-        channel=case.channel,
+        channel=case.channel, answers=answers,
         escalations=None if ladder is None else [
             EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
         mentions=None if links is None else [
@@ -139,17 +150,33 @@ async def read_case(case_id: str, runtime: RuntimeDep) -> CaseOut:
         case = await session.get(Case, case_id)
         if case is None:
             raise HTTPException(404, f"no case {case_id}")
-        timeline = (await session.scalars(
-            select(TimelineEntry).where(TimelineEntry.case_id == case_id)
-            .order_by(TimelineEntry.at, TimelineEntry.id)
-        )).all()
+        timeline = await timeline_of(session, case_id)
+        answers = await answers_of(session, case_id)
         ladder = (await session.scalars(
             select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.step)
         )).all()
         links = (await session.scalars(
             select(MediaLink).where(MediaLink.complaint_id == case.complaint_id)
             .order_by(MediaLink.linked_at))).all()
-    return case_out(case, list(timeline), ladder=list(ladder), links=list(links))
+    return case_out(case, timeline, ladder=list(ladder), links=list(links), answers=answers)
+
+
+@router.get("/of-complaint/{complaint_id}", response_model=ComplaintCaseOut,
+            responses={404: {"description": "no case for this complaint (not triaged yet)"}})
+async def read_complaint_case(complaint_id: str, runtime: RuntimeDep) -> ComplaintCaseOut:
+    """The case of a complaint as its filer may see it; the gateway puts it into the
+    complaint view (`GET /api/v1/complaints/{id}`)."""
+    async with runtime.db.session() as session:
+        case = await session.scalar(select(Case).where(Case.complaint_id == complaint_id))
+        if case is None:
+            raise HTTPException(404, f"no case for complaint {complaint_id}")
+        answers = await answers_of(session, case.id)
+        timeline = await timeline_of(session, case.id, ("followed_up", "appealed"))
+    return ComplaintCaseOut(
+        id=case.id, response_level=case.response_level, category=case.category,
+        level_reasons=case.level_reasons, state=case.state,
+        deadlines=case_out(case).deadlines, incident_id=case.incident_id, answers=answers,
+        follow_up=follow_up_of(timeline), appeal=appeal_of(timeline, answers))
 
 
 @incidents_router.get("", response_model=IncidentList)

@@ -11,7 +11,7 @@ from shared.events.schemas import (
     OpinionAlert,
 )
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import escalation, incidents
+from triage_svc import actions, escalation, incidents
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
@@ -28,7 +28,9 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
         elif isinstance(data, MentionLinked):
             await incidents.on_mention_linked(unit, data, rules)
         elif isinstance(data, NotificationAcknowledged):
-            await escalation.acknowledged(unit, data)
+            case = await escalation.acknowledged(unit, data)
+            if case is not None:
+                await actions.acknowledged_by_notification(unit, case, data)
 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)

@@ -196,24 +196,27 @@ def _timeline(unit: Unit, case: Case, at: datetime, action: str, detail: dict[st
                                    detail=detail, reason=reason))
 
 
-async def acknowledged(unit: Unit, ack: NotificationAcknowledged) -> None:
+async def acknowledged(unit: Unit, ack: NotificationAcknowledged) -> Case | None:
     """A recipient confirmed a delivery: an escalation's stops its skip-level timer; any
-    acknowledgement of the case goes on its timeline (who and when)."""
+    acknowledgement of the case goes on its timeline under who gave it (the recipient by
+    token, or the operator who recorded it). Returns the case, locked, if there is one."""
     session = unit.session
     timer = await session.get(Escalation, ack.escalation_id) if ack.escalation_id else None
     case_id = timer.case_id if timer is not None else ack.case_id
     if case_id is None:
-        return
+        return None
     case = await session.get(Case, case_id, with_for_update=True)
     if case is None:
-        return
+        return None
+    actor = ack.acknowledged_by or ack.recipient
     detail: dict[str, object] = {"recipient": ack.recipient, "roles": ack.roles,
                                  "delivery_id": ack.delivery_id}
     if timer is not None:
         await session.refresh(timer)
         detail.update(step=timer.step, role=timer.role)
         if timer.acknowledged_at is None:
-            timer.acknowledged_at, timer.acknowledged_by = ack.acknowledged_at, ack.recipient
+            timer.acknowledged_at, timer.acknowledged_by = ack.acknowledged_at, actor
             timer.ack_due = None
     _timeline(unit, case, ack.acknowledged_at, "notification_acknowledged", detail, None,
-              actor=ack.recipient)
+              actor=actor)
+    return case

@@ -40,7 +40,10 @@ class Case(Base):
     channel: Mapped[str | None] = mapped_column(String(20))
     # Workflow: who handles it (首问责任制), what the complainant was told, how satisfied.
     submitted_by: Mapped[str | None] = mapped_column(String(100))
+    # The filing caller's own reference, carried on every event for its callbacks.
+    external_ref: Mapped[str | None] = mapped_column(String(200))
     assignee: Mapped[str | None] = mapped_column(String(100))
+    # The latest answer; every version is kept in triage_answers (an appeal needs them).
     answer: Mapped[str | None] = mapped_column(String(5000))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     # Escalation: the highest chain step reached (0: still with the receiving department).
@@ -136,6 +139,19 @@ class TimelineEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(String(2000))
+
+
+class AnswerVersion(Base):
+    """One answer to the complainant (反馈), never overwritten: a new answer is a new
+    version, so an appeal (复议) can read what was said before."""
+
+    __tablename__ = "triage_answers"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("triage_cases.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(String(5000))
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 metadata = Base.metadata

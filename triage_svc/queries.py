@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.paging import after_cursor, encode_cursor
 from triage_svc.escalation import ANSWERED, overdue_clause
-from triage_svc.models import Case
+from triage_svc.models import AnswerVersion, Case, TimelineEntry
+from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,38 @@ async def page_of_cases(session: AsyncSession, where: CaseFilter, now: datetime,
 async def count_cases(session: AsyncSession, where: CaseFilter, now: datetime) -> int:
     return int(await session.scalar(
         select(func.count()).select_from(Case).where(*where.clauses(now))) or 0)
+
+
+async def answers_of(session: AsyncSession, case_id: str) -> list[AnswerOut]:
+    """Every answer version, oldest first."""
+    rows = await session.scalars(select(AnswerVersion).where(AnswerVersion.case_id == case_id)
+                                 .order_by(AnswerVersion.version))
+    return [AnswerOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def timeline_of(session: AsyncSession, case_id: str,
+                      actions: tuple[str, ...] | None = None) -> list[TimelineEntry]:
+    query = select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+    if actions is not None:
+        query = query.where(TimelineEntry.action.in_(actions))
+    return list((await session.scalars(
+        query.order_by(TimelineEntry.at, TimelineEntry.id))).all())
+
+
+def follow_up_of(timeline: list[TimelineEntry]) -> FollowUpOut | None:
+    calls = [t for t in timeline if t.action == "followed_up"]
+    if not calls:
+        return None
+    return FollowUpOut(satisfaction=int(calls[-1].detail.get("satisfaction", 0)),
+                       at=calls[-1].at)
+
+
+def appeal_of(timeline: list[TimelineEntry], answers: list[AnswerOut]) -> AppealOut:
+    """none, pending (no answer version since the last appeal) or answered."""
+    appeals = [t for t in timeline if t.action == "appealed"]
+    if not appeals:
+        return AppealOut(state="none")
+    last = appeals[-1]
+    answered = any(a.at >= last.at for a in answers)
+    return AppealOut(state="answered" if answered else "pending", count=len(appeals),
+                     reason=last.reason, at=last.at)

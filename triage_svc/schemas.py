@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,33 @@ class MediaLinkOut(BaseModel):
     linked_at: datetime
 
 
+class AnswerOut(BaseModel):
+    """One version of the answer to the complainant (反馈); versions are never overwritten."""
+
+    version: int = Field(description="1 for the first answer, then 2, 3 ...")
+    text: str
+    author: str
+    at: datetime
+
+
+class FollowUpOut(BaseModel):
+    """The latest follow-up call (回访)."""
+
+    satisfaction: int = Field(description="1 to 5")
+    at: datetime
+
+
+class AppealOut(BaseModel):
+    """复议: whether the complainant disputed an answer, and whether it was answered again."""
+
+    state: Literal["none", "pending", "answered"] = Field(
+        description="none: never appealed; pending: appealed and not answered since; "
+        "answered: a new answer version followed the last appeal")
+    count: int = Field(0, description="how many appeals")
+    reason: str | None = Field(None, description="the last appeal's reason")
+    at: datetime | None = Field(None, description="when the last appeal was recorded")
+
+
 class CaseOut(BaseModel):
     id: str
     complaint_id: str
@@ -64,10 +91,28 @@ class CaseOut(BaseModel):
     satisfaction: int | None = None
     channel: str | None = Field(None, description="how the complaint reached us")
     timeline: list[TimelineOut] | None = None
+    answers: list[AnswerOut] | None = Field(
+        None, description="every answer version, oldest first, on the single-case view")
     escalations: list[EscalationOut] | None = Field(
         None, description="the escalation ladder, on the single-case view")
     mentions: list[MediaLinkOut] | None = Field(
         None, description="linked media mentions, on the single-case view")
+
+
+class ComplaintCaseOut(BaseModel):
+    """The case as the complaint's filer (a hotline) may see it: status, level, deadlines,
+    every answer, the follow-up and the appeal; no timeline, no internal people."""
+
+    id: str
+    response_level: int
+    category: str
+    level_reasons: list[str]
+    state: str
+    deadlines: dict[str, datetime]
+    incident_id: str | None
+    answers: list[AnswerOut]
+    follow_up: FollowUpOut | None = None
+    appeal: AppealOut
 
 
 class CaseList(BaseModel):

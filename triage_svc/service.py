@@ -84,6 +84,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         product=complaint.target.product,
         channel=complaint.channel,
         submitted_by=complaint.submitted_by,
+        external_ref=complaint.external_ref,
         escalation_step=0,
         media=complaint.media_involved or complaint.channel == "media",
         people_count=complaint.people_count,

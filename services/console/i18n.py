@@ -63,7 +63,8 @@ ZH: dict[str, str] = {
     "Refused: {detail}": "被拒绝：{detail}", "at": "于", "by": "由", "none": "无",
     "pending": "待触发", "fired": "已触发", "cancelled": "已取消",
     "Back to the board": "返回看板", "Not found.": "未找到。",
-    "Answered": "已答复", "Assigned to": "承办人", "Opened": "受理时间",
+    "Answered": "已答复", "Answers": "答复（全部版本）", "Assigned to": "承办人",
+    "Opened": "受理时间",
     # register
     "Register a complaint": "登记投诉", "Received by": "接收方式",
     "hotline": "热线", "email": "邮件", "web": "网页", "wechat": "微信", "app": "应用",

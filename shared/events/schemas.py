@@ -40,6 +40,13 @@ class Deadlines(BaseModel):
     resolve_by: datetime
 
 
+class ClockDue(BaseModel):
+    """A case clock whose work is not done yet (triage decides which), with its deadline."""
+
+    clock: Literal["acknowledge", "first_contact", "report", "resolve"]
+    due_at: datetime
+
+
 @register("complaint.received", 1)
 class ComplaintReceived(BaseModel):
     complaint_id: str
@@ -55,6 +62,7 @@ class ComplaintReceived(BaseModel):
     drill: bool = False
     complainant_key: str | None = None
     submitted_by: str | None = None
+    external_ref: str | None = Field(None, description="the filing caller's own reference")
 
 
 @register("complaint.triaged", 1)
@@ -68,6 +76,9 @@ class ComplaintTriaged(BaseModel):
     department: str | None = None
     drill: bool = False
     submitted_by: str | None = Field(None, description="the caller (hotline) that filed it")
+    external_ref: str | None = Field(None, description="the filing caller's own reference")
+    outstanding: list[ClockDue] | None = Field(
+        None, description="the clocks whose work is not done yet (null from older producers)")
 
 
 @register("notification.sent", 1)
@@ -114,6 +125,11 @@ class CaseUpdated(BaseModel):
     assignee: str | None = None
     drill: bool = False
     submitted_by: str | None = Field(None, description="the caller (hotline) that filed it")
+    external_ref: str | None = Field(None, description="the filing caller's own reference")
+    answer: str | None = Field(None, description="the latest answer to the complainant")
+    answer_version: int | None = Field(None, ge=1, description="its version (1, 2, ...)")
+    outstanding: list[ClockDue] | None = Field(
+        None, description="the clocks whose work is not done yet (null from older producers)")
 
 
 @register("case.escalated", 1)
@@ -193,6 +209,9 @@ class NotificationAcknowledged(BaseModel):
     recipient: str
     roles: list[str] = Field(default_factory=list)
     acknowledged_at: datetime
+    acknowledged_by: str | None = Field(
+        None, description="who acknowledged: the recipient (by token) or the operator who "
+        "recorded it; null from older producers (read as the recipient)")
 
 
 @register("opinion.alert", 1)

@@ -457,3 +457,27 @@ def test_spike_windows_are_snapped_to_the_chart_buckets() -> None:
     areas = spike_areas({"bucket_s": 3600, "series": series, "alerts": alerts},
                         ZoneInfo("Asia/Shanghai"), "spike {level}")
     assert areas == [[{"name": "spike 2", "xAxis": "12-01 09:00"}, {"xAxis": "12-01 10:00"}]]
+
+
+async def test_the_case_page_shows_every_answer_version(console: Console) -> None:
+    posted = await console.api.post("/api/v1/complaints", json={
+        "channel": "hotline", "content": "宽带断网三天无法使用，我很愤怒"})
+    complaint_id = posted.json()["id"]
+
+    async def triaged() -> bool:
+        view = await console.api.get(f"/api/v1/complaints/{complaint_id}")
+        return view.json()["case"] is not None
+
+    await until_true(triaged, "the complaint is triaged")
+    case_id = (await console.api.get(f"/api/v1/complaints/{complaint_id}")).json()["case"]["id"]
+    for action, body in (("acknowledge", {}), ("answer", {"text": "第一版答复"}),
+                         ("appeal", {"reason": "补偿不足"}), ("answer", {"text": "复议后的答复"})):
+        done = await console.api.post(f"/api/v1/cases/{case_id}/{action}", json=body)
+        assert done.status_code == 200, done.text
+    async with console.as_user("duty_officer") as (browser, _token):
+        page = (await browser.get(f"/cases/{case_id}")).text
+    listed = page[page.index('id="answers"'):]
+    listed = listed[:listed.index("</ol>")]
+    assert listed.index("v1") < listed.index("第一版答复") < listed.index("v2") < listed.index(
+        "复议后的答复")
+    assert "答复（全部版本）" in page

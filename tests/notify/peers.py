@@ -71,6 +71,7 @@ class Behaviour:
 class HttpPeer:
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.attempts: list[Received] = []  # every request, the refused ones too
         self.queue: asyncio.Queue[Received] = asyncio.Queue()
         self.behaviour: dict[str, Behaviour] = {}
         self.sock = socket.socket()
@@ -93,6 +94,7 @@ class HttpPeer:
             await asyncio.sleep(behaviour.delay)  # the slow endpoint under test
         got = Received(path, dict(request.query_params), dict(request.headers),
                        await request.body())
+        self.attempts.append(got)
         failing = behaviour.fail_times is None or behaviour.seen <= behaviour.fail_times
         if failing:
             return JSONResponse({"error": "failing on purpose"}, status_code=behaviour.status)
