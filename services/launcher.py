@@ -202,11 +202,18 @@ def describe(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     name = argv[0] if argv else "all"
     if name not in ("all", "gateway", *SERVICES):
         print(f"beacon: unknown service {name!r}; one of: gateway, {', '.join(SERVICES)}",
               file=sys.stderr)
+        return 2
+    try:
+        # Lines outside any service's work name the process: the service it runs, or
+        # `beacon` for the embedded process that holds them all.
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"),
+                          service="beacon" if name == "all" else name)
+    except ConfigError as exc:
+        print(f"beacon: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(name))
