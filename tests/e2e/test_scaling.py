@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy import local
 from deploy.tansu import free_port
+from services.settings import SERVICES
 from tests.e2e.conftest import (
     TEXTS,
     clean_env,
@@ -295,7 +296,7 @@ def test_base_port_scale_to_zero_and_back_and_a_new_replica_gets_http(
     data_dir = tmp_path / "run"
     try:
         state = local.up(env, data_dir)
-        ports = {p.name: p.port for p in state.processes if p.role in local.SERVICES}
+        ports = {p.name: p.port for p in state.processes if p.role in SERVICES}
         assert ports == {"intake-0": base, "triage-0": base + 1, "notify-0": base + 2,
                          "sentiment-0": base + 3}
         with httpx.Client(base_url=state.gateway_url, timeout=15,
