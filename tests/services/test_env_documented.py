@@ -83,8 +83,8 @@ def _name_of(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value if VARIABLE.match(node.value) else None
     if isinstance(node, ast.JoinedStr):
-        text = "".join(part.value if isinstance(part, ast.Constant) else SERVICE
-                       for part in node.values if isinstance(part, ast.Constant | ast.FormattedValue))
+        text = "".join(str(part.value) if isinstance(part, ast.Constant) else SERVICE
+                       for part in node.values)
         return text if VARIABLE.match(text.replace(SERVICE, "S")) else None
     return None
 
