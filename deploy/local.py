@@ -2,14 +2,17 @@
 
 `up` starts Tansu (unless KAFKA_BOOTSTRAP_SERVERS names a broker already), creates the
 PostgreSQL database when DATABASE_URL names one, then one process per service replica
-(`<SERVICE>_REPLICAS=N`) and the gateway in front of them. Every process runs detached in a
+(`<SERVICE>_REPLICAS=N`) and the gateway in front of them. Replicas listen on free ports, or
+from BEACON_BASE_PORT up (the lowest free one each). Every process runs detached in a
 session of its own and logs to `$DATA_DIR/run/logs/`; pids, ports and URLs go to
 `$DATA_DIR/run/state.json`, which is all `down` and `status` need.
 
 `scale <service> <n>` starts or stops replicas of one service while the rest runs (the
 environment must configure them as it did for `up`: the same database and PII keys are
-checked). A new replica joins its service's consumer groups; it takes over the HTTP port of
-a replica that stopped, else the gateway does not route HTTP to it (it only consumes).
+checked); 0 stops the service. A new replica joins its service's consumer groups. The
+replicas the gateway routes to are kept in `$DATA_DIR/run/upstreams.json`, which the
+gateway follows (GATEWAY_UPSTREAMS_FILE): a replica gets HTTP once it is ready, and none
+after it stopped.
 
 Tests drive the same code: `up(env, data_dir)` returns the State, `down(data_dir)` ends it,
 `start_replica` and `stop_replica` change one replica.
@@ -46,6 +49,8 @@ STOP_TIMEOUT_S = 15.0
 # A process gets its own SHUTDOWN_TIMEOUT_S to drain, and this much more before SIGKILL.
 STOP_GRACE_S = 5.0
 MAX_REPLICAS = 32
+# With BEACON_BASE_PORT, replicas take the lowest free port of this many from the base.
+PORT_RANGE = 200
 LOG_TAIL_LINES = 20
 
 
@@ -76,11 +81,13 @@ class State:
     processes: list[Proc] = field(default_factory=list)
     # How long `down` waits after SIGTERM before SIGKILL.
     stop_timeout_s: float = STOP_TIMEOUT_S
-    # The replica URLs the gateway was given, per service (it routes HTTP to these only).
+    # The replica URLs the gateway routes HTTP to, per service (the upstreams file's content).
     routes: dict[str, list[str]] = field(default_factory=dict)
     # Hashes of what every replica of a service must share (PII keys, database URL), so a
     # replica started later with another configuration is refused.
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # BEACON_BASE_PORT: where replica ports start (None: any free port).
+    base_port: int | None = None
 
     def urls(self, role: str) -> list[str]:
         return [p.url for p in self.processes if p.role == role]
@@ -112,11 +119,26 @@ def read_state(data_dir: Path) -> State | None:
     return State.from_json(path.read_text())
 
 
-def _write_state(state: State) -> None:
-    path = state_path(Path(state.data_dir))
+def upstreams_path(data_dir: Path) -> Path:
+    return run_dir(data_dir) / "upstreams.json"
+
+
+def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(state.to_json())
-    tmp.replace(path)  # atomic: a concurrent `status` never reads half a file
+    tmp.write_text(text)
+    tmp.replace(path)  # atomic: a concurrent reader never reads half a file
+
+
+def _write_state(state: State) -> None:
+    _write_atomically(state_path(Path(state.data_dir)), state.to_json())
+
+
+def _route(state: State, service: str, url: str, *, routed: bool) -> None:
+    """Add or drop one replica in the gateway's upstreams file (it follows within 1 s)."""
+    urls = [u for u in state.routes.get(service, []) if u != url]
+    state.routes[service] = [*urls, url] if routed else urls
+    _write_atomically(upstreams_path(Path(state.data_dir)), json.dumps(state.routes, indent=2))
+    _write_state(state)
 
 
 # --- process identity and liveness -------------------------------------------------------
@@ -187,6 +209,21 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high
 def replicas(env: Mapping[str, str]) -> dict[str, int]:
     return {name: _int_setting(env, f"{name.upper()}_REPLICAS", 1, 1, MAX_REPLICAS)
             for name in SERVICES}
+
+
+def base_port(env: Mapping[str, str]) -> int | None:
+    """BEACON_BASE_PORT, or None (replicas then take any free port)."""
+    if not env.get("BEACON_BASE_PORT", "").strip():
+        return None
+    return _int_setting(env, "BEACON_BASE_PORT", 0, 1024, 65535 - PORT_RANGE)
+
+
+def _bindable(port: int) -> bool:
+    try:
+        _require_free("port", port)
+    except ConfigError:
+        return False
+    return True
 
 
 def _require_free(setting: str, port: int) -> None:
@@ -306,8 +343,8 @@ def _gateway_env(base: Mapping[str, str], state: State, port: int) -> dict[str, 
     # The console follows the events it shows through its own consumer group.
     env.update({"BUS": "kafka", "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap})
     env.pop("PII_KEYS", None)  # the gateway never decrypts; keep the key out of its environ
-    for name in SERVICES:
-        env[f"{name.upper()}_URL"] = ",".join(state.urls(name))
+    # The replicas to route to, followed while it runs (`scale` rewrites the file).
+    env["GATEWAY_UPSTREAMS_FILE"] = str(upstreams_path(Path(state.data_dir)))
     return env
 
 
@@ -415,6 +452,7 @@ def up(env: Mapping[str, str], data_dir: Path, *, timeout: float = READY_TIMEOUT
     logs.mkdir(parents=True, exist_ok=True)
     _refuse_if_running(data_dir)
     counts = replicas(env)
+    first_port = base_port(env)
     gateway_port = _int_setting(env, "GATEWAY_PORT", 8000, 1, 65535)
     _require_free("GATEWAY_PORT", gateway_port)
     _, key_location = api_key(env, data_dir)
@@ -426,7 +464,8 @@ def up(env: Mapping[str, str], data_dir: Path, *, timeout: float = READY_TIMEOUT
     host = env.get("GATEWAY_HOST") or "127.0.0.1"
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a wildcard is no address
     state = State(str(data_dir), f"http://{host}:{gateway_port}", bootstrap, key_location,
-                  [broker] if broker else [], stop_timeout, fingerprints=_fingerprints(base))
+                  [broker] if broker else [], stop_timeout, fingerprints=_fingerprints(base),
+                  base_port=first_port)
     try:
         # Written as soon as anything runs, so `down` can clean up even if `up` itself dies.
         _write_state(state)
@@ -444,12 +483,13 @@ def _launch(state: State, base: Mapping[str, str], counts: Mapping[str, int],
     argv = [sys.executable, "-m", "services"]
     for name, count in counts.items():
         for i in range(count):
-            port = free_port()
+            port = _port_for(state, gateway_port)
             env = _service_env(base, name, port, state.bootstrap)
             proc, popens[f"{name}-{i}"] = _spawn(f"{name}-{i}", name, [*argv, name], env,
                                                  port, "127.0.0.1", logs)
             state.processes.append(proc)
     state.routes = {name: state.urls(name) for name in SERVICES}
+    _write_atomically(upstreams_path(Path(state.data_dir)), json.dumps(state.routes, indent=2))
     _write_state(state)
     gateway, popens["gateway"] = _spawn("gateway", "gateway", [*argv, "gateway"],
                                         _gateway_env(base, state, gateway_port), gateway_port,
@@ -468,6 +508,7 @@ def down(data_dir: Path) -> list[str]:
     running = [p.name for p in state.processes if alive(p)]
     stop_all(state.processes, state.stop_timeout_s)
     state_path(data_dir).unlink(missing_ok=True)
+    upstreams_path(data_dir).unlink(missing_ok=True)
     return running
 
 
@@ -511,16 +552,21 @@ def _next_name(state: State, service: str) -> str:
     return f"{service}-{i}"
 
 
-def _port_for(state: State, service: str) -> int:
-    """A port the gateway routes this service to and no live replica holds, else a new one."""
-    held = {p.port for p in state.processes if alive(p)}
-    for url in state.routes.get(service, []):
-        port = int(url.rsplit(":", 1)[1])
-        if port not in held:
-            with contextlib.suppress(ConfigError):
-                _require_free(f"{service.upper()}_PORT", port)
-                return port
-    return free_port()
+def _port_for(state: State, gateway_port: int) -> int:
+    """The lowest free port from the base port up that no process of this run holds (nor
+    the gateway's), or any free port without a base."""
+    if state.base_port is None:
+        return free_port()
+    held = {p.port for p in state.processes if alive(p)} | {gateway_port}
+    for port in range(state.base_port, state.base_port + PORT_RANGE):
+        if port not in held and _bindable(port):
+            return port
+    raise ConfigError("BEACON_BASE_PORT", f"no free port from {state.base_port} to "
+                                          f"{state.base_port + PORT_RANGE - 1}")
+
+
+def _gateway_port(state: State) -> int:
+    return int(state.gateway_url.rsplit(":", 1)[1])
 
 
 def start_replica(data_dir: Path, service: str, env: Mapping[str, str], *,
@@ -534,11 +580,13 @@ def start_replica(data_dir: Path, service: str, env: Mapping[str, str], *,
     if state is None:
         raise LocalError("not running; `up` first")
     base = _replica_base(state, env, service)
-    port = _port_for(state, service)
+    port = _port_for(state, _gateway_port(state))
     name = _next_name(state, service)
-    # A dead replica that held this port is forgotten: the new one takes its place.
-    state.processes = [p for p in state.processes
-                       if not (p.role == service and p.port == port and not alive(p))]
+    # A dead replica that held this port is forgotten (and no longer routed to).
+    for dead in [p for p in state.processes if p.port == port and not alive(p)]:
+        state.processes.remove(dead)
+        if dead.role in SERVICES:
+            _route(state, dead.role, dead.url, routed=False)
     proc, popen = _spawn(name, service, [sys.executable, "-m", "services", service],
                          _service_env(base, service, port, state.bootstrap), port, "127.0.0.1",
                          run_dir(data_dir) / "logs")
@@ -559,6 +607,7 @@ def start_replica(data_dir: Path, service: str, env: Mapping[str, str], *,
         state.processes.remove(proc)
         _write_state(state)
         raise
+    _route(state, service, proc.url, routed=True)  # ready: the gateway may send it requests
     return proc
 
 
@@ -579,6 +628,8 @@ def stop_replica(data_dir: Path, name: str,
     proc = next((p for p in state.processes if p.name == name), None) if state else None
     if state is None or proc is None or proc.role not in SERVICES:
         raise LocalError(f"no service replica named {name!r} in {state_path(data_dir)}")
+    # No new requests first; the ones in flight it answers while it drains.
+    _route(state, proc.role, proc.url, routed=False)
     began = time.monotonic()
     killed = sig == signal.SIGKILL
     if alive(proc):
@@ -600,12 +651,12 @@ def stop_replica(data_dir: Path, name: str,
 
 
 def scale(data_dir: Path, service: str, count: int, env: Mapping[str, str]) -> list[str]:
-    """Run `count` replicas of `service`: start new ones, or SIGTERM the newest. Returns
-    what was done, one line each."""
+    """Run `count` replicas of `service` (0 stops it): start new ones, or SIGTERM the
+    newest. Returns what was done, one line each."""
     if service not in SERVICES:
         raise ConfigError("service", f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    if not 1 <= count <= MAX_REPLICAS:
-        raise ConfigError("count", f"expected a whole number from 1 to {MAX_REPLICAS}")
+    if not 0 <= count <= MAX_REPLICAS:
+        raise ConfigError("count", f"expected a whole number from 0 to {MAX_REPLICAS}")
     state = read_state(data_dir.resolve())
     if state is None:
         raise LocalError("not running; `up` first")
@@ -617,10 +668,11 @@ def scale(data_dir: Path, service: str, count: int, env: Mapping[str, str]) -> l
                     + (" (killed)" if stopped.killed else ""))
     for _ in range(count - len(live)):
         proc = start_replica(data_dir, service, env)
-        routed = proc.url in state.routes.get(service, [])
-        done.append(f"started {proc.name} on {proc.url}"
-                    + ("" if routed else " (consumes events; the gateway does not route "
-                                         "HTTP to it)"))
+        done.append(f"started {proc.name} on {proc.url} (the gateway routes to it within "
+                    f"a second)")
+    if count == 0:
+        done.append(f"{service} stopped: the gateway answers 503 for its routes, and its "
+                    f"events wait on the broker until `scale {service} 1`")
     return done
 
 
@@ -655,9 +707,15 @@ def _cmd_status(data_dir: Path) -> int:
         print("beacon: not running")
         return 1
     print(f"beacon: gateway {state.gateway_url}, broker {state.bootstrap}")
+    routed = {url for urls in state.routes.values() for url in urls}
     for proc in state.processes:
         mark = "running" if live[proc.name] else "DEAD"
-        print(f"  {proc.name:<12} pid {proc.pid:<8} {proc.url:<28} {mark}  log {proc.log}")
+        if proc.role in SERVICES:
+            mark += ", routed" if proc.url in routed else ", not routed"
+        print(f"  {proc.name:<12} pid {proc.pid:<8} {proc.url:<28} {mark:<17} log {proc.log}")
+    stopped = [name for name in SERVICES if not state.urls(name)]
+    if stopped:
+        print(f"  scaled to 0: {', '.join(stopped)}")
     return 0 if all(live.values()) else 1
 
 

@@ -211,7 +211,7 @@ def _relay(response: httpx.Response) -> Response:
 async def _ready(upstream: Upstream) -> dict[str, Any]:
     """Ready only when every replica is: round-robin would hide a replica that is down."""
     replicas = [await _replica_ready(client) for client in upstream.clients]
-    ready = all(r.get("status") == "ready" for r in replicas)
+    ready = bool(replicas) and all(r.get("status") == "ready" for r in replicas)
     return {"status": "ready" if ready else "not ready", "replicas": replicas}
 
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from services.auth import ApiKey, KeyStore, admin_key, dev_key
 from services.gateway import create_gateway
 from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
-from services.upstreams import Upstream
+from services.upstreams import Upstream, UpstreamsWatcher, read_upstreams_file
 from shared.bus import Bus, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database, DatabaseConfigError
@@ -82,9 +82,24 @@ def key_store(settings: GatewaySettings, static: Sequence[ApiKey]) -> KeyStore:
 def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
     key, _ = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.over_http(name, urls, settings.upstream_timeout_s)
-                 for name, urls in settings.upstream_urls().items()}
+                 for name, urls in upstream_urls(settings).items()}
+    lifespans: list[Callable[[], contextlib.AbstractAsyncContextManager[object]]] = []
+    if settings.upstreams_file is not None:  # replicas come and go: follow the file
+        lifespans.append(UpstreamsWatcher(settings.upstreams_file, upstreams).running)
     return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings,
-                          console_bus=console_bus(), admin_secret=key)
+                          lifespans=lifespans, console_bus=console_bus(), admin_secret=key)
+
+
+def upstream_urls(settings: GatewaySettings) -> dict[str, list[str]]:
+    """Each service's replicas at start: from GATEWAY_UPSTREAMS_FILE (none is allowed: a
+    service scaled to 0), else from `<SERVICE>_URL` (at least one each)."""
+    if settings.upstreams_file is not None:
+        return read_upstreams_file(settings.upstreams_file, SERVICES)
+    urls = settings.upstream_urls()
+    for name, found in urls.items():
+        if not found:
+            raise ConfigError(f"{name.upper()}_URL", "names no replica URL")
+    return urls
 
 
 def console_bus() -> Bus | None:
@@ -202,11 +217,18 @@ def describe(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     name = argv[0] if argv else "all"
     if name not in ("all", "gateway", *SERVICES):
         print(f"beacon: unknown service {name!r}; one of: gateway, {', '.join(SERVICES)}",
               file=sys.stderr)
+        return 2
+    try:
+        # Lines outside any service's work name the process: the service it runs, or
+        # `beacon` for the embedded process that holds them all.
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"),
+                          service="beacon" if name == "all" else name)
+    except ConfigError as exc:
+        print(f"beacon: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(name))

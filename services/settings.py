@@ -25,6 +25,9 @@ class GatewaySettings(BaseSettings):
     max_batch_body_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                       validation_alias="MAX_BATCH_BODY_BYTES")
     upstream_timeout_s: float = Field(30.0, gt=0, validation_alias="UPSTREAM_TIMEOUT_S")
+    # Distributed mode: a JSON file naming each service's replicas, followed while the
+    # gateway runs (`make up` keeps one); without it, the fixed lists below.
+    upstreams_file: Path | None = Field(None, validation_alias="GATEWAY_UPSTREAMS_FILE")
     # Distributed mode: comma-separated base URLs of each service's replicas.
     intake_url: str = Field("http://127.0.0.1:8001", validation_alias="INTAKE_URL")
     triage_url: str = Field("http://127.0.0.1:8002", validation_alias="TRIAGE_URL")

@@ -1,42 +1,81 @@
 """HTTP clients for the services behind the gateway: in-process (ASGI transport) in embedded
-mode, over the network in distributed mode; the gateway's code is the same for both."""
+mode, over the network in distributed mode; the gateway's code is the same for both.
+
+In distributed mode the replica list may change while the gateway runs: with
+GATEWAY_UPSTREAMS_FILE (which `make up` and `python -m deploy.local scale` keep), the gateway
+re-reads the file every second and routes to the replicas it names from then on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
-from collections.abc import Iterator
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from shared.settings import ConfigError
+
+log = logging.getLogger("beacon.gateway")
+UPSTREAMS_POLL_S = 1.0
+
 
 class Upstream:
-    """One service; round-robins over its replicas."""
+    """One service; round-robins over its replicas (none while the service is scaled to 0:
+    a request then fails as a refused connection would)."""
 
-    def __init__(self, name: str, clients: list[httpx.AsyncClient]) -> None:
-        if not clients:
-            raise ValueError(f"no replicas for {name}")
+    def __init__(self, name: str, clients: list[httpx.AsyncClient],
+                 make_client: Callable[[str], httpx.AsyncClient] | None = None) -> None:
         self.name = name
         self.clients = clients
         self._next: Iterator[httpx.AsyncClient] = itertools.cycle(clients)
+        self._make_client = make_client
+        # Every client this upstream made, by URL: one that leaves the list may still have
+        # requests in flight, so clients are closed only with the gateway.
+        self._known: dict[str, httpx.AsyncClient] = {str(c.base_url).rstrip("/"): c
+                                                     for c in clients}
 
     def client(self) -> httpx.AsyncClient:
+        if not self.clients:
+            raise httpx.ConnectError(f"no replica of {self.name} is running")
         return next(self._next)
+
+    @property
+    def urls(self) -> list[str]:
+        return [str(c.base_url).rstrip("/") for c in self.clients]
+
+    def follow(self, urls: list[str]) -> bool:
+        """Route to these replicas from now on; False when they are the ones already."""
+        urls = [u.rstrip("/") for u in urls]
+        if urls == self.urls:
+            return False
+        if self._make_client is None:
+            raise ValueError(f"{self.name} is in-process; it has no replicas to follow")
+        for url in urls:
+            if url not in self._known:
+                self._known[url] = self._make_client(url)
+        self.clients = [self._known[u] for u in urls]
+        self._next = itertools.cycle(self.clients)
+        return True
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send to the next replica; one that refuses the connection (stopped, restarting)
         never saw the request, so the next one is tried, each replica once at most."""
-        for tried in range(len(self.clients)):
+        for tried in range(max(len(self.clients), 1)):
             try:
                 return await self.client().request(method, url, **kwargs)
             except httpx.ConnectError:
-                if tried == len(self.clients) - 1:
+                if tried >= len(self.clients) - 1:
                     raise
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def aclose(self) -> None:
-        for client in self.clients:
+        for client in self._known.values():
             await client.aclose()
 
     @classmethod
@@ -48,5 +87,58 @@ class Upstream:
     @classmethod
     def over_http(cls, name: str, urls: list[str], timeout: float) -> Upstream:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        return cls(name, [httpx.AsyncClient(base_url=u, timeout=timeout, limits=limits)
-                          for u in urls])
+
+        def make(url: str) -> httpx.AsyncClient:
+            return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+
+        return cls(name, [make(u) for u in urls], make)
+
+
+def read_upstreams_file(path: Path, services: tuple[str, ...]) -> dict[str, list[str]]:
+    """`{"<service>": ["http://host:port", …], …}`; ConfigError naming the setting when the
+    file is missing or malformed. A service the file leaves out has no replicas."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("GATEWAY_UPSTREAMS_FILE", f"{path}: {exc}") from exc
+    if not isinstance(raw, Mapping) or not all(
+            isinstance(v, list) and all(isinstance(u, str) for u in v) for v in raw.values()):
+        raise ConfigError("GATEWAY_UPSTREAMS_FILE",
+                          f"{path}: expected an object of service name to list of URLs")
+    return {name: list(raw.get(name, [])) for name in services}
+
+
+class UpstreamsWatcher:
+    """Keeps the gateway's upstreams on the replicas the file names, checked every `every`
+    seconds while the gateway runs. A file that cannot be read changes nothing."""
+
+    def __init__(self, path: Path, upstreams: Mapping[str, Upstream],
+                 every: float = UPSTREAMS_POLL_S) -> None:
+        self.path, self.upstreams, self.every = path, upstreams, every
+
+    def check(self) -> list[str]:
+        """Apply the file once; the services whose replicas changed."""
+        try:
+            wanted = read_upstreams_file(self.path, tuple(self.upstreams))
+        except ConfigError as exc:
+            log.warning("upstreams unchanged: %s", exc.problem)
+            return []
+        changed = [name for name, urls in wanted.items() if self.upstreams[name].follow(urls)]
+        for name in changed:
+            log.info("routing %s to %s", name, ", ".join(wanted[name]) or "no replica")
+        return changed
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            self.check()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._run(), name="upstreams-watcher")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics, tracing
-from shared.logctx import request_id_var, service_var
+from shared.logctx import bind, log_access, request_id_var, service_var
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
 from shared.runtime import ServiceRuntime
@@ -56,7 +56,8 @@ def route_label(scope: Scope) -> str:
 
 class RequestContext:
     """ASGI middleware: binds X-Request-ID (accepted or made) and the trace context
-    (`traceparent` continued, or a new trace), and counts requests by route template."""
+    (`traceparent` continued, or a new trace), counts requests by route template and writes
+    one access line per request."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
@@ -83,15 +84,20 @@ class RequestContext:
 
         try:
             with tracing.continued(tracing.from_http_headers(scope["headers"])):
-                await self.app(scope, receive, send_with_id)
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    self._record(scope, status, time.perf_counter() - started)
         finally:
-            method, route = metrics.http_method(scope["method"]), route_label(scope)
-            metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            metrics.HTTP_SECONDS.labels(self.service, method, route).observe(
-                time.perf_counter() - started
-            )
             request_id_var.reset(token)
             service_var.reset(service_token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        method, route = metrics.http_method(scope["method"]), route_label(scope)
+        metrics.HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+        metrics.HTTP_SECONDS.labels(self.service, method, route).observe(seconds)
+        # scope["path"] never holds the query string (which may carry personal data).
+        log_access(method, scope["path"], status, seconds)
 
 
 def add_operational_routes(app: FastAPI, readiness: Readiness) -> None:
@@ -130,11 +136,15 @@ def create_service_app(
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        # Bound here, the service's name reaches every task start() makes (relay,
+        # consumers, periodic jobs): their lines name it even in embedded mode.
+        with bind(runtime.name):
+            await runtime.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            with bind(runtime.name):
+                await runtime.stop()
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime

@@ -4,6 +4,9 @@ handler that records each event it applies (or fails on purpose for poison event
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import logging
 import re
 import uuid
 from collections import Counter
@@ -20,6 +23,7 @@ from shared.bus import Bus, Delivery
 from shared.events import Envelope
 from shared.events.registry import register
 from shared.inbox import inbox_table
+from shared.logctx import ACCESS_LOGGER, configure_logging
 from shared.outbox import outbox_table
 from shared.runtime import ServiceRuntime, Unit
 from shared.settings import ServiceSettings
@@ -268,3 +272,23 @@ class ConsoleWorld:
     def browser(self, base_url: str = "http://beacon") -> httpx.AsyncClient:
         app = self.system.embedded.gateway
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+@contextlib.contextmanager
+def log_lines(log_format: str, level: str = "DEBUG") -> Iterator[io.StringIO]:
+    """Beacon's own log handler (`shared.logctx.configure_logging`) writing `log_format`
+    lines into the buffer yielded, for the block; the root logger is restored after."""
+    root = logging.getLogger()
+    before_level, before = root.level, list(root.handlers)
+    buffer = io.StringIO()
+    handler = configure_logging(level, service="test-process",
+                                env={"LOG_FORMAT": log_format}, stream=buffer)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        for old in before:
+            if old not in root.handlers:
+                root.addHandler(old)
+        root.setLevel(before_level)
+        logging.getLogger(ACCESS_LOGGER).disabled = False

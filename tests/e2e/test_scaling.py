@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy import local
 from deploy.tansu import free_port
+from services.settings import SERVICES
 from tests.e2e.conftest import (
     TEXTS,
     clean_env,
@@ -254,3 +255,87 @@ def test_replicas_leave_and_join_while_complaints_flow(
             pairs = [(i["recipient"], i["channel"]) for i in items
                      if i.get("event_type", "complaint.triaged") == "complaint.triaged"]
             assert sorted(pairs) == sorted(now.deliveries[complaint_id]), complaint_id
+
+
+def _free_run(width: int) -> int:
+    """A base port with `width` free ports from it."""
+    for _ in range(50):
+        base = free_port()
+        if base + width < 65535 and all(local._bindable(p) for p in range(base, base + width)):
+            return base
+    raise AssertionError("no run of free ports")
+
+
+def api_requests(url: str, route: str) -> float:
+    """Requests for `route` this very replica answered (probes and scrapes not counted)."""
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return 0.0
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "beacon_http_requests_total"
+               and sample.labels.get("route") == route)
+
+
+@pytest.mark.timeout(300)
+def test_base_port_scale_to_zero_and_back_and_a_new_replica_gets_http(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    """`make up` with BEACON_BASE_PORT puts the replicas at base+0…; `scale triage 2` adds
+    a replica the gateway sends requests to without a restart; `scale triage 0` stops
+    triage (503 at the gateway, complaints still accepted); `scale triage 1` brings it
+    back and the complaint filed meanwhile is triaged."""
+    key = "e2e_" + secrets.token_urlsafe(24)
+    base = _free_run(12)
+    env = clean_env() | {
+        "DATABASE_URL": fresh_database_url, "DEV_API_KEY": key, "BEACON_BASE_PORT": str(base),
+        "KAFKA_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
+        "SHUTDOWN_TIMEOUT_S": "5",
+    }
+    data_dir = tmp_path / "run"
+    try:
+        state = local.up(env, data_dir)
+        ports = {p.name: p.port for p in state.processes if p.role in SERVICES}
+        assert ports == {"intake-0": base, "triage-0": base + 1, "notify-0": base + 2,
+                         "sentiment-0": base + 3}
+        with httpx.Client(base_url=state.gateway_url, timeout=15,
+                          headers={"Authorization": f"Bearer {key}"}) as client:
+            _scale_and_route(client, data_dir, env, base)
+    finally:
+        local.down(data_dir)
+
+
+def _scale_and_route(client: httpx.Client, data_dir: Path, env: dict[str, str],
+                     base: int) -> None:
+    done = local.scale(data_dir, "triage", 2, env)
+    state = local.read_state(data_dir)
+    assert state is not None
+    new = next(p for p in state.processes if p.name == "triage-1")
+    assert new.port == base + 4 and done == [
+        f"started triage-1 on {new.url} (the gateway routes to it within a second)"]
+    assert state.routes["triage"] == [f"http://127.0.0.1:{base + 1}", new.url]
+
+    def new_replica_answered() -> bool:
+        assert client.get("/api/v1/cases").status_code == 200
+        return api_requests(new.url, "/api/v1/cases") > 0
+
+    wait_until(new_replica_answered, 30, "the new replica answered the gateway's requests")
+
+    local.scale(data_dir, "triage", 0, env)
+    state = local.read_state(data_dir)
+    assert state is not None and state.urls("triage") == [] and state.routes["triage"] == []
+    wait_until(lambda: client.get("/api/v1/cases").status_code == 503, 30,
+               "the gateway answers 503 for a service scaled to 0")
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "triage" in ready.json()["detail"]
+    filed = client.post("/api/v1/complaints", json=complaint_body(TEXTS[0], 0))
+    assert filed.status_code == 202, filed.text  # intake still takes complaints
+
+    local.scale(data_dir, "triage", 1, env)
+    state = local.read_state(data_dir)
+    assert state is not None and [p.port for p in state.processes if p.role == "triage"] == [
+        base + 1]  # the lowest free port again
+    wait_until(lambda: settled(client, filed.json()["id"]) is not None, 90,
+               "the complaint filed while triage was stopped is triaged once it is back")
+    assert client.get("/readyz").status_code == 200
