@@ -7,22 +7,51 @@ import asyncio
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import httpx
+from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from services.console.users import Role, UserStore
 from services.launcher import Embedded
 from shared.bus import Bus, Delivery
+from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
 from shared.events import Envelope
 from shared.events.registry import register
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 from shared.runtime import ServiceRuntime, Unit
 from shared.settings import ServiceSettings
+
+# Services believe only callers the gateway signed: a test that calls a service directly signs
+# its x-beacon-* headers as the gateway would (with the secret the service checks).
+TEST_INTERNAL_SECRET = "test-internal-secret-0123456789"
+
+
+class AsGateway(httpx.Auth):
+    """Signs each request for the caller its x-beacon-* headers name (anonymous if none)."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        caller = Caller(request.headers.get(CALLER_KEY_ID) or None,
+                        request.headers.get(CALLER_OWNER) or None,
+                        frozenset(request.headers.get(CALLER_SCOPES, "").split()))
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.headers.update(signed_headers(self.secret, caller, request.method,
+                                              unquote(request.url.path), request_id))
+        yield request
+
+
+def as_gateway(app: FastAPI) -> AsGateway:
+    """The signer for requests sent straight to one service's app."""
+    return AsGateway(app.state.internal_secret)
+
 
 metadata = MetaData()
 effects = Table(
