@@ -4,6 +4,7 @@ handler that records each event it applies (or fails on purpose for poison event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections import Counter
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
@@ -297,3 +299,58 @@ class ConsoleWorld:
     def browser(self, base_url: str = "http://beacon") -> httpx.AsyncClient:
         app = self.system.embedded.gateway
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+# --- real HTTP on loopback (tests/security) -------------------------------------------------
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def raw_request(port: int, head: bytes, body: bytes = b"") -> RawAnswer:
+    """Send bytes as they are (no client normalises the path) and read the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+    start, _, rest = data.partition(b"\r\n")
+    header_block, _, payload = rest.partition(b"\r\n\r\n")
+    headers = {}
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawAnswer(int(start.split()[1]), headers, payload)
+
+
+def request_head(method: str, target: str, headers: dict[str, str] | None = None,
+                 body: bytes = b"") -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: beacon", "Connection: close",
+             f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, *, trusted_proxies: list[str] | None = None
+                  ) -> AsyncIterator[int]:
+    """`app` behind uvicorn on a loopback port, configured as the launcher configures it
+    (its lifespan is the caller's); yields the port."""
+    from deploy.tansu import free_port
+    from services.launcher import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, "warning",
+                                          trusted_proxies=trusted_proxies or []))
+    task = asyncio.create_task(server.serve())
+    await until(lambda: server.started or task.done(), within=20)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
