@@ -48,19 +48,21 @@ async def live(system: System, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
         yield port, spy
 
 
-async def _delivery(system: System) -> str:
+async def _deliveries(system: System) -> tuple[str, list[dict[str, Any]]]:
     posted = await system.client.post("/api/v1/complaints", json={
         "channel": "hotline", "content": "燃气泄漏爆炸，有人受伤"})
     await system.notified.applied(1)
+    complaint_id = str(posted.json()["id"])
     deliveries = (await system.client.get("/api/v1/notifications", params={
-        "complaint_id": posted.json()["id"]})).json()["items"]
-    return str(deliveries[0]["id"])
+        "complaint_id": complaint_id})).json()["items"]
+    return complaint_id, deliveries
 
 
 async def test_statements_key_cannot_acknowledge_through_dot_segments(
         system: System, live: tuple[int, Spy]) -> None:
     port, spy = live
-    delivery = await _delivery(system)
+    complaint_id, deliveries = await _deliveries(system)
+    delivery = deliveries[0]["id"]
     auth = {"Authorization": f"Bearer {APPROVER}", "Content-Type": "application/json"}
     for dots in DOT_VARIANTS[:5]:
         target = f"/api/v1/statements/{dots}/notifications/{delivery}/ack"
@@ -73,8 +75,15 @@ async def test_statements_key_cannot_acknowledge_through_dot_segments(
     plain = f"/api/v1/notifications/{delivery}/ack"
     answer = await raw_request(port, request_head("POST", plain, auth, b"{}"), b"{}")
     assert answer.status == 403
-    listed = (await system.client.get(f"/api/v1/notifications/{delivery}")).json()
-    assert listed["acknowledged_at"] is None
+    _, after = await _deliveries_of(system, complaint_id)
+    assert [d["acknowledged_at"] for d in after] == [None] * len(deliveries)
+
+
+async def _deliveries_of(system: System, complaint_id: str
+                         ) -> tuple[str, list[dict[str, Any]]]:
+    listed = await system.client.get("/api/v1/notifications",
+                                     params={"complaint_id": complaint_id})
+    return complaint_id, list(listed.json()["items"])
 
 
 def _smuggled(source: str, target: str) -> list[str]:
