@@ -93,6 +93,9 @@ class _Lru:
     def drop(self, digest: str) -> None:
         self._items.pop(digest, None)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
 
 def _from_record(record: ApiKeyRecord) -> ApiKey:
     return ApiKey(record.id, record.owner, frozenset(record.scopes), record.key_hash,
@@ -104,14 +107,14 @@ class KeyStore:
     revoked like any other), plus static keys (tests, or no database at all)."""
 
     def __init__(self, db: Database | None, static: Sequence[ApiKey] = (),
-                 builtin: ApiKey | None = None) -> None:
+                 builtin: ApiKey | None = None, *, cache_size: int = CACHE_SIZE) -> None:
         self.db = db
         if builtin is not None and db is None:
             static = [builtin, *static]
         self._builtin = builtin if db is not None else None
         self._static = {k.hashed: k for k in static}
         # Apart, so that a spray of unknown keys never pushes a valid one out.
-        self._known, self._unknown = _Lru(CACHE_SIZE), _Lru(CACHE_SIZE)
+        self._known, self._unknown = _Lru(cache_size), _Lru(cache_size)
 
     async def start(self) -> None:
         if self.db is not None:

@@ -83,8 +83,6 @@ def create_gateway(
     app.state.limiter = limiter
     install_problem_handlers(app)
     app.add_middleware(RequestContext, service="gateway")
-    app.add_middleware(HeaderLimits, count=settings.max_headers, size=settings.max_header_bytes)
-    app.add_middleware(SecurityHeaders)
     failures = (settings.auth_failures_per_address, settings.auth_failure_window_s, "authfail")
 
     async def authenticated(request: Request) -> ApiKey:
@@ -179,6 +177,9 @@ def create_gateway(
             return JSONResponse(await forwarder.complaint_view(response.json(), caller))
         return _relay(response)
 
+    # Outermost, after the console's own: its headers stay, the rest are added to them.
+    app.add_middleware(HeaderLimits, count=settings.max_headers, size=settings.max_header_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

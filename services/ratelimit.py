@@ -11,7 +11,7 @@ import time
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
@@ -37,7 +37,7 @@ class RateLimiter:
     def __init__(self, rate_per_s: float, burst: int, storage: Storage) -> None:
         self.rate, self.burst = rate_per_s, burst
         self.storage = storage
-        self._window = SlidingWindowCounterRateLimiter(storage)
+        self._window = MovingWindowRateLimiter(storage)
         self._warned = 0.0
 
     async def take(self, key: str, rate: float | None = None, burst: int | None = None,
