@@ -24,8 +24,10 @@ def storage_for(url: str | None, prefix: str) -> Storage:
         return MemoryStorage()
     scheme = url if url.startswith("async+") else f"async+{url}"
     # redis-py's asyncio client (one Redis client library in the project, not two).
-    return storage_from_string(scheme, implementation="redispy", key_prefix=prefix,
-                               wrap_exceptions=True)
+    storage = storage_from_string(scheme, implementation="redispy", key_prefix=prefix,
+                                  wrap_exceptions=True)
+    assert isinstance(storage, Storage)  # an async+ scheme gives an async storage
+    return storage
 
 
 def _item(rate: float, burst: int, namespace: str) -> RateLimitItemPerSecond:

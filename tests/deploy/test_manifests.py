@@ -566,7 +566,8 @@ def pod_labels(name: str) -> dict[str, str]:
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     assert set(selector) <= {"matchLabels"}, f"only matchLabels is modelled here: {selector}"
-    return selector.get("matchLabels", {}).items() <= labels.items()
+    wanted: dict[str, str] = selector.get("matchLabels", {})
+    return wanted.items() <= labels.items()
 
 
 def policies_for(labels: dict[str, str], kind: str) -> list[dict[str, Any]]:
