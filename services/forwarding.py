@@ -54,11 +54,12 @@ class Forwarder:
                    params: Mapping[str, Any] | httpx.QueryParams | None = None,
                    body: bytes = b"", headers: Mapping[str, str] | None = None,
                    json: Any = None) -> httpx.Response:
-        """The service's answer, or a problem answer (400 dot segments, 404 no route, 403
-        scope, 503 down)."""
+        """The service's answer, or a problem answer (404 no route or an ambiguous path,
+        403 scope, 503 down)."""
         if canonical_path(path) is None:
-            return problem_response(400, "a path with dot segments, empty segments, "
-                                         "backslashes or encoded separators is refused")
+            return problem_response(404, "no such resource: a path with dot segments, empty "
+                                         "segments, backslashes, control characters or "
+                                         "encoded separators")
         route = route_for(path)
         if route is None:
             return problem_response(404, f"no such resource: {path}")

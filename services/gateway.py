@@ -153,8 +153,9 @@ def create_gateway(
         raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
         decided = canonical_path(raw.decode("latin-1"))
         if decided is None:
-            return problem(400, "a path with dot segments, empty segments, backslashes or "
-                                "encoded separators is refused")
+            # 404, documented on every route: such a path names no resource unambiguously.
+            return problem(404, "no such resource: a path with dot segments, empty segments, "
+                                "backslashes, control characters or encoded separators")
         route = route_for(decided)
         if route is None:
             return problem(404, f"no such resource: {decided}")

@@ -58,7 +58,7 @@ _AMBIGUOUS = re.compile(r"%(2e|2f|5c|00)|\\|[\x00-\x1f\x7f]", re.IGNORECASE)
 
 
 def canonical_path(raw: str) -> str | None:
-    """The decoded path when it means one thing only, else None (refuse it, 400).
+    """The decoded path when it means one thing only, else None (refuse it: 404).
 
     The route and its scope are decided on this path and the same bytes are forwarded:
     a client never names one path to the gateway and another to the service (`..` would be
