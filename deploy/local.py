@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -257,6 +258,19 @@ def pii_keys(env: Mapping[str, str], data_dir: Path) -> str:
     return spec
 
 
+def internal_secret(env: Mapping[str, str], data_dir: Path) -> str:
+    """BEACON_INTERNAL_SECRET, else one made once under run/: the gateway signs callers with
+    it and every service replica, later ones too, checks them with it."""
+    if env.get("BEACON_INTERNAL_SECRET"):
+        return env["BEACON_INTERNAL_SECRET"]
+    path = run_dir(data_dir) / "internal.secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def api_key(env: Mapping[str, str], data_dir: Path) -> tuple[str, str]:
     """(admin key, where it is kept): the same file the gateway itself reads."""
     configured = env.get("DEV_API_KEY") or None
@@ -458,6 +472,7 @@ def up(env: Mapping[str, str], data_dir: Path, *, timeout: float = READY_TIMEOUT
     _, key_location = api_key(env, data_dir)
     base = {**env, "DATA_DIR": str(data_dir)}
     base["PII_KEYS"] = pii_keys(env, data_dir)
+    base["BEACON_INTERNAL_SECRET"] = internal_secret(env, data_dir)
     stop_timeout = shutdown_timeout(env) + STOP_GRACE_S
     ensure_databases(env)
     bootstrap, broker = _start_tansu(env, logs)
@@ -533,6 +548,7 @@ def _replica_base(state: State, env: Mapping[str, str], service: str) -> dict[st
     base = {**env, "DATA_DIR": str(data_dir)}
     if env.get("PII_KEYS") or (run_dir(data_dir) / "pii.keys").exists():
         base["PII_KEYS"] = pii_keys(env, data_dir)
+    base["BEACON_INTERNAL_SECRET"] = internal_secret(env, data_dir)
     mine = _fingerprints(base)
     for setting in ("PII_KEYS", f"{service.upper()}_DATABASE_URL"):
         expected = state.fingerprints.get(setting)

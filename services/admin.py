@@ -11,7 +11,8 @@ from services.auth import ApiKey, KeyStore
 from services.models import ApiKeyRecord
 
 Scope = Literal["complaints:write", "complaints:read", "mentions:write", "cases:read",
-                "cases:write", "pii:read", "statements:draft", "statements:approve", "admin"]
+                "cases:write", "pii:read", "statements:draft", "statements:approve",
+                "metrics:read", "admin"]
 
 
 class KeyCreate(BaseModel):

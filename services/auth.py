@@ -8,12 +8,14 @@ import os
 import secrets
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.models import ApiKeyRecord, metadata
 from shared.caller import Caller
@@ -22,9 +24,11 @@ from shared.migrations import prepare_schema
 
 SCOPES = frozenset({
     "complaints:write", "complaints:read", "mentions:write", "cases:read", "cases:write",
-    "pii:read", "statements:draft", "statements:approve", "admin",
+    "pii:read", "statements:draft", "statements:approve", "metrics:read", "admin",
 })
 CACHE_S = 5.0  # how long a replica trusts what it read: revocation elsewhere takes this long
+CACHE_SIZE = 10_000  # per cache; known and unknown keys are cached apart
+BUILTIN_KEY_ID = "dev"
 
 
 def key_hash(key: str) -> str:
@@ -64,7 +68,33 @@ def dev_key(configured: str | None, data_dir: Path) -> tuple[str, bool]:
 
 
 def admin_key(key: str) -> ApiKey:
-    return ApiKey("dev", "dev", SCOPES, key_hash(key))
+    return ApiKey(BUILTIN_KEY_ID, "dev", SCOPES, key_hash(key))
+
+
+class _Lru:
+    """A bounded map of recent answers, each good for CACHE_S; the oldest goes first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, ApiKey | None]] = OrderedDict()
+
+    def get(self, digest: str) -> tuple[bool, ApiKey | None]:
+        found = self._items.get(digest)
+        if found is None or found[0] <= time.monotonic():
+            return False, None
+        return True, found[1]
+
+    def put(self, digest: str, key: ApiKey | None) -> None:
+        self._items[digest] = (time.monotonic() + CACHE_S, key)
+        self._items.move_to_end(digest)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, digest: str) -> None:
+        self._items.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def _from_record(record: ApiKeyRecord) -> ApiKey:
@@ -73,16 +103,45 @@ def _from_record(record: ApiKeyRecord) -> ApiKey:
 
 
 class KeyStore:
-    """Static keys (the dev admin key) plus keys kept in the gateway's database."""
+    """Keys kept in the gateway's database, the built-in admin key among them (so it can be
+    revoked like any other), plus static keys (tests, or no database at all)."""
 
-    def __init__(self, db: Database | None, static: Sequence[ApiKey] = ()) -> None:
+    def __init__(self, db: Database | None, static: Sequence[ApiKey] = (),
+                 builtin: ApiKey | None = None, *, cache_size: int = CACHE_SIZE) -> None:
         self.db = db
+        if builtin is not None and db is None:
+            static = [builtin, *static]
+        self._builtin = builtin if db is not None else None
         self._static = {k.hashed: k for k in static}
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        # Apart, so that a spray of unknown keys never pushes a valid one out.
+        self._known, self._unknown = _Lru(cache_size), _Lru(cache_size)
 
     async def start(self) -> None:
         if self.db is not None:
             await prepare_schema(self.db, metadata, "services.migrations", "gateway")
+            if self._builtin is not None:
+                await self._record_builtin(self._builtin)
+
+    async def _record_builtin(self, key: ApiKey) -> None:
+        """The built-in key as a row: once revoked it stays revoked across restarts and
+        replicas, until a new admin secret (DEV_API_KEY) makes it a new key."""
+        assert self.db is not None
+        try:
+            async with self.db.transaction() as session:
+                record = await session.get(ApiKeyRecord, key.key_id)
+                if record is None:
+                    session.add(ApiKeyRecord(
+                        id=key.key_id, key_hash=key.hashed, name="built-in admin key",
+                        owner=key.owner, scopes=sorted(key.scopes), rate_per_s=None,
+                        burst=None, created_by="launcher", created_at=datetime.now(UTC),
+                        revoked_at=None))
+                elif record.key_hash != key.hashed:
+                    record.key_hash, record.revoked_at = key.hashed, None
+                    record.scopes = sorted(key.scopes)
+                elif set(record.scopes) != key.scopes:
+                    record.scopes = sorted(key.scopes)  # a release added a scope
+        except IntegrityError:
+            pass  # another replica recorded it at the same moment
 
     async def stop(self) -> None:
         if self.db is not None:
@@ -94,16 +153,15 @@ class KeyStore:
             return self._static[digest]
         if self.db is None:
             return None
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        for cache in (self._known, self._unknown):
+            hit, cached = cache.get(digest)
+            if hit:
+                return cached
         async with self.db.session() as session:
             record = await session.scalar(select(ApiKeyRecord).where(
                 ApiKeyRecord.key_hash == digest, ApiKeyRecord.revoked_at.is_(None)))
         key = _from_record(record) if record else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (time.monotonic() + CACHE_S, key)
+        (self._known if key is not None else self._unknown).put(digest, key)
         return key
 
     async def create(self, *, name: str, owner: str, scopes: frozenset[str],
@@ -134,5 +192,5 @@ class KeyStore:
             if record is not None and record.revoked_at is None:
                 record.revoked_at = datetime.now(UTC)
         if record is not None:
-            self._cache = {h: v for h, v in self._cache.items() if h != record.key_hash}
+            self._known.drop(record.key_hash)
         return record

@@ -5,16 +5,17 @@ a console user can do exactly what an API key with the same scopes can, and no m
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
-from services.routing import Route, route_for
+from services.routing import Route, canonical_path, route_for
 from services.upstreams import Upstream
 from shared import tracing
-from shared.caller import Caller
+from shared.caller import Caller, signed_headers
 from shared.logctx import request_id_var
 
 log = logging.getLogger("beacon.gateway")
@@ -45,14 +46,20 @@ def missing_scope(route: Route, method: str, caller: Caller) -> str | None:
 class Forwarder:
     """Sends a caller's request to the service that owns the path, after the scope check."""
 
-    def __init__(self, upstreams: dict[str, Upstream]) -> None:
+    def __init__(self, upstreams: dict[str, Upstream], secret: str) -> None:
         self.upstreams = upstreams
+        self._secret = secret  # signs every caller it forwards (shared.caller)
 
     async def call(self, method: str, path: str, caller: Caller, *,
                    params: Mapping[str, Any] | httpx.QueryParams | None = None,
                    body: bytes = b"", headers: Mapping[str, str] | None = None,
                    json: Any = None) -> httpx.Response:
-        """The service's answer, or a problem answer (404 no route, 403 scope, 503 down)."""
+        """The service's answer, or a problem answer (404 no route or an ambiguous path,
+        403 scope, 503 down)."""
+        if canonical_path(path) is None:
+            return problem_response(404, "no such resource: a path with dot segments, empty "
+                                         "segments, backslashes, control characters or "
+                                         "encoded separators")
         route = route_for(path)
         if route is None:
             return problem_response(404, f"no such resource: {path}")
@@ -69,8 +76,10 @@ class Forwarder:
         """Forward without a scope check: for callers the route check already admitted, or
         token paths whose token is the authority."""
         upstream = self.upstreams[service]
-        sent = {**(headers or {}), **caller.headers(),
-                "x-request-id": request_id_var.get() or "", **tracing.headers()}
+        request_id = request_id_var.get() or uuid.uuid4().hex
+        signed = signed_headers(self._secret, caller, method, unquote(path.split("?")[0]),
+                                request_id)
+        sent = {**(headers or {}), **signed, **tracing.headers()}
         try:
             if json is not None:
                 return await upstream.request(method, path, params=params, json=json,

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.admin import build_admin_router
+from services.api_docs import add_docs_routes
 from services.auth import ApiKey, KeyStore
 from services.console.accounts_api import build_users_router
 from services.console.app import install_console
@@ -25,13 +25,14 @@ from services.console.settings import ConsoleSettings
 from services.console.users import UserStore
 from services.console.web import Console
 from services.forwarding import Forwarder, missing_scope
-from services.ratelimit import RateLimiter, retry_after
-from services.routing import is_token_path, route_for
+from services.http_safety import HeaderLimits, SecurityHeaders
+from services.ratelimit import RateLimiter, retry_after, storage_for
+from services.routing import canonical_path, is_token_path, route_for
 from services.settings import GatewaySettings
 from services.upstreams import Upstream
 from shared.app import RequestContext
 from shared.bus import Bus
-from shared.caller import Caller
+from shared.caller import ANONYMOUS, Caller
 from shared.db import Database
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
@@ -51,9 +52,11 @@ def create_gateway(
     lifespans: list[Lifespan] | None = None,
     console_bus: Bus | None = None,
     admin_secret: str | None = None,
+    internal_secret: str,
 ) -> FastAPI:
     """The gateway; with `admin_secret` (the first console admin's password) and a database
-    for its keys, the console too, fed live by `console_bus`."""
+    for its keys, the console too, fed live by `console_bus`. `internal_secret` signs the
+    caller of every request it forwards."""
     console_lifespan: Lifespan | None = None
 
     @contextlib.asynccontextmanager
@@ -72,20 +75,32 @@ def create_gateway(
     app = FastAPI(title="Beacon API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.keys = keys
-    forwarder = Forwarder(upstreams)
+    forwarder = Forwarder(upstreams, internal_secret)
     app.state.forwarder = forwarder
-    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst,
+                          storage_for(settings.rate_limit_storage_url,
+                                      settings.rate_limit_key_prefix))
+    app.state.limiter = limiter
     install_problem_handlers(app)
     app.add_middleware(RequestContext, service="gateway")
+    failures = (settings.auth_failures_per_address, settings.auth_failure_window_s, "authfail")
 
     async def authenticated(request: Request) -> ApiKey:
-        """The caller's key, rate-limited; 401 without a known key, 429 over its rate."""
+        """The caller's key, rate-limited; 401 without a known key, 429 over its rate or
+        after too many failed attempts from the client's address."""
+        address = client_address(request)
+        wait = await limiter.exhausted(address, *failures)
+        if wait > 0:
+            raise HTTPException(429, "too many failed authentications from this address; "
+                                     f"retry in {retry_after(wait)}s",
+                                headers={"Retry-After": retry_after(wait)})
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         key = await keys.authenticate(presented.strip()) if scheme.lower() == "bearer" else None
         if key is None:
+            await limiter.count(address, *failures)
             raise HTTPException(401, "missing or unknown API key (Authorization: Bearer <key>)",
                                 headers={"WWW-Authenticate": "Bearer"})
-        wait = limiter.take(key.key_id, key.rate_per_s, key.burst)
+        wait = await limiter.take(key.key_id, key.rate_per_s, key.burst)
         if wait > 0:
             raise HTTPException(429, f"rate limit of this key exceeded; retry in {wait:.2f}s",
                                 headers={"Retry-After": retry_after(wait)})
@@ -117,8 +132,11 @@ def create_gateway(
         return JSONResponse({"status": "ready", "checks": checks})
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
         # In embedded mode this process holds every service: their figures are here too.
+        key = await authenticated(request)
+        if not key.caller().has("metrics:read"):
+            raise HTTPException(403, "this key lacks the scope metrics:read")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
@@ -126,20 +144,25 @@ def create_gateway(
         own = get_openapi(title=app.title, version=app.version, routes=app.routes)
         return await merged_openapi(own, upstreams)
 
-    @app.get("/api/v1/docs", include_in_schema=False)
-    async def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Beacon API")
+    add_docs_routes(app)
 
     @app.api_route("/api/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
     async def forward(request: Request, path: str) -> Response:
-        route = route_for(request.url.path)
+        # Decided on the path that is forwarded, byte for byte: see canonical_path.
+        raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        decided = canonical_path(raw.decode("latin-1"))
+        if decided is None:
+            # 404, documented on every route: such a path names no resource unambiguously.
+            return problem(404, "no such resource: a path with dot segments, empty segments, "
+                                "backslashes, control characters or encoded separators")
+        route = route_for(decided)
         if route is None:
-            return problem(404, f"no such resource: {request.url.path}")
+            return problem(404, f"no such resource: {decided}")
         # Metrics label: the prefix, not the path (which holds ids).
-        request.scope["beacon.route"] = (route.prefix if request.url.path == route.prefix
+        request.scope["beacon.route"] = (route.prefix if decided == route.prefix
                                          else f"{route.prefix}/{{rest}}")
-        if is_token_path(request.url.path):
+        if is_token_path(decided):
             return await _forward_token_request(request, forwarder, route.service, limiter)
         key = await authenticated(request)
         caller = key.caller()
@@ -155,6 +178,9 @@ def create_gateway(
             return JSONResponse(await forwarder.complaint_view(response.json(), caller))
         return _relay(response)
 
+    # Outermost, after the console's own: its headers stay, the rest are added to them.
+    app.add_middleware(HeaderLimits, count=settings.max_headers, size=settings.max_header_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -165,18 +191,23 @@ def _console(forwarder: Forwarder, db: Database, admin_secret: str) -> Console:
                    admin_secret)
 
 
+def client_address(request: Request) -> str:
+    """The peer's address; uvicorn replaces it with X-Forwarded-For's only when the peer is
+    one of TRUSTED_PROXIES (services/launcher.py), so a client cannot choose its own."""
+    return request.client.host if request.client else "unknown"
+
+
 async def _forward_token_request(
     request: Request, forwarder: Forwarder, service: str, limiter: RateLimiter
 ) -> Response:
     """A request whose token authorises it: no key, no scopes, a bucket per client address."""
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.take(f"ip:{client}")
+    client = client_address(request)
+    wait = await limiter.take(client, namespace="address")
     if wait > 0:
         raise HTTPException(429, f"too many requests from {client}; retry in {wait:.2f}s",
                             headers={"Retry-After": retry_after(wait)})
-    anonymous = Caller(key_id=None, owner=None, scopes=frozenset())
     body = await _read_body(request, 16 * 1024)
-    return _relay(await _send(forwarder, service, request, anonymous, body))
+    return _relay(await _send(forwarder, service, request, ANONYMOUS, body))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -205,6 +236,9 @@ async def _send(forwarder: Forwarder, service: str, request: Request, caller: Ca
 def _relay(response: httpx.Response) -> Response:
     headers = {h: response.headers[h] for h in FORWARDED_RESPONSE_HEADERS
                if h in response.headers}
+    location = headers.get("location", "")
+    if location and not (location.startswith("/") and not location.startswith("//")):
+        del headers["location"]  # an absolute one would name the service's internal host
     return Response(response.content, status_code=response.status_code, headers=headers)
 
 

@@ -69,25 +69,33 @@ def build_embedded(settings: GatewaySettings, extra_keys: Sequence[ApiKey] = ())
     key, made = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.in_process(name, app, settings.upstream_timeout_s)
                  for name, app in apps.items()}
-    gateway = create_gateway(upstreams, key_store(settings, [admin_key(key), *extra_keys]),
+    # The services read BEACON_INTERNAL_SECRET as the gateway does, or share this process's.
+    (secret,) = {app.state.internal_secret for app in apps.values()}
+    gateway = create_gateway(upstreams, key_store(settings, admin_key(key), extra_keys),
                              settings, lifespans=[lifespan_of(app) for app in apps.values()],
-                             console_bus=MemoryBus(broker), admin_secret=key)
+                             console_bus=MemoryBus(broker), admin_secret=key,
+                             internal_secret=secret)
     return Embedded(gateway, apps, key, made)
 
 
-def key_store(settings: GatewaySettings, static: Sequence[ApiKey]) -> KeyStore:
-    return KeyStore(Database(settings.effective_database_url()), static)
+def key_store(settings: GatewaySettings, builtin: ApiKey,
+              static: Sequence[ApiKey] = ()) -> KeyStore:
+    return KeyStore(Database(settings.effective_database_url()), static, builtin)
 
 
 def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
+    if not settings.internal_secret:
+        raise ConfigError("BEACON_INTERNAL_SECRET", "required by a gateway run alone (the "
+                                                    "services must share it)")
     key, _ = dev_key(settings.dev_api_key, settings.data_dir)
     upstreams = {name: Upstream.over_http(name, urls, settings.upstream_timeout_s)
                  for name, urls in upstream_urls(settings).items()}
     lifespans: list[Callable[[], contextlib.AbstractAsyncContextManager[object]]] = []
     if settings.upstreams_file is not None:  # replicas come and go: follow the file
         lifespans.append(UpstreamsWatcher(settings.upstreams_file, upstreams).running)
-    return create_gateway(upstreams, key_store(settings, [admin_key(key)]), settings,
-                          lifespans=lifespans, console_bus=console_bus(), admin_secret=key)
+    return create_gateway(upstreams, key_store(settings, admin_key(key)), settings,
+                          lifespans=lifespans, console_bus=console_bus(), admin_secret=key,
+                          internal_secret=settings.internal_secret)
 
 
 def upstream_urls(settings: GatewaySettings) -> dict[str, list[str]]:
@@ -163,8 +171,22 @@ class Shutdown:
         os._exit(1)
 
 
+def server_config(app: FastAPI, host: str, port: int, log_level: str, *,
+                  trusted_proxies: Sequence[str] = (), timeout: float = 10.0) -> uvicorn.Config:
+    """How every Beacon process listens. X-Forwarded-For is believed only from
+    `trusted_proxies` (never from loopback by default, as uvicorn would); h11 buffers at
+    most 64 KiB of a request head (the gateway refuses more than MAX_HEADER_BYTES itself)."""
+    return uvicorn.Config(app, host=host, port=port, lifespan="off",
+                          log_level=log_level.lower(), access_log=False, log_config=None,
+                          timeout_graceful_shutdown=max(int(timeout / 2), 1),
+                          proxy_headers=bool(trusted_proxies),
+                          forwarded_allow_ips=list(trusted_proxies) or "",
+                          server_header=False, h11_max_incomplete_event_size=64 * 1024)
+
+
 async def serve(app: FastAPI, host: str, port: int, log_level: str,
-                runtimes: Sequence[ServiceRuntime] = ()) -> None:
+                runtimes: Sequence[ServiceRuntime] = (), *,
+                trusted_proxies: Sequence[str] = ()) -> None:
     """Start the app's lifespan ourselves so a bad setting ends in one line, then serve.
 
     On SIGTERM/SIGINT, within SHUTDOWN_TIMEOUT_S: uvicorn stops accepting and finishes the
@@ -172,9 +194,8 @@ async def serve(app: FastAPI, host: str, port: int, log_level: str,
     (consumers finish their batches and commit, the outbox is flushed, the producer stops)
     by the deadline; the process exits 0."""
     timeout = shutdown_timeout()
-    config = uvicorn.Config(app, host=host, port=port, lifespan="off",
-                            log_level=log_level.lower(), access_log=False, log_config=None,
-                            timeout_graceful_shutdown=max(int(timeout / 2), 1))
+    config = server_config(app, host, port, log_level, trusted_proxies=trusted_proxies,
+                           timeout=timeout)
     server = _Server(config)
     shutdown = Shutdown(server, runtimes, timeout)
     loop = asyncio.get_running_loop()
@@ -254,12 +275,13 @@ async def _run(name: str) -> None:
               f" (sign in as admin with the admin key), the API docs at /api/v1/docs",
               file=sys.stderr)
         await serve(embedded.gateway, settings.host, settings.port, settings.log_level,
-                    [app.state.runtime for app in embedded.services.values()])
+                    [app.state.runtime for app in embedded.services.values()],
+                    trusted_proxies=settings.proxies())
         return
     if name == "gateway":
         settings = GatewaySettings()
         await serve(build_distributed_gateway(settings), settings.host, settings.port,
-                    settings.log_level)
+                    settings.log_level, trusted_proxies=settings.proxies())
         return
     if BusSettings().bus != "kafka":
         raise ConfigError("BUS", "a service run alone needs BUS=kafka (memory is embedded-only)")

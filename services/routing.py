@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,29 @@ def route_for(path: str) -> Route | None:
         if path == route.prefix or path.startswith(route.prefix + "/"):
             return route
     return None
+
+
+# Separators and dots hidden by percent-encoding, backslashes (a separator to some servers)
+# and control characters: a path holding one could mean two paths, so none is forwarded.
+_AMBIGUOUS = re.compile(r"%(2e|2f|5c|00)|\\|[\x00-\x1f\x7f]", re.IGNORECASE)
+
+
+def canonical_path(raw: str) -> str | None:
+    """The decoded path when it means one thing only, else None (refuse it: 404).
+
+    The route and its scope are decided on this path and the same bytes are forwarded:
+    a client never names one path to the gateway and another to the service (`..` would be
+    resolved by the HTTP client on the way). Refused: `.` or `..` segments, raw or encoded;
+    empty segments (`//`) other than a trailing slash (which simply matches no route);
+    encoded slashes and backslashes."""
+    if not raw.startswith("/") or _AMBIGUOUS.search(raw):
+        return None
+    path = unquote(raw)
+    if _AMBIGUOUS.search(path):
+        return None
+    segments = path.split("/")[1:]
+    if any(segment in (".", "..") for segment in segments):
+        return None
+    if any(segment == "" for segment in segments[:-1]):
+        return None
+    return path

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "triage", "notify", "sentiment")
@@ -28,11 +28,33 @@ class GatewaySettings(BaseSettings):
     # Distributed mode: a JSON file naming each service's replicas, followed while the
     # gateway runs (`make up` keeps one); without it, the fixed lists below.
     upstreams_file: Path | None = Field(None, validation_alias="GATEWAY_UPSTREAMS_FILE")
+    # Signs the caller of every request it forwards; services check it (shared/caller.py).
+    internal_secret: str | None = Field(None, min_length=16,
+                                        validation_alias="BEACON_INTERNAL_SECRET")
+    # Addresses (or networks) of the proxies whose X-Forwarded-For is believed; none: the
+    # peer's own address is the client's.
+    trusted_proxies: str = Field("", validation_alias="TRUSTED_PROXIES")
+    # redis://host:port/db to share limits among gateway replicas; unset: this process's.
+    rate_limit_storage_url: str | None = Field(None, validation_alias="RATE_LIMIT_STORAGE_URL")
+    rate_limit_key_prefix: str = Field("beacon", min_length=1,
+                                       validation_alias="RATE_LIMIT_KEY_PREFIX")
+    auth_failures_per_address: int = Field(20, ge=1,
+                                           validation_alias="AUTH_FAILURES_PER_ADDRESS")
+    auth_failure_window_s: int = Field(60, ge=1, le=86400,
+                                       validation_alias="AUTH_FAILURE_WINDOW_S")
+    max_headers: int = Field(100, ge=10, le=1000, validation_alias="MAX_HEADERS")
+    max_header_bytes: int = Field(32 * 1024, ge=4096, le=1024 * 1024,
+                                  validation_alias="MAX_HEADER_BYTES")
     # Distributed mode: comma-separated base URLs of each service's replicas.
     intake_url: str = Field("http://127.0.0.1:8001", validation_alias="INTAKE_URL")
     triage_url: str = Field("http://127.0.0.1:8002", validation_alias="TRIAGE_URL")
     notify_url: str = Field("http://127.0.0.1:8003", validation_alias="NOTIFY_URL")
     sentiment_url: str = Field("http://127.0.0.1:8004", validation_alias="SENTIMENT_URL")
+
+    @field_validator("internal_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'gateway.db'}"
@@ -42,3 +64,6 @@ class GatewaySettings(BaseSettings):
             name: [u.strip() for u in getattr(self, f"{name}_url").split(",") if u.strip()]
             for name in SERVICES
         }
+
+    def proxies(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics, tracing
+from shared.caller import CallerCheck
 from shared.logctx import bind, log_access, request_id_var, service_var
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
@@ -146,12 +147,15 @@ def create_service_app(
             with bind(runtime.name):
                 await runtime.stop()
 
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # No slash redirects: their Location would name the service's own host.
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
     for router in routers:
         app.include_router(router)
     install_problem_handlers(app)
     add_operational_routes(app, runtime.readiness)
     install_problem_openapi(app)
+    app.state.internal_secret = runtime.settings.caller_secret()
+    app.add_middleware(CallerCheck, secret=app.state.internal_secret)
     app.add_middleware(RequestContext, service=runtime.name)
     return app

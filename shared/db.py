@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +116,7 @@ class Database:
 def _sqlite_engines(url: URL) -> tuple[AsyncEngine, AsyncEngine]:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_files(Path(url.database))
     writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60,
                                  connect_args={"timeout": 30})
     _sqlite_immediate_transactions(writer)
@@ -123,6 +125,15 @@ def _sqlite_engines(url: URL) -> tuple[AsyncEngine, AsyncEngine]:
     reader = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
     _sqlite_read_only(reader)
     return writer, reader
+
+
+def _private_files(database: Path) -> None:
+    """The file readable by its owner only (it holds sealed personal data and key hashes);
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            path.chmod(0o600)
 
 
 def _sqlite_read_only(engine: AsyncEngine) -> None:

@@ -67,11 +67,29 @@ class ServiceSettings(BaseSettings):
     # Built from its own variables; NoDecode and the validator below keep the env source from
     # parsing the bus-kind variable `BUS` (which matches this field's name) as this block.
     bus: Annotated[BusSettings, NoDecode] = Field(default_factory=BusSettings)
+    # The key the gateway signs callers with (shared.caller); made per process when embedded.
+    internal_secret: str | None = Field(None, min_length=16,
+                                        validation_alias="BEACON_INTERNAL_SECRET")
+
+    @field_validator("internal_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("bus", mode="before")
     @classmethod
     def _bus_kind_is_not_the_block(cls, value: object) -> object:
         return BusSettings() if isinstance(value, str) else value
+
+    def caller_secret(self) -> str:
+        """BEACON_INTERNAL_SECRET; only embedded mode (one process) may make its own."""
+        if self.internal_secret:
+            return self.internal_secret
+        if self.bus.bus == "kafka":
+            raise ConfigError("BEACON_INTERNAL_SECRET", "required when BUS=kafka (the gateway "
+                                                        "and every service share it)")
+        from shared.caller import process_secret
+        return process_secret()
 
     def effective_database_url(self) -> str:
         """The configured URL, or a SQLite file of this service's own under the data dir."""

@@ -18,8 +18,19 @@ from deploy.tansu import Tansu
 from services.auth import ApiKey, key_hash
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
-from tests.support import ADMIN, KEYS, PASSWORD, PEOPLE, ConsoleWorld, System, Tally
+from tests.support import (
+    ADMIN,
+    KEYS,
+    PASSWORD,
+    PEOPLE,
+    TEST_INTERNAL_SECRET,
+    ConsoleWorld,
+    System,
+    Tally,
+)
 
+# Processes on the Kafka bus need the gateway's signing secret (embedded ones would make one).
+os.environ.setdefault("BEACON_INTERNAL_SECRET", TEST_INTERNAL_SECRET)
 PG_URL = os.environ.get(
     "BEACON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/beacon_test"
 )

@@ -10,16 +10,20 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from services.console.users import Role, UserStore
 from services.launcher import Embedded
 from shared.bus import Bus, Delivery
+from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
 from shared.events import Envelope
 from shared.events.registry import register
 from shared.inbox import inbox_table
@@ -27,6 +31,32 @@ from shared.logctx import ACCESS_LOGGER, configure_logging
 from shared.outbox import outbox_table
 from shared.runtime import ServiceRuntime, Unit
 from shared.settings import ServiceSettings
+
+# Services believe only callers the gateway signed: a test that calls a service directly signs
+# its x-beacon-* headers as the gateway would (with the secret the service checks).
+TEST_INTERNAL_SECRET = "test-internal-secret-0123456789"
+
+
+class AsGateway(httpx.Auth):
+    """Signs each request for the caller its x-beacon-* headers name (anonymous if none)."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        caller = Caller(request.headers.get(CALLER_KEY_ID) or None,
+                        request.headers.get(CALLER_OWNER) or None,
+                        frozenset(request.headers.get(CALLER_SCOPES, "").split()))
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.headers.update(signed_headers(self.secret, caller, request.method,
+                                              unquote(request.url.path), request_id))
+        yield request
+
+
+def as_gateway(app: FastAPI) -> AsGateway:
+    """The signer for requests sent straight to one service's app."""
+    return AsGateway(app.state.internal_secret)
+
 
 metadata = MetaData()
 effects = Table(
@@ -292,3 +322,58 @@ def log_lines(log_format: str, level: str = "DEBUG") -> Iterator[io.StringIO]:
                 root.addHandler(old)
         root.setLevel(before_level)
         logging.getLogger(ACCESS_LOGGER).disabled = False
+
+
+# --- real HTTP on loopback (tests/security) -------------------------------------------------
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def raw_request(port: int, head: bytes, body: bytes = b"") -> RawAnswer:
+    """Send bytes as they are (no client normalises the path) and read the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+    start, _, rest = data.partition(b"\r\n")
+    header_block, _, payload = rest.partition(b"\r\n\r\n")
+    headers = {}
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawAnswer(int(start.split()[1]), headers, payload)
+
+
+def request_head(method: str, target: str, headers: dict[str, str] | None = None,
+                 body: bytes = b"") -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: beacon", "Connection: close",
+             f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, *, trusted_proxies: list[str] | None = None
+                  ) -> AsyncIterator[int]:
+    """`app` behind uvicorn on a loopback port, configured as the launcher configures it
+    (its lifespan is the caller's); yields the port."""
+    from deploy.tansu import free_port
+    from services.launcher import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, "warning",
+                                          trusted_proxies=trusted_proxies or []))
+    task = asyncio.create_task(server.serve())
+    await until(lambda: server.started or task.done(), within=20)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task

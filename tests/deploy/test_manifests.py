@@ -58,8 +58,13 @@ TOPICS_CONFIGMAP = "beacon-topics"
 # README, "Run one sentiment replica": its story and topic indexes live in the process.
 SINGLE_REPLICA = {"sentiment"}
 # Settings a replica would otherwise generate for itself, which replicas must share.
-SHARED_SECRETS = {"intake": {"PII_KEYS"}, "notify": {"NOTIFY_ACK_SECRET"},
-                  "gateway": {"DEV_API_KEY"}}
+# BEACON_INTERNAL_SECRET: the gateway signs callers with it, every service checks them.
+SIGNING_SECRET = "BEACON_INTERNAL_SECRET"
+SHARED_SECRETS = {"intake": {"PII_KEYS", SIGNING_SECRET},
+                  "triage": {SIGNING_SECRET},
+                  "notify": {"NOTIFY_ACK_SECRET", SIGNING_SECRET},
+                  "sentiment": {SIGNING_SECRET},
+                  "gateway": {"DEV_API_KEY", SIGNING_SECRET}}
 # Variables of the Python runtime itself, allowed in the image's ENV.
 RUNTIME_ENV = {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
 
@@ -197,14 +202,15 @@ def test_dockerfile_installs_the_project() -> None:
     assert any(re.search(r"pip install (--no-deps )?\.(\s|$)", run) for run in runs)
 
 
-def test_dockerfile_exposes_every_port_and_listens_beyond_loopback() -> None:
+def test_dockerfile_exposes_every_port_and_only_the_gateway_listens_beyond_loopback() -> None:
     exposed = {int(port.split("/")[0]) for value in instructions("EXPOSE")
                for port in value.split()}
     assert exposed == set(DEFAULT_PORTS.values())
     envs = dockerfile().envs
-    for component in COMPONENTS:
-        # The launcher's default is 127.0.0.1: probes and peers could not reach it.
-        assert envs.get(f"{component.upper()}_HOST") == "0.0.0.0", component
+    assert envs.get("GATEWAY_HOST") == "0.0.0.0"
+    for component in SERVICES:
+        # A service keeps the launcher's 127.0.0.1 unless its deployment says otherwise.
+        assert f"{component.upper()}_HOST" not in envs, component
     unknown = set(envs) - all_env() - RUNTIME_ENV
     assert not unknown, f"ENV names no Beacon setting reads: {sorted(unknown)}"
 
@@ -304,7 +310,9 @@ def test_compose_service(name: str) -> None:
     env = compose_env(service)
     unknown = set(env) - allowed_env(name)
     assert not unknown, f"{name}: variables {name} does not read: {sorted(unknown)}"
-    for shared in SHARED_SECRETS.get(name, set()) - {"PII_KEYS"}:
+    # Required (`:?`): a default, or a value per replica, would fail every signature.
+    assert ":?" in str(env[SIGNING_SECRET]), f"{name}: {SIGNING_SECRET} must be required"
+    for shared in SHARED_SECRETS.get(name, set()) - {"PII_KEYS", SIGNING_SECRET}:
         if env.get(shared) is None:
             # Not given: generated into DATA_DIR, which replicas must then share.
             targets = {str(volume).split(":")[1] for volume in service.get("volumes", [])
@@ -318,6 +326,8 @@ def test_compose_service(name: str) -> None:
         assert set(service["depends_on"]) >= set(SERVICES)
         return
     assert env["BUS"] == "kafka", "a service run alone needs BUS=kafka"
+    # Reachable on the compose network (it publishes no port, asserted below).
+    assert env[f"{name.upper()}_HOST"] == "0.0.0.0"
     host = env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0]
     assert host in services
     assert env["KAFKA_PARTITIONS"] and env["DATABASE_URL"]
@@ -328,6 +338,14 @@ def test_compose_service(name: str) -> None:
         # Required with BUS=kafka; compose's `:?` also refuses an empty value, which intake
         # would take for "none" and answer with a key ring of its own per replica.
         assert ":?" in str(env["PII_KEYS"]), "PII_KEYS must be required, never defaulted"
+
+
+def test_compose_publishes_only_the_gateway_port_and_on_loopback() -> None:
+    published = {name: service["ports"] for name, service in compose()["services"].items()
+                 if service.get("ports")}
+    assert set(published) == {"gateway"}, published
+    (port,) = published["gateway"]
+    assert str(port) == f"127.0.0.1:{DEFAULT_PORTS['gateway']}:{DEFAULT_PORTS['gateway']}"
 
 
 # --- Kubernetes --------------------------------------------------------------------------
@@ -532,3 +550,85 @@ def walk_containers() -> Iterator[tuple[str, dict[str, Any]]]:
 def test_every_beacon_container_is_a_known_component() -> None:
     seen = {name for name, c in walk_containers() if c["image"].split(":")[0] == IMAGE}
     assert seen == set(COMPONENTS)
+
+
+# --- NetworkPolicies: only the gateway reaches a service ---------------------------------
+
+CHANNEL_PORTS = {25, 465, 587, 443, 80}  # notify's SMTP, webhooks, SMS gateway
+BUS_AND_DATABASE_PORTS = {9092, 5432}
+DNS_PORT = 53
+
+
+def pod_labels(name: str) -> dict[str, str]:
+    labels: dict[str, str] = find("Deployment", name)["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels is modelled here: {selector}"
+    wanted: dict[str, str] = selector.get("matchLabels", {})
+    return wanted.items() <= labels.items()
+
+
+def policies_for(labels: dict[str, str], kind: str) -> list[dict[str, Any]]:
+    return [r for r in resources() if r["kind"] == "NetworkPolicy"
+            and selects(r["spec"]["podSelector"], labels) and kind in r["spec"]["policyTypes"]]
+
+
+def rule_ports(name: str, rule: dict[str, Any]) -> set[int]:
+    assert rule.get("ports"), f"{name}: a rule without ports admits every port"
+    container = container_of(find("Deployment", name))
+    return {resolve_port(container, p["port"]) for p in rule["ports"]}
+
+
+def test_every_pod_starts_from_deny_all() -> None:
+    deny = [r for r in resources() if r["kind"] == "NetworkPolicy"
+            and r["spec"]["podSelector"] == {}]
+    assert len(deny) == 1
+    assert set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert not deny[0]["spec"].get("ingress") and not deny[0]["spec"].get("egress")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_only_the_gateway_reaches_a_service(name: str) -> None:
+    rules = [rule for policy in policies_for(pod_labels(name), "Ingress")
+             for rule in policy["spec"].get("ingress", [])]
+    assert rules, f"{name}: no ingress rule lets the gateway in"
+    for rule in rules:
+        peers = rule.get("from")
+        assert peers, f"{name}: a rule without `from` admits every source"
+        for peer in peers:
+            assert set(peer) == {"podSelector"}, f"{name}: admits {peer}"
+            assert selects(peer["podSelector"], pod_labels("gateway"))
+            others = [other for other in SERVICES if selects(peer["podSelector"],
+                                                             pod_labels(other))]
+            assert not others, f"{name}: admits {others}"
+        assert rule_ports(name, rule) == {DEFAULT_PORTS[name]}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_service_reaches_only_dns_the_bus_and_the_database(name: str) -> None:
+    rules = [rule for policy in policies_for(pod_labels(name), "Egress")
+             for rule in policy["spec"].get("egress", [])]
+    reached = set().union(*(rule_ports(name, rule) for rule in rules))
+    allowed = BUS_AND_DATABASE_PORTS | {DNS_PORT} | (CHANNEL_PORTS if name == "notify" else set())
+    assert BUS_AND_DATABASE_PORTS | {DNS_PORT} <= reached <= allowed, sorted(reached)
+
+
+def test_the_gateway_is_reachable_and_reaches_every_service() -> None:
+    ingress = [rule for policy in policies_for(pod_labels("gateway"), "Ingress")
+               for rule in policy["spec"].get("ingress", [])]
+    assert any(rule_ports("gateway", rule) == {DEFAULT_PORTS["gateway"]} for rule in ingress)
+    egress = [rule for policy in policies_for(pod_labels("gateway"), "Egress")
+              for rule in policy["spec"].get("egress", [])]
+    for name in SERVICES:
+        assert any(DEFAULT_PORTS[name] in rule_ports("gateway", rule)
+                   and any("podSelector" in peer and selects(peer["podSelector"], pod_labels(name))
+                           for peer in rule.get("to", []))
+                   for rule in egress), f"the gateway cannot reach {name}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_k8s_service_listens_on_the_pod_address(name: str) -> None:
+    env = container_env(container_of(find("Deployment", name)))
+    assert env[f"{name.upper()}_HOST"]["value"] == "0.0.0.0"

@@ -32,7 +32,14 @@ from shared.events.schemas import ComplaintReceived
 from shared.privacy import new_key_ring_spec
 from shared.runtime import Unit
 from tests.integration.conftest import kafka_bus
-from tests.support import Probe, events_for, new_topic, until_true
+from tests.support import (
+    TEST_INTERNAL_SECRET,
+    AsGateway,
+    Probe,
+    events_for,
+    new_topic,
+    until_true,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -143,7 +150,7 @@ def _env(name: str, tansu: Tansu, database_url: str, data_dir: Path) -> dict[str
         "KAFKA_PARTITIONS": str(PARTITIONS), "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir), f"{name.upper()}_PORT": str(free_port()),
         "SHUTDOWN_TIMEOUT_S": str(SHUTDOWN_TIMEOUT_S), "PII_KEYS": new_key_ring_spec(),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(ROOT), "BEACON_INTERNAL_SECRET": TEST_INTERNAL_SECRET,
     }
 
 
@@ -331,7 +338,8 @@ async def test_sigterm_answers_the_requests_in_flight_and_publishes_them(
 
     async def client_loop(worker: int) -> None:
         """Posts until the server is gone; each client keeps its connection alive."""
-        async with httpx.AsyncClient(base_url=intake.url, headers=CALLER, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=intake.url, headers=CALLER, timeout=30,
+                                     auth=AsGateway(TEST_INTERNAL_SECRET)) as client:
             i = 0
             while True:
                 began = time.monotonic()

@@ -17,7 +17,7 @@ from intake_svc.settings import IntakeSettings
 from shared.caller import Caller
 from shared.privacy import new_key_ring_spec
 from shared.settings import BusSettings
-from tests.support import Tally
+from tests.support import Tally, as_gateway
 from triage_svc.main import create_app as create_triage
 from triage_svc.models import Case
 from triage_svc.settings import TriageSettings
@@ -41,7 +41,8 @@ async def test_broker_outage_loses_and_doubles_nothing(own_tansu: Tansu, tmp_pat
         for app in (intake, triage):
             await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=intake), base_url="http://intake", headers=hotline))
+            transport=httpx.ASGITransport(app=intake), base_url="http://intake", headers=hotline,
+            auth=as_gateway(intake)))
 
         own_tansu.stop(kill=True)
         answers = await asyncio.gather(*(

@@ -40,7 +40,7 @@ from shared.bus import MemoryBroker, MemoryBus
 from shared.bus.base import Delivery as BusDelivery
 from shared.events import Envelope as Event
 from shared.events import make_event
-from tests.support import Conditions
+from tests.support import Conditions, as_gateway
 
 # ---------------------------------------------------------------------------- HTTP peer
 
@@ -275,6 +275,7 @@ async def running(settings: NotifySettings, schema: str | None = None
     observer.subscribe(OUTPUT_TOPICS, "test-observer", observe)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://notify",
+        auth=as_gateway(app),
     ) as client:
         await observer.start()
         try:

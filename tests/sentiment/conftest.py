@@ -19,6 +19,7 @@ from sentiment_svc.settings import SentimentSettings
 from shared.bus import Delivery, MemoryBroker
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime
+from tests.support import as_gateway
 
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 
@@ -89,7 +90,8 @@ async def sentiment(tmp_path: Path) -> AsyncIterator[Sentiment]:
     clock = Clock()
     app.state.engine.clock = clock
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sentiment") as client:
+        transport=httpx.ASGITransport(app=app), base_url="http://sentiment",
+            auth=as_gateway(app)) as client:
         s = Sentiment(app, client, broker, clock)
         s.runtime.listeners.append(s.observe)
         yield s

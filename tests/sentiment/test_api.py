@@ -13,6 +13,7 @@ from shared.bus import MemoryBroker
 from shared.events import make_event
 from shared.events.schemas import ComplaintReceived, MentionScored, OpinionAlert, Target
 from tests.sentiment.conftest import START, Clock, Sentiment
+from tests.support import as_gateway
 
 NEWS = {"source": "news", "url": "https://news.example.cn/a/1",
         "title": "某品牌热水器漏电致用户受伤",
@@ -112,7 +113,8 @@ async def test_reposts_share_a_cluster_and_it_survives_a_restart(
     fresh = create_app(settings, broker=MemoryBroker())  # a new process: empty memory
     fresh.state.engine.clock = Clock(START + timedelta(hours=1))
     async with fresh.router.lifespan_context(fresh), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=fresh), base_url="http://s") as client:
+            transport=httpx.ASGITransport(app=fresh), base_url="http://s",
+            auth=as_gateway(fresh)) as client:
         later = await client.post("/api/v1/mentions", json={
             "source": "forum", "content": f"搬运：{original}"})
         got = (await client.get(f"/api/v1/mentions/{later.json()['ids'][0]}")).json()

@@ -17,6 +17,7 @@ from triage_svc.rules import DEFAULT_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "beacon: configuration error:"
+SECRET = "config-test-internal-secret"
 
 
 def run_services(
@@ -28,7 +29,8 @@ def run_services(
             and not k.endswith("_DATABASE_URL")}
     return subprocess.run(
         [sys.executable, "-m", "services", *args], cwd=ROOT, capture_output=True, text=True,
-        env=base | {"DATA_DIR": str(data_dir)} | env, timeout=40, check=False,
+        env=base | {"DATA_DIR": str(data_dir), "BEACON_INTERNAL_SECRET": SECRET} | env,
+        timeout=40, check=False,
     )
 
 
@@ -78,6 +80,12 @@ CASES: dict[str, Case] = {
         "TRIAGE_RULES_FILE"),
     "service alone on the memory bus": (["triage"], lambda: {"BUS": "memory"}, "BUS"),
     "gateway port out of range": ([], lambda: {"GATEWAY_PORT": "99999"}, "GATEWAY_PORT"),
+    "service without the internal secret": (
+        ["triage"], lambda: {"BUS": "kafka", "BEACON_INTERNAL_SECRET": "",
+                             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}"},
+        "BEACON_INTERNAL_SECRET"),
+    "gateway without the internal secret": (
+        ["gateway"], lambda: {"BEACON_INTERNAL_SECRET": ""}, "BEACON_INTERNAL_SECRET"),
     "missing rules file": (
         ["triage"], lambda: {"BUS": "kafka", "TRIAGE_RULES_FILE": "/nonexistent/rules.toml",
                              "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}"},

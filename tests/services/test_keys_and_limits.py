@@ -28,8 +28,10 @@ async def test_created_key_works_is_stored_hashed_and_can_be_revoked(system: Sys
     assert posted.status_code == 202
 
     listed = (await system.client.get("/api/v1/admin/keys")).json()["items"]
-    assert [k["id"] for k in listed] == [created["id"]]
-    assert "key" not in listed[0]
+    # The built-in admin key is listed (and revocable) like any other.
+    assert [k["id"] for k in listed] == ["dev", created["id"]]
+    assert listed[0]["name"] == "built-in admin key"
+    assert not [k for k in listed if "key" in k]
     store = system.embedded.gateway.state.keys
     async with store.db.session() as session:
         record = await session.get(ApiKeyRecord, created["id"])
@@ -58,7 +60,8 @@ async def test_rate_limit_answers_429_with_retry_after(system: System) -> None:
     answers = [(await system.client.get("/api/v1/complaints/none", headers=headers))
                for _ in range(4)]
     assert [a.status_code for a in answers] == [404, 404, 404, 429]
-    assert answers[3].headers["retry-after"] == "2"
+    # 3 requests in any 6 s (burst / rate): the next one is some seconds away.
+    assert 1 <= int(answers[3].headers["retry-after"]) <= 6
     assert answers[3].json()["status"] == 429
 
 
