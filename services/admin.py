@@ -5,18 +5,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.auth import ApiKey, KeyStore
 from services.models import ApiKeyRecord
+from shared.schemas import RequestModel
 
 Scope = Literal["complaints:write", "complaints:read", "mentions:write", "cases:read",
                 "cases:write", "pii:read", "statements:draft", "statements:approve", "admin"]
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     owner: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$",
                        description="Who the key acts for; a hotline key sees only its owner's "

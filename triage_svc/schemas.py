@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared import patterns
+from shared.schemas import RequestModel
 from triage_svc.workflow import State
 
 
@@ -122,8 +123,8 @@ class CaseList(BaseModel):
     total: int | None = Field(None, description="how many cases match, when `total=true`")
 
 
-class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Action(RequestModel):
+    """A case action's body."""
 
 
 class AcknowledgeIn(_Action):

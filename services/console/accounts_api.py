@@ -9,21 +9,20 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.auth import ApiKey, KeyStore
 from services.console.settings import ConsoleSettings
 from services.console.users import Role, User, UserStore
 from shared import patterns
 from shared.problems import PROBLEM_JSON
+from shared.schemas import RequestModel
 
 USERNAME = r"^[a-z0-9._-]{2,64}$"
 MIN_PASSWORD = 12
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(RequestModel):
     username: str = Field(pattern=USERNAME, description="2 to 64 of a-z 0-9 . _ -")
     display_name: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
@@ -31,10 +30,8 @@ class UserCreate(BaseModel):
     pii: bool = Field(False, description="may reveal complainants' personal data")
 
 
-class UserPatch(BaseModel):
+class UserPatch(RequestModel):
     """Only the fields given change; a new password or disabling ends the user's sessions."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
     pii: bool | None = None
