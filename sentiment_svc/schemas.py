@@ -54,10 +54,13 @@ class ItemResult(BaseModel):
 
 
 class MentionsAccepted(BaseModel):
-    accepted: int = Field(description="items stored or matched to an earlier mention by URL")
-    ids: list[str] = Field(description="the accepted items' ids, in order")
-    duplicates: int = 0
-    rejected: int = 0
+    accepted: int = Field(description="new mentions stored (duplicates are not counted here)")
+    ids: list[str] = Field(description="the ids of the items not rejected (new and duplicate), "
+                                       "in order")
+    duplicates: int = Field(0, description="items whose URL was already known: answered with "
+                                           "the earlier id, stored nothing (like `replayed` in "
+                                           "the complaints batch)")
+    rejected: int = Field(0, description="items refused as invalid (422 results)")
     results: list[ItemResult] = Field(default_factory=list,
                                       description="one per item, in order")
 
