@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
 from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
-from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
+from triage_svc.escalation import is_overdue, overdue_clause
 from triage_svc.models import (
     Case,
     Escalation,
@@ -28,6 +28,8 @@ from triage_svc.queries import (
     appeal_of,
     count_cases,
     follow_up_of,
+    open_by_level,
+    open_clause,
     page_of_cases,
     timeline_of,
 )
@@ -85,7 +87,10 @@ async def list_cases(
     response_level: Annotated[int | None, Query(ge=1, le=4)] = None,
     state: State | None = None,
     open: Annotated[bool | None, Query(
-        description="only cases not yet answered (or only answered and closed ones)")] = None,
+        description="only open cases, i.e. not closed (or only closed ones)")] = None,
+    answered: Annotated[bool | None, Query(
+        description="only cases answered (responded, follow_up, closed), or only those "
+                    "not yet answered")] = None,
     overdue: Annotated[bool | None, Query(
         description="only cases past a clock with its work undone (or only those not)")] = None,
     drill: Annotated[bool | None, Query(description="only drills, or only real cases")] = None,
@@ -102,7 +107,7 @@ async def list_cases(
     now = datetime.now(UTC)
     where = CaseFilter(
         complaint_id=complaint_id, response_level=response_level, state=state, open=open,
-        overdue=overdue, drill=drill, incident_id=incident_id, category=category,
+        answered=answered, overdue=overdue, drill=drill, incident_id=incident_id, category=category,
         channel=channel, department=department, assignee=assignee)
     async with runtime.db.session() as session:
         cases, next_cursor = await page_of_cases(session, where, now, limit, cursor)
@@ -120,13 +125,15 @@ async def case_stats(
     figures: these are real cases only unless `drill=true` asks for the drill's own."""
     now = datetime.now(UTC)
     real = Case.drill.is_(drill)
-    open_ = real & Case.state.not_in(ANSWERED)
+    open_ = real & open_clause()
     async with runtime.db.session() as session:
         async def counts(query: Select[Any, Any]) -> dict[str, int]:
             return {str(k): int(v) for k, v in (await session.execute(query)).all()}
 
+        opened = await open_by_level(session)
         by_level = LevelCounts(
-            open=await counts(_count_by(Case.response_level, open_)),
+            open={str(level): n for (level, is_drill), n in opened.items()
+                  if is_drill == drill and n},
             overdue=await counts(_count_by(Case.response_level, open_ & overdue_clause(now))),
             escalated=await counts(_count_by(Case.response_level,
                                              open_ & (Case.escalation_step > 0))),

@@ -13,6 +13,27 @@ from triage_svc.escalation import ANSWERED, overdue_clause
 from triage_svc.models import AnswerVersion, Case, TimelineEntry
 from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut
 
+LEVELS = (1, 2, 3, 4)
+# A case is open until it is closed (the plans: 结案, then 归档); answered cases awaiting
+# follow-up are still open. One definition for the list's `open` filter, /cases/stats and
+# the beacon_open_cases gauge.
+CLOSED_STATES = frozenset({"closed"})
+
+
+def open_clause() -> ColumnElement[bool]:
+    return Case.state.not_in(CLOSED_STATES)
+
+
+async def open_by_level(session: AsyncSession) -> dict[tuple[int, bool], int]:
+    """Open cases per (level, drill), 0 where none: what /cases/stats and the gauge show."""
+    rows = (await session.execute(
+        select(Case.response_level, Case.drill, func.count()).where(open_clause())
+        .group_by(Case.response_level, Case.drill))).all()
+    counts = {(level, drill): 0 for level in LEVELS for drill in (False, True)}
+    for level, drill, count in rows:
+        counts[(int(level), bool(drill))] = int(count)
+    return counts
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -20,6 +41,7 @@ class CaseFilter:
     response_level: int | None = None
     state: str | None = None
     open: bool | None = None
+    answered: bool | None = None
     overdue: bool | None = None
     drill: bool | None = None
     incident_id: str | None = None
@@ -37,8 +59,10 @@ class CaseFilter:
             column == getattr(self, name) for name, column in equal.items()
             if getattr(self, name) is not None]
         if self.open is not None:
-            found.append(Case.state.not_in(ANSWERED) if self.open
-                         else Case.state.in_(ANSWERED))
+            found.append(open_clause() if self.open else ~open_clause())
+        if self.answered is not None:
+            found.append(Case.state.in_(ANSWERED) if self.answered
+                         else Case.state.not_in(ANSWERED))
         if self.overdue is not None:
             found.append(overdue_clause(now) if self.overdue else ~overdue_clause(now))
         if self.drill is not None:

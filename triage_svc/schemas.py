@@ -185,7 +185,7 @@ class IncidentList(BaseModel):
 
 
 class LevelCounts(BaseModel):
-    open: dict[str, int] = Field(description="open cases per response level")
+    open: dict[str, int] = Field(description="open cases (not closed) per response level")
     overdue: dict[str, int] = Field(description="open cases past a clock, per level")
     escalated: dict[str, int] = Field(description="open cases escalated, per level")
 
