@@ -305,7 +305,8 @@ async def approve_statement(
     caller: Annotated[Caller, Depends(require("statements:approve"))],
 ) -> StatementOut:
     """Approve (报公司领导批准确认) and distribute: liaisons and the public-opinion team are
-    notified through statement.approved."""
+    notified through statement.approved. Four eyes: whoever drafted the statement cannot
+    approve it, an admin key included (403); an approved one answers 409."""
     try:
         async with runtime.unit() as unit:
             row = await statements.approve(unit, statement_id, by=who(caller))
