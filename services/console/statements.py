@@ -17,6 +17,7 @@ from services.console.web import (
     ConsoleDep,
     PostSessionDep,
     SessionDep,
+    language_of,
     problem_detail,
     redirect,
     render,
@@ -100,7 +101,8 @@ async def draft(request: Request, console: ConsoleDep, session: PostSessionDep) 
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in FIELDS}
     body: dict[str, Any] = {k: v for k, v in values.items() if v}
-    answer = await Api(console, session.user).post("/api/v1/statements", body)
+    api = Api(console, session.user, language_of(request))
+    answer = await api.post("/api/v1/statements", body)
     if answer.status_code == 201:
         return redirect(f"/statements#statement-{answer.json()['id']}", request)
     return page(request, console, session, await statements_context(console, session),
