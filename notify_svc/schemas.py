@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from notify_svc.roster import CHANNELS, DutySlot, Endpoint, Member
 from shared import patterns
+from shared.paging import NEXT_CURSOR_DESCRIPTION
 from shared.schemas import RequestModel
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
@@ -41,6 +42,8 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
+    total: int | None = Field(None, description="how many match, when `total=true`")
 
 
 class AckIn(RequestModel):
@@ -161,6 +164,7 @@ class CallbackOut(BaseModel):
 
 class CallbackList(BaseModel):
     items: list[CallbackOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
 
 
 class StatementIn(RequestModel):
@@ -188,3 +192,4 @@ class StatementOut(BaseModel):
 
 class StatementList(BaseModel):
     items: list[StatementOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)

@@ -24,13 +24,16 @@ from triage_svc.models import (
 )
 from triage_svc.queries import (
     CaseFilter,
+    IncidentFilter,
     answers_of,
     appeal_of,
     count_cases,
+    count_incidents,
     follow_up_of,
     open_by_level,
     open_clause,
     page_of_cases,
+    page_of_incidents,
     timeline_of,
 )
 from triage_svc.schemas import (
@@ -192,19 +195,21 @@ async def list_incidents(
     kind: Literal["group", "public_opinion"] | None = None,
     state: Literal["open", "closed"] | None = None,
     drill: Annotated[bool | None, Query(description="only drills, or only real ones")] = None,
+    min_level: Annotated[int | None, Query(
+        ge=1, le=4, description="at least this severe (1 is the most severe)")] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                        description=CURSOR_DESCRIPTION)] = None,
+    total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> IncidentList:
-    query = select(Incident).order_by(Incident.opened_at.desc()).limit(limit)
-    if kind is not None:
-        query = query.where(Incident.kind == kind)
-    if state is not None:
-        query = query.where(Incident.state == state)
-    if drill is not None:
-        query = query.where(Incident.drill.is_(drill))
+    """Incidents newest first (then id), paged by cursor like the cases list."""
+    where = IncidentFilter(kind=kind, state=state, drill=drill, min_level=min_level)
     async with runtime.db.session() as session:
-        incidents = (await session.scalars(query)).all()
+        incidents, next_cursor = await page_of_incidents(session, where, limit, cursor)
         members = await _members(session, [i.id for i in incidents])
-    return IncidentList(items=[_incident_out(i, members) for i in incidents])
+        counted = await count_incidents(session, where) if total else None
+    return IncidentList(items=[_incident_out(i, members) for i in incidents],
+                        next_cursor=next_cursor, total=counted)
 
 
 @incidents_router.get("/{incident_id}", response_model=IncidentOut)

@@ -1,16 +1,17 @@
-"""Reads of cases for lists and boards: filters, a stable order and cursor paging."""
+"""Reads of cases and incidents for lists and boards: filters, a stable order and cursor
+paging."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.paging import after_cursor, encode_cursor
+from shared.paging import after_cursor, count_of, encode_cursor, page_of
 from triage_svc.escalation import ANSWERED, overdue_clause
-from triage_svc.models import AnswerVersion, Case, TimelineEntry
+from triage_svc.models import AnswerVersion, Case, Incident, TimelineEntry
 from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut
 
 LEVELS = (1, 2, 3, 4)
@@ -120,3 +121,34 @@ def appeal_of(timeline: list[TimelineEntry], answers: list[AnswerOut]) -> Appeal
     answered = any(a.at >= last.at for a in answers)
     return AppealOut(state="answered" if answered else "pending", count=len(appeals),
                      reason=last.reason, at=last.at)
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    kind: str | None = None
+    state: str | None = None
+    drill: bool | None = None
+    min_level: int | None = None
+
+    def query(self) -> Select[Incident]:
+        query = select(Incident)
+        for column, value in ((Incident.kind, self.kind), (Incident.state, self.state)):
+            if value is not None:
+                query = query.where(column == value)
+        if self.drill is not None:
+            query = query.where(Incident.drill.is_(self.drill))
+        if self.min_level is not None:
+            query = query.where(Incident.response_level <= self.min_level)
+        return query
+
+
+async def page_of_incidents(session: AsyncSession, where: IncidentFilter, limit: int,
+                            cursor: str | None = None) -> tuple[list[Incident], str | None]:
+    """One page, newest first (then id), and the cursor of the next page (None on the last)."""
+    rows, next_cursor = await page_of(session, where.query(), Incident.opened_at, Incident.id,
+                                      limit, cursor)
+    return list(rows), next_cursor
+
+
+async def count_incidents(session: AsyncSession, where: IncidentFilter) -> int:
+    return await count_of(session, where.query())

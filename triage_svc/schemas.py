@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared import patterns
+from shared.paging import NEXT_CURSOR_DESCRIPTION
 from shared.schemas import RequestModel
 from triage_svc.workflow import State
 
@@ -182,6 +183,8 @@ class IncidentOut(BaseModel):
 
 class IncidentList(BaseModel):
     items: list[IncidentOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
+    total: int | None = Field(None, description="how many incidents match, when `total=true`")
 
 
 class LevelCounts(BaseModel):
