@@ -369,7 +369,7 @@ async def test_users_api_creates_changes_and_never_shows_a_password(console: Con
     taken = await console.api.post("/api/v1/admin/users", json=body)
     assert taken.status_code == 409
     listed = await console.api.get("/api/v1/admin/users")
-    assert [u["username"] for u in listed.json()["items"]] == ["admin", "li.si"]
+    assert [u["username"] for u in listed.json()["items"]] == ["li.si", "admin"]  # newest first
     assert PASSWORD not in listed.text and "hash" not in listed.text
 
     changed = await console.api.patch("/api/v1/admin/users/li.si",
