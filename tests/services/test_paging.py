@@ -11,8 +11,9 @@ from typing import Any
 from tests.support import System
 from triage_svc.models import Incident
 
-# Whole documents, read and replaced as one (PUT): not lists to page.
-DOCUMENTS = {"/api/v1/roster/duty"}
+# Whole documents, read and replaced as one (PUT), and a lookup by the caller's own
+# reference (at most one item): not lists to page.
+DOCUMENTS = {"/api/v1/roster/duty", "/api/v1/complaints"}
 # list path -> (the field that identifies an item, the field it is ordered by, newest first)
 LISTS = {
     "/api/v1/cases": ("id", "opened_at"),
