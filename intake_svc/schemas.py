@@ -3,15 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared import patterns
 from shared.events.schemas import Channel
+from shared.schemas import RequestModel
 
 
-class Complainant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Complainant(RequestModel):
     name: str | None = Field(None, max_length=100)
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
     # A pattern the published schema states exactly (EmailStr would also refuse reserved
@@ -20,24 +19,18 @@ class Complainant(BaseModel):
     id_number: str | None = Field(None, pattern=r"^[0-9A-Za-z]{6,30}$")
 
 
-class TargetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TargetIn(RequestModel):
     department: str | None = Field(None, max_length=200)
     product: str | None = Field(None, max_length=200)
 
 
-class Attachment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Attachment(RequestModel):
     name: str = Field(max_length=300)
     url: str = Field(max_length=2000)
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(RequestModel):
     """API.md's complaint; unknown fields are refused so a typo never silently drops data."""
-
-    model_config = ConfigDict(extra="forbid")
 
     channel: Channel
     content: str = Field(min_length=1, max_length=20000, pattern=patterns.NOT_BLANK,
@@ -104,10 +97,8 @@ class ComplaintRefList(BaseModel):
 MAX_BATCH = 500
 
 
-class ComplaintBatchIn(BaseModel):
+class ComplaintBatchIn(RequestModel):
     """Up to 500 complaints; each is validated on its own, so one bad item spoils nothing."""
-
-    model_config = ConfigDict(extra="forbid")
 
     complaints: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import delete, select
 
-from notify_svc import ackpage, rosterdb, statements
+from notify_svc import ackpage, queries, rosterdb, statements
 from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
+from notify_svc.queries import DeliveryFilter
 from notify_svc.schemas import (
     AckIn,
     CallbackIn,
@@ -30,6 +31,7 @@ from notify_svc.schemas import (
 from notify_svc.service import AckError, AckTokens, Notifier
 from shared.app import RuntimeDep
 from shared.caller import Caller, caller_from
+from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, OLDEST_FIRST_DESCRIPTION
 from shared.problems import PROBLEM_JSON
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -69,6 +71,8 @@ def require(*scopes: str) -> Callable[[Request], Caller]:
 
 AdminDep = Annotated[Caller, Depends(require("admin"))]
 NamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
+CursorQuery = Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                          description=CURSOR_DESCRIPTION)]
 
 
 def who(caller: Caller) -> str:
@@ -87,25 +91,23 @@ async def list_notifications(
     statement_id: str | None = None,
     recipient: str | None = None,
     status: str | None = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                        description=OLDEST_FIRST_DESCRIPTION)] = None,
+    total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     *, notifier: NotifierDep, caller: CallerDep,
 ) -> DeliveryList:
-    """Deliveries with status, attempts and last error; with no filter, the most recent.
+    """Deliveries with status, attempts and last error: with no filter the most recent
+    first, with one oldest first (what happened, in order); then by id, paged by cursor.
     Callers with cases:write also see each message's acknowledgement link."""
-    filters = {"complaint_id": complaint_id, "case_id": case_id, "incident_id": incident_id,
-               "statement_id": statement_id, "recipient": recipient, "status": status}
-    query = select(Delivery).limit(limit)
-    if all(v is None for v in filters.values()):
-        query = query.order_by(Delivery.created_at.desc(), Delivery.recipient)
-    else:
-        query = query.order_by(Delivery.created_at, Delivery.recipient, Delivery.channel)
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Delivery, column) == value)
+    where = DeliveryFilter(complaint_id=complaint_id, case_id=case_id, incident_id=incident_id,
+                           statement_id=statement_id, recipient=recipient, status=status)
     async with runtime.db.session() as session:
-        rows = (await session.scalars(query)).all()
+        rows, next_cursor = await queries.page_of_deliveries(session, where, limit, cursor)
+        counted = await queries.count_deliveries(session, where) if total else None
     links = caller.has("cases:write")
-    return DeliveryList(items=[delivery_out(r, notifier if links else None) for r in rows])
+    return DeliveryList(items=[delivery_out(r, notifier if links else None) for r in rows],
+                        next_cursor=next_cursor, total=counted)
 
 
 def delivery_out(row: Delivery, notifier: Notifier | None = None) -> DeliveryOut:
@@ -233,10 +235,13 @@ async def replace_duty(body: DutyList, runtime: RuntimeDep, _: AdminDep) -> Duty
 
 
 @callbacks_router.get("", response_model=CallbackList, responses=_problem(403))
-async def list_callbacks(runtime: RuntimeDep, _: AdminDep) -> CallbackList:
+async def list_callbacks(runtime: RuntimeDep, _: AdminDep, cursor: CursorQuery = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> CallbackList:
+    """Callbacks most recently changed first (then owner), paged by cursor."""
     async with runtime.db.session() as session:
-        rows = (await session.scalars(select(CallbackRow).order_by(CallbackRow.owner))).all()
-    return CallbackList(items=[CallbackOut.model_validate(r, from_attributes=True) for r in rows])
+        rows, next_cursor = await queries.page_of_callbacks(session, limit, cursor)
+    return CallbackList(items=[CallbackOut.model_validate(r, from_attributes=True)
+                               for r in rows], next_cursor=next_cursor)
 
 
 @callbacks_router.put("/{owner}", response_model=CallbackOut, responses=_problem(403))
@@ -276,16 +281,14 @@ async def draft_statement(
 
 @statements_router.get("", response_model=StatementList)
 async def list_statements(runtime: RuntimeDep, status: str | None = None,
-                          incident_id: str | None = None) -> StatementList:
-    query = select(StatementRow).order_by(StatementRow.drafted_at.desc()).limit(200)
-    if status is not None:
-        query = query.where(StatementRow.status == status)
-    if incident_id is not None:
-        query = query.where(StatementRow.incident_id == incident_id)
+                          incident_id: str | None = None, cursor: CursorQuery = None,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 200) -> StatementList:
+    """Statements newest first (then id), paged by cursor."""
     async with runtime.db.session() as session:
-        rows = (await session.scalars(query)).all()
+        rows, next_cursor = await queries.page_of_statements(session, status, incident_id,
+                                                             limit, cursor)
     return StatementList(items=[StatementOut.model_validate(r, from_attributes=True)
-                                for r in rows])
+                                for r in rows], next_cursor=next_cursor)
 
 
 @statements_router.get("/{statement_id}", response_model=StatementOut)
@@ -305,7 +308,8 @@ async def approve_statement(
     caller: Annotated[Caller, Depends(require("statements:approve"))],
 ) -> StatementOut:
     """Approve (报公司领导批准确认) and distribute: liaisons and the public-opinion team are
-    notified through statement.approved."""
+    notified through statement.approved. Four eyes: whoever drafted the statement cannot
+    approve it, an admin key included (403); an approved one answers 409."""
     try:
         async with runtime.unit() as unit:
             row = await statements.approve(unit, statement_id, by=who(caller))

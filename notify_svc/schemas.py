@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from notify_svc.roster import CHANNELS, DutySlot, Endpoint, Member
 from shared import patterns
+from shared.paging import NEXT_CURSOR_DESCRIPTION
+from shared.schemas import RequestModel
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
 Language = Literal["zh", "en"]
@@ -40,13 +42,15 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
+    total: int | None = Field(None, description="how many match, when `total=true`")
 
 
-class AckIn(BaseModel):
+class AckIn(RequestModel):
     token: str = Field(min_length=1, max_length=200)
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(RequestModel):
     address: str = Field(min_length=1, max_length=500)
     secret: str | None = Field(None, min_length=1, max_length=200,
                                description="signing secret (webhook, DingTalk, Feishu)")
@@ -60,10 +64,8 @@ class EmailChannelIn(ChannelIn):
     address: str = Field(min_length=3, max_length=500, pattern=patterns.LOOSE_EMAIL)
 
 
-class ChannelsIn(BaseModel):
+class ChannelsIn(RequestModel):
     """A member's channels; each address in the form its channel needs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     log: ChannelIn | None = None
     webhook: UrlChannelIn | None = None
@@ -84,7 +86,7 @@ class ChannelOut(BaseModel):
     signed: bool = Field(description="a signing secret is set (never shown)")
 
 
-class MemberBody(BaseModel):
+class MemberBody(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     roles: list[Name] = Field(min_length=1, max_length=20)
     channels: ChannelsIn = Field(default_factory=ChannelsIn)
@@ -117,7 +119,7 @@ class MemberOut(BaseModel):
                    department=m.department, language=m.language)
 
 
-class DutySlotIn(BaseModel):
+class DutySlotIn(RequestModel):
     """On `date` from `start_hour`; an end_hour not after start_hour is a night shift that
     ends at end_hour on the next day (20 → 8)."""
 
@@ -144,11 +146,11 @@ class RosterOut(BaseModel):
     statement: list[str]
 
 
-class DutyList(BaseModel):
+class DutyList(RequestModel):
     items: list[DutySlotIn] = Field(max_length=10000)
 
 
-class CallbackIn(BaseModel):
+class CallbackIn(RequestModel):
     url: str = Field(min_length=8, max_length=1000, pattern=patterns.HTTP_URL)
     secret: str = Field(min_length=16, max_length=200,
                         description="signs each callback (X-Beacon-Signature)")
@@ -162,9 +164,10 @@ class CallbackOut(BaseModel):
 
 class CallbackList(BaseModel):
     items: list[CallbackOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
 
 
-class StatementIn(BaseModel):
+class StatementIn(RequestModel):
     title: str = Field(min_length=1, max_length=500)
     text: str = Field(min_length=1, max_length=20000)
     language: Language = "zh"
@@ -189,3 +192,4 @@ class StatementOut(BaseModel):
 
 class StatementList(BaseModel):
     items: list[StatementOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)

@@ -1,6 +1,7 @@
 """The unified external statement (统一口径): drafted, approved by someone holding the
-statements:approve scope, then distributed (by the statement.approved handler) to every
-department liaison and the public-opinion team."""
+statements:approve scope who is not its drafter (four eyes; admin keys too), then
+distributed (by the statement.approved handler) to every department liaison and the
+public-opinion team."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from shared.events.schemas import StatementApproved
 from shared.runtime import Unit
 
 APPROVED_TOPIC = "statement.approved"
+OWN_DRAFT = ("you drafted this statement, so you cannot approve it: another person holding "
+             "statements:approve must (four eyes)")
 
 
 class StatementError(Exception):
@@ -34,7 +37,8 @@ async def draft(unit: Unit, *, title: str, text: str, language: str,
 
 
 async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
-    """Approve a draft and publish it in the same transaction; approving twice is 409."""
+    """Approve a draft and publish it in the same transaction; approving twice is 409, the
+    drafter approving (`by` is who drafted it, whatever the scopes) is 403."""
     row = (await unit.session.scalars(
         select(StatementRow).where(StatementRow.id == statement_id).with_for_update())).first()
     if row is None:
@@ -42,6 +46,8 @@ async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
     if row.status != "draft":
         raise StatementError(409, f"statement {statement_id} was already approved by "
                              f"{row.approved_by} at {row.approved_at}")
+    if row.drafted_by == by:
+        raise StatementError(403, OWN_DRAFT)
     now = dt.datetime.now(dt.UTC)
     row.status, row.approved_by, row.approved_at = "approved", by, now
     row.distribute_by = now + STATEMENT_DISTRIBUTION

@@ -37,7 +37,9 @@ async def post_mentions(body: MentionIn | MentionBatch, runtime: RuntimeDep,
                         engine: EngineDep) -> MentionsAccepted:
     """One mention, or `{"mentions": [...]}` with up to 1,000. Each item of a batch is
     validated on its own: a bad one gets a 422 result naming the fields at fault, the rest are
-    accepted, and the answer is 202 (with `accepted: 0` when every item was refused)."""
+    taken, and the answer is 202 (with `accepted: 0` when every item was refused). As in the
+    complaints batch, `accepted` counts new mentions only; a URL already known is counted in
+    `duplicates` (the complaints batch's `replayed`) and answers with the earlier id."""
     if isinstance(body, MentionIn):
         results: list[ItemResult | None] = [None]
         valid = [(0, body)]
@@ -49,7 +51,7 @@ async def post_mentions(body: MentionIn | MentionBatch, runtime: RuntimeDep,
                                     id=outcome.mention_id)
     done = [r for r in results if r is not None]
     return MentionsAccepted(
-        accepted=len(outcomes), ids=[o.mention_id for o in outcomes],
+        accepted=sum(o.created for o in outcomes), ids=[o.mention_id for o in outcomes],
         duplicates=sum(not o.created for o in outcomes),
         rejected=sum(r.status == 422 for r in done), results=done)
 

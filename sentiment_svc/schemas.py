@@ -3,17 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared import patterns
+from shared.schemas import RequestModel
 
 Source = Literal["news", "weibo", "wechat", "forum", "video", "blog", "hotline_board", "other"]
 MAX_BATCH = 1000
 
 
-class Reach(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Reach(RequestModel):
     followers: int = Field(0, ge=0)
     reposts: int = Field(0, ge=0)
     comments: int = Field(0, ge=0)
@@ -21,9 +20,7 @@ class Reach(BaseModel):
     views: int = Field(0, ge=0)
 
 
-class MentionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MentionIn(RequestModel):
     source: Source
     content: str = Field(min_length=1, max_length=50000, pattern=patterns.NOT_BLANK)
     title: str | None = Field(None, max_length=500)
@@ -34,11 +31,9 @@ class MentionIn(BaseModel):
     language: Literal["zh", "en"] | None = None
 
 
-class MentionBatch(BaseModel):
+class MentionBatch(RequestModel):
     """Up to 1,000 mentions, each validated on its own: a bad one is refused with its reason
     and the rest are accepted."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mentions: list[Any] = Field(
         min_length=1, max_length=MAX_BATCH,
@@ -59,10 +54,13 @@ class ItemResult(BaseModel):
 
 
 class MentionsAccepted(BaseModel):
-    accepted: int = Field(description="items stored or matched to an earlier mention by URL")
-    ids: list[str] = Field(description="the accepted items' ids, in order")
-    duplicates: int = 0
-    rejected: int = 0
+    accepted: int = Field(description="new mentions stored (duplicates are not counted here)")
+    ids: list[str] = Field(description="the ids of the items not rejected (new and duplicate), "
+                                       "in order")
+    duplicates: int = Field(0, description="items whose URL was already known: answered with "
+                                           "the earlier id, stored nothing (like `replayed` in "
+                                           "the complaints batch)")
+    rejected: int = Field(0, description="items refused as invalid (422 results)")
     results: list[ItemResult] = Field(default_factory=list,
                                       description="one per item, in order")
 

@@ -4,20 +4,21 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from services.auth import ApiKey, KeyStore
 from services.models import ApiKeyRecord
+from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, NEXT_CURSOR_DESCRIPTION, page_of
+from shared.schemas import RequestModel
 
 Scope = Literal["complaints:write", "complaints:read", "mentions:write", "cases:read",
                 "cases:write", "pii:read", "statements:draft", "statements:approve",
                 "metrics:read", "admin"]
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     owner: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$",
                        description="Who the key acts for; a hotline key sees only its owner's "
@@ -45,6 +46,7 @@ class KeyCreated(KeyOut):
 
 class KeyList(BaseModel):
     items: list[KeyOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
 
 
 async def key_store(request: Request) -> KeyStore:
@@ -68,8 +70,26 @@ def build_admin_router(require_admin: Callable[..., Awaitable[ApiKey]]) -> APIRo
         return KeyCreated(**out(record).model_dump(), key=secret)
 
     @router.get("", response_model=KeyList)
-    async def list_keys(_caller: Admin, store: Store) -> KeyList:
-        return KeyList(items=[out(r) for r in await store.list()])
+    async def list_keys(
+        _caller: Admin, store: Store, owner: Annotated[str | None, Query(max_length=100)] = None,
+        revoked: Annotated[bool | None, Query(
+            description="only revoked keys, or only live ones")] = None,
+        cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                            description=CURSOR_DESCRIPTION)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> KeyList:
+        """Keys made through this API, newest first (then id), paged by cursor."""
+        assert store.db is not None
+        query = select(ApiKeyRecord)
+        if owner is not None:
+            query = query.where(ApiKeyRecord.owner == owner)
+        if revoked is not None:
+            query = query.where(ApiKeyRecord.revoked_at.is_not(None) if revoked
+                                else ApiKeyRecord.revoked_at.is_(None))
+        async with store.db.session() as session:
+            rows, next_cursor = await page_of(session, query, ApiKeyRecord.created_at,
+                                              ApiKeyRecord.id, limit, cursor)
+        return KeyList(items=[out(r) for r in rows], next_cursor=next_cursor)
 
     @router.delete("/{key_id}", status_code=204)
     async def revoke_key(key_id: str, _caller: Admin, store: Store) -> Response:

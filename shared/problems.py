@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.messages import Language, detail, in_words, language_of
+
 log = logging.getLogger("beacon.http")
 
 PROBLEM_JSON = "application/problem+json"
@@ -38,13 +40,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def field_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
-    """`{field, message}` per error, never the rejected value (it may be personal data)."""
+def field_errors(exc: RequestValidationError | ValidationError,
+                 language: Language = "en") -> list[dict[str, Any]]:
+    """`{field, message}` per error in plain words (shared.messages), never the rejected
+    value (it may be personal data)."""
     out = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part != "body"]
-        # Never echo the rejected value: it may be a complainant's phone number.
-        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+        out.append({"field": ".".join(loc) or "body", "message": in_words(dict(err), language)})
     return out
 
 
@@ -54,13 +57,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem(400, "the body is not valid JSON",
                            errors=[{"field": "body", "message": "not valid JSON"}])
-        errors = field_errors(exc)
+        language = language_of(request.headers.get("accept-language"))
+        errors = field_errors(exc, language)
         fields = ", ".join(e["field"] for e in errors)
-        return problem(422, f"invalid input: {fields}", errors=errors)
+        return problem(422, detail(fields, language), errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

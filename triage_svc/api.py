@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
 from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
-from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
+from triage_svc.escalation import is_overdue, overdue_clause
 from triage_svc.models import (
     Case,
     Escalation,
@@ -24,11 +24,16 @@ from triage_svc.models import (
 )
 from triage_svc.queries import (
     CaseFilter,
+    IncidentFilter,
     answers_of,
     appeal_of,
     count_cases,
+    count_incidents,
     follow_up_of,
+    open_by_level,
+    open_clause,
     page_of_cases,
+    page_of_incidents,
     timeline_of,
 )
 from triage_svc.schemas import (
@@ -85,7 +90,10 @@ async def list_cases(
     response_level: Annotated[int | None, Query(ge=1, le=4)] = None,
     state: State | None = None,
     open: Annotated[bool | None, Query(
-        description="only cases not yet answered (or only answered and closed ones)")] = None,
+        description="only open cases, i.e. not closed (or only closed ones)")] = None,
+    answered: Annotated[bool | None, Query(
+        description="only cases answered (responded, follow_up, closed), or only those "
+                    "not yet answered")] = None,
     overdue: Annotated[bool | None, Query(
         description="only cases past a clock with its work undone (or only those not)")] = None,
     drill: Annotated[bool | None, Query(description="only drills, or only real cases")] = None,
@@ -102,7 +110,7 @@ async def list_cases(
     now = datetime.now(UTC)
     where = CaseFilter(
         complaint_id=complaint_id, response_level=response_level, state=state, open=open,
-        overdue=overdue, drill=drill, incident_id=incident_id, category=category,
+        answered=answered, overdue=overdue, drill=drill, incident_id=incident_id, category=category,
         channel=channel, department=department, assignee=assignee)
     async with runtime.db.session() as session:
         cases, next_cursor = await page_of_cases(session, where, now, limit, cursor)
@@ -120,13 +128,15 @@ async def case_stats(
     figures: these are real cases only unless `drill=true` asks for the drill's own."""
     now = datetime.now(UTC)
     real = Case.drill.is_(drill)
-    open_ = real & Case.state.not_in(ANSWERED)
+    open_ = real & open_clause()
     async with runtime.db.session() as session:
         async def counts(query: Select[Any, Any]) -> dict[str, int]:
             return {str(k): int(v) for k, v in (await session.execute(query)).all()}
 
+        opened = await open_by_level(session)
         by_level = LevelCounts(
-            open=await counts(_count_by(Case.response_level, open_)),
+            open={str(level): n for (level, is_drill), n in opened.items()
+                  if is_drill == drill and n},
             overdue=await counts(_count_by(Case.response_level, open_ & overdue_clause(now))),
             escalated=await counts(_count_by(Case.response_level,
                                              open_ & (Case.escalation_step > 0))),
@@ -185,19 +195,21 @@ async def list_incidents(
     kind: Literal["group", "public_opinion"] | None = None,
     state: Literal["open", "closed"] | None = None,
     drill: Annotated[bool | None, Query(description="only drills, or only real ones")] = None,
+    min_level: Annotated[int | None, Query(
+        ge=1, le=4, description="at least this severe (1 is the most severe)")] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                        description=CURSOR_DESCRIPTION)] = None,
+    total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> IncidentList:
-    query = select(Incident).order_by(Incident.opened_at.desc()).limit(limit)
-    if kind is not None:
-        query = query.where(Incident.kind == kind)
-    if state is not None:
-        query = query.where(Incident.state == state)
-    if drill is not None:
-        query = query.where(Incident.drill.is_(drill))
+    """Incidents newest first (then id), paged by cursor like the cases list."""
+    where = IncidentFilter(kind=kind, state=state, drill=drill, min_level=min_level)
     async with runtime.db.session() as session:
-        incidents = (await session.scalars(query)).all()
+        incidents, next_cursor = await page_of_incidents(session, where, limit, cursor)
         members = await _members(session, [i.id for i in incidents])
-    return IncidentList(items=[_incident_out(i, members) for i in incidents])
+        counted = await count_incidents(session, where) if total else None
+    return IncidentList(items=[_incident_out(i, members) for i in incidents],
+                        next_cursor=next_cursor, total=counted)
 
 
 @incidents_router.get("/{incident_id}", response_model=IncidentOut)

@@ -1,17 +1,39 @@
-"""Reads of cases for lists and boards: filters, a stable order and cursor paging."""
+"""Reads of cases and incidents for lists and boards: filters, a stable order and cursor
+paging."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.paging import after_cursor, encode_cursor
+from shared.paging import after_cursor, count_of, encode_cursor, page_of
 from triage_svc.escalation import ANSWERED, overdue_clause
-from triage_svc.models import AnswerVersion, Case, TimelineEntry
+from triage_svc.models import AnswerVersion, Case, Incident, TimelineEntry
 from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut
+
+LEVELS = (1, 2, 3, 4)
+# A case is open until it is closed (the plans: 结案, then 归档); answered cases awaiting
+# follow-up are still open. One definition for the list's `open` filter, /cases/stats and
+# the beacon_open_cases gauge.
+CLOSED_STATES = frozenset({"closed"})
+
+
+def open_clause() -> ColumnElement[bool]:
+    return Case.state.not_in(CLOSED_STATES)
+
+
+async def open_by_level(session: AsyncSession) -> dict[tuple[int, bool], int]:
+    """Open cases per (level, drill), 0 where none: what /cases/stats and the gauge show."""
+    rows = (await session.execute(
+        select(Case.response_level, Case.drill, func.count()).where(open_clause())
+        .group_by(Case.response_level, Case.drill))).all()
+    counts = {(level, drill): 0 for level in LEVELS for drill in (False, True)}
+    for level, drill, count in rows:
+        counts[(int(level), bool(drill))] = int(count)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -20,6 +42,7 @@ class CaseFilter:
     response_level: int | None = None
     state: str | None = None
     open: bool | None = None
+    answered: bool | None = None
     overdue: bool | None = None
     drill: bool | None = None
     incident_id: str | None = None
@@ -37,8 +60,10 @@ class CaseFilter:
             column == getattr(self, name) for name, column in equal.items()
             if getattr(self, name) is not None]
         if self.open is not None:
-            found.append(Case.state.not_in(ANSWERED) if self.open
-                         else Case.state.in_(ANSWERED))
+            found.append(open_clause() if self.open else ~open_clause())
+        if self.answered is not None:
+            found.append(Case.state.in_(ANSWERED) if self.answered
+                         else Case.state.not_in(ANSWERED))
         if self.overdue is not None:
             found.append(overdue_clause(now) if self.overdue else ~overdue_clause(now))
         if self.drill is not None:
@@ -96,3 +121,34 @@ def appeal_of(timeline: list[TimelineEntry], answers: list[AnswerOut]) -> Appeal
     answered = any(a.at >= last.at for a in answers)
     return AppealOut(state="answered" if answered else "pending", count=len(appeals),
                      reason=last.reason, at=last.at)
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    kind: str | None = None
+    state: str | None = None
+    drill: bool | None = None
+    min_level: int | None = None
+
+    def query(self) -> Select[Incident]:
+        query = select(Incident)
+        for column, value in ((Incident.kind, self.kind), (Incident.state, self.state)):
+            if value is not None:
+                query = query.where(column == value)
+        if self.drill is not None:
+            query = query.where(Incident.drill.is_(self.drill))
+        if self.min_level is not None:
+            query = query.where(Incident.response_level <= self.min_level)
+        return query
+
+
+async def page_of_incidents(session: AsyncSession, where: IncidentFilter, limit: int,
+                            cursor: str | None = None) -> tuple[list[Incident], str | None]:
+    """One page, newest first (then id), and the cursor of the next page (None on the last)."""
+    rows, next_cursor = await page_of(session, where.query(), Incident.opened_at, Incident.id,
+                                      limit, cursor)
+    return list(rows), next_cursor
+
+
+async def count_incidents(session: AsyncSession, where: IncidentFilter) -> int:
+    return await count_of(session, where.query())

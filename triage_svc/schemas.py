@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared import patterns
+from shared.paging import NEXT_CURSOR_DESCRIPTION
+from shared.schemas import RequestModel
 from triage_svc.workflow import State
 
 
@@ -122,8 +124,8 @@ class CaseList(BaseModel):
     total: int | None = Field(None, description="how many cases match, when `total=true`")
 
 
-class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Action(RequestModel):
+    """A case action's body."""
 
 
 class AcknowledgeIn(_Action):
@@ -181,10 +183,12 @@ class IncidentOut(BaseModel):
 
 class IncidentList(BaseModel):
     items: list[IncidentOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
+    total: int | None = Field(None, description="how many incidents match, when `total=true`")
 
 
 class LevelCounts(BaseModel):
-    open: dict[str, int] = Field(description="open cases per response level")
+    open: dict[str, int] = Field(description="open cases (not closed) per response level")
     overdue: dict[str, int] = Field(description="open cases past a clock, per level")
     escalated: dict[str, int] = Field(description="open cases escalated, per level")
 

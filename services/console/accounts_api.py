@@ -8,22 +8,22 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from services.auth import ApiKey, KeyStore
 from services.console.settings import ConsoleSettings
 from services.console.users import Role, User, UserStore
 from shared import patterns
+from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, NEXT_CURSOR_DESCRIPTION
 from shared.problems import PROBLEM_JSON
+from shared.schemas import RequestModel
 
 USERNAME = r"^[a-z0-9._-]{2,64}$"
 MIN_PASSWORD = 12
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(RequestModel):
     username: str = Field(pattern=USERNAME, description="2 to 64 of a-z 0-9 . _ -")
     display_name: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
@@ -31,10 +31,8 @@ class UserCreate(BaseModel):
     pii: bool = Field(False, description="may reveal complainants' personal data")
 
 
-class UserPatch(BaseModel):
+class UserPatch(RequestModel):
     """Only the fields given change; a new password or disabling ends the user's sessions."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
     pii: bool | None = None
@@ -57,6 +55,7 @@ class UserOut(BaseModel):
 
 class UserList(BaseModel):
     items: list[UserOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
 
 
 def user_store(request: Request) -> UserStore:
@@ -84,8 +83,17 @@ def build_users_router(require_admin: Callable[..., Awaitable[ApiKey]]) -> APIRo
     Username = Annotated[str, Path(pattern=USERNAME)]
 
     @router.get("", response_model=UserList)
-    async def list_users(_caller: Admin, store: Store) -> UserList:
-        return UserList(items=[UserOut.of(u) for u in await store.all_users()])
+    async def list_users(
+        _caller: Admin, store: Store, role: Role | None = None,
+        disabled: Annotated[bool | None, Query(
+            description="only disabled users, or only enabled ones")] = None,
+        cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
+                                            description=CURSOR_DESCRIPTION)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> UserList:
+        """Users newest first (then username), paged by cursor."""
+        users, next_cursor = await store.page(limit, cursor, role, disabled)
+        return UserList(items=[UserOut.of(u) for u in users], next_cursor=next_cursor)
 
     @router.post("", status_code=201, response_model=UserOut,
                  responses=_problem(409, "the username is taken"))

@@ -40,7 +40,7 @@ def board_filters(request: Request) -> dict[str, str]:
 
 
 def lane_query(filters: dict[str, str], level: int, drill: bool, limit: int) -> dict[str, Any]:
-    return {"open": "true", "response_level": level, "drill": str(drill).lower(),
+    return {"answered": "false", "response_level": level, "drill": str(drill).lower(),
             "state": filters.get("state"), "category": filters.get("category"),
             "channel": filters.get("channel"), "department": filters.get("department"),
             "overdue": filters.get("overdue"), "limit": limit, "total": "true"}

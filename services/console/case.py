@@ -15,6 +15,7 @@ from services.console.web import (
     ConsoleDep,
     PostSessionDep,
     SessionDep,
+    language_of,
     problem_detail,
     render,
 )
@@ -91,7 +92,8 @@ async def act(request: Request, console: ConsoleDep, session: PostSessionDep, ca
         value = str(form.get(name) or "").strip()
         if value:
             body[name] = int(value) if name in INTEGER_FIELDS and value.isdigit() else value
-    answer = await Api(console, session.user).post(f"/api/v1/cases/{case_id}/{action}", body)
+    api = Api(console, session.user, language_of(request))
+    answer = await api.post(f"/api/v1/cases/{case_id}/{action}", body)
     message = (("Done.", {}) if answer.status_code == 200 else
                ("This action is not allowed now: {detail}" if answer.status_code == 409
                 else "Refused: {detail}", {"detail": problem_detail(answer)}))

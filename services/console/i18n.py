@@ -138,6 +138,8 @@ ZH: dict[str, str] = {
     "Only the leadership group may approve a statement: {detail}":
         "只有应急领导小组可以批准口径：{detail}",
     "This statement was already approved: {detail}": "该口径已被批准：{detail}",
+    "You drafted this statement: another leader must approve it (four eyes).":
+        "此口径由您起草，须由另一位领导批准（双人审核）。",
     "The statement could not be saved: {detail}": "口径未能保存：{detail}",
     "No statements yet.": "还没有口径。",
     # duty and roster

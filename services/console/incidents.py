@@ -19,6 +19,7 @@ from services.console.web import (
     PostSessionDep,
     SessionDep,
     drill_of,
+    language_of,
     problem_detail,
     redirect,
     render,
@@ -106,7 +107,7 @@ async def close_incident(request: Request, console: ConsoleDep, session: PostSes
     if not reason.strip():
         answer_status, message = 422, ("A reason is required to close an incident.", {})
     else:
-        answer = await Api(console, session.user).post(
+        answer = await Api(console, session.user, language_of(request)).post(
             f"/api/v1/incidents/{incident_id}/close", {"reason": reason.strip()})
         if answer.status_code == 200:
             return redirect(f"/incidents/{incident_id}", request)

@@ -14,6 +14,7 @@ from services.console.web import (
     ConsoleDep,
     PostSessionDep,
     SessionDep,
+    language_of,
     new_form_key,
     problem_detail,
     redirect,
@@ -59,7 +60,7 @@ async def register_form(request: Request, console: ConsoleDep, session: SessionD
 async def register(request: Request, console: ConsoleDep, session: PostSessionDep) -> Response:
     form = await request.form()
     key = str(form.get("form_key") or "")[:200] or new_form_key()
-    answer = await Api(console, session.user).post(
+    answer = await Api(console, session.user, language_of(request)).post(
         "/api/v1/complaints", complaint_body(form, request.cookies.get("beacon_drill") == "1"),
         headers={"idempotency-key": key})
     if answer.status_code in (200, 202):

@@ -17,6 +17,7 @@ from services.console.web import (
     ConsoleDep,
     PostSessionDep,
     SessionDep,
+    language_of,
     problem_detail,
     redirect,
     render,
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 DISTRIBUTION_CLOCK = timedelta(minutes=30)
 DELIVERIES_FOR = 50  # approved statements whose deliveries the list shows
 FIELDS = ("title", "text", "language", "incident_id")
+OWN_DRAFT = "You drafted this statement: another leader must approve it (four eyes)."
 
 
 def may_draft(user: User) -> bool:
@@ -35,12 +37,14 @@ def may_draft(user: User) -> bool:
 
 
 def approval_refusal(user: User, statement: dict[str, Any]) -> str | None:
-    """Why this user may not approve this statement, or None when they may. (The one place
-    to add a rule such as 'not your own draft'; the API decides in the end.)"""
+    """Why this user may not approve this statement, or None when they may (the API
+    decides in the end, by the same rules)."""
     if statement["status"] != "draft":
         return "Already approved."
     if not user.caller().has("statements:approve"):
         return "Only the leadership group may approve a statement."
+    if statement["drafted_by"] == user.caller().owner:
+        return OWN_DRAFT
     return None
 
 
@@ -97,7 +101,8 @@ async def draft(request: Request, console: ConsoleDep, session: PostSessionDep) 
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in FIELDS}
     body: dict[str, Any] = {k: v for k, v in values.items() if v}
-    answer = await Api(console, session.user).post("/api/v1/statements", body)
+    api = Api(console, session.user, language_of(request))
+    answer = await api.post("/api/v1/statements", body)
     if answer.status_code == 201:
         return redirect(f"/statements#statement-{answer.json()['id']}", request)
     return page(request, console, session, await statements_context(console, session),
@@ -114,9 +119,13 @@ async def approve(request: Request, console: ConsoleDep, session: PostSessionDep
         f"/api/v1/statements/{statement_id}/approve")
     if answer.status_code == 200:
         return redirect(f"/statements#statement-{statement_id}", request)
+    context = await statements_context(console, session)
+    refusal = next((s["refusal"] for s in context["statements"] if s["id"] == statement_id),
+                   None)
     explained = {403: "Only the leadership group may approve a statement: {detail}",
                  409: "This statement was already approved: {detail}"}
-    return page(request, console, session, await statements_context(console, session),
-                status=answer.status_code,
-                message=(explained.get(answer.status_code, "Refused: {detail}"),
-                         {"detail": problem_detail(answer)}))
+    message = explained.get(answer.status_code, "Refused: {detail}")
+    if refusal == OWN_DRAFT:  # said in the page's language, not the API's words
+        message = OWN_DRAFT
+    return page(request, console, session, context, status=answer.status_code,
+                message=(message, {"detail": problem_detail(answer)}))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from services.models import ConsoleSession, ConsoleUser, SavedView
 from shared.caller import Caller
 from shared.db import Database
+from shared.paging import page_of
 
 Role = Literal["duty_officer", "leader", "opinion_officer", "admin"]
 ROLES: tuple[Role, ...] = ("duty_officer", "leader", "opinion_officer", "admin")
@@ -118,6 +119,20 @@ class UserStore:
             rows = (await session.scalars(
                 select(ConsoleUser).order_by(ConsoleUser.username))).all()
         return [_user(r) for r in rows]
+
+    async def page(self, limit: int, cursor: str | None, role: str | None = None,
+                   disabled: bool | None = None) -> tuple[list[User], str | None]:
+        """Users newest first (then username), one page, and the next page's cursor."""
+        query = select(ConsoleUser)
+        if role is not None:
+            query = query.where(ConsoleUser.role == role)
+        if disabled is not None:
+            query = query.where(ConsoleUser.disabled_at.is_not(None) if disabled
+                                else ConsoleUser.disabled_at.is_(None))
+        async with self.db.session() as session:
+            rows, next_cursor = await page_of(session, query, ConsoleUser.created_at,
+                                              ConsoleUser.username, limit, cursor)
+        return [_user(r) for r in rows], next_cursor
 
     async def verify(self, username: str, password: str) -> User | None:
         """The user when the password is right and the account enabled. Unknown names cost

@@ -117,8 +117,10 @@ def service_caller(user: User, *, reveal: bool = False) -> Caller:
 class Api:
     """The API as this user may use it: every call goes through the gateway's forwarder."""
 
-    def __init__(self, console: Console, user: User) -> None:
+    def __init__(self, console: Console, user: User, language: Language | None = None) -> None:
+        """`language`: the page's, so a refusal's field messages come back in it."""
         self.forwarder, self.user = console.forwarder, user
+        self.language = {"accept-language": language} if language else {}
 
     async def get(self, path: str, params: dict[str, Any] | None = None, *,
                   reveal: bool = False) -> httpx.Response:
@@ -130,7 +132,8 @@ class Api:
                    headers: dict[str, str] | None = None, reveal: bool = False
                    ) -> httpx.Response:
         return await self.forwarder.call("POST", path, service_caller(self.user, reveal=reveal),
-                                         json=body or {}, headers=headers)
+                                         json=body or {}, headers={**self.language,
+                                                                   **(headers or {})})
 
     async def json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The body of a successful GET; 404 and 403 pass on as they are."""

@@ -213,6 +213,27 @@ async def test_statements_are_drafted_and_only_a_leader_approves(console: Consol
         assert f'data-start="{statement["approved_at"]}"' in shown
 
 
+async def test_a_leader_cannot_approve_their_own_draft_and_sees_why(console: Console) -> None:
+    async with console.as_user("leader") as (leader, token):
+        drafted = await leader.post("/statements", data={
+            "csrf_token": token, "title": "关于停电的说明", "text": "正在抢修", "language": "zh"})
+        assert drafted.status_code == 303, drafted.text
+        statement_id = drafted.headers["location"].rpartition("statement-")[2]
+        page = (await leader.get("/statements")).text
+        button = re.search(rf'<button[^>]*id="approve-{statement_id}"[^>]*>', page)
+        assert button is not None and "disabled" in button.group(0)
+        assert "此口径由您起草，须由另一位领导批准（双人审核）。" in page
+        forced = await leader.post(f"/statements/{statement_id}/approve",
+                                   data={"csrf_token": token})
+        assert forced.status_code == 403
+        assert "此口径由您起草" in forced.text
+        statement = (await console.api.get(f"/api/v1/statements/{statement_id}")).json()
+        assert statement["status"] == "draft" and statement["drafted_by"] == "leader"
+    # Another caller (the admin key) may approve it.
+    approved = await console.api.post(f"/api/v1/statements/{statement_id}/approve")
+    assert approved.status_code == 200 and approved.json()["approved_by"] == "dev"
+
+
 # -------------------------------------------------------------------------- duty, stats
 
 
@@ -348,7 +369,7 @@ async def test_users_api_creates_changes_and_never_shows_a_password(console: Con
     taken = await console.api.post("/api/v1/admin/users", json=body)
     assert taken.status_code == 409
     listed = await console.api.get("/api/v1/admin/users")
-    assert [u["username"] for u in listed.json()["items"]] == ["admin", "li.si"]
+    assert [u["username"] for u in listed.json()["items"]] == ["li.si", "admin"]  # newest first
     assert PASSWORD not in listed.text and "hash" not in listed.text
 
     changed = await console.api.patch("/api/v1/admin/users/li.si",

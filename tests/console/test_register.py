@@ -35,5 +35,8 @@ async def test_intakes_refusal_is_shown_and_the_form_kept(world: ConsoleWorld) -
             "subject": "保留的标题"})
         assert answer.status_code == 422
         assert "投诉未能登记" in answer.text and "content" in answer.text
+        # The field's message in the page's language, not a regular expression.
+        assert "content: 不能为空" in answer.text  # the form strips spaces: nothing is left
+        assert "pattern" not in answer.text and "String should" not in answer.text
         assert 'value="保留的标题"' in answer.text
     assert await world.system.complaints_stored() == 0

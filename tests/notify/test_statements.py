@@ -79,3 +79,23 @@ async def test_drafting_needs_cases_write_and_unknown_statements_are_404(tmp_pat
         missing = await notify.client.post("/api/v1/statements/nope/approve", headers=APPROVER)
         view = await notify.client.get("/api/v1/statements/nope")
     assert refused.status_code == 403 and missing.status_code == 404 and view.status_code == 404
+
+
+async def test_the_drafter_never_approves_their_own_statement(tmp_path: Path) -> None:
+    """Four eyes (双人审核): the same caller cannot draft and approve, whatever its scopes."""
+    admin = {"x-beacon-owner": "ops-admin", "x-beacon-scopes": "admin"}
+    async with running(notify_settings(tmp_path, ROSTER)) as notify:
+        for drafter in (admin, {**APPROVER, "x-beacon-scopes": "statements:approve cases:write"}):
+            drafted = await notify.client.post("/api/v1/statements", headers=drafter, json={
+                "title": "说明", "text": "正在处理。"})
+            assert drafted.status_code == 201, drafted.text
+            path = f"/api/v1/statements/{drafted.json()['id']}/approve"
+            own = await notify.client.post(path, headers=drafter)
+            assert own.status_code == 403
+            assert "you drafted this statement" in own.json()["detail"]
+            assert (await notify.client.get(path.removesuffix("/approve"))).json()[
+                "status"] == "draft"
+            other = APPROVER if drafter is admin else admin
+            approved = await notify.client.post(path, headers=other)
+            assert approved.status_code == 200, approved.text
+            assert approved.json()["approved_by"] == other["x-beacon-owner"]

@@ -54,11 +54,17 @@ async def test_filters_by_channel_department_and_openness(system: System) -> Non
     for action, body in (("acknowledge", {}), ("answer", {"text": "已处理"})):
         done = await system.client.post(f"/api/v1/cases/{some['id']}/{action}", json=body)
         assert done.status_code == 200, done.text
-    still_open = await _cases(system, open="true", total="true")
-    assert still_open["total"] == len(TEXTS) - 1
-    assert some["id"] not in {c["id"] for c in still_open["items"]}
-    answered = await _cases(system, open="false")
+    unanswered = await _cases(system, answered="false", total="true")
+    assert unanswered["total"] == len(TEXTS) - 1
+    assert some["id"] not in {c["id"] for c in unanswered["items"]}
+    answered = await _cases(system, answered="true")
     assert [c["id"] for c in answered["items"]] == [some["id"]]
+    # Answered is still open (open until closed); closing it ends that.
+    assert (await _cases(system, open="true", total="true"))["total"] == len(TEXTS)
+    closed = await system.client.post(f"/api/v1/cases/{some['id']}/state",
+                                      json={"state": "closed"})
+    assert closed.status_code == 200, closed.text
+    assert [c["id"] for c in (await _cases(system, open="false"))["items"]] == [some["id"]]
     assigned = await system.client.post(f"/api/v1/cases/{some['id']}/assign",
                                         json={"assignee": "王五"})
     assert assigned.status_code == 200

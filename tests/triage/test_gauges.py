@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
-from triage_svc.gauges import register_gauges
+from tests.support import System
+from triage_svc.gauges import refresh_open_cases, register_gauges
 from triage_svc.models import Case, metadata
 from triage_svc.settings import TriageSettings
 
@@ -64,3 +65,29 @@ async def test_open_cases_per_level_with_drills_apart(runtime: ServiceRuntime) -
     await job()
     assert open_cases(2, False) == 0
     assert open_cases(1, False) == 2
+
+
+async def test_stats_list_and_gauge_count_the_same_open_cases(system: System) -> None:
+    """One definition (open until closed), three readers: /cases/stats, the list's `open`
+    filter and beacon_open_cases agree over cases in every state, drills apart."""
+    states = ["triaged", "acknowledged", "investigating", "responded", "follow_up", "closed",
+              "reopened"]
+    cases = [_case(level, state) for level in (1, 2, 3) for state in states[level - 1:]]
+    cases += [_case(4, "responded", drill=True), _case(4, "closed", drill=True)]
+    triage = system.embedded.services["triage"].state.runtime
+    async with triage.unit() as unit:
+        unit.session.add_all(cases)
+    await refresh_open_cases(triage)
+
+    for drill in (False, True):
+        flag = str(drill).lower()
+        stats = (await system.client.get("/api/v1/cases/stats", params={"drill": flag})).json()
+        gauge = {str(level): open_cases(level, drill) for level in (1, 2, 3, 4)}
+        assert {level: stats["by_level"]["open"].get(level, 0) for level in gauge} == gauge
+        listed = (await system.client.get("/api/v1/cases", params={
+            "open": "true", "drill": flag, "total": "true"})).json()
+        assert listed["total"] == sum(value or 0 for value in gauge.values())
+        expected = sum(c.state != "closed" for c in cases if c.drill is drill)
+        assert listed["total"] == expected
+    # A responded case is open in every reader (the disagreement the issue saw).
+    assert open_cases(4, True) == 1
