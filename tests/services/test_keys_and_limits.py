@@ -28,9 +28,9 @@ async def test_created_key_works_is_stored_hashed_and_can_be_revoked(system: Sys
     assert posted.status_code == 202
 
     listed = (await system.client.get("/api/v1/admin/keys")).json()["items"]
-    # The built-in admin key is listed (and revocable) like any other.
-    assert [k["id"] for k in listed] == ["dev", created["id"]]
-    assert listed[0]["name"] == "built-in admin key"
+    # The built-in admin key is listed (and revocable) like any other; newest first.
+    assert [k["id"] for k in listed] == [created["id"], "dev"]
+    assert listed[1]["name"] == "built-in admin key"
     assert not [k for k in listed if "key" in k]
     store = system.embedded.gateway.state.keys
     async with store.db.session() as session:
