@@ -10,6 +10,7 @@ from intake_svc import api
 from intake_svc.models import metadata
 from intake_svc.service import purge_idempotency_keys
 from intake_svc.settings import IntakeSettings
+from shared import dates
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
 from shared.privacy import FieldCipher, load_or_create_key_ring
@@ -21,6 +22,7 @@ def create_app(
     settings: IntakeSettings | None = None, broker: MemoryBroker | None = None
 ) -> FastAPI:
     settings = settings or IntakeSettings()
+    dates.configure(settings.input_timezone)
     runtime = ServiceRuntime("intake", settings, metadata, migrations="intake_svc.migrations",
                              broker=broker)
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
