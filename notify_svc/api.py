@@ -118,7 +118,8 @@ def delivery_out(row: Delivery, notifier: Notifier | None = None) -> DeliveryOut
     return out
 
 
-@router.get("/ack", response_class=HTMLResponse, responses=_problem(404))
+@router.get("/ack", response_class=HTMLResponse,
+            responses={**_problem(404), 410: {"description": "the link expired (an HTML page)"}})
 async def ack_page(
     runtime: RuntimeDep, notifier: NotifierDep,
     token: Annotated[str, Query(min_length=1, max_length=200)],
@@ -135,14 +136,16 @@ async def ack_page(
         if row is None:
             raise HTTPException(404, "unknown acknowledgement token")
         still_due = await Notifier.still_due(session, row)
+    expired = None if row.acknowledged_at else notifier.token_expired_at(row)
     language = ackpage.language(lang, accept_language, row.language)
     subject = notifier.render(row, language).subject or row.event_type
     return HTMLResponse(notifier.templates.page("ack.html.j2", ackpage.context(
         row, subject=subject, token=token, lang=language, zone=notifier.zone,
-        still_due=still_due, now=dt.datetime.now(dt.UTC))))
+        still_due=still_due, now=dt.datetime.now(dt.UTC), expired=expired)),
+        status_code=410 if expired else 200)
 
 
-@router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409))
+@router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409, 410))
 async def ack_by_token(body: AckIn, runtime: RuntimeDep, notifier: NotifierDep) -> DeliveryOut:
     """Acknowledge with the token a message carried; the token is the authority (one use)."""
     try:
