@@ -60,12 +60,16 @@ class ComplainantOut(BaseModel):
     id_number: str | None = None
 
 
+MASKED_TEXT = ("Phone, ID, e-mail and bank card numbers typed into the text are masked "
+               "unless the caller holds pii:read")
+
+
 class ComplaintOut(BaseModel):
     id: str
     status: str
     channel: str
-    subject: str | None
-    content: str
+    subject: str | None = Field(description=MASKED_TEXT)
+    content: str = Field(description=MASKED_TEXT)
     external_ref: str | None
     received_at: datetime
     occurred_at: datetime | None

@@ -160,7 +160,8 @@ def mask_email(email: str | None) -> str | None:
     if not email or "@" not in email:
         return email
     local, _, domain = email.partition("@")
-    return local[0] + "****@" + domain
+    shown = 1 if len(local) >= 3 else 0  # keeps its length, so masked text fits its column
+    return local[:shown] + "*" * (len(local) - shown) + "@" + domain
 
 
 def mask_id_number(number: str | None) -> str | None:
