@@ -5,10 +5,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import delete, select
 
 from notify_svc import ackpage, queries, rosterdb, statements
+from notify_svc.channels.guard import OutboundGuard, UnsafeUrl
 from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
 from notify_svc.queries import DeliveryFilter
 from notify_svc.schemas import (
@@ -54,6 +56,33 @@ def notifier_of(request: Request) -> Notifier:
 
 
 NotifierDep = Annotated[Notifier, Depends(notifier_of)]
+
+
+async def guard_of(request: Request) -> OutboundGuard:
+    guard: OutboundGuard = request.app.state.guard
+    return guard
+
+
+GuardDep = Annotated[OutboundGuard, Depends(guard_of)]
+URL_CHANNELS = ("webhook", "dingtalk", "wecom", "feishu")
+
+
+async def refuse_internal_urls(guard: OutboundGuard,
+                               urls: list[tuple[tuple[str | int, ...], str]]) -> None:
+    """422 naming each URL (by its place in the body) that points at an internal address."""
+    errors = []
+    for where, url in urls:
+        try:
+            await guard.check_registration(url)
+        except UnsafeUrl as exc:
+            errors.append({"loc": ("body", *where), "msg": str(exc), "type": "value_error"})
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def member_urls(body: MemberBody, *prefix: str | int) -> list[tuple[tuple[str | int, ...], str]]:
+    return [((*prefix, "channels", name, "address"), channel.address)
+            for name in URL_CHANNELS if (channel := getattr(body.channels, name)) is not None]
 
 
 def require(*scopes: str) -> Callable[[Request], Caller]:
@@ -190,8 +219,10 @@ async def get_roster(runtime: RuntimeDep, notifier: NotifierDep,
 
 @roster_router.put("/members", response_model=list[MemberOut], responses=_problem(403, 409))
 async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)],
-                          runtime: RuntimeDep, _: AdminDep) -> list[MemberOut]:
-    """Replace the whole roster."""
+                          runtime: RuntimeDep, guard: GuardDep, _: AdminDep) -> list[MemberOut]:
+    """Replace the whole roster. URLs to internal addresses are refused (422) unless
+    OUTBOUND_URL_ALLOWLIST names them."""
+    await refuse_internal_urls(guard, [u for i, m in enumerate(body) for u in member_urls(m, i)])
     ids = [m.id for m in body]
     if len(set(ids)) != len(ids):
         raise HTTPException(409, "member ids must be unique")
@@ -203,7 +234,8 @@ async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)]
 
 @roster_router.put("/members/{member_id}", response_model=MemberOut, responses=_problem(403))
 async def put_member(member_id: NamePath, body: MemberBody, runtime: RuntimeDep,
-                     _: AdminDep) -> MemberOut:
+                     guard: GuardDep, _: AdminDep) -> MemberOut:
+    await refuse_internal_urls(guard, member_urls(body))
     member = body.to_member(member_id)
     async with runtime.unit() as unit:
         await rosterdb.upsert_member(unit.session, member)
@@ -249,8 +281,10 @@ async def list_callbacks(runtime: RuntimeDep, _: AdminDep, cursor: CursorQuery =
 
 @callbacks_router.put("/{owner}", response_model=CallbackOut, responses=_problem(403))
 async def put_callback(owner: NamePath, body: CallbackIn, runtime: RuntimeDep,
-                       _: AdminDep) -> CallbackOut:
-    """Where the hotline system `owner` (its API key's owner) receives status changes."""
+                       guard: GuardDep, _: AdminDep) -> CallbackOut:
+    """Where the hotline system `owner` (its API key's owner) receives status changes. A URL
+    to an internal address is refused (422) unless OUTBOUND_URL_ALLOWLIST names it."""
+    await refuse_internal_urls(guard, [(("url",), body.url)])
     row = CallbackRow(owner=owner, url=body.url, secret=body.secret,
                       updated_at=dt.datetime.now(dt.UTC))
     async with runtime.unit() as unit:

@@ -48,6 +48,10 @@ class NotifySettings(ServiceSettings):
     timeout_email_s: float = Field(15.0, gt=0, validation_alias="NOTIFY_TIMEOUT_EMAIL_S")
     timeout_callback_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_CALLBACK_S")
 
+    # Callback and webhook URLs to loopback, private, link-local, CGNAT, multicast or
+    # metadata addresses are refused unless named here: `host[:port],…` (no port: any).
+    outbound_url_allowlist: str | None = Field(None, validation_alias="OUTBOUND_URL_ALLOWLIST")
+
     # Webhook signing secret for members whose webhook has none of its own.
     webhook_secret: str | None = Field(None, validation_alias="NOTIFY_WEBHOOK_SECRET")
 
