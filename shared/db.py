@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +19,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+
+# aiosqlite logs every statement with its parameters at DEBUG (a complaint's text, a phone
+# number); hide_parameters cannot reach it, so its logger never goes below WARNING.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
