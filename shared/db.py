@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-
 # aiosqlite logs every statement with its parameters at DEBUG (a complaint's text, a phone
 # number); hide_parameters cannot reach it, so its logger never goes below WARNING.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ triage still levels the complaint."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -19,6 +20,10 @@ RAW = (PHONE, ID_NUMBER, EMAIL, CARD)
 TEXT = (f"热水器爆炸，有人受伤住院。我是王五，电话{PHONE}，身份证{ID_NUMBER}，"
         f"邮箱{EMAIL}，退款请打到卡号{CARD}")
 SUBJECT = f"热水器爆炸 回电{PHONE}"
+
+
+def _files_in(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 async def _file(system: System) -> str:
@@ -71,12 +76,11 @@ async def test_no_table_outbox_event_or_database_file_holds_it_in_clear(
     assert events and not any(raw in repr(tuple(e)) for e in events for raw in RAW)
     assert not any(raw.encode() in seal.content for raw in RAW)
     # Every service's SQLite files, WAL included, and every log line.
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name.endswith("-wal") for p in files)
-    for path in files:
-        data = path.read_bytes()
+    files = await asyncio.to_thread(_files_in, tmp_path)
+    assert any(name.endswith("-wal") for name in files)
+    for name, data in files.items():
         for raw in RAW:
-            assert raw.encode() not in data, f"{raw} in clear in {path.name}"
+            assert raw.encode() not in data, f"{raw} in clear in {name}"
     for raw in RAW:
         assert raw not in caplog.text
 
