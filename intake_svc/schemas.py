@@ -38,7 +38,7 @@ class ComplaintIn(RequestModel):
     subject: str | None = Field(None, max_length=500)
     external_ref: str | None = Field(None, min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
     complainant: Complainant | None = None
-    occurred_at: dates.InputDateTime | None = Field(None, description=dates.DESCRIPTION)
+    occurred_at: dates.InputDateTime | None = dates.field()
     location: str | None = Field(None, max_length=500)
     target: TargetIn | None = None
     people_count: int = Field(1, ge=1, le=1_000_000)

@@ -27,7 +27,7 @@ class MentionIn(RequestModel):
     url: str | None = Field(None, max_length=2000, pattern=patterns.HTTP_URL,
                             description="http or https only")
     author: str | None = Field(None, max_length=200)
-    published_at: dates.InputDateTime | None = Field(None, description=dates.DESCRIPTION)
+    published_at: dates.InputDateTime | None = dates.field()
     reach: Reach = Field(default_factory=Reach)
     language: Literal["zh", "en"] | None = None
 

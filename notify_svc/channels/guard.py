@@ -87,7 +87,9 @@ class OutboundGuard:
         return parsed, parsed.host.lower().rstrip("."), port
 
     def allows(self, host: str, port: int) -> bool:
-        return (host, None) in self.allowed or (host, port) in self.allowed
+        # `*` turns the check off (a development machine, the contract fuzz): said explicitly.
+        return ("*", None) in self.allowed or (host, None) in self.allowed or (
+            host, port) in self.allowed
 
     async def _addresses(self, host: str, port: int) -> list[Address]:
         try:
@@ -102,7 +104,10 @@ class OutboundGuard:
     async def check_registration(self, url: str) -> None:
         """Refuse a URL to a blocked address. A name that does not resolve now is accepted
         (it is checked again when something is sent to it)."""
-        _, host, port = self._parts(url)
+        try:
+            _, host, port = self._parts(url)
+        except UnsafeUrl:
+            return  # not a URL httpx can send to: the send fails, nothing is reached
         if self.allows(host, port):
             return
         try:

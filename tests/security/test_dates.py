@@ -41,7 +41,7 @@ async def test_a_date_out_of_range_is_422_in_words(system: System, given: str) -
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
     assert error == {"field": "occurred_at",
-                     "message": "the date must fall between 1900-01-01 and 2100-01-01"}
+                     "message": "the date must fall in the years 1900 to 2099"}
     assert await system.complaints_stored() == 0
 
 
