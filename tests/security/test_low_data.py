@@ -71,7 +71,7 @@ async def test_a_mention_url_must_be_http(system: System, url: str) -> None:
     mention = {"source": "weibo", "content": "小区停水", "url": url}
     single = await system.client.post("/api/v1/mentions", json=mention)
     assert single.status_code == 422, single.text
-    assert any(e["message"] == "must be an http:// or https:// URL"
+    assert any(e["message"] == "must be an http:// or https:// address without spaces"
                for e in single.json()["errors"])
     batch = await system.client.post("/api/v1/mentions", json={"mentions": [mention]})
     assert [r["status"] for r in batch.json()["results"]] == [422]

@@ -30,8 +30,8 @@ ROUTING = "".join(f'{level} = ["general_affairs"]\n' for level in (1, 2, 3, 4))
 EMPTY_ROSTER = f"[routing]\n{ROUTING}[digest]\nlevels = []\n"
 
 
-def _member(url: str) -> dict[str, object]:
-    return {"id": "ops", "name": "Ops", "roles": ["general_affairs"],
+def _member(url: str, **extra: str) -> dict[str, object]:
+    return {**extra, "name": "Ops", "roles": ["general_affairs"],
             "channels": {"webhook": {"address": url}}}
 
 
@@ -44,7 +44,7 @@ async def test_internal_urls_are_refused_at_registration(tmp_path: Path, url: st
         member = await notify.client.put("/api/v1/roster/members/ops", headers=ADMIN,
                                          json=_member(url))
         roster = await notify.client.put("/api/v1/roster/members", headers=ADMIN,
-                                         json=[_member(url)])
+                                         json=[_member(url, id="ops")])
         listed = (await notify.client.get("/api/v1/callbacks", headers=ADMIN)).json()
     assert callback.status_code == 422, callback.text
     assert callback.json()["errors"][0]["field"] == "url"
