@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -64,6 +65,10 @@ async def guard_of(request: Request) -> OutboundGuard:
 
 
 GuardDep = Annotated[OutboundGuard, Depends(guard_of)]
+# The page's own policy (the gateway's API default would block its inline style and
+# script): only what carries this answer's nonce runs, and it may POST back here only.
+ACK_CSP = ("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+           "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 URL_CHANNELS = ("webhook", "dingtalk", "wecom", "feishu")
 
 
@@ -166,12 +171,14 @@ async def ack_page(
             raise HTTPException(404, "unknown acknowledgement token")
         still_due = await Notifier.still_due(session, row)
     expired = None if row.acknowledged_at else notifier.token_expired_at(row)
+    nonce = secrets.token_urlsafe(16)
     language = ackpage.language(lang, accept_language, row.language)
     subject = notifier.render(row, language).subject or row.event_type
     return HTMLResponse(notifier.templates.page("ack.html.j2", ackpage.context(
         row, subject=subject, token=token, lang=language, zone=notifier.zone,
-        still_due=still_due, now=dt.datetime.now(dt.UTC), expired=expired)),
-        status_code=410 if expired else 200)
+        still_due=still_due, now=dt.datetime.now(dt.UTC), expired=expired) | {"nonce": nonce}),
+        status_code=410 if expired else 200, headers={"content-security-policy": ACK_CSP.format(
+            nonce=nonce), "cache-control": "no-store"})
 
 
 @router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409, 410))

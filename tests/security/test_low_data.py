@@ -61,6 +61,7 @@ async def test_an_old_acknowledgement_token_expires(tmp_path: Path) -> None:
         posted = await notify.client.post(ack.path, json={"token": token})
         [item] = await notify.deliveries(complaint_id="c" * 32)
     assert page.status_code == 410 and "expired" in page.text and "<button" not in page.text
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
     assert posted.status_code == 410 and "expired" in posted.json()["detail"]
     assert item["acknowledged_at"] is None
 
