@@ -24,6 +24,7 @@ from intake_svc.service import (
     find_by_external_ref,
     get_complaint,
 )
+from shared import patterns
 from shared.app import RuntimeDep
 from shared.caller import Caller, current_caller
 from shared.privacy import FieldCipher
@@ -53,7 +54,9 @@ async def post_complaint(
     caller: CallerDep,
     runtime: RuntimeDep,
     cipher: Annotated[FieldCipher, Depends(_cipher)],
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=200, pattern=patterns.NOT_BLANK,
+        description="makes a retry safe; an empty or blank key is refused (422)")] = None,
 ) -> ComplaintAccepted:
     try:
         accepted = await accept_complaint(

@@ -45,6 +45,17 @@ class Complaint(Base):
     )
 
 
+class SealedText(Base):
+    """The complaint's text as typed, AES-GCM sealed, when it held personal data (the
+    complaint row and the event carry it masked; see shared.pii_text)."""
+
+    __tablename__ = "intake_sealed_text"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class IdempotencyKey(Base):
     __tablename__ = "intake_idempotency_keys"
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared import patterns
+from shared import dates, patterns
 from shared.events.schemas import Channel
 from shared.schemas import RequestModel
 
@@ -38,7 +38,7 @@ class ComplaintIn(RequestModel):
     subject: str | None = Field(None, max_length=500)
     external_ref: str | None = Field(None, min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
     complainant: Complainant | None = None
-    occurred_at: datetime | None = None
+    occurred_at: dates.InputDateTime | None = dates.field()
     location: str | None = Field(None, max_length=500)
     target: TargetIn | None = None
     people_count: int = Field(1, ge=1, le=1_000_000)
@@ -60,12 +60,16 @@ class ComplainantOut(BaseModel):
     id_number: str | None = None
 
 
+MASKED_TEXT = ("Phone, ID, e-mail and bank card numbers typed into the text are masked "
+               "unless the caller holds pii:read")
+
+
 class ComplaintOut(BaseModel):
     id: str
     status: str
     channel: str
-    subject: str | None
-    content: str
+    subject: str | None = Field(description=MASKED_TEXT)
+    content: str = Field(description=MASKED_TEXT)
     external_ref: str | None
     received_at: datetime
     occurred_at: datetime | None

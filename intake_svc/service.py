@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from intake_svc.models import Complaint, IdempotencyKey
+from intake_svc.models import Complaint, IdempotencyKey, SealedText
 from intake_svc.schemas import ComplainantOut, ComplaintIn, ComplaintOut, TargetIn
 from shared.caller import Caller
 from shared.events.schemas import ComplaintReceived, Target
+from shared.pii_text import mask_optional, mask_text
 from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
 from shared.runtime import ServiceRuntime, Unit
 
@@ -78,6 +79,7 @@ async def accept_complaint(
                 return earlier
             row = _new_row(cipher, complaint, owner, digest)
             unit.session.add(row)
+            _seal_text(unit, cipher, row, complaint)
             if idempotency_key is not None:
                 unit.session.add(IdempotencyKey(
                     owner=owner, key=idempotency_key, request_hash=digest,
@@ -135,6 +137,7 @@ async def _accept_all(
             continue
         row = _new_row(cipher, item, owner, digest)
         unit.session.add(row)
+        _seal_text(unit, cipher, row, item)
         if item.external_ref:
             seen[item.external_ref] = row
         await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
@@ -153,8 +156,10 @@ def _new_row(cipher: FieldCipher, complaint: ComplaintIn, owner: str, digest: st
         external_ref=complaint.external_ref,
         request_hash=digest,
         channel=complaint.channel,
-        subject=complaint.subject,
-        content=complaint.content,
+        # Personal data typed into the text is masked here, so the row, the event and the
+        # outbox never hold it; the text as typed is sealed beside it (_seal_text).
+        subject=mask_optional(complaint.subject),
+        content=mask_text(complaint.content),
         received_at=datetime.now(UTC),
         occurred_at=complaint.occurred_at,
         location=complaint.location,
@@ -173,6 +178,16 @@ def _new_row(cipher: FieldCipher, complaint: ComplaintIn, owner: str, digest: st
         complainant_key=cipher.fingerprint(person.phone, str(person.email or "")) if person
         else None,
     )
+
+
+def _seal_text(unit: Unit, cipher: FieldCipher, row: Complaint, complaint: ComplaintIn) -> None:
+    """Keep the text as typed, sealed, when masking changed it (pii:read callers see it)."""
+    if row.content == complaint.content and row.subject == complaint.subject:
+        return
+    context = row.id.encode()
+    unit.session.add(SealedText(
+        complaint_id=row.id, content=cipher.encrypt(complaint.content, context=context),
+        subject=cipher.encrypt(complaint.subject, context=context)))
 
 
 def received_event(row: Complaint) -> ComplaintReceived:
@@ -199,17 +214,24 @@ async def get_complaint(
     runtime: ServiceRuntime, cipher: FieldCipher, complaint_id: str, caller: Caller
 ) -> ComplaintOut | None:
     """The complaint as this caller may see it; None when absent or not theirs."""
+    reveal = caller.has("pii:read")
     async with runtime.db.session() as session:
         row = await session.get(Complaint, complaint_id)
+        sealed = await session.get(SealedText, complaint_id) if row and reveal else None
     if row is None or not _may_read(caller, row):
         return None
+    subject, content = row.subject, row.content
+    if sealed is not None:
+        context = row.id.encode()
+        subject = cipher.decrypt(sealed.subject, context=context)
+        content = cipher.decrypt(sealed.content, context=context) or content
     return ComplaintOut(
-        id=row.id, status="received", channel=row.channel, subject=row.subject,
-        content=row.content, external_ref=row.external_ref, received_at=row.received_at,
+        id=row.id, status="received", channel=row.channel, subject=subject,
+        content=content, external_ref=row.external_ref, received_at=row.received_at,
         occurred_at=row.occurred_at, location=row.location,
         target=TargetIn(department=row.target_department, product=row.target_product),
         people_count=row.people_count, media_involved=row.media_involved, drill=row.drill,
-        complainant=_complainant(cipher, row, reveal=caller.has("pii:read")),
+        complainant=_complainant(cipher, row, reveal=reveal),
     )
 
 

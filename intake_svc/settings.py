@@ -10,5 +10,8 @@ class IntakeSettings(ServiceSettings):
     database_url: str | None = Field(None, validation_alias=database_alias("intake"))
     # `kid:base64key,…`; generated under DATA_DIR when absent (embedded mode).
     pii_keys: str | None = Field(None, validation_alias="PII_KEYS")
+    # base64 of 32 bytes: the secret of complainant fingerprints, which rotation of PII_KEYS
+    # never changes. Unset, the ring's last key is pinned under DATA_DIR on the first start.
+    pii_fingerprint_key: str | None = Field(None, validation_alias="PII_FINGERPRINT_KEY")
     idempotency_ttl_s: float = Field(48 * 3600.0, ge=24 * 3600.0,
                                      validation_alias="IDEMPOTENCY_TTL_S")

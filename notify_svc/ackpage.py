@@ -20,6 +20,7 @@ TEXT: dict[str, dict[str, str]] = {
         "case_acknowledged": "该案件已确认受理。", "still_due": "仍需完成：",
         "nothing_due": "该案件暂无其他待办时限。", "due_now": "该案件的时限：",
         "overdue": "已超时", "times": "时间为 {zone} 时间。", "other": "English",
+        "expired": "此确认链接已于 {at} 过期，请在指挥中心确认或致电值班室。",
     },
     "en": {
         "title": "Acknowledge", "html_lang": "en",
@@ -30,6 +31,8 @@ TEXT: dict[str, dict[str, str]] = {
         "case_acknowledged": "The case is acknowledged.", "still_due": "Still due:",
         "nothing_due": "Nothing else is due on this case.", "due_now": "Deadlines on this case:",
         "overdue": "overdue", "times": "Times are in {zone}.", "other": "中文",
+        "expired": "This acknowledgement link expired at {at}; acknowledge in the command "
+                   "center or call the duty desk.",
     },
 }
 
@@ -56,7 +59,8 @@ def language(asked: str | None, accept_language: str | None, fallback: str) -> s
 
 
 def context(row: Delivery, *, subject: str, token: str, lang: str, zone: ZoneInfo,
-            still_due: list[dict[str, str]] | None, now: dt.datetime) -> dict[str, Any]:
+            still_due: list[dict[str, str]] | None, now: dt.datetime,
+            expired: dt.datetime | None = None) -> dict[str, Any]:
     """The template's variables: every time already local and formatted."""
     text = TEXT[lang]
 
@@ -74,4 +78,5 @@ def context(row: Delivery, *, subject: str, token: str, lang: str, zone: ZoneInf
     return {"t": text, "lang": lang, "other_lang": "en" if lang == "zh" else "zh",
             "subject": subject, "token": token, "acknowledged": acknowledged,
             "about_case": still_due is not None, "due": due,
+            "expired": text["expired"].format(at=local(expired)) if expired else None,
             "zone": text["times"].format(zone=zone.key)}

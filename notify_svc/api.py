@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import delete, select
 
 from notify_svc import ackpage, queries, rosterdb, statements
+from notify_svc.channels.guard import OutboundGuard, UnsafeUrl
 from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
 from notify_svc.queries import DeliveryFilter
 from notify_svc.schemas import (
@@ -54,6 +57,37 @@ def notifier_of(request: Request) -> Notifier:
 
 
 NotifierDep = Annotated[Notifier, Depends(notifier_of)]
+
+
+async def guard_of(request: Request) -> OutboundGuard:
+    guard: OutboundGuard = request.app.state.guard
+    return guard
+
+
+GuardDep = Annotated[OutboundGuard, Depends(guard_of)]
+# The page's own policy (the gateway's API default would block its inline style and
+# script): only what carries this answer's nonce runs, and it may POST back here only.
+ACK_CSP = ("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+           "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+URL_CHANNELS = ("webhook", "dingtalk", "wecom", "feishu")
+
+
+async def refuse_internal_urls(guard: OutboundGuard,
+                               urls: list[tuple[tuple[str | int, ...], str]]) -> None:
+    """422 naming each URL (by its place in the body) that points at an internal address."""
+    errors = []
+    for where, url in urls:
+        try:
+            await guard.check_registration(url)
+        except UnsafeUrl as exc:
+            errors.append({"loc": ("body", *where), "msg": str(exc), "type": "value_error"})
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def member_urls(body: MemberBody, *prefix: str | int) -> list[tuple[tuple[str | int, ...], str]]:
+    return [((*prefix, "channels", name, "address"), channel.address)
+            for name in URL_CHANNELS if (channel := getattr(body.channels, name)) is not None]
 
 
 def require(*scopes: str) -> Callable[[Request], Caller]:
@@ -118,7 +152,8 @@ def delivery_out(row: Delivery, notifier: Notifier | None = None) -> DeliveryOut
     return out
 
 
-@router.get("/ack", response_class=HTMLResponse, responses=_problem(404))
+@router.get("/ack", response_class=HTMLResponse,
+            responses={**_problem(404), 410: {"description": "the link expired (an HTML page)"}})
 async def ack_page(
     runtime: RuntimeDep, notifier: NotifierDep,
     token: Annotated[str, Query(min_length=1, max_length=200)],
@@ -135,14 +170,18 @@ async def ack_page(
         if row is None:
             raise HTTPException(404, "unknown acknowledgement token")
         still_due = await Notifier.still_due(session, row)
+    expired = None if row.acknowledged_at else notifier.token_expired_at(row)
+    nonce = secrets.token_urlsafe(16)
     language = ackpage.language(lang, accept_language, row.language)
     subject = notifier.render(row, language).subject or row.event_type
     return HTMLResponse(notifier.templates.page("ack.html.j2", ackpage.context(
         row, subject=subject, token=token, lang=language, zone=notifier.zone,
-        still_due=still_due, now=dt.datetime.now(dt.UTC))))
+        still_due=still_due, now=dt.datetime.now(dt.UTC), expired=expired) | {"nonce": nonce}),
+        status_code=410 if expired else 200, headers={"content-security-policy": ACK_CSP.format(
+            nonce=nonce), "cache-control": "no-store"})
 
 
-@router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409))
+@router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409, 410))
 async def ack_by_token(body: AckIn, runtime: RuntimeDep, notifier: NotifierDep) -> DeliveryOut:
     """Acknowledge with the token a message carried; the token is the authority (one use)."""
     try:
@@ -187,8 +226,10 @@ async def get_roster(runtime: RuntimeDep, notifier: NotifierDep,
 
 @roster_router.put("/members", response_model=list[MemberOut], responses=_problem(403, 409))
 async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)],
-                          runtime: RuntimeDep, _: AdminDep) -> list[MemberOut]:
-    """Replace the whole roster."""
+                          runtime: RuntimeDep, guard: GuardDep, _: AdminDep) -> list[MemberOut]:
+    """Replace the whole roster. URLs to internal addresses are refused (422) unless
+    OUTBOUND_URL_ALLOWLIST names them."""
+    await refuse_internal_urls(guard, [u for i, m in enumerate(body) for u in member_urls(m, i)])
     ids = [m.id for m in body]
     if len(set(ids)) != len(ids):
         raise HTTPException(409, "member ids must be unique")
@@ -200,7 +241,8 @@ async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)]
 
 @roster_router.put("/members/{member_id}", response_model=MemberOut, responses=_problem(403))
 async def put_member(member_id: NamePath, body: MemberBody, runtime: RuntimeDep,
-                     _: AdminDep) -> MemberOut:
+                     guard: GuardDep, _: AdminDep) -> MemberOut:
+    await refuse_internal_urls(guard, member_urls(body))
     member = body.to_member(member_id)
     async with runtime.unit() as unit:
         await rosterdb.upsert_member(unit.session, member)
@@ -246,8 +288,10 @@ async def list_callbacks(runtime: RuntimeDep, _: AdminDep, cursor: CursorQuery =
 
 @callbacks_router.put("/{owner}", response_model=CallbackOut, responses=_problem(403))
 async def put_callback(owner: NamePath, body: CallbackIn, runtime: RuntimeDep,
-                       _: AdminDep) -> CallbackOut:
-    """Where the hotline system `owner` (its API key's owner) receives status changes."""
+                       guard: GuardDep, _: AdminDep) -> CallbackOut:
+    """Where the hotline system `owner` (its API key's owner) receives status changes. A URL
+    to an internal address is refused (422) unless OUTBOUND_URL_ALLOWLIST names it."""
+    await refuse_internal_urls(guard, [(("url",), body.url)])
     row = CallbackRow(owner=owner, url=body.url, secret=body.secret,
                       updated_at=dt.datetime.now(dt.UTC))
     async with runtime.unit() as unit:

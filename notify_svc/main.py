@@ -105,4 +105,5 @@ def create_app(
     runtime.every(settings.digest_interval_s, digests)
     app = create_service_app(runtime, api.ROUTERS, title="Beacon notify")
     app.state.notifier, app.state.dispatcher = notifier, dispatcher
+    app.state.guard = senders.guard
     return app

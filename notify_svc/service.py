@@ -340,7 +340,8 @@ class Notifier:
                           delivery_id: str | None = None) -> Delivery:
         """Mark a delivery acknowledged and publish it under who gave it (triage stops
         skip-level escalation, and the first acknowledgement acknowledges the case).
-        Unknown token or id: 404. Already acknowledged: 409 (a token works once)."""
+        Unknown token or id: 404. Already acknowledged: 409 (a token works once). A
+        token older than NOTIFY_ACK_TOKEN_TTL_S: 410."""
         query = select(Delivery)
         if token is not None:
             query = query.where(Delivery.ack_token_hash == AckTokens.hash(token))
@@ -350,6 +351,9 @@ class Notifier:
         if row is None:
             raise AckError(404, "unknown acknowledgement token" if token is not None
                            else f"no delivery {delivery_id}")
+        if token is not None and (expired := self.token_expired_at(row)) is not None:
+            raise AckError(410, f"this acknowledgement link expired at {expired.isoformat()}; "
+                           "acknowledge in the command center or call the duty desk")
         if row.acknowledged_at is not None:
             once = "; a token works once" if token is not None else ""
             raise AckError(409, "this delivery was already acknowledged at "
@@ -377,6 +381,11 @@ class Notifier:
             return None
         return [c for c in clocks.outstanding
                 if c["clock"] != "acknowledge" or d.acknowledged_at is None]
+
+    def token_expired_at(self, d: Delivery) -> dt.datetime | None:
+        """When the delivery's token expired, or None while it still works."""
+        ends = d.created_at + dt.timedelta(seconds=self.settings.ack_token_ttl_s)
+        return ends if ends <= dt.datetime.now(dt.UTC) else None
 
     async def _emit_ack(self, unit: Unit, d: Delivery, now: dt.datetime) -> None:
         await unit.emit(ACK_TOPIC, NotificationAcknowledged(

@@ -26,6 +26,8 @@ class NotifySettings(ServiceSettings):
     # Acknowledgement tokens are HMAC(secret, delivery id); unset, a key is generated into
     # DATA_DIR/notify_ack.key (replicas sharing DATA_DIR share it).
     ack_secret: str | None = Field(None, validation_alias="NOTIFY_ACK_SECRET", min_length=16)
+    # A token works this long after its delivery was made (then 410: acknowledge elsewhere).
+    ack_token_ttl_s: float = Field(7 * 86400.0, gt=0, validation_alias="NOTIFY_ACK_TOKEN_TTL_S")
 
     # Delivery: attempts, backoff with jitter, circuit breaker, concurrency.
     max_attempts: int = Field(5, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
@@ -45,6 +47,10 @@ class NotifySettings(ServiceSettings):
     timeout_sms_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_SMS_S")
     timeout_email_s: float = Field(15.0, gt=0, validation_alias="NOTIFY_TIMEOUT_EMAIL_S")
     timeout_callback_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_CALLBACK_S")
+
+    # Callback and webhook URLs to loopback, private, link-local, CGNAT, multicast or
+    # metadata addresses are refused unless named here: `host[:port],…` (no port: any).
+    outbound_url_allowlist: str | None = Field(None, validation_alias="OUTBOUND_URL_ALLOWLIST")
 
     # Webhook signing secret for members whose webhook has none of its own.
     webhook_secret: str | None = Field(None, validation_alias="NOTIFY_WEBHOOK_SECRET")

@@ -9,6 +9,7 @@ from sentiment_svc.model import default_model
 from sentiment_svc.models import metadata
 from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
+from shared import dates
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
@@ -18,6 +19,7 @@ def create_app(
     settings: SentimentSettings | None = None, broker: MemoryBroker | None = None
 ) -> FastAPI:
     settings = settings or SentimentSettings()
+    dates.configure(settings.input_timezone)
     runtime = ServiceRuntime("sentiment", settings, metadata,
                              migrations="sentiment_svc.migrations", broker=broker)
     consumers.register(runtime)

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared import patterns
+from shared import dates, patterns
 from shared.schemas import RequestModel
 
 Source = Literal["news", "weibo", "wechat", "forum", "video", "blog", "hotline_board", "other"]
@@ -24,9 +24,10 @@ class MentionIn(RequestModel):
     source: Source
     content: str = Field(min_length=1, max_length=50000, pattern=patterns.NOT_BLANK)
     title: str | None = Field(None, max_length=500)
-    url: str | None = Field(None, max_length=2000)
+    url: str | None = Field(None, max_length=2000, pattern=patterns.HTTP_URL,
+                            description="http or https only")
     author: str | None = Field(None, max_length=200)
-    published_at: datetime | None = None
+    published_at: dates.InputDateTime | None = dates.field()
     reach: Reach = Field(default_factory=Reach)
     language: Literal["zh", "en"] | None = None
 

@@ -40,7 +40,9 @@ from shared.problems import install_problem_handlers, problem
 log = logging.getLogger("beacon.gateway")
 
 FORWARDED_REQUEST_HEADERS = ("content-type", "idempotency-key", "accept", "accept-language")
-FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location")
+# A service's page (the acknowledgement page) may set its own policy; else the API default.
+FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location",
+                              "content-security-policy")
 Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 

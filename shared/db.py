@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +19,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# aiosqlite logs every statement with its parameters at DEBUG (a complaint's text, a phone
+# number); hide_parameters cannot reach it, so its logger never goes below WARNING.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -60,6 +65,9 @@ def parse_database_url(url: str) -> URL:
 class Database:
     """Engines and sessions; `transaction()` is the unit of work, `session()` reads.
 
+    Every engine hides SQL parameters from its errors (`hide_parameters`): a failed insert
+    must not copy a complaint's text or a phone number into the logs.
+
     SQLite gets two engines on one file: a single-connection writer, so writers queue in
     asyncio instead of sleeping in SQLite's busy handler, and a reader pool that WAL lets
     run beside it (`query_only`, so a write through `session()` fails loudly).
@@ -82,7 +90,8 @@ class Database:
             # would connect (and negotiate TLS) again and again; callers queue instead.
             self.engine = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=0, pool_timeout=30,
-                pool_pre_ping=pre_ping, pool_recycle=1800, connect_args=connect_args)
+                pool_pre_ping=pre_ping, pool_recycle=1800, connect_args=connect_args,
+                hide_parameters=True)
             self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -118,11 +127,12 @@ def _sqlite_engines(url: URL) -> tuple[AsyncEngine, AsyncEngine]:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         _private_files(Path(url.database))
     writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60,
-                                 connect_args={"timeout": 30})
+                                 connect_args={"timeout": 30}, hide_parameters=True)
     _sqlite_immediate_transactions(writer)
     if url.database in (None, "", ":memory:"):
         return writer, writer  # a second engine would open a second, empty database
-    reader = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+    reader = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30},
+                                 hide_parameters=True)
     _sqlite_read_only(reader)
     return writer, reader
 

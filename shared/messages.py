@@ -53,8 +53,8 @@ BY_TYPE: dict[str, tuple[str, str]] = {
 }
 # A pattern the caller cannot be expected to read, said in words.
 BY_PATTERN: dict[str, tuple[str, str]] = {
-    patterns.NOT_BLANK: ("must contain a visible character, not only spaces",
-                         "不能为空，也不能只有空白字符"),
+    patterns.NOT_BLANK: ("must contain a visible character, not only spaces or zero-width "
+                         "characters", "不能为空，也不能只有空白或零宽字符"),
     patterns.EMAIL: ("must be an e-mail address such as a@b.c", "须为电子邮件地址，如 a@b.c"),
     patterns.LOOSE_EMAIL: ("must be an e-mail address such as a@b", "须为电子邮件地址，如 a@b"),
     patterns.HTTP_URL: ("must be an http:// or https:// address without spaces",

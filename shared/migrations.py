@@ -75,7 +75,8 @@ def run_env(metadata: MetaData) -> None:
         return
 
     async def from_url() -> None:
-        engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")))
+        engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")),
+                                     hide_parameters=True)
         async with engine.begin() as conn:
             await conn.run_sync(migrate)
         await engine.dispose()

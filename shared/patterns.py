@@ -3,7 +3,9 @@ the published OpenAPI (ECMAScript): the two disagree on `\\s` (U+0085 is whitesp
 Rust, U+FEFF only to ECMAScript), so spaces are spelled out as their union."""
 
 SPACE = r"\s\x85\ufeff"
-NOT_BLANK = rf"[^{SPACE}]"  # at least one visible character somewhere
+# Zero-width characters (U+200B-U+200D, U+2060; U+FEFF is in SPACE) show nothing either.
+INVISIBLE = r"\u200b-\u200d\u2060"
+NOT_BLANK = rf"[^{SPACE}{INVISIBLE}]"  # at least one visible character somewhere
 EMAIL = rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+$"
 LOOSE_EMAIL = rf"^[^@{SPACE}]+@[^@{SPACE}]+$"
 HTTP_URL = rf"^https?://[^{SPACE}]+$"

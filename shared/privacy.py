@@ -54,12 +54,48 @@ def load_or_create_key_ring(spec: str | None, data_dir: Path) -> list[tuple[str,
     return parse_key_ring(path.read_text().strip())
 
 
+def parse_fingerprint_key(encoded: str) -> bytes:
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except ValueError as exc:
+        raise PiiKeyError("PII_FINGERPRINT_KEY is not base64") from exc
+    if len(key) != 32:
+        raise PiiKeyError("PII_FINGERPRINT_KEY must be 32 bytes")
+    return key
+
+
+def load_or_pin_fingerprint_key(spec: str | None, ring: list[tuple[str, bytes]],
+                                data_dir: Path) -> bytes:
+    """The fingerprint's own secret, which no rotation of the ring touches.
+
+    PII_FINGERPRINT_KEY when set. Otherwise the secret fingerprints were made with before it
+    existed (the last key of the ring) is pinned once into DATA_DIR/pii_fingerprint.key and
+    read from there afterwards, so fingerprints stay the same when that key is retired.
+    """
+    if spec and spec.strip():
+        return parse_fingerprint_key(spec)
+    path = data_dir / "pii_fingerprint.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another replica pinned it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(ring[-1][1]).decode())
+    return parse_fingerprint_key(path.read_text())
+
+
 class FieldCipher:
-    def __init__(self, ring: list[tuple[str, bytes]]) -> None:
+    def __init__(self, ring: list[tuple[str, bytes]],
+                 fingerprint_secret: bytes | None = None) -> None:
         self.ring = ring
         self._by_kid = {kid: AESGCM(key) for kid, key in ring}
-        # The fingerprint key is derived from the newest key and never leaves the process.
-        self._fingerprint_key = hashlib.sha256(b"beacon-fingerprint" + ring[-1][1]).digest()
+        # Fingerprints have their own secret (see load_or_pin_fingerprint_key); without one,
+        # the ring's last key, as before that secret existed. It never leaves the process.
+        secret = fingerprint_secret if fingerprint_secret is not None else ring[-1][1]
+        self._fingerprint_key = hashlib.sha256(b"beacon-fingerprint" + secret).digest()
 
     def encrypt(self, plaintext: str | None, *, context: bytes = b"") -> bytes | None:
         if plaintext is None:
@@ -86,6 +122,25 @@ class FieldCipher:
         return hmac.new(self._fingerprint_key, values[0].encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Masking rule: a masked value shows at most a third of its characters (rounded down),
+# split between its start and its end, so `87654321` becomes `8******1`. Numbers of 11
+# characters and more keep the customary first three and last four (`138****5678`), which
+# still hides at least four. Names show their first character (the family name).
+LONG_NUMBER = 11
+
+
+def _mask_middle(value: str, head: int, tail: int) -> str:
+    hidden = len(value) - head - tail
+    return value[:head] + "*" * hidden + (value[-tail:] if tail else "")
+
+
+def _shown(value: str, *, most: tuple[int, int]) -> tuple[int, int]:
+    """(head, tail) shown: at most `most`, at most a third of the value in all."""
+    budget = len(value) // 3
+    head = min(most[0], budget // 2)
+    return head, min(most[1], budget - head)
+
+
 def mask_name(name: str | None) -> str | None:
     if not name:
         return name
@@ -95,20 +150,28 @@ def mask_name(name: str | None) -> str | None:
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
-    digits = phone.strip()
-    if len(digits) <= 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    value = phone.strip()
+    if len(value) >= LONG_NUMBER:
+        return _mask_middle(value, 3, 4)
+    return _mask_middle(value, *_shown(value, most=(3, 4)))
 
 
 def mask_email(email: str | None) -> str | None:
     if not email or "@" not in email:
         return email
     local, _, domain = email.partition("@")
-    return local[0] + "****@" + domain
+    shown = 1 if len(local) >= 3 else 0  # keeps its length, so masked text fits its column
+    return local[:shown] + "*" * (len(local) - shown) + "@" + domain
 
 
 def mask_id_number(number: str | None) -> str | None:
     if not number:
         return number
-    return number[:2] + "*" * max(1, len(number) - 4) + number[-2:]
+    return _mask_middle(number, *_shown(number, most=(2, 2)))
+
+
+def mask_card_number(number: str | None) -> str | None:
+    """A bank card shows its last four digits only."""
+    if not number:
+        return number
+    return _mask_middle(number, 0, min(4, len(number) // 3))

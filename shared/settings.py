@@ -59,6 +59,8 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # Dates that arrive without a zone are read in this one (shared.dates).
+    input_timezone: str = Field("Asia/Shanghai", validation_alias="INPUT_TIMEZONE")
     outbox_batch_size: int = Field(500, ge=1, le=10000, validation_alias="OUTBOX_BATCH_SIZE")
     outbox_idle_poll_s: float = Field(0.2, gt=0, validation_alias="OUTBOX_IDLE_POLL_S")
     outbox_retention_s: float = Field(86400.0, gt=0, validation_alias="OUTBOX_RETENTION_S")

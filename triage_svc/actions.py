@@ -16,6 +16,7 @@ from shared.events.schemas import (
     Deadlines,
     NotificationAcknowledged,
 )
+from shared.pii_text import mask_optional
 from shared.runtime import Unit
 from triage_svc import escalation
 from triage_svc.clocks import deadlines
@@ -42,7 +43,8 @@ async def record(unit: Unit, case: Case, actor: str, action: str, *,
     await unit.emit(UPDATED_TOPIC, CaseUpdated(
         case_id=case.id, complaint_id=case.complaint_id, action=action,
         state=case.state,
-        response_level=case.response_level, actor=actor, reason=reason, at=now,
+        # An operator's note may hold a phone number: the bus carries it masked.
+        response_level=case.response_level, actor=actor, reason=mask_optional(reason), at=now,
         department=case.department, assignee=case.assignee, drill=case.drill,
         submitted_by=case.submitted_by, external_ref=case.external_ref,
         answer=case.answer, answer_version=latest.version if latest else None,

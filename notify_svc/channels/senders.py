@@ -13,6 +13,7 @@ import aiosmtplib
 import httpx
 
 from notify_svc.channels.base import ChannelError, Outgoing, PermanentFailure
+from notify_svc.channels.guard import OutboundGuard, UnsafeUrl
 from notify_svc.channels.signing import dingtalk_sign, feishu_sign, webhook_signature
 from notify_svc.settings import NotifySettings
 from shared import tracing
@@ -22,10 +23,12 @@ THROTTLED = {"dingtalk": {130101}, "wecom": {45009}, "feishu": {9499, 11232}}
 
 
 def _check_status(response: httpx.Response) -> None:
+    """The status and its standard phrase; never the peer's body (deliveries' last_error is
+    readable with cases:read, and a body could be anything the peer chose to say)."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = f"HTTP {status}: {response.text[:200]}"
+    detail = f"HTTP {status} {response.reason_phrase}".rstrip()
     if status in (408, 425, 429) or status >= 500:
         raise ChannelError(detail)
     raise PermanentFailure(detail)
@@ -41,15 +44,16 @@ def _robot_code(channel: str, response: httpx.Response) -> None:
     code = body.get("errcode", body.get("code", body.get("StatusCode", 0)))
     if code in (0, None):
         return
-    message = f"{channel} error {code}: {body.get('errmsg') or body.get('msg')}"
+    message = f"{channel} error {str(code)[:20]}"  # the code only, not the robot's words
     if code in THROTTLED[channel]:
         raise ChannelError(message)
     raise PermanentFailure(message)
 
 
 class Senders:
-    def __init__(self, settings: NotifySettings) -> None:
+    def __init__(self, settings: NotifySettings, guard: OutboundGuard | None = None) -> None:
         self.settings = settings
+        self.guard = guard or OutboundGuard(settings.outbound_url_allowlist)
         # One small connection pool per endpoint: httpcore's pool costs CPU in proportion to
         # its connections for every request (encode/httpx#3215), and the dispatcher never
         # runs more than endpoint_concurrency sends to one endpoint anyway.
@@ -89,14 +93,27 @@ class Senders:
 
     async def _post(self, url: str, body: bytes, channel: str,
                     headers: dict[str, str] | None = None) -> httpx.Response:
+        # The SMS gateway is the operator's own setting; every other URL came through the API
+        # or the roster and is checked, resolved and pinned to the address that passed.
+        sending = {"content-type": "application/json; charset=utf-8", **(headers or {})}
+        extensions = {}
+        target_url = url
+        if channel != "sms":
+            try:
+                target = await self.guard.target(url)
+            except UnsafeUrl as exc:
+                raise PermanentFailure(f"refused: {exc}") from exc
+            target_url, sending["host"] = target.url, target.host
+            if target.sni:
+                extensions["sni_hostname"] = target.sni
         try:
             return await self._client(url).post(
-                url, content=body, timeout=self.timeout_for(channel),
-                headers={"content-type": "application/json; charset=utf-8", **(headers or {})})
+                target_url, content=body, timeout=self.timeout_for(channel), headers=sending,
+                extensions=extensions)
         except httpx.InvalidURL as exc:
             raise PermanentFailure(f"invalid URL: {exc}") from exc
         except httpx.HTTPError as exc:
-            raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
+            raise ChannelError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def _webhook(self, out: Outgoing) -> None:
         if out.channel == "callback":
@@ -180,7 +197,7 @@ class Senders:
         except aiosmtplib.SMTPResponseException as exc:
             # 5xx is final (unknown mailbox, refused); 4xx is "try again later".
             failure = PermanentFailure if exc.code >= 500 else ChannelError
-            raise failure(f"SMTP {exc.code}: {exc.message}") from exc
+            raise failure(f"SMTP {exc.code}") from exc  # the code, not the server's words
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure(f"SMTP refused {out.address}: {exc}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:

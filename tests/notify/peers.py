@@ -249,6 +249,8 @@ def notify_settings(tmp_path: Path, roster: str, **overrides: Any) -> NotifySett
         "backoff_jitter_s": 0.0, "max_attempts": 3, "breaker_failures": 100,
         "breaker_reset_s": 60.0, "dispatch_poll_s": 0.05, "public_url": "https://beacon.test",
         "outbox_idle_poll_s": 0.02, "ack_secret": "test-ack-secret-0123456789",
+        # The peers listen on loopback: allowed by name, as an operator would.
+        "outbound_url_allowlist": "127.0.0.1,localhost",
     }
     values.update(overrides)
     return NotifySettings(**values)

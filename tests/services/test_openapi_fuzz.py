@@ -29,7 +29,10 @@ def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "DATA_DIR": str(data), "GATEWAY_PORT": str(port), "DEV_API_KEY": KEY,
-           "RATE_LIMIT_PER_S": "100000", "RATE_LIMIT_BURST": "100000", "LOG_LEVEL": "WARNING"}
+           "RATE_LIMIT_PER_S": "100000", "RATE_LIMIT_BURST": "100000", "LOG_LEVEL": "WARNING",
+           # Generated URLs such as http://0 are schema-valid yet internal; the contract
+           # is checked here, the refusal in tests/security/test_outbound_urls.py.
+           "OUTBOUND_URL_ALLOWLIST": "*"}
     log = (data / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "services"], cwd=ROOT, env=env,
                               stdout=log, stderr=log)

@@ -17,8 +17,8 @@ async def test_a_blank_content_is_refused_in_words_not_a_regex(system: System) -
     body = answer.json()
     assert set(body) == {"type", "title", "status", "detail", "errors"}
     assert body["detail"] == "invalid input: content"
-    assert body["errors"] == [{"field": "content",
-                               "message": "must contain a visible character, not only spaces"}]
+    assert body["errors"] == [{"field": "content", "message": "must contain a visible "
+                               "character, not only spaces or zero-width characters"}]
     assert NOT_BLANK not in answer.text and "pattern" not in answer.text
 
 
@@ -29,7 +29,7 @@ async def test_chinese_when_the_caller_asks_for_it(system: System) -> None:
     body = answer.json()
     assert body["detail"] == "输入无效：content, complainant.email"
     assert {e["field"]: e["message"] for e in body["errors"]} == {
-        "content": "不能为空，也不能只有空白字符",
+        "content": "不能为空，也不能只有空白或零宽字符",
         "complainant.email": "须为电子邮件地址，如 a@b.c"}
     unknown = await system.client.post("/api/v1/statements", json={
         "title": "t", "text": "x", "incident": "oops"}, headers={"Accept-Language": "zh"})
