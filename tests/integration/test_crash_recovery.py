@@ -152,3 +152,37 @@ async def test_parallel_relays_publish_each_event_once_in_key_order(
             await replica.runtime.db.dispose()
 
 
+
+
+@pytest.mark.kafka
+async def test_events_the_broker_lost_unconsumed_are_sent_again(
+    db: Db, own_tansu: Tansu
+) -> None:
+    """Tansu acknowledged events, then restarted empty before anyone consumed them: the
+    relay notices the lost log on its next publish and sends its recent events again, so
+    the consumer, started afterwards, applies every event once and in order."""
+    topic = new_topic()
+    # The producer consumes another topic: nothing reads `topic` before the restart.
+    producer = Probe(db.url, kafka_bus(own_tansu.bootstrap), new_topic(), schema=db.schema)
+    producer.topic = topic
+    await producer.runtime.start()
+    consumer: Probe | None = None
+    try:
+        before = events_for(keys=4, per_key=3)
+        await producer.emit(before)
+        await until_drained(producer)
+
+        own_tansu.stop(kill=True)
+        own_tansu.start()
+        after = events_for(keys=4, per_key=2, start=3)
+        await producer.emit(after)
+
+        consumer = Probe(db.url, kafka_bus(own_tansu.bootstrap), topic, schema=db.schema)
+        await consumer.runtime.start()
+        await consumer.tally.applied(len(before) + len(after), within=60)
+        assert_once_in_order(await consumer.effects(), before + after)
+        await until_drained(producer, within=30)
+    finally:
+        if consumer is not None:
+            await consumer.runtime.stop()
+        await producer.runtime.stop()
