@@ -11,10 +11,12 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
+import aiokafka.client
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from shared import metrics
 from shared.bus.base import (
@@ -32,6 +34,21 @@ from shared.bus.base import (
 from shared.settings import BusSettings
 
 log = logging.getLogger("beacon.bus.kafka")
+
+
+class _MetadataWithoutAutoCreate(MetadataRequest):  # type: ignore[misc]
+    """aiokafka asks the broker to create every topic a metadata request names. Tansu then
+    makes a missing topic with 4 partitions, not KAFKA_PARTITIONS: after a restart empty,
+    the first client to look would re-create each topic too small, and producers that still
+    know the old partition count would write to partitions no consumer is assigned. Topics
+    are created by `ensure_topics` alone."""
+
+    def __init__(self, topics: list[str] | None = None,
+                 allow_auto_topic_creation: bool | None = False) -> None:
+        super().__init__(topics, allow_auto_topic_creation)
+
+
+aiokafka.client.MetadataRequest = _MetadataWithoutAutoCreate
 
 # Where the outbox relay's probes go (KafkaBus.verify_log); no consumer reads it.
 LOG_PROBE_TOPIC = "beacon.log-probe"
@@ -360,6 +377,7 @@ class KafkaBus(Bus):
             raise BusUnavailable(f"log probe failed: {exc!r}") from exc
         last, self._probe_offset = self._probe_offset, sent.offset
         if last is not None and sent.offset <= last:
+            self._known_topics.clear()  # gone with the log: create them again before sending
             log.warning("the broker lost its log (probe offset %d after %d); recent events "
                         "will be sent again", sent.offset, last)
             raise BusLogLost(f"probe offset {sent.offset} after {last}")
