@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -170,3 +171,32 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLSTATE classes and codes that say the server, not the statement, failed: connection
+# exceptions (08), too many connections (53300), shutting down or starting up (57P01-57P03).
+_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when the database could not be reached or dropped the connection (restart,
+    failover, network), so the same work can succeed later; False for errors of the work
+    itself (a constraint, a bad statement), which retrying cannot fix."""
+    if isinstance(exc, PoolTimeout):
+        return True  # every pooled connection stuck on a server that went away
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (ConnectionError, TimeoutError)) or (
+                isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError)):
+            return True
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        if type(cause).__name__ == "OperationalError" and "database is locked" in str(cause):
+            return True  # SQLite: another process holds the write lock
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False

@@ -33,9 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics
-from shared.bus import Bus, BusUnavailable
+from shared.bus import Bus, BusLogLost, BusUnavailable
 from shared.bus.base import stored_record
-from shared.db import Database, UtcDateTime
+from shared.db import Database, UtcDateTime, is_unavailable
 from shared.events import Envelope
 
 log = logging.getLogger("beacon.outbox")
@@ -87,13 +87,16 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_s: float = 0.2,
         retention_s: float = 86400.0,
+        replay_s: float = 3600.0,
     ) -> None:
         self.db, self.table, self.bus, self.service = db, table, bus, service
+        self.replay_s = replay_s  # how far back a broker that lost its log is refilled
         self.batch_size, self.idle_poll_s, self.retention_s = batch_size, idle_poll_s, retention_s
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._last_cleanup = 0.0
+        self._replay_due = False
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -119,6 +122,7 @@ class OutboxRelay:
             rows = (await session.execute(query)).all()
             if not rows:
                 return 0
+            await self.bus.verify_log()  # raises BusLogLost before anything newer is sent
             # The stored JSON is the message: no parse and re-serialise on the hot path.
             items = [(r.topic, stored_record(r.event_key, r.topic, r.envelope.encode()))
                      for r in rows]
@@ -171,19 +175,32 @@ class OutboxRelay:
         failures = 0
         while True:
             try:
+                if self._replay_due:
+                    replayed = await self.replay_recent(self.replay_s)
+                    self._replay_due = False
+                    log.warning("sending %d recent events again", replayed)
                 sent = await self.publish_pending()
                 if failures:
                     log.info("bus reachable again; outbox relay resumed")
                 failures = 0
                 await self._cleanup()
+            except BusLogLost:
+                # This batch was not marked sent; what was sent lately goes again first, in
+                # its order, then this batch.
+                self._replay_due = True
+                sent = 1  # publish again at once
             except BusUnavailable as exc:
                 failures += 1
                 if failures == 1:
                     log.warning("bus unavailable, events stay in the outbox: %s", exc)
                 sent = 0
-            except Exception:
+            except Exception as exc:
                 failures += 1
-                log.exception("outbox relay error")
+                if not is_unavailable(exc):
+                    log.exception("outbox relay error")
+                elif failures == 1:
+                    log.warning("database unavailable (%s); the relay waits for it",
+                                type(exc).__name__)
                 sent = 0
             if not self._running and (sent == 0 or failures):
                 return

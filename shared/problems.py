@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_unavailable
 from shared.messages import Language, detail, in_words, language_of
 
 log = logging.getLogger("beacon.http")
@@ -68,5 +69,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            # The unit of work is all or nothing: the same request (same Idempotency-Key)
+            # can be sent again safely.
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return problem(503, "the database is unavailable; retry shortly",
+                           headers={"Retry-After": "1"})
         log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
         return problem(500, "internal error; the request id identifies it in the logs")

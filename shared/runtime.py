@@ -88,7 +88,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.db, self.outbox, self.bus, service=name,
             batch_size=settings.outbox_batch_size, idle_poll_s=settings.outbox_idle_poll_s,
-            retention_s=settings.outbox_retention_s,
+            retention_s=settings.outbox_retention_s, replay_s=settings.outbox_replay_s,
         )
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".

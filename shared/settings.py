@@ -45,6 +45,10 @@ class BusSettings(BaseSettings):
     )
     kafka_fetch_max_wait_ms: int = Field(50, ge=0, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
     kafka_connect_timeout_s: float = Field(10.0, gt=0, validation_alias="KAFKA_CONNECT_TIMEOUT_S")
+    # Before each outbox batch, one probe record proves the broker still holds its log (a
+    # broker that restarted empty numbers offsets from 0 again), so events it acknowledged
+    # and lost are sent again before newer ones. Off for a Kafka cluster with durable logs.
+    kafka_log_check: bool = Field(True, validation_alias="KAFKA_LOG_CHECK")
     max_attempts: int = Field(5, ge=1, le=100, validation_alias="BUS_MAX_ATTEMPTS")
     retry_backoff_ms: int = Field(50, ge=0, validation_alias="BUS_RETRY_BACKOFF_MS")
     retry_backoff_max_ms: int = Field(2000, ge=0, validation_alias="BUS_RETRY_BACKOFF_MAX_MS")
@@ -64,7 +68,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(500, ge=1, le=10000, validation_alias="OUTBOX_BATCH_SIZE")
     outbox_idle_poll_s: float = Field(0.2, gt=0, validation_alias="OUTBOX_IDLE_POLL_S")
     outbox_retention_s: float = Field(86400.0, gt=0, validation_alias="OUTBOX_RETENTION_S")
-    # In-memory bus only: how far back a restart re-sends events (the log died with the process).
+    # How far back events are sent again when the log is lost: the in-memory bus's with its
+    # process, or a broker's that restarted empty (Tansu's memory storage).
     outbox_replay_s: float = Field(3600.0, ge=0, validation_alias="OUTBOX_REPLAY_S")
     # Built from its own variables; NoDecode and the validator below keep the env source from
     # parsing the bus-kind variable `BUS` (which matches this field's name) as this block.

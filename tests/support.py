@@ -377,3 +377,61 @@ async def serving(app: FastAPI, *, trusted_proxies: list[str] | None = None
     finally:
         server.should_exit = True
         await task
+
+
+class TcpGate(Conditions):
+    """A loopback TCP relay in front of a real server (PostgreSQL) that a test can shut
+    like an outage: `cut()` drops every open connection and turns new ones away (accepted,
+    then closed at once, as a restarting server does); `restore()` lets them through."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        super().__init__()
+        self.upstream = (upstream_host, upstream_port)
+        self.is_open = True
+        self.turned_away = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> TcpGate:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        self.is_open = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.is_open = True
+
+    async def turned_away_at_least(self, count: int, within: float = 30.0) -> None:
+        await self.wait_for(lambda: self.turned_away >= count, within)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.is_open:
+            self.turned_away += 1
+            self._changed()
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
+                             return_exceptions=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()

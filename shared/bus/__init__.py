@@ -2,6 +2,7 @@
 
 from shared.bus.base import (
     Bus,
+    BusLogLost,
     BusUnavailable,
     Delivery,
     Handler,
@@ -13,6 +14,7 @@ from shared.bus.memory import MemoryBroker, MemoryBus
 
 __all__ = [
     "Bus",
+    "BusLogLost",
     "BusUnavailable",
     "Delivery",
     "Handler",

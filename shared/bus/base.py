@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, RetryError, wait_exponential_jitter
 
 from shared import metrics, tracing
+from shared.db import is_unavailable
 from shared.events import Envelope
 from shared.logctx import bind
 
@@ -57,13 +58,35 @@ class Record:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """`max_attempts` tries of a failing event before it is dead-lettered. A failure of the
+    database itself (`shared.db.is_unavailable`: restart, failover, dropped connection) is
+    not the event's fault: it is retried, backing off to `backoff_max_s`, for as long as it
+    lasts, so an outage delays events and never dead-letters them."""
+
     max_attempts: int = 5
     backoff_s: float = 0.05
     backoff_max_s: float = 2.0
 
+    def gives_up(self, state: RetryCallState) -> bool:
+        outcome = state.outcome
+        if outcome is not None and outcome.failed:
+            error = outcome.exception()
+            if error is not None and is_unavailable(error):
+                if state.attempt_number == 1 or state.attempt_number % 30 == 0:
+                    log.warning("database unavailable (%s); event held, retrying",
+                                type(error).__name__)
+                return False
+        return state.attempt_number >= self.max_attempts
+
 
 class BusUnavailable(ConnectionError):
     """The broker cannot be reached; the caller keeps its outbox rows and tries again later."""
+
+
+class BusLogLost(BusUnavailable):
+    """The broker came back without records it had acknowledged (it restarted empty, as
+    Tansu with memory storage does): events marked sent may never have been consumed, so
+    the outbox must send its recent events again (the inboxes drop the repeats)."""
 
 
 class Bus(abc.ABC):
@@ -87,6 +110,11 @@ class Bus(abc.ABC):
 
     async def publish(self, topic: str, envelope: Envelope) -> None:
         await self.publish_batch([(topic, envelope)])
+
+    async def verify_log(self) -> None:
+        """Raise BusLogLost when the broker lost records it acknowledged (the outbox relay
+        asks before each batch); a bus that cannot tell does nothing."""
+        return None
 
     @abc.abstractmethod
     def subscribe(self, topics: Sequence[str], group: str, handler: Handler,
@@ -197,7 +225,7 @@ async def handle_with_retries(
           tracing.continued(envelope.traceparent)):
         try:
             async for trying in AsyncRetrying(
-                stop=stop_after_attempt(policy.max_attempts),
+                stop=policy.gives_up,
                 wait=wait_exponential_jitter(
                     multiplier=policy.backoff_s, max=policy.backoff_max_s, jitter=policy.backoff_s
                 ),

@@ -11,15 +11,18 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
+import aiokafka.client
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from shared import metrics
 from shared.bus.base import (
     BatchHandler,
     Bus,
+    BusLogLost,
     BusUnavailable,
     Handler,
     Record,
@@ -31,6 +34,24 @@ from shared.bus.base import (
 from shared.settings import BusSettings
 
 log = logging.getLogger("beacon.bus.kafka")
+
+
+class _MetadataWithoutAutoCreate(MetadataRequest):  # type: ignore[misc]
+    """aiokafka asks the broker to create every topic a metadata request names. Tansu then
+    makes a missing topic with 4 partitions, not KAFKA_PARTITIONS: after a restart empty,
+    the first client to look would re-create each topic too small, and producers that still
+    know the old partition count would write to partitions no consumer is assigned. Topics
+    are created by `ensure_topics` alone."""
+
+    def __init__(self, topics: list[str] | None = None,
+                 allow_auto_topic_creation: bool | None = False) -> None:
+        super().__init__(topics, allow_auto_topic_creation)
+
+
+aiokafka.client.MetadataRequest = _MetadataWithoutAutoCreate
+
+# Where the outbox relay's probes go (KafkaBus.verify_log); no consumer reads it.
+LOG_PROBE_TOPIC = "beacon.log-probe"
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -242,6 +263,7 @@ class KafkaBus(Bus):
         metrics.CONSUMER_LAG.track(self)
         self._known_topics: set[str] = set()
         self._topic_lock = asyncio.Lock()
+        self._probe_offset: int | None = None  # the last probe record's offset
 
     def subscribe(self, topics: Sequence[str], group: str, handler: Handler,
                   batch_handler: BatchHandler | None = None) -> None:
@@ -338,6 +360,27 @@ class KafkaBus(Bus):
         except (KafkaError, OSError) as exc:
             self._known_topics.clear()  # a broker that lost its disks lost its topics too
             raise BusUnavailable(f"publish failed: {exc!r}") from exc
+
+    async def verify_log(self) -> None:
+        """Publish one empty probe record to partition 0 of LOG_PROBE_TOPIC: offsets only grow
+        on a log that keeps its records, so an offset not above the last probe's means the
+        broker restarted empty (Tansu's memory storage) and lost what it had acknowledged."""
+        if not self.settings.kafka_log_check:
+            return
+        if self.producer is None:
+            raise BusUnavailable("bus not started")
+        try:
+            await self.ensure_topics({LOG_PROBE_TOPIC})
+            sent = await (await self.producer.send(LOG_PROBE_TOPIC, b"", partition=0))
+        except (KafkaError, OSError) as exc:
+            self._known_topics.clear()
+            raise BusUnavailable(f"log probe failed: {exc!r}") from exc
+        last, self._probe_offset = self._probe_offset, sent.offset
+        if last is not None and sent.offset <= last:
+            self._known_topics.clear()  # gone with the log: create them again before sending
+            log.warning("the broker lost its log (probe offset %d after %d); recent events "
+                        "will be sent again", sent.offset, last)
+            raise BusLogLost(f"probe offset {sent.offset} after {last}")
 
     def assignment(self) -> set[tuple[str, int]]:
         return {

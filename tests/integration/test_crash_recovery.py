@@ -4,6 +4,7 @@ and several relays on one outbox."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,10 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from deploy.tansu import Tansu
 from shared.bus import BusUnavailable, MemoryBroker, MemoryBus, Record
+from shared.bus.kafka import KafkaBus
 from shared.events import Envelope
+from shared.settings import BusSettings
 from tests.integration.conftest import BusFactory, Db, kafka_bus
 from tests.support import Probe, assert_once_in_order, events_for, new_topic, until
 
@@ -152,3 +158,104 @@ async def test_parallel_relays_publish_each_event_once_in_key_order(
             await replica.runtime.db.dispose()
 
 
+
+
+@pytest.mark.kafka
+async def test_events_the_broker_lost_unconsumed_are_sent_again(
+    db: Db, own_tansu: Tansu
+) -> None:
+    """Tansu acknowledged events, then restarted empty before anyone consumed them: the
+    relay notices the lost log on its next publish and sends its recent events again, so
+    the consumer, started afterwards, applies every event once and in order."""
+    topic = new_topic()
+    # The producer consumes another topic: nothing reads `topic` before the restart.
+    producer = Probe(db.url, kafka_bus(own_tansu.bootstrap), new_topic(), schema=db.schema)
+    producer.topic = topic
+    await producer.runtime.start()
+    consumer: Probe | None = None
+    try:
+        before = events_for(keys=4, per_key=3)
+        await producer.emit(before)
+        await until_drained(producer)
+
+        own_tansu.stop(kill=True)
+        own_tansu.start()
+        after = events_for(keys=4, per_key=2, start=3)
+        await producer.emit(after)
+
+        consumer = Probe(db.url, kafka_bus(own_tansu.bootstrap), topic, schema=db.schema)
+        await consumer.runtime.start()
+        await consumer.tally.applied(len(before) + len(after), within=60)
+        assert_once_in_order(await consumer.effects(), before + after)
+        await until_drained(producer, within=30)
+    finally:
+        if consumer is not None:
+            await consumer.runtime.stop()
+        await producer.runtime.stop()
+
+
+@pytest.mark.kafka
+async def test_a_consumer_ahead_of_a_log_that_restarted_reads_it_from_the_start(
+    db: Db, own_tansu: Tansu
+) -> None:
+    """After Tansu restarts empty, a consumer's position (say 10) lies past the new log's end
+    (1): it must go back to the start rather than wait there and skip the new log's first
+    records. Nothing is replayed here (everything before was consumed), so only new events
+    exist on the new log."""
+    probe = Probe(db.url, kafka_bus(own_tansu.bootstrap), new_topic(), schema=db.schema)
+    probe.runtime.relay.replay_s = 0.0
+    await probe.runtime.start()
+    try:
+        await until(lambda: bool(probe.runtime.bus.assignment()))
+        before = events_for(keys=4, per_key=10)
+        await probe.emit(before)
+        await probe.tally.applied(len(before))
+        await until_drained(probe)
+
+        own_tansu.stop(kill=True)
+        own_tansu.start()
+        after = events_for(keys=4, per_key=1, start=10)
+        await probe.emit(after)
+        await probe.tally.applied(len(before) + len(after), within=60)
+        assert_once_in_order(await probe.effects(), before + after)
+    finally:
+        await probe.runtime.stop()
+
+
+@pytest.mark.kafka
+async def test_topics_come_back_with_their_partitions_after_the_broker_restarts(
+    own_tansu: Tansu
+) -> None:
+    """Tansu would create a topic any client asks about with 4 partitions. After it restarts
+    empty, a consumer looking for the topic must not re-create it so: the next publish
+    creates it with KAFKA_PARTITIONS (6 here), so every partition written has a consumer."""
+    topic = new_topic()
+    settings = BusSettings(bus="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
+                           kafka_partitions=6, kafka_connect_timeout_s=2)
+    bus = KafkaBus(settings, client_id="partitions")
+    await bus.start()
+    record = Record(key=b"k", value=b"{}")
+    try:
+        await bus.publish_records([(topic, record)])
+        own_tansu.stop(kill=True)
+        own_tansu.start()
+        looker = AIOKafkaConsumer(topic, bootstrap_servers=own_tansu.bootstrap,
+                                  group_id="looker")
+        try:  # asks for the topic's metadata; finding none, it refuses to start
+            with contextlib.suppress(UnknownTopicOrPartitionError):
+                await looker.start()
+        finally:
+            await looker.stop()
+        for _ in range(10):  # the first publish after the restart fails and forgets topics
+            with contextlib.suppress(BusUnavailable):
+                await bus.publish_records([(topic, record)])
+                break
+        admin = AIOKafkaAdminClient(bootstrap_servers=own_tansu.bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        assert len(described[0]["partitions"]) == 6
+    finally:
+        await bus.stop()
