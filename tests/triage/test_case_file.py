@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.runtime import ServiceRuntime
-from tests.support import System, until_true
+from tests.support import System, file_case
 from triage_svc import escalation
 from triage_svc.models import Case, Escalation
 from triage_svc.rules import Rules
@@ -26,18 +26,7 @@ def _triage(system: System) -> tuple[ServiceRuntime, Rules]:
 
 
 async def _file(system: System, content: str = LEVEL_4, **extra: Any) -> str:
-    """File a complaint and wait for its case; returns the case id."""
-    posted = await system.client.post("/api/v1/complaints", json={
-        "channel": "hotline", "content": content, **extra})
-    assert posted.status_code == 202, posted.text
-    path = f"/api/v1/cases/of-complaint/{posted.json()['id']}"
-
-    async def triaged() -> bool:
-        return (await system.client.get(path)).status_code == 200
-
-    await until_true(triaged, "the complaint's case")
-    case_id: str = (await system.client.get(path)).json()["id"]
-    return case_id
+    return await file_case(system, content, **extra)
 
 
 async def _post(system: System, case_id: str, action: str, body: dict[str, Any],
