@@ -35,7 +35,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "clock": {"acknowledge_by": "确认时限", "first_contact_by": "首次联系时限",
                   "report_by": "上报时限", "resolve_by": "办结时限",
                   "acknowledge": "确认", "first_contact": "首次联系", "report": "上报",
-                  "resolve": "办结"},
+                  "resolve": "办结", "plan": "处理方案时限"},
         "kind": {"group": "群体投诉", "public_opinion": "舆情"},
     },
     "en": {
@@ -49,7 +49,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "clock": {"acknowledge_by": "acknowledge by", "first_contact_by": "first contact by",
                   "report_by": "report up by", "resolve_by": "resolve by",
                   "acknowledge": "acknowledge", "first_contact": "first contact",
-                  "report": "report up", "resolve": "resolve"},
+                  "report": "report up", "resolve": "resolve",
+                  "plan": "handling plan deadline"},
         "kind": {"group": "group complaint", "public_opinion": "public opinion"},
     },
 }

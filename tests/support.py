@@ -8,10 +8,14 @@ import contextlib
 import io
 import logging
 import re
+import shutil
+import subprocess
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -435,3 +439,28 @@ class TcpGate(Conditions):
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
+
+
+async def file_case(system: System, content: str, **extra: Any) -> str:
+    """File a hotline complaint through the gateway and wait for its case; its id."""
+    posted = await system.client.post("/api/v1/complaints", json={
+        "channel": "hotline", "content": content, **extra})
+    assert posted.status_code == 202, posted.text
+    path = f"/api/v1/cases/of-complaint/{posted.json()['id']}"
+
+    async def triaged() -> bool:
+        return (await system.client.get(path)).status_code == 200
+
+    await until_true(triaged, "the complaint's case")
+    case_id: str = (await system.client.get(path)).json()["id"]
+    return case_id
+
+
+def pdf_text(pdf: bytes, folder: Path) -> str:
+    """The text of a PDF as poppler's pdftotext reads it (.ci/run installs poppler-utils)."""
+    tool = shutil.which("pdftotext")
+    assert tool is not None, "pdftotext (poppler-utils) is needed: .ci/run installs it"
+    path = folder / "document.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run([tool, "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout

@@ -18,7 +18,7 @@ from shared.events.schemas import (
 )
 from shared.pii_text import mask_optional
 from shared.runtime import Unit
-from triage_svc import escalation
+from triage_svc import closing, escalation
 from triage_svc.clocks import deadlines
 from triage_svc.models import AnswerVersion, Case, TimelineEntry
 from triage_svc.rules import Rules
@@ -48,7 +48,9 @@ async def record(unit: Unit, case: Case, actor: str, action: str, *,
         department=case.department, assignee=case.assignee, drill=case.drill,
         submitted_by=case.submitted_by, external_ref=case.external_ref,
         answer=case.answer, answer_version=latest.version if latest else None,
-        outstanding=outstanding(case),
+        outstanding=outstanding(case), owner=case.owner, plan_due_at=case.plan_by,
+        to_department=detail.get("to_department") if action == "transferred" else None,
+        archived=True if case.archived_at is not None else None,
     ), subject=case.complaint_id)
 
 
@@ -62,8 +64,14 @@ def outstanding(case: Case) -> list[ClockDue]:
 
 async def move(unit: Unit, case: Case, actor: str, target: str, *, action: str,
                reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Change state if the workflow allows it (InvalidMove names the allowed states)."""
+    """Change state if the workflow allows it (InvalidMove names the allowed states); a
+    case closes only with its record complete (IncompleteRecord names what is missing).
+    The first person to acknowledge a case owns it (首问责任制) until a transfer."""
     check_move(case.state, target)
+    if target == "closed":
+        await closing.require_complete(unit.session, case)
+    if action == "acknowledged" and case.owner is None:
+        case.owner = actor
     before, case.state = case.state, target
     await record(unit, case, actor, action, reason=reason,
                   detail={"from": before, "to": target, **(detail or {})})

@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
 from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
+from triage_svc.closing import missing_parts
 from triage_svc.escalation import is_overdue, overdue_clause
 from triage_svc.models import (
     Case,
@@ -34,6 +35,7 @@ from triage_svc.queries import (
     open_clause,
     page_of_cases,
     page_of_incidents,
+    records_of,
     timeline_of,
 )
 from triage_svc.schemas import (
@@ -47,6 +49,7 @@ from triage_svc.schemas import (
     IncidentOut,
     LevelCounts,
     MediaLinkOut,
+    RecordOut,
     TimelineOut,
 )
 from triage_svc.workflow import State
@@ -58,7 +61,8 @@ incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
              now: datetime | None = None, ladder: list[Escalation] | None = None,
              links: list[MediaLink] | None = None,
-             answers: list[AnswerOut] | None = None) -> CaseOut:
+             answers: list[AnswerOut] | None = None, records: list[RecordOut] | None = None,
+             missing: list[str] | None = None) -> CaseOut:
     return CaseOut(
         id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
         category=case.category, level_reasons=case.level_reasons, state=case.state,
@@ -71,7 +75,8 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         escalation_step=case.escalation_step,
         overdue=is_overdue(case, now or datetime.now(UTC)),
         assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
-        channel=case.channel, answers=answers,
+        channel=case.channel, answers=answers, owner=case.owner, plan_due_at=case.plan_by,
+        archived_at=case.archived_at, records=records, missing=missing,
         escalations=None if ladder is None else [
             EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
         mentions=None if links is None else [
@@ -168,7 +173,10 @@ async def read_case(case_id: str, runtime: RuntimeDep) -> CaseOut:
         links = (await session.scalars(
             select(MediaLink).where(MediaLink.complaint_id == case.complaint_id)
             .order_by(MediaLink.linked_at))).all()
-    return case_out(case, timeline, ladder=list(ladder), links=list(links), answers=answers)
+        records = await records_of(session, case_id)
+        missing = await missing_parts(session, case)
+    return case_out(case, timeline, ladder=list(ladder), links=list(links), answers=answers,
+                    records=records, missing=missing)
 
 
 @router.get("/of-complaint/{complaint_id}", response_model=ComplaintCaseOut,

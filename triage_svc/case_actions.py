@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from shared.app import RuntimeDep
 from shared.caller import Caller, current_caller
 from shared.runtime import Unit
-from triage_svc import actions, incidents
+from triage_svc import actions, casefile, incidents
 from triage_svc.api import case_out, read_incident
+from triage_svc.closing import Conflict
 from triage_svc.models import Case, Incident, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.schemas import (
@@ -34,7 +35,7 @@ from triage_svc.workflow import InvalidMove
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "not allowed from the case's state"}}
+    409: {"description": "not allowed from the case's state, or the case is archived"}}
 CallerDep = Annotated[Caller, Depends(current_caller)]
 Action = Callable[[Unit, Case, str], Awaitable[None]]
 
@@ -54,8 +55,9 @@ async def _act(runtime: RuntimeDep, case_id: str, caller: Caller, action: Action
             case = await unit.session.get(Case, case_id, with_for_update=True)
             if case is None:
                 raise HTTPException(404, f"no case {case_id}")
+            casefile.require_writable(case)
             await action(unit, case, _actor(caller))
-    except InvalidMove as exc:
+    except (InvalidMove, Conflict) as exc:
         raise HTTPException(409, str(exc)) from exc
     except actions.MissingReason as exc:
         raise HTTPException(422, str(exc)) from exc
@@ -69,14 +71,14 @@ async def acknowledge(case_id: str, body: AcknowledgeIn, runtime: RuntimeDep,
         u, c, a, "acknowledged", action="acknowledged", reason=body.note))
 
 
-@router.post("/{case_id}/assign", response_model=CaseOut)
+@router.post("/{case_id}/assign", response_model=CaseOut, responses=CONFLICT)
 async def assign(case_id: str, body: AssignIn, runtime: RuntimeDep,
                  caller: CallerDep) -> CaseOut:
     return await _act(runtime, case_id, caller, lambda u, c, a: actions.assign(
         u, c, a, body.assignee, body.department))
 
 
-@router.post("/{case_id}/level", response_model=CaseOut)
+@router.post("/{case_id}/level", response_model=CaseOut, responses=CONFLICT)
 async def change_level(case_id: str, body: LevelIn, runtime: RuntimeDep, caller: CallerDep,
                        rules: Annotated[Rules, Depends(_rules)]) -> CaseOut:
     return await _act(runtime, case_id, caller, lambda u, c, a: actions.change_level(
@@ -131,7 +133,8 @@ async def record_reveal(case_id: str, body: RevealIn, runtime: RuntimeDep,
 incidents_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
-@incidents_router.post("/{incident_id}/close", response_model=IncidentOut, responses=CONFLICT)
+@incidents_router.post("/{incident_id}/close", response_model=IncidentOut, responses={
+    409: {"description": "the incident is closed already"}})
 async def close_incident(incident_id: str, body: CloseIn, runtime: RuntimeDep,
                          caller: CallerDep) -> IncidentOut:
     """Close an incident once it is handled, with the reason: it keeps its members and

@@ -39,6 +39,11 @@ WORK_DONE: dict[str, frozenset[str]] = {
     "report": ANSWERED,
     "resolve": ANSWERED,
 }
+# The handling plan's deadline (处理方案 "应包括:处理方式、处理时限、责任人",
+# plans-complaint-and-media-a.txt): its work is the handling, done once the complainant is
+# answered. Only a case with a plan has this clock (`Case.plan_by`).
+PLAN = "plan"
+PLAN_DONE = ANSWERED
 
 
 def deadline_of(case: Case, clock: str) -> datetime:
@@ -47,25 +52,29 @@ def deadline_of(case: Case, clock: str) -> datetime:
 
 
 def work_done(case: Case, clock: str) -> bool:
-    return case.state in WORK_DONE[clock]
+    return case.state in (PLAN_DONE if clock == PLAN else WORK_DONE[clock])
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
-    """A clock ran out with its work undone."""
-    return any(deadline_of(case, clock) < now and not work_done(case, clock)
-               for clock in WORK_DONE)
+    """A clock ran out with its work undone (the plan's too, when there is one)."""
+    plan_missed = case.plan_by is not None and case.plan_by < now \
+        and case.state not in PLAN_DONE
+    return plan_missed or any(deadline_of(case, clock) < now and not work_done(case, clock)
+                              for clock in WORK_DONE)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """`is_overdue` as SQL."""
-    return or_(*[(getattr(Case, f"{clock}_by") < now) & Case.state.not_in(done)
-                 for clock, done in WORK_DONE.items()])
+    plan = Case.plan_by.is_not(None) & (Case.plan_by < now) & Case.state.not_in(PLAN_DONE)
+    return or_(plan, *[(getattr(Case, f"{clock}_by") < now) & Case.state.not_in(done)
+                       for clock, done in WORK_DONE.items()])
 
 
 def schedule(session: AsyncSession, case: Case, rules: Rules,
              existing: Sequence[Escalation] = ()) -> None:
-    """Make the case's pending timers match its level's chain; fired steps stay fired."""
-    by_step = {e.step: e for e in existing}
+    """Make the case's pending timers match its level's chain; fired steps stay fired.
+    The plan's timers are not the chain's (see `schedule_plan`)."""
+    by_step = {e.step: e for e in existing if e.clock != PLAN}
     wanted = {s.step: s for s in rules.escalation.steps[case.response_level]}
     for step, unwanted in by_step.items():
         if unwanted.status == "pending" and step not in wanted:
@@ -79,6 +88,32 @@ def schedule(session: AsyncSession, case: Case, rules: Rules,
         elif timer.status in ("pending", "cancelled") and timer.fired_at is None:
             timer.role, timer.clock, timer.status = spec.role, spec.clock, "pending"
             timer.due_at = deadline_of(case, spec.clock)
+
+
+def schedule_plan(session: AsyncSession, case: Case, rules: Rules,
+                  existing: Sequence[Escalation]) -> Escalation:
+    """Put the plan's deadline (`case.plan_by`) on a timer. A pending plan timer moves to
+    the new deadline; once one has fired or was cancelled, the new plan's timer is one step
+    further up the chain (逐级上报: a missed re-planned deadline goes higher), at least one
+    step above where the case stands."""
+    plans = [e for e in existing if e.clock == PLAN]
+    deadline = case.plan_by
+    assert deadline is not None
+    pending = next((e for e in plans if e.status == "pending"), None)
+    if pending is not None:
+        pending.due_at = deadline
+        return pending
+    chain = rules.escalation.chain
+    step = min(max([case.escalation_step, *(e.step for e in plans)]) + 1, len(chain) - 1)
+    timer = next((e for e in plans if e.step == step), None)
+    if timer is None:
+        timer = Escalation(id=uuid.uuid4().hex, case_id=case.id, step=step, role=chain[step],
+                           clock=PLAN)
+        session.add(timer)
+    # At the top of the chain the one plan timer there is armed again.
+    timer.status, timer.due_at, timer.fired_at, timer.reason = "pending", deadline, None, None
+    timer.ack_due = timer.acknowledged_at = timer.acknowledged_by = None
+    return timer
 
 
 async def timers_of(session: AsyncSession, case_id: str) -> list[Escalation]:
@@ -128,7 +163,7 @@ async def _check_batch(runtime: ServiceRuntime, rules: Rules, now: datetime,
 async def advance(unit: Unit, case: Case, timers: list[Escalation], rules: Rules,
                   now: datetime) -> int:
     """Apply the case's due timers (the caller holds the case's row lock)."""
-    by_step = {t.step: t for t in timers}
+    by_step = {t.step: t for t in timers if t.clock != PLAN}
     published = 0
     for timer in timers:
         if timer.status == "pending" and timer.due_at <= now:

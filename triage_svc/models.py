@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -53,6 +62,12 @@ class Case(Base):
     # Group detection: head-count, and a fingerprint of the text (hashes, not the text).
     people_count: Mapped[int] = mapped_column(Integer, default=1)
     fingerprint: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # 首问责任制: who owns the case (the first person to acknowledge it) until a transfer.
+    owner: Mapped[str | None] = mapped_column(String(100))
+    # The handling plan's deadline (处理时限): a clock like the others (escalation "plan").
+    plan_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # 归档: a closed case made read-only.
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
@@ -86,7 +101,9 @@ class Escalation(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
-        UniqueConstraint("case_id", "step", name="uq_triage_escalations_case_step"),
+        # One timer per step and clock: the plan's deadline may reach a step a level clock
+        # also reaches.
+        UniqueConstraint("case_id", "step", "clock", name="uq_triage_escalations_case_step"),
         Index("ix_triage_escalations_status_due", "status", "due_at"),
         Index("ix_triage_escalations_ack_due", "ack_due"),
     )
@@ -172,3 +189,35 @@ class MediaLink(Base):
     similarity: Mapped[float]
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     applied: Mapped[bool] = mapped_column(default=False, index=True)
+
+
+class Registration(Base):
+    """The registration form (投诉登记表) as triage received it: what, where, when, about
+    whom, how many people. The complainant's identity stays sealed in intake."""
+
+    __tablename__ = "triage_registrations"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("triage_cases.id"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    location: Mapped[str | None] = mapped_column(String(500))
+    target_department: Mapped[str | None] = mapped_column(String(200))
+    target_product: Mapped[str | None] = mapped_column(String(200))
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseRecord(Base):
+    """One entry of the case file, never overwritten: a handling plan (处理方案), an
+    investigation (调查核实), a handling opinion (处理意见), a transfer (转交) or the reason a
+    follow-up was impossible. A later one of a kind is a new version."""
+
+    __tablename__ = "triage_case_records"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("triage_cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

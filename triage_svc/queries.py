@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.paging import after_cursor, count_of, encode_cursor, page_of
 from triage_svc.escalation import ANSWERED, overdue_clause
-from triage_svc.models import AnswerVersion, Case, Incident, TimelineEntry
-from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut
+from triage_svc.models import AnswerVersion, Case, CaseRecord, Incident, TimelineEntry
+from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut, RecordOut
 
 LEVELS = (1, 2, 3, 4)
 # A case is open until it is closed (the plans: 结案, then 归档); answered cases awaiting
@@ -152,3 +152,10 @@ async def page_of_incidents(session: AsyncSession, where: IncidentFilter, limit:
 
 async def count_incidents(session: AsyncSession, where: IncidentFilter) -> int:
     return await count_of(session, where.query())
+
+
+async def records_of(session: AsyncSession, case_id: str) -> list[RecordOut]:
+    """The case file's records, oldest first."""
+    rows = await session.scalars(select(CaseRecord).where(CaseRecord.case_id == case_id)
+                                 .order_by(CaseRecord.at, CaseRecord.kind, CaseRecord.version))
+    return [RecordOut.model_validate(row, from_attributes=True) for row in rows]

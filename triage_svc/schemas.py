@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from shared import patterns
 from shared.paging import NEXT_CURSOR_DESCRIPTION
@@ -72,6 +72,18 @@ class AppealOut(BaseModel):
     at: datetime | None = Field(None, description="when the last appeal was recorded")
 
 
+class RecordOut(BaseModel):
+    """One version of a case-file record; `body` by `kind`: plan {method, owner, due_at},
+    investigation {findings, root_cause, evidence}, opinion {text}, transfer
+    {from_department, from_owner, to_department, to_owner}, no_follow_up {reason}."""
+
+    kind: Literal["plan", "investigation", "opinion", "transfer", "no_follow_up"]
+    version: int
+    body: dict[str, Any]
+    author: str
+    at: datetime
+
+
 class CaseOut(BaseModel):
     id: str
     complaint_id: str
@@ -92,6 +104,11 @@ class CaseOut(BaseModel):
     answer: str | None = None
     satisfaction: int | None = None
     channel: str | None = Field(None, description="how the complaint reached us")
+    owner: str | None = Field(None, description=(
+        "首问责任制: who owns the case (the first person to acknowledge it) until a transfer"))
+    plan_due_at: datetime | None = Field(
+        None, description="the handling plan's deadline (处理时限), once there is a plan")
+    archived_at: datetime | None = Field(None, description="归档: read-only from then on")
     timeline: list[TimelineOut] | None = None
     answers: list[AnswerOut] | None = Field(
         None, description="every answer version, oldest first, on the single-case view")
@@ -99,6 +116,12 @@ class CaseOut(BaseModel):
         None, description="the escalation ladder, on the single-case view")
     mentions: list[MediaLinkOut] | None = Field(
         None, description="linked media mentions, on the single-case view")
+    records: list[RecordOut] | None = Field(
+        None, description="the case file's records (plans, investigations, opinions, "
+        "transfers, follow-up impossible), oldest first, on the single-case view")
+    missing: list[str] | None = Field(
+        None, description="what the record still lacks before the case may close "
+        "(registration, investigation, opinion, answer, follow_up), on the single-case view")
 
 
 class ComplaintCaseOut(BaseModel):
@@ -203,5 +226,98 @@ class CaseStats(BaseModel):
     open_incidents: dict[str, int]
 
 
+class PlanIn(_Action):
+    """处理方案: 处理方式、处理时限、责任人."""
+
+    method: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK,
+                        description="处理方式: how the case will be handled")
+    owner: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK,
+                       description="责任人: who answers for the handling")
+    due_at: AwareDatetime = Field(description="处理时限: in the future, with its time zone")
+
+
+class Evidence(_Action):
+    name: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
+    url: str = Field(max_length=2000, pattern=patterns.HTTP_URL,
+                     description="where the evidence is kept (http or https only)")
+
+
+class InvestigationIn(_Action):
+    """调查核实: what was found, why it happened, and the evidence."""
+
+    findings: str = Field(min_length=1, max_length=10000, pattern=patterns.NOT_BLANK)
+    root_cause: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+
+
+class OpinionIn(_Action):
+    """处理意见."""
+
+    text: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK)
+
+
+class TransferIn(_Action):
+    """首问责任制: an explicit handover to another department (and owner)."""
+
+    to_department: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
+    to_owner: str | None = Field(None, min_length=1, max_length=100,
+                                 pattern=patterns.NOT_BLANK)
+    reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+
+
+class NoFollowUpIn(_Action):
+    reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK,
+                        description="why no follow-up call was possible")
+
+
 class CloseIn(_Action):
     reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+
+
+class RegistrationOut(BaseModel):
+    """投诉登记表 as triage received it; the complainant's identity stays in intake."""
+
+    received_at: datetime
+    channel: str | None = None
+    subject: str | None = None
+    content: str
+    occurred_at: datetime | None = None
+    location: str | None = None
+    target_department: str | None = None
+    target_product: str | None = None
+    people_count: int = 1
+
+
+class FollowUpEntry(BaseModel):
+    """One follow-up call (回访)."""
+
+    at: datetime
+    actor: str
+    satisfaction: int | None = None
+    note: str | None = None
+
+
+class DossierOut(BaseModel):
+    """归档资料: 投诉登记表、调查报告、处理意见、反馈记录, with the timeline, escalations,
+    acknowledgements, linked mentions and incident."""
+
+    generated_at: datetime
+    personal_data: Literal["shown", "masked"] = Field(
+        description="masked: phone numbers, e-mail addresses and ID numbers in free text are "
+        "masked (the caller lacks pii:read)")
+    case: CaseOut
+    registration: RegistrationOut | None
+    plans: list[RecordOut]
+    investigations: list[RecordOut]
+    opinions: list[RecordOut]
+    answers: list[AnswerOut]
+    follow_ups: list[FollowUpEntry]
+    follow_up_impossible: list[RecordOut]
+    transfers: list[RecordOut]
+    timeline: list[TimelineOut]
+    escalations: list[EscalationOut]
+    acknowledgements: list[TimelineOut] = Field(
+        description="acknowledgements of the case and of its notifications")
+    mentions: list[MediaLinkOut]
+    incident: IncidentOut | None
+    notifications: str = Field(description="where the notification deliveries are")

@@ -11,7 +11,7 @@ from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
 from triage_svc import actions, clocks, escalation, incidents, levels
 from triage_svc.levels import Assessment, History
-from triage_svc.models import Case, TimelineEntry
+from triage_svc.models import Case, Registration, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.similarity import fingerprint
 
@@ -92,6 +92,11 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         **due.model_dump(),
     )
     unit.session.add(case)
+    unit.session.add(Registration(
+        case_id=case.id, received_at=complaint.received_at, subject=complaint.subject,
+        content=complaint.content, occurred_at=complaint.occurred_at,
+        location=complaint.location, target_department=complaint.target.department,
+        target_product=complaint.target.product, people_count=complaint.people_count))
     escalation.schedule(unit.session, case, rules)
     await incidents.detect_group(unit, case, rules, announce_self=False)
     await incidents.apply_media_links(unit, case, rules, announce=False)

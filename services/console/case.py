@@ -3,6 +3,7 @@ escalation ladder, notifications, linked mentions, and every case action of the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +27,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "acknowledge": ("note",), "assign": ("assignee", "department"),
     "level": ("response_level", "reason"), "state": ("state", "reason"),
     "answer": ("text",), "follow-up": ("satisfaction", "note"), "appeal": ("reason",),
+    "plan": ("method", "owner", "due_at"),
+    "investigation": ("findings", "root_cause", "evidence_name", "evidence_url"),
+    "opinion": ("text",), "transfer": ("to_department", "to_owner", "reason"),
+    "follow-up-impossible": ("reason",), "archive": (),
 }
 INTEGER_FIELDS = frozenset({"response_level", "satisfaction"})
 
@@ -45,6 +50,33 @@ async def case_context(console: Console, session: Session, case_id: str, *,
         "can_act": "cases:write" in session.user.scopes or session.user.role == "admin",
         "oob_header": True,  # a fragment refreshes the page's header too
     }
+
+
+def _case_file_body(body: dict[str, Any], console: Console) -> dict[str, Any]:
+    """A form's one evidence link becomes the API's list, and the plan's local deadline
+    (datetime-local, in the console's zone) an aware time."""
+    name, url = body.pop("evidence_name", None), body.pop("evidence_url", None)
+    if name or url:
+        body["evidence"] = [{"name": name or url, "url": url or ""}]
+    due = body.get("due_at")
+    if isinstance(due, str):
+        try:
+            moment = datetime.fromisoformat(due)
+        except ValueError:
+            return body  # the API names the bad field
+        if moment.tzinfo is None:
+            body["due_at"] = moment.replace(tzinfo=console.settings.zone).isoformat()
+    return body
+
+
+@router.get("/cases/{case_id}/dossier.pdf")
+async def dossier_pdf(console: ConsoleDep, session: SessionDep, case_id: str) -> Response:
+    """The dossier as PDF through the API (personal data as the user's pii:read allows)."""
+    answer = await Api(console, session.user).get(f"/api/v1/cases/{case_id}/dossier",
+                                                  {"format": "pdf"})
+    return Response(answer.content, status_code=answer.status_code,
+                    media_type=answer.headers.get("content-type", "application/pdf"),
+                    headers={"Content-Disposition": f'inline; filename="dossier-{case_id}.pdf"'})
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -92,6 +124,7 @@ async def act(request: Request, console: ConsoleDep, session: PostSessionDep, ca
         value = str(form.get(name) or "").strip()
         if value:
             body[name] = int(value) if name in INTEGER_FIELDS and value.isdigit() else value
+    body = _case_file_body(body, console)
     api = Api(console, session.user, language_of(request))
     answer = await api.post(f"/api/v1/cases/{case_id}/{action}", body)
     message = (("Done.", {}) if answer.status_code == 200 else

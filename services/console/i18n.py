@@ -174,6 +174,23 @@ ZH: dict[str, str] = {
     "User {name} created.": "已创建用户 {name}。", "User {name} changed.": "已修改用户 {name}。",
     "Unknown action.": "未知操作。",
     # -- end of the pages block ---------------------------------------------------------
+    # case file (处理方案、调查核实、处理意见、转交、归档)
+    "Case file": "案件档案", "Archived": "已归档", "Owner": "首问责任人",
+    "Archived: the case is read-only.": "已归档：案件只读。",
+    "Handling method": "处理方式", "Responsible person": "责任人",
+    "Handling deadline": "处理时限", "Set plan": "制定处理方案", "Findings": "调查结果",
+    "Root cause": "原因", "Evidence name": "证据名称",
+    "Evidence link (http or https)": "证据链接（http 或 https）",
+    "Record investigation": "记录调查核实", "Handling opinion": "处理意见",
+    "Record opinion": "记录处理意见", "To department": "转交部门", "To owner": "转交给",
+    "Transfer": "转交", "Why no follow-up was possible": "无法回访的原因",
+    "Follow-up impossible": "无法回访", "Archive": "归档",
+    "Missing before close": "结案前尚缺", "Dossier (PDF)": "案件档案（PDF）",
+    "registration": "投诉登记", "investigation": "调查核实", "opinion": "处理意见",
+    "answer": "答复", "plan": "处理方案", "transfer": "转交", "no_follow_up": "无法回访",
+    "planned": "制定处理方案", "investigated": "调查核实", "opinion_given": "提出处理意见",
+    "transferred": "已转交", "follow_up_impossible": "无法回访", "archived": "已归档",
+    "notification_acknowledged": "通知已确认",
 }
 
 

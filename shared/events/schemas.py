@@ -115,7 +115,9 @@ class CaseUpdated(BaseModel):
 
     case_id: str
     complaint_id: str
-    action: str = Field(description="e.g. acknowledged, assigned, level_changed, state_changed")
+    action: str = Field(description="e.g. acknowledged, assigned, level_changed, state_changed, "
+                        "planned, investigated, opinion_given, transferred, "
+                        "follow_up_impossible, archived")
     state: CaseState
     response_level: int = Field(ge=1, le=4)
     actor: str
@@ -130,6 +132,11 @@ class CaseUpdated(BaseModel):
     answer_version: int | None = Field(None, ge=1, description="its version (1, 2, ...)")
     outstanding: list[ClockDue] | None = Field(
         None, description="the clocks whose work is not done yet (null from older producers)")
+    owner: str | None = Field(None, description="who owns the case (首问责任制) until a transfer")
+    plan_due_at: datetime | None = Field(
+        None, description="the handling plan's deadline (处理时限), once there is a plan")
+    to_department: str | None = Field(None, description="on a transfer: where it went")
+    archived: bool | None = Field(None, description="true once the case is archived (归档)")
 
 
 @register("case.escalated", 1)
@@ -142,7 +149,8 @@ class CaseEscalated(BaseModel):
     response_level: int = Field(ge=1, le=4)
     step: int = Field(ge=0, description="index in the level's chain; 0 receiving department")
     step_role: str = Field(description="the roster role to reach, e.g. general_affairs")
-    clock: str = Field(description="acknowledge, first_contact, report or resolve")
+    clock: str = Field(description="acknowledge, first_contact, report, resolve, or plan "
+                       "(the handling plan's deadline)")
     reason: Literal["deadline_missed", "not_acknowledged"]
     deadline: datetime
     escalated_at: datetime

@@ -59,8 +59,14 @@ async def test_filters_by_channel_department_and_openness(system: System) -> Non
     assert some["id"] not in {c["id"] for c in unanswered["items"]}
     answered = await _cases(system, answered="true")
     assert [c["id"] for c in answered["items"]] == [some["id"]]
-    # Answered is still open (open until closed); closing it ends that.
+    # Answered is still open (open until closed); closing it, with its record, ends that.
     assert (await _cases(system, open="true", total="true"))["total"] == len(TEXTS)
+    record: tuple[tuple[str, dict[str, object]], ...] = (
+        ("investigation", {"findings": "线路故障", "root_cause": "设备老化"}),
+        ("opinion", {"text": "更换设备"}), ("follow-up", {"satisfaction": 5}))
+    for action, part in record:
+        done = await system.client.post(f"/api/v1/cases/{some['id']}/{action}", json=part)
+        assert done.status_code == 200, done.text
     closed = await system.client.post(f"/api/v1/cases/{some['id']}/state",
                                       json={"state": "closed"})
     assert closed.status_code == 200, closed.text

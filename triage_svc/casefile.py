@@ -1,0 +1,103 @@
+"""The case file (案件档案) beyond level and answer: the handling plan, the investigation,
+the handling opinion, transfers, a follow-up that was impossible, and the archive.
+
+Each entry is a `CaseRecord` version (never overwritten), goes on the timeline and
+publishes `case.updated` (`actions.record`). The caller holds the case's row lock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from shared.runtime import Unit
+from triage_svc import actions, escalation
+from triage_svc.closing import Archived, Conflict
+from triage_svc.models import Case, CaseRecord
+from triage_svc.rules import Rules
+
+
+def require_writable(case: Case) -> None:
+    """归档: an archived case takes no more writes."""
+    if case.archived_at is not None:
+        raise Archived(case.id)
+
+
+async def add_record(unit: Unit, case: Case, kind: str, body: dict[str, Any],
+                     author: str, at: datetime) -> int:
+    """A new version of the case's `kind` record; returns its version."""
+    last = await unit.session.scalar(select(func.max(CaseRecord.version)).where(
+        CaseRecord.case_id == case.id, CaseRecord.kind == kind))
+    version = (last or 0) + 1
+    unit.session.add(CaseRecord(case_id=case.id, kind=kind, version=version, body=body,
+                                author=author, at=at))
+    return version
+
+
+async def plan(unit: Unit, case: Case, actor: str, method: str, owner: str,
+               due_at: datetime, rules: Rules) -> None:
+    """处理方案 "应包括:处理方式、处理时限、责任人" (plans-complaint-and-media-a.txt). A later
+    plan is a new version; its deadline is a clock like the level's: missed with the
+    case unanswered, it escalates (`escalation.schedule_plan`)."""
+    now = datetime.now(UTC)
+    body = {"method": method, "owner": owner, "due_at": due_at.isoformat()}
+    version = await add_record(unit, case, "plan", body, actor, now)
+    case.plan_by = due_at
+    timer = escalation.schedule_plan(unit.session, case, rules,
+                                     await escalation.timers_of(unit.session, case.id))
+    await actions.record(unit, case, actor, "planned", at=now, detail={
+        **body, "version": version, "escalates_to": timer.role})
+
+
+async def investigate(unit: Unit, case: Case, actor: str, findings: str, root_cause: str,
+                      evidence: list[dict[str, str]]) -> None:
+    """调查核实: "对投诉事件进行调查核实,查明事实真相" (plans-complaint-and-media-a.txt)."""
+    now = datetime.now(UTC)
+    body = {"findings": findings, "root_cause": root_cause, "evidence": evidence}
+    version = await add_record(unit, case, "investigation", body, actor, now)
+    await actions.record(unit, case, actor, "investigated", at=now,
+                         detail={"version": version, "evidence": len(evidence)})
+
+
+async def give_opinion(unit: Unit, case: Case, actor: str, text: str) -> None:
+    """处理意见: "根据调查结果,提出处理意见,报投诉处理办公室" (plans-complaint-and-media-a.txt)."""
+    now = datetime.now(UTC)
+    version = await add_record(unit, case, "opinion", {"text": text}, actor, now)
+    await actions.record(unit, case, actor, "opinion_given", at=now,
+                         detail={"version": version, "text": text})
+
+
+async def transfer(unit: Unit, case: Case, actor: str, to_department: str,
+                   to_owner: str | None, reason: str) -> None:
+    """首问责任制: the owner hands the case over explicitly ("转告相应部门"); the new
+    department (and owner, when named) takes it. The clocks run on: a transfer changes no
+    deadline and cancels no timer."""
+    now = datetime.now(UTC)
+    body = {"from_department": case.department, "from_owner": case.owner,
+            "to_department": to_department, "to_owner": to_owner}
+    version = await add_record(unit, case, "transfer", body, actor, now)
+    case.department, case.owner = to_department, to_owner
+    await actions.record(unit, case, actor, "transferred", reason=reason, at=now,
+                         detail={**body, "version": version})
+
+
+async def follow_up_impossible(unit: Unit, case: Case, actor: str, reason: str) -> None:
+    """Why no follow-up call (回访) could be made, which the record then accepts instead."""
+    if case.state not in escalation.ANSWERED:
+        raise Conflict(f"a {case.state} case has no answer to follow up yet")
+    now = datetime.now(UTC)
+    version = await add_record(unit, case, "no_follow_up", {"reason": reason}, actor, now)
+    await actions.record(unit, case, actor, "follow_up_impossible", reason=reason, at=now,
+                         detail={"version": version})
+
+
+async def archive(unit: Unit, case: Case, actor: str) -> None:
+    """归档: "投诉处理结束后,投诉处理办公室将相关资料归档" (plans-complaint-and-media-a.txt):
+    only a closed case, which is read-only from then on."""
+    if case.state != "closed":
+        raise Conflict(f"only a closed case can be archived; this one is {case.state}")
+    now = datetime.now(UTC)
+    case.archived_at = now
+    await actions.record(unit, case, actor, "archived", at=now, detail={})

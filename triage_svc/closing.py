@@ -1,0 +1,58 @@
+"""What a case needs before it closes (归档资料包括:投诉登记表、调查报告、处理意见、反馈记录,
+plans-complaint-and-media-a.txt, 5. 投诉归档): its registration, an investigation, a handling
+opinion, an answer, and a follow-up (回访) or a recorded reason why none was possible."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from triage_svc.models import AnswerVersion, Case, CaseRecord, TimelineEntry
+
+# The record's parts, in the order the plans list them.
+PARTS = ("registration", "investigation", "opinion", "answer", "follow_up")
+
+
+class Conflict(Exception):
+    """The case's state refuses this action (answered with 409)."""
+
+
+class IncompleteRecord(Conflict):
+    """Closing refused: names what is missing."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(f"the case file is incomplete; missing: {', '.join(missing)} "
+                         "(a follow-up may be replaced by POST …/follow-up-impossible)")
+
+
+class Archived(Conflict):
+    """An archived case is read-only."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is archived and read-only")
+
+
+async def missing_parts(session: AsyncSession, case: Case) -> list[str]:
+    await session.flush()
+    actions = set((await session.scalars(select(TimelineEntry.action).where(
+        TimelineEntry.case_id == case.id, TimelineEntry.action.in_(
+            ("triaged", "followed_up"))))).all())
+    kinds = set((await session.scalars(select(CaseRecord.kind).where(
+        CaseRecord.case_id == case.id))).all())
+    answered = await session.scalar(select(AnswerVersion.version).where(
+        AnswerVersion.case_id == case.id).limit(1))
+    have = {
+        "registration": "triaged" in actions,
+        "investigation": "investigation" in kinds,
+        "opinion": "opinion" in kinds,
+        "answer": answered is not None or case.answer is not None,
+        "follow_up": "followed_up" in actions or "no_follow_up" in kinds,
+    }
+    return [part for part in PARTS if not have[part]]
+
+
+async def require_complete(session: AsyncSession, case: Case) -> None:
+    missing = await missing_parts(session, case)
+    if missing:
+        raise IncompleteRecord(missing)
