@@ -5,12 +5,13 @@
 
 A throwaway database `bench_reports_<hex>` gets triage's and sentiment's tables through
 their migrations, then set-based inserts (`INSERT ... SELECT FROM generate_series`, no row
-crosses the wire): `--cases` cases over the last 60 days (one in fifty a drill), with timeline moves for the SLA clocks, follow-ups, group incidents and repeat
-complainants; `--mentions` mentions over the same days with stories, topics, alerts and
-links to complaints. Then each report is asked `--runs` times through its service's own
-app (the HTTP route, JSON and all) for a 30-day period (so the change against the
-previous 30 days reads every case) and a 7-day one; it prints p50 and max per report.
-The target (issue #17) is under 2 s for each. It is a benchmark, not a test: run it by
+crosses the wire): `--cases` cases over the last 60 days (one in fifty a drill), with
+timeline moves for the SLA clocks, follow-ups, group incidents and repeat complainants;
+`--mentions` mentions over the same days with stories, topics, alerts and links to
+complaints. Then each report is asked `--runs` times through its service's own app (the
+HTTP route, JSON and all) for a 30-day period (so the change against the previous 30 days
+reads every case) and a 7-day one; it prints p50 and max per report. The target (issue
+#17) is under 2 s for each. It is a benchmark, not a test: run it by
 hand, once.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from _common import drop_database, machine_line, pg_admin, pg_durability
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from _common import drop_database, machine_line, pg_admin, pg_durability
 from sentiment_svc.main import create_app as sentiment_app
 from sentiment_svc.settings import SentimentSettings
 from shared.bus import MemoryBroker
@@ -204,4 +204,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
