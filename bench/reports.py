@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sentiment_svc.main import create_app as sentiment_app
 from sentiment_svc.settings import SentimentSettings
 from shared.bus import MemoryBroker
+from shared.caller import Caller, signed_headers
 from triage_svc.main import create_app as triage_app
 from triage_svc.settings import TriageSettings
 
@@ -131,12 +132,16 @@ async def _analyze(app: FastAPI, tables: list[str]) -> None:
 
 
 async def _time(app: FastAPI, path: str, params: dict[str, str], runs: int) -> list[float]:
+    """Each run signed as the gateway signs (services answer only the gateway)."""
     took = []
+    reader = Caller("bench", "bench", frozenset({"cases:read"}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://bench", timeout=120) as client:
         for _ in range(runs):
+            headers = signed_headers(app.state.internal_secret, reader, "GET", path,
+                                     uuid.uuid4().hex)
             started = time.perf_counter()
-            answer = await client.get(path, params=params)
+            answer = await client.get(path, params=params, headers=headers)
             took.append(time.perf_counter() - started)
             if answer.status_code != 200:
                 raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")

@@ -20,7 +20,7 @@ from shared.bus import MemoryBroker
 from shared.migrations import prepare_schema
 from shared.periods import Period
 from shared.runtime import ServiceRuntime
-from tests.support import System
+from tests.support import System, as_gateway
 from triage_svc import reports
 from triage_svc.main import create_app
 from triage_svc.models import Case, Incident, TimelineEntry, metadata
@@ -97,7 +97,8 @@ async def triage(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Seede
                               database_url=f"sqlite+aiosqlite:///{tmp_path / 't.db'}")
     app = create_app(settings, broker=MemoryBroker())
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://triage") as client:
+            transport=httpx.ASGITransport(app=app), base_url="http://triage",
+            auth=as_gateway(app)) as client:
         rows, seeded = _seed()
         async with app.state.runtime.unit() as unit:
             unit.session.add_all(rows)
