@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sentiment_svc import api, consumers
+from sentiment_svc import api, consumers, reports_api
 from sentiment_svc.model import default_model
 from sentiment_svc.models import metadata
 from sentiment_svc.service import Engine
@@ -23,7 +23,7 @@ def create_app(
     runtime = ServiceRuntime("sentiment", settings, metadata,
                              migrations="sentiment_svc.migrations", broker=broker)
     consumers.register(runtime)
-    app = create_service_app(runtime, [api.router], title="Beacon sentiment")
+    app = create_service_app(runtime, [api.router, reports_api.router], title="Beacon sentiment")
     # The model loads once per process (about half a second), before the first request.
     app.state.engine = Engine(settings, model=default_model())
     return app

@@ -34,6 +34,10 @@ ROUTES = (
     # Who is on duty is for every operator; the addresses only for admin (notify masks them).
     _r("/api/v1/roster", "notify", {"cases:read"}, {"admin"}),
     _r("/api/v1/callbacks", "notify", {"admin"}, {"admin"}),
+    # Reports are aggregates (no personal data): whoever reads cases reads them. Each is
+    # computed by the service owning its data; they answer GET only (405 otherwise).
+    _r("/api/v1/reports/hotspots", "triage", {"cases:read"}, {"cases:read"}),
+    _r("/api/v1/reports/public-opinion", "sentiment", {"cases:read"}, {"cases:read"}),
 )
 
 # Reached without an API key: the acknowledgement token in the request is the authority

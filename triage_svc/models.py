@@ -73,6 +73,8 @@ class Case(Base):
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
         Index("ix_triage_cases_target_opened", "department", "product", "opened_at"),
         Index("ix_triage_cases_level_opened", "response_level", "opened_at", "id"),
+        # Reports over a period (triage_svc/reports.py), real cases or drills.
+        Index("ix_triage_cases_drill_opened", "drill", "opened_at"),
     )
 
 

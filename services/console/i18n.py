@@ -158,6 +158,15 @@ ZH: dict[str, str] = {
     "Cases": "案件数", "Cases by category": "各类别案件",
     "Cases by state": "各状态案件", "Open incidents": "处置中的事件", "Open": "处置中",
     "Overdue open cases": "超时未结案件", "No overdue open cases.": "没有超时未结案件。",
+    "Hotspots: the last 7 days against the 7 before": "投诉热点：近 7 天与前 7 天对比",
+    "Previous 7 days": "前 7 天", "Change": "变化",
+    "Satisfaction (follow-up calls): {average} from {count}":
+        "满意度（回访）：{average}，共 {count} 次",
+    "Repeat complainants: {count}": "重复投诉人：{count}",
+    "Repeated issues: {count}": "重复问题：{count}",
+    "Clocks met": "按时完成", "Clocks missed": "超时", "Compliance": "达标率",
+    "Public opinion: the last 7 days": "舆情：近 7 天", "Mention count": "信息量",
+    "Alerts": "预警", "Linked to complaints": "关联投诉",
     # users
     "New user": "新建用户", "Display name": "显示名称",
     "a-z, 0-9, dot, dash, underscore": "小写字母、数字、点、横线、下划线",

@@ -1,6 +1,8 @@
 """Statistics: open, overdue and escalated cases per level, cases per state and category,
 open incidents, and the overdue open cases; the same figures as CSV. Real cases only, or
-the drill's own when the drill toggle is on (never the two together)."""
+the drill's own when the drill toggle is on (never the two together). Below them, the
+last 7 days of the hotspot report (per category, SLA per level, satisfaction, repeat
+complainants) and of the public-opinion report (real mode only: mentions have no drills)."""
 
 from __future__ import annotations
 
@@ -37,14 +39,26 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 async def stats_context(console: Console, session: Session, request: Request
                         ) -> dict[str, Any]:
     api, drill = Api(console, session.user), drill_of(request)
-    stats, overdue = await asyncio.gather(
+    stats, overdue, hotspots, opinion = await asyncio.gather(
         api.json("/api/v1/cases/stats", {"drill": str(drill).lower()}),
         api.json("/api/v1/cases", {"overdue": "true", "open": "true",
-                                   "drill": str(drill).lower(), "limit": 200}))
+                                   "drill": str(drill).lower(), "limit": 200}),
+        # The last 7 days (the reports' default period) against the 7 before.
+        api.json("/api/v1/reports/hotspots", {"drill": str(drill).lower()}),
+        _opinion_report(api, drill))
     _ = translator(language_of(request))
     return {"stats": stats, "overdue_cases": overdue["items"],
             "more_overdue": overdue["next_cursor"] is not None,
+            "hotspots": hotspots, "opinion": opinion,
             "level_chart": level_chart(stats, _), "category_chart": category_chart(stats, _)}
+
+
+async def _opinion_report(api: Api, drill: bool) -> dict[str, Any] | None:
+    """Mentions have no drills: in drill mode the page shows no public-opinion figures."""
+    if drill:
+        return None
+    report: dict[str, Any] = await api.json("/api/v1/reports/public-opinion")
+    return report
 
 
 def level_chart(stats: dict[str, Any], _: Callable[..., str]) -> dict[str, Any]:

@@ -1,0 +1,219 @@
+"""The hotspot and trend report (分析投诉热点与趋势): grouped SQL over triage's own tables.
+
+Every figure is one aggregate query over the cases opened in the period (and the previous
+one, for changes), so the cost grows with the rows scanned, never with rows sent to
+Python. Drills count apart: a report covers real cases, or drills only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, get_args
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from shared.periods import Period, change_pct
+from triage_svc.escalation import WORK_DONE
+from triage_svc.models import Case, Incident, TimelineEntry
+from triage_svc.report_schemas import (
+    Clock,
+    ClockOutcome,
+    Example,
+    GroupBy,
+    GroupCount,
+    HotspotReport,
+    LevelSla,
+    RepeatComplainants,
+    RepeatedIssue,
+    RisingTopic,
+    Satisfaction,
+)
+
+GROUP_COLUMNS = {"category": Case.category, "department": Case.department,
+                 "product": Case.product, "channel": Case.channel}
+# Kept by intake, not by triage: naming them tells the caller why they are refused.
+NOT_STORED = {"location": "triage does not store where a complaint happened"}
+TOP = 10
+EXAMPLES = 3
+MIN_RISING = 2  # a topic needs this many cases in the period to be called rising
+CLOCKS: tuple[Clock, ...] = get_args(Clock)
+
+
+def _opened_in(period: Period, drill: bool) -> ColumnElement[bool]:
+    return and_(Case.drill.is_(drill), Case.opened_at >= period.start,
+                Case.opened_at < period.end)
+
+
+def _count(now: int, before: int, key: str | None) -> GroupCount:
+    return GroupCount(key=key, count=now, previous=before, change=now - before,
+                      change_pct=change_pct(now, before))
+
+
+async def _counts(session: AsyncSession, period: Period, drill: bool,
+                  columns: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]]
+                  ) -> list[tuple[Any, ...]]:
+    """(columns..., count in period, count in the previous period) per group."""
+    current = Case.opened_at >= period.start
+    query = (select(*columns, func.sum(case((current, 1), else_=0)),
+                    func.sum(case((current, 0), else_=1)))
+             .where(_opened_in(Period(period.previous.start, period.end), drill))
+             .group_by(*columns))
+    return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def groups(session: AsyncSession, period: Period, drill: bool, group_by: GroupBy
+                 ) -> tuple[GroupCount, list[GroupCount]]:
+    rows = await _counts(session, period, drill, [GROUP_COLUMNS[group_by]])
+    found = [_count(int(now), int(before), key) for key, now, before in rows
+             if int(now) or int(before)]
+    total = _count(sum(g.count for g in found), sum(g.previous for g in found), None)
+    return total, sorted(found, key=lambda g: (-g.count, -g.previous, g.key or ""))
+
+
+async def rising_topics(session: AsyncSession, period: Period, drill: bool
+                        ) -> list[RisingTopic]:
+    target = func.coalesce(Case.product, Case.department)
+    rows = await _counts(session, period, drill, [Case.category, target])
+    rising = [RisingTopic(category=category, target=about, count=int(now),
+                          previous=int(before), change=int(now) - int(before),
+                          change_pct=change_pct(int(now), int(before)))
+              for category, about, now, before in rows
+              if int(now) >= MIN_RISING and int(now) > int(before)]
+    rising.sort(key=lambda t: (-t.change, -t.count, t.category, t.target or ""))
+    return rising[:TOP]
+
+
+async def repeated_issues(session: AsyncSession, period: Period, drill: bool
+                          ) -> list[RepeatedIssue]:
+    """The group incidents with the most member cases opened in the period."""
+    cases = func.count(Case.id)
+    rows = (await session.execute(
+        select(Incident, cases, func.sum(Case.people_count))
+        .join(Incident, Incident.id == Case.incident_id)
+        .where(_opened_in(period, drill), Incident.kind == "group")
+        .group_by(Incident.id).order_by(cases.desc(), Incident.id).limit(TOP))).all()
+    found = []
+    for incident, count, people in rows:
+        members = (await session.scalars(
+            select(Case).where(_opened_in(period, drill), Case.incident_id == incident.id)
+            .order_by(Case.opened_at, Case.id).limit(EXAMPLES))).all()
+        found.append(RepeatedIssue(
+            incident_id=incident.id, target=incident.key, summary=incident.summary,
+            state=incident.state, response_level=incident.response_level, cases=int(count),
+            people=int(people or 0), examples=[Example(
+                case_id=c.id, complaint_id=c.complaint_id, category=c.category,
+                opened_at=c.opened_at) for c in members]))
+    return found
+
+
+def _first_reached(states: frozenset[str]) -> ColumnElement[Any]:
+    """When the case first entered one of `states` (a timeline move's `to`)."""
+    to = TimelineEntry.detail["to"].as_string()
+    return func.min(case((to.in_(sorted(states)), TimelineEntry.at)))
+
+
+async def sla(session: AsyncSession, period: Period, drill: bool, now: datetime
+              ) -> list[LevelSla]:
+    """Per level, each clock met, missed or pending, from when its work was first done
+    (the timeline's moves, as triage_svc.escalation.WORK_DONE defines the work)."""
+    per_case = (
+        select(Case.id, Case.response_level.label("level"),
+               Case.satisfaction.label("satisfaction"),
+               *[getattr(Case, f"{c}_by").label(f"{c}_by") for c in CLOCKS],
+               *[_first_reached(WORK_DONE[c]).label(f"{c}_done") for c in CLOCKS])
+        .outerjoin(TimelineEntry, TimelineEntry.case_id == Case.id)
+        .where(_opened_in(period, drill)).group_by(Case.id).subquery())
+    outcomes: list[ColumnElement[Any]] = []
+    for clock in CLOCKS:
+        done, due = per_case.c[f"{clock}_done"], per_case.c[f"{clock}_by"]
+        outcomes += [func.sum(case((done <= due, 1), else_=0)),
+                     func.sum(case((or_(done > due, and_(done.is_(None), due < now)), 1),
+                                   else_=0))]
+    rows = (await session.execute(
+        select(per_case.c.level, func.count(), func.count(per_case.c.satisfaction),
+               func.avg(per_case.c.satisfaction), *outcomes)
+        .group_by(per_case.c.level).order_by(per_case.c.level))).all()
+    return [_level_sla(tuple(row)) for row in rows]
+
+
+def _level_sla(row: tuple[Any, ...]) -> LevelSla:
+    level, cases, followed, average, *pairs = row
+    clocks: dict[Clock, ClockOutcome] = {}
+    for i, clock in enumerate(CLOCKS):
+        met, missed = int(pairs[2 * i] or 0), int(pairs[2 * i + 1] or 0)
+        clocks[clock] = ClockOutcome(met=met, missed=missed, pending=int(cases) - met - missed)
+    met = sum(c.met for c in clocks.values())
+    decided = met + sum(c.missed for c in clocks.values())
+    return LevelSla(response_level=int(level), cases=int(cases), clocks=clocks,
+                    compliance=round(met / decided, 3) if decided else None,
+                    followed_up=int(followed),
+                    satisfaction=round(float(average), 2) if average is not None else None)
+
+
+async def repeat_complainants(session: AsyncSession, period: Period, drill: bool
+                              ) -> RepeatComplainants:
+    per_person = (select(Case.complainant_key, func.count().label("n"))
+                  .where(_opened_in(period, drill), Case.complainant_key.is_not(None))
+                  .group_by(Case.complainant_key).having(func.count() >= 2).subquery())
+    people, cases, most = (await session.execute(select(
+        func.count(), func.sum(per_person.c.n), func.max(per_person.c.n)))).one()
+    return RepeatComplainants(complainants=int(people), cases=int(cases or 0),
+                              most_cases=int(most or 0))
+
+
+async def hotspots(session: AsyncSession, period: Period, group_by: GroupBy, drill: bool,
+                   now: datetime) -> HotspotReport:
+    total, found = await groups(session, period, drill, group_by)
+    levels = await sla(session, period, drill, now)
+    followed = sum(level.followed_up for level in levels)
+    average = (sum((level.satisfaction or 0) * level.followed_up for level in levels)
+               / followed if followed else None)
+    return HotspotReport(
+        period=period.out(), previous_period=period.previous.out(),
+        group_by=group_by, drill=drill, total=total, groups=found,
+        repeated_issues=await repeated_issues(session, period, drill),
+        rising_topics=await rising_topics(session, period, drill), sla=levels,
+        satisfaction=Satisfaction(followed_up=followed,
+                                  average=round(average, 2) if average is not None else None),
+        repeat_complainants=await repeat_complainants(session, period, drill))
+
+
+CSV_COLUMNS = ("section", "key", "metric", "value")
+
+
+def csv_rows(report: HotspotReport) -> list[tuple[str, str, str, str]]:
+    """The report in long form, one figure a row, in a fixed order (columns CSV_COLUMNS)."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(section: str, key: object, metric: str, value: object) -> None:
+        rows.append((section, "" if key is None else str(key), metric,
+                     "" if value is None else str(value)))
+
+    add("period", "", "start", report.period.start.isoformat())
+    add("period", "", "end", report.period.end.isoformat())
+    add("period", "", "group_by", report.group_by)
+    add("period", "", "drill", str(report.drill).lower())
+    for label, counts in [("total", report.total), *(("group", g) for g in report.groups)]:
+        for metric in ("count", "previous", "change", "change_pct"):
+            add(label, counts.key, metric, getattr(counts, metric))
+    for issue in report.repeated_issues:
+        for metric in ("target", "cases", "people", "response_level", "state"):
+            add("repeated_issue", issue.incident_id, metric, getattr(issue, metric))
+    for topic in report.rising_topics:
+        for metric in ("count", "previous", "change", "change_pct"):
+            add("rising_topic", f"{topic.category}|{topic.target or ''}", metric,
+                getattr(topic, metric))
+    for level in report.sla:
+        for clock, outcome in level.clocks.items():
+            for metric in ("met", "missed", "pending"):
+                add("sla", level.response_level, f"{clock}_{metric}", getattr(outcome, metric))
+        for metric in ("cases", "compliance", "followed_up", "satisfaction"):
+            add("sla", level.response_level, metric, getattr(level, metric))
+    add("satisfaction", "", "followed_up", report.satisfaction.followed_up)
+    add("satisfaction", "", "average", report.satisfaction.average)
+    for metric in ("complainants", "cases", "most_cases"):
+        add("repeat_complainants", "", metric, getattr(report.repeat_complainants, metric))
+    return rows

@@ -1,0 +1,75 @@
+"""Report routes of triage: the hotspot and trend report, as JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Literal, get_args
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from shared.app import RuntimeDep
+from shared.periods import FromQuery, ToQuery, period_of
+from triage_svc import reports
+from triage_svc.report_schemas import GroupBy, HotspotReport
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+SUPPORTED = get_args(GroupBy)
+# A cell starting with one of these is a formula to a spreadsheet: keep it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _group_by(value: str) -> GroupBy:
+    if value in SUPPORTED:
+        return value  # type: ignore[return-value]
+    why = reports.NOT_STORED.get(value, "no such grouping")
+    raise HTTPException(422, f"group_by={value} is not supported ({why}); "
+                             f"supported: {', '.join(SUPPORTED)}")
+
+
+@router.get("/hotspots", response_model=HotspotReport, responses={200: {
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+    "description": "the report; as CSV with `format=csv` (columns section, key, metric, "
+                   "value; one figure a row, in a fixed order)"}})
+async def hotspot_report(
+    runtime: RuntimeDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    group_by: Annotated[str, Query(
+        max_length=20, description=f"one of {', '.join(SUPPORTED)} (location is kept by "
+                                   "intake, not triage, and is refused)")] = "category",
+    drill: Annotated[bool, Query(description="report on drills instead of real cases")] = False,
+    format: Literal["json", "csv"] = "json",
+) -> HotspotReport | Response:
+    """分析投诉热点与趋势: cases per group against the previous period of the same length,
+    the top repeated issues (group incidents of near-duplicate complaints, with examples),
+    rising topics, SLA clocks met and missed per level, satisfaction from follow-up calls,
+    and repeat complainants counted by keyed hash. Real cases only unless `drill=true`."""
+    grouping = _group_by(group_by)
+    now = datetime.now(UTC)
+    period = period_of(start, end, now)
+    async with runtime.db.session() as session:
+        report = await reports.hotspots(session, period, grouping, drill, now)
+    if format == "json":
+        return report
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(reports.CSV_COLUMNS)
+    writer.writerows([_cell(v) for v in row] for row in reports.csv_rows(report))
+    name = f"beacon-hotspots-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+    return Response(("\ufeff" + out.getvalue()).encode("utf-8"),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+def _cell(value: str) -> str:
+    """Text that a spreadsheet would run as a formula is kept text; numbers stay numbers."""
+    if not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
