@@ -666,6 +666,11 @@ def stop_replica(data_dir: Path, name: str,
     return Stopped(name, seconds, _exit_codes.pop(proc.pid, None), killed)
 
 
+def _rebalance_settle_s(env: Mapping[str, str]) -> float:
+    session_ms = _int_setting(env, "KAFKA_SESSION_TIMEOUT_MS", 10000, 1000, 600000)
+    return session_ms / 2000 + 1.0
+
+
 def scale(data_dir: Path, service: str, count: int, env: Mapping[str, str]) -> list[str]:
     """Run `count` replicas of `service` (0 stops it): start new ones, or SIGTERM the
     newest. Returns what was done, one line each."""
@@ -678,7 +683,12 @@ def scale(data_dir: Path, service: str, count: int, env: Mapping[str, str]) -> l
         raise LocalError("not running; `up` first")
     live = [p for p in state.processes if p.role == service and alive(p)]
     done = []
-    for proc in reversed(live[count:]):
+    for n, proc in enumerate(reversed(live[count:])):
+        if n:
+            # Tansu (0.6) completes a rebalance only after holding joins for half the
+            # session timeout; a member that leaves while one is under way leaves the group
+            # stuck, and the next replica never gets its partitions. Let it settle first.
+            time.sleep(_rebalance_settle_s(env))
         stopped = stop_replica(data_dir, proc.name)
         done.append(f"stopped {stopped.name} in {stopped.seconds:.1f}s"
                     + (" (killed)" if stopped.killed else ""))
