@@ -26,6 +26,7 @@ from services.console.users import UserStore
 from services.console.web import Console
 from services.forwarding import Forwarder, missing_scope
 from services.http_safety import HeaderLimits, SecurityHeaders
+from services.openapi_links import add_links
 from services.ratelimit import RateLimiter, retry_after, storage_for
 from services.routing import canonical_path, is_token_path, route_for
 from services.settings import GatewaySettings
@@ -274,6 +275,7 @@ async def merged_openapi(own: dict[str, Any], upstreams: dict[str, Upstream]) ->
     for part in parts:
         spec["paths"].update(part.get("paths", {}))
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+    add_links(spec)
     # What the gateway itself may answer on any route, before or instead of the service.
     return document_problems(spec, everywhere=(401, 403, 404, 429, 500, 503),
                              with_body=(400, 413, 422))

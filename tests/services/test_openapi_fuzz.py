@@ -1,5 +1,6 @@
 """Schemathesis against the gateway's merged OpenAPI, on a real embedded server: no 500, and
-no answer that breaks the published schema (status codes, content types, bodies)."""
+no answer that breaks the published schema (status codes, content types, bodies). Each operation
+alone, then in sequences that follow the document's links (services/openapi_links.py)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,23 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Flaky
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
+from schemathesis.core.transport import Response
+from schemathesis.generation.stateful.state_machine import APIStateMachine, StepInput, StepOutput
 
 from deploy.tansu import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "fuzz-admin-key-0123456789"
 EXAMPLES = int(os.environ.get("BEACON_FUZZ_EXAMPLES", "50"))
+# The stateful run: scenarios, steps in each, and a wall-clock cap for a loaded machine.
+SCENARIOS = int(os.environ.get("BEACON_FUZZ_SCENARIOS", "60"))
+STEPS = int(os.environ.get("BEACON_FUZZ_STEPS", "10"))
+STATEFUL_SECONDS = float(os.environ.get("BEACON_FUZZ_STATEFUL_SECONDS", "75"))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +39,8 @@ def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "DATA_DIR": str(data), "GATEWAY_PORT": str(port), "DEV_API_KEY": KEY,
-           "RATE_LIMIT_PER_S": "100000", "RATE_LIMIT_BURST": "100000", "LOG_LEVEL": "WARNING",
+           "RATE_LIMIT_PER_S": "100000", "RATE_LIMIT_BURST": "100000",
+           "AUTH_FAILURES_PER_ADDRESS": "100000", "LOG_LEVEL": "WARNING",
            # Generated URLs such as http://0 are schema-valid yet internal; the contract
            # is checked here, the refusal in tests/security/test_outbound_urls.py.
            "OUTBOUND_URL_ALLOWLIST": "*"}
@@ -81,3 +92,86 @@ def test_api_keeps_its_contract(live_gateway: str) -> None:
         except Exception as exc:  # collect, so one run shows every broken operation
             failures[operation.label] = str(exc)[:3000]
     assert not failures, "\n\n".join(f"{label}:\n{why}" for label, why in failures.items())
+
+
+class _TimeUp(Exception):
+    """The stateful run's wall-clock cap passed: stop starting requests."""
+
+
+class _Walk:
+    """What a stateful run saw: failed checks, links followed with their values, scenarios."""
+
+    def __init__(self, base: str, approver: str) -> None:
+        self.base, self.approver = base, approver
+        self.failures: dict[str, str] = {}
+        self.followed: set[str] = set()
+        self.scenarios = 0
+        self.ends = time.monotonic() + STATEFUL_SECONDS
+
+    def machine(self, schema: schemathesis.BaseSchema) -> type[APIStateMachine]:
+        walk = self
+
+        class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+            def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
+                # Four eyes: the drafter (KEY) may not approve, a second key may.
+                key = walk.approver if case.path.endswith("/approve") else KEY
+                return {"base_url": walk.base, "headers": {"Authorization": f"Bearer {key}"}}
+
+            def step(self, input: StepInput) -> StepOutput:
+                if input.transition is not None and input.is_applied:
+                    walk.followed.add(input.transition.id)
+                output: StepOutput = super().step(input)
+                return output
+
+            def before_call(self, case: schemathesis.Case[Any]) -> None:
+                if time.monotonic() > walk.ends:
+                    raise _TimeUp
+
+            def validate_response(self, response: Response, case: schemathesis.Case[Any],
+                                  additional_checks: Any = None, **kwargs: Any) -> None:
+                try:
+                    super().validate_response(response, case, additional_checks, **kwargs)
+                except FailureGroup as exc:  # kept here: a replay may not see it again
+                    walk.failures.setdefault(case.operation.label, str(exc)[:3000])
+                    raise
+
+            def teardown(self) -> None:
+                walk.scenarios += 1
+
+        return Workflow
+
+    def run(self, machine: type[APIStateMachine]) -> None:
+        """Scenarios until SCENARIOS ran, a check failed, or time is up. The server's state
+        moves on between runs, so hypothesis may stop a run as `Flaky` when a replay draws
+        differently; the next run carries on (failures were recorded when they happened)."""
+        while self.scenarios < SCENARIOS and not self.failures:
+            try:
+                machine.run(settings=settings(
+                    max_examples=SCENARIOS - self.scenarios, stateful_step_count=STEPS,
+                    deadline=None, database=None, phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck)))
+            except _TimeUp:
+                return
+            except (Flaky, FailureGroup):
+                pass
+
+
+def test_linked_operations_keep_the_contract(live_gateway: str) -> None:
+    """Sequences through the OpenAPI links (a complaint to its case to its actions, a draft to
+    its approval, a key to its revocation), with the checks above on every answer."""
+    with httpx.Client(base_url=live_gateway, headers={"Authorization": f"Bearer {KEY}"}) as api:
+        approver = api.post("/api/v1/admin/keys", json={
+            "name": "fuzz approver", "owner": "fuzz-approver",
+            "scopes": ["statements:approve"]}).json()["key"]
+    # Only the document's own links: inferred ones would test schemathesis's guesses.
+    config = SchemathesisConfig.from_dict({"generation": {"mode": "positive"}, "phases": {
+        "stateful": {"inference": {"algorithms": []}}}})
+    schema = schemathesis.openapi.from_url(f"{live_gateway}/api/v1/openapi.json", config=config)
+    walk = _Walk(live_gateway, approver)
+    walk.run(walk.machine(schema))
+
+    assert not walk.failures, "\n\n".join(f"{label}:\n{why}" for label, why in
+                                          walk.failures.items())
+    assert walk.scenarios >= min(SCENARIOS, 20), f"only {walk.scenarios} scenarios in time"
+    # Links whose runtime expression found its value in a real answer and was used.
+    assert len(walk.followed) >= min(SCENARIOS // 6, 10), sorted(walk.followed)
