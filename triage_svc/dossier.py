@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import pdf
-from shared.privacy import mask_email, mask_id_number, mask_phone
+from shared.pii_text import mask_text
 from triage_svc.api import case_out, read_incident
 from triage_svc.closing import missing_parts
 from triage_svc.models import Case, Escalation, MediaLink, Registration
@@ -29,21 +29,8 @@ from triage_svc.schemas import DossierOut, FollowUpEntry, RecordOut, Registratio
 
 NOTIFICATIONS = ("notification deliveries are kept by notify (GET /api/v1/notifications"
                  "?case_id=…); triage receives only their acknowledgements, listed here")
-# Free-text personal data: ID numbers before phones (an ID number holds phone-like runs).
-_PII = (
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])"), mask_id_number),
-    (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), mask_email),
-    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)"), mask_phone),
-    (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"), mask_phone),
-)
 # Keys whose values are identifiers or times, never free text.
 _NOT_TEXT = re.compile(r"(^|_)(id|ids|at|by|url|kind|state|action|clock|status|role)$")
-
-
-def mask_text(text: str) -> str:
-    for pattern, mask in _PII:
-        text = pattern.sub(lambda m, f=mask: f(m.group(0)) or "", text)  # type: ignore[misc]
-    return text
 
 
 def mask_tree(value: Any, key: str = "") -> Any:
