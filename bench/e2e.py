@@ -308,6 +308,8 @@ def service_env(extra: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in DROPPED_ENV and not DROPPED_ENV_RE.match(k)}
     env.update(NO_RATE_LIMIT)
+    # The webhook sink is on loopback, which outgoing URLs may not name unless allowed.
+    env["OUTBOUND_URL_ALLOWLIST"] = "127.0.0.1"
     env.update(extra)
     return env
 

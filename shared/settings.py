@@ -45,6 +45,11 @@ class BusSettings(BaseSettings):
     )
     kafka_fetch_max_wait_ms: int = Field(50, ge=0, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
     kafka_connect_timeout_s: float = Field(10.0, gt=0, validation_alias="KAFKA_CONNECT_TIMEOUT_S")
+    # How stale a client's view of topics may get: a topic re-created after a broker lost it
+    # is seen (and its partitions assigned) within this.
+    kafka_metadata_max_age_ms: int = Field(
+        5000, ge=100, validation_alias="KAFKA_METADATA_MAX_AGE_MS"
+    )
     # Before each outbox batch, one probe record proves the broker still holds its log (a
     # broker that restarted empty numbers offsets from 0 again), so events it acknowledged
     # and lost are sent again before newer ones. Off for a Kafka cluster with durable logs.

@@ -11,12 +11,10 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
-import aiokafka.client
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.protocol.metadata import MetadataRequest
 
 from shared import metrics
 from shared.bus.base import (
@@ -36,19 +34,6 @@ from shared.settings import BusSettings
 log = logging.getLogger("beacon.bus.kafka")
 
 
-class _MetadataWithoutAutoCreate(MetadataRequest):  # type: ignore[misc]
-    """aiokafka asks the broker to create every topic a metadata request names. Tansu then
-    makes a missing topic with 4 partitions, not KAFKA_PARTITIONS: after a restart empty,
-    the first client to look would re-create each topic too small, and producers that still
-    know the old partition count would write to partitions no consumer is assigned. Topics
-    are created by `ensure_topics` alone."""
-
-    def __init__(self, topics: list[str] | None = None,
-                 allow_auto_topic_creation: bool | None = False) -> None:
-        super().__init__(topics, allow_auto_topic_creation)
-
-
-aiokafka.client.MetadataRequest = _MetadataWithoutAutoCreate
 
 # Where the outbox relay's probes go (KafkaBus.verify_log); no consumer reads it.
 LOG_PROBE_TOPIC = "beacon.log-probe"
@@ -96,6 +81,7 @@ class _Subscription:
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            metadata_max_age_ms=s.kafka_metadata_max_age_ms,
         )
         self.consumer.subscribe(list(self.topics), listener=_DrainOnRevoke(self))
         await self.consumer.start()
@@ -139,6 +125,7 @@ class _Subscription:
             if not self.running:
                 break  # stopping: what was just fetched stays uncommitted for the group
             if not batches:
+                await self._rewind_past_end()
                 await self._note_lag(batches)
                 continue
             async with self.inflight:
@@ -183,6 +170,28 @@ class _Subscription:
             end = self.consumer.highwater(tp) if tp in owned else None
             if end is not None:
                 self.lag[tp] = max(end - offset, 0)
+
+    async def _rewind_past_end(self) -> None:
+        """Go back to the start of partitions whose position lies past the log's end.
+
+        That happens when the broker restarted empty and this member kept its position in
+        the old log: waiting there would skip the new log's first records once it grows past
+        it. The inbox makes re-reading the start harmless."""
+        assert self.consumer is not None
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)
+            if end is None:
+                continue  # nothing fetched yet
+            try:
+                position = await asyncio.wait_for(self.consumer.position(tp), 0.05)
+            except (KafkaError, TimeoutError):
+                continue  # being reset or revoked
+            if position > end:
+                log.warning("position %d of %s[%d] lies past the log's end %d (the broker "
+                            "restarted empty); re-reading it from the beginning", position,
+                            tp.topic, tp.partition, end)
+                self.committed.pop(tp, None)
+                await self.consumer.seek_to_beginning(tp)
 
     async def _unless_broker_forgot(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -283,6 +292,7 @@ class KafkaBus(Bus):
             compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
             enable_idempotence=s.kafka_enable_idempotence,
             request_timeout_ms=int(s.kafka_connect_timeout_s * 1000),
+            metadata_max_age_ms=s.kafka_metadata_max_age_ms,
         )
         try:
             await asyncio.wait_for(self.producer.start(), s.kafka_connect_timeout_s)
@@ -377,7 +387,12 @@ class KafkaBus(Bus):
             raise BusUnavailable(f"log probe failed: {exc!r}") from exc
         last, self._probe_offset = self._probe_offset, sent.offset
         if last is not None and sent.offset <= last:
-            self._known_topics.clear()  # gone with the log: create them again before sending
+            # Topics went with the log: create them again before sending. A client may have
+            # made Tansu create one meanwhile with its own partition count (4), so the
+            # partitions to write to are read afresh rather than from before the restart.
+            self._known_topics.clear()
+            with contextlib.suppress(KafkaError, OSError):
+                await self.producer.client.force_metadata_update()
             log.warning("the broker lost its log (probe offset %d after %d); recent events "
                         "will be sent again", sent.offset, last)
             raise BusLogLost(f"probe offset {sent.offset} after {last}")

@@ -4,7 +4,6 @@ and several relays on one outbox."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -13,15 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import UnknownTopicOrPartitionError
 
 from deploy.tansu import Tansu
 from shared.bus import BusUnavailable, MemoryBroker, MemoryBus, Record
-from shared.bus.kafka import KafkaBus
 from shared.events import Envelope
-from shared.settings import BusSettings
 from tests.integration.conftest import BusFactory, Db, kafka_bus
 from tests.support import Probe, assert_once_in_order, events_for, new_topic, until
 
@@ -221,41 +215,3 @@ async def test_a_consumer_ahead_of_a_log_that_restarted_reads_it_from_the_start(
     finally:
         await probe.runtime.stop()
 
-
-@pytest.mark.kafka
-async def test_topics_come_back_with_their_partitions_after_the_broker_restarts(
-    own_tansu: Tansu
-) -> None:
-    """Tansu would create a topic any client asks about with 4 partitions. After it restarts
-    empty, a consumer looking for the topic must not re-create it so: the next publish
-    creates it with KAFKA_PARTITIONS (6 here), so every partition written has a consumer."""
-    topic = new_topic()
-    settings = BusSettings(bus="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
-                           kafka_partitions=6, kafka_connect_timeout_s=2)
-    bus = KafkaBus(settings, client_id="partitions")
-    await bus.start()
-    record = Record(key=b"k", value=b"{}")
-    try:
-        await bus.publish_records([(topic, record)])
-        own_tansu.stop(kill=True)
-        own_tansu.start()
-        looker = AIOKafkaConsumer(topic, bootstrap_servers=own_tansu.bootstrap,
-                                  group_id="looker")
-        try:  # asks for the topic's metadata; finding none, it refuses to start
-            with contextlib.suppress(UnknownTopicOrPartitionError):
-                await looker.start()
-        finally:
-            await looker.stop()
-        for _ in range(10):  # the first publish after the restart fails and forgets topics
-            with contextlib.suppress(BusUnavailable):
-                await bus.publish_records([(topic, record)])
-                break
-        admin = AIOKafkaAdminClient(bootstrap_servers=own_tansu.bootstrap)
-        await admin.start()
-        try:
-            described = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        assert len(described[0]["partitions"]) == 6
-    finally:
-        await bus.stop()
