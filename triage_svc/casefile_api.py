@@ -36,7 +36,9 @@ async def plan(case_id: str, body: PlanIn, runtime: RuntimeDep, caller: CallerDe
     """处理方案 (处理方式、处理时限、责任人). A later plan is a new version on the timeline; its
     `due_at` is a clock: passed with the case unanswered, the case escalates (clock `plan`)."""
     if body.due_at <= datetime.now(UTC):
-        raise HTTPException(422, "due_at must be in the future")
+        # Well-formed, but a deadline already passed conflicts with now: 409, not 422 (422 is
+        # for bodies the schema refuses; schemathesis holds the API to that).
+        raise HTTPException(409, "due_at must be in the future")
     return await _act(runtime, case_id, caller, lambda u, c, a: casefile.plan(
         u, c, a, body.method, body.owner, body.due_at, rules))
 

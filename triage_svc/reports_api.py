@@ -37,9 +37,12 @@ async def hotspot_report(
     runtime: RuntimeDep,
     start: FromQuery = None,
     end: ToQuery = None,
+    # The schema lists the groupings served; any other value is refused in plain words here
+    # (not by validation), so the answer can say why, e.g. for location.
     group_by: Annotated[str, Query(
-        max_length=20, description=f"one of {', '.join(SUPPORTED)} (location is kept by "
-                                   "intake, not triage, and is refused)")] = "category",
+        max_length=20, json_schema_extra={"enum": list(SUPPORTED)},
+        description=f"one of {', '.join(SUPPORTED)} (location is kept by intake, not "
+                    "triage, and is refused)")] = "category",
     drill: Annotated[bool, Query(description="report on drills instead of real cases")] = False,
     format: Literal["json", "csv"] = "json",
 ) -> HotspotReport | Response:

@@ -17,11 +17,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Flaky
+from schemathesis.checks import CheckFunction
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 from schemathesis.generation.stateful.state_machine import APIStateMachine, StepInput, StepOutput
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from deploy.tansu import free_port
 
@@ -71,6 +73,18 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     raise TimeoutError("embedded server not ready in 30 s")
 
 
+# The reports take a period whose rules a schema cannot say (`from` before `to`, at most 366
+# days, years 1900-2099): a schema-valid period may be refused with 422 in plain words, which
+# tests/triage/test_reports.py and tests/sentiment/test_reports.py check. Every other check
+# (no 5xx, answers as documented) still runs on them.
+PERIOD_RULES = ("/api/v1/reports/",)
+
+
+def _beyond_schema(case: schemathesis.Case[Any]) -> list[CheckFunction]:
+    path = case.operation.path
+    return [positive_data_acceptance] if path.startswith(PERIOD_RULES) else []
+
+
 def test_api_keeps_its_contract(live_gateway: str) -> None:
     """Every operation, `EXAMPLES` generated cases each; all failures reported together."""
     api = schemathesis.openapi.from_url(f"{live_gateway}/api/v1/openapi.json")
@@ -85,7 +99,8 @@ def test_api_keeps_its_contract(live_gateway: str) -> None:
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case: schemathesis.Case[Any]) -> None:
-            case.call_and_validate(base_url=live_gateway, headers=headers)
+            case.call_and_validate(base_url=live_gateway, headers=headers,
+                                   excluded_checks=_beyond_schema(case))
 
         try:
             check()
