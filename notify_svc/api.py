@@ -34,7 +34,7 @@ from notify_svc.schemas import (
 from notify_svc.service import AckError, AckTokens, Notifier
 from shared.app import RuntimeDep
 from shared.caller import Caller, caller_from
-from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, OLDEST_FIRST_DESCRIPTION
+from shared.paging import CURSOR_PATTERN, OLDEST_FIRST_DESCRIPTION, CursorQuery
 from shared.problems import PROBLEM_JSON
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -105,8 +105,6 @@ def require(*scopes: str) -> Callable[[Request], Caller]:
 
 AdminDep = Annotated[Caller, Depends(require("admin"))]
 NamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
-CursorQuery = Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                          description=CURSOR_DESCRIPTION)]
 
 
 def who(caller: Caller) -> str:

@@ -18,7 +18,7 @@ from sentiment_svc.schemas import (
 )
 from sentiment_svc.service import Engine, accept_mentions
 from shared.app import RuntimeDep
-from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
+from shared.paging import CursorQuery
 from shared.problems import field_errors
 
 router = APIRouter(prefix="/api/v1/mentions", tags=["mentions"])
@@ -95,8 +95,7 @@ async def list_mentions(
     sentiment_label: Literal["negative", "neutral", "positive"] | None = None,
     min_risk: Annotated[int | None, Query(ge=1, le=4, description=(
         "only mentions at least this severe (risk level 1 is the most severe)"))] = None,
-    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                        description=CURSOR_DESCRIPTION)] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MentionList:
     """Recent mentions with their scores and reasons, newest first, a page at a time."""

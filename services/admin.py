@@ -10,7 +10,11 @@ from sqlalchemy import select
 
 from services.auth import ApiKey, KeyStore
 from services.models import ApiKeyRecord
-from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, NEXT_CURSOR_DESCRIPTION, page_of
+from shared.paging import (
+    NEXT_CURSOR_DESCRIPTION,
+    CursorQuery,
+    page_of,
+)
 from shared.schemas import RequestModel
 
 Scope = Literal["complaints:write", "complaints:read", "mentions:write", "cases:read",
@@ -74,8 +78,7 @@ def build_admin_router(require_admin: Callable[..., Awaitable[ApiKey]]) -> APIRo
         _caller: Admin, store: Store, owner: Annotated[str | None, Query(max_length=100)] = None,
         revoked: Annotated[bool | None, Query(
             description="only revoked keys, or only live ones")] = None,
-        cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                            description=CURSOR_DESCRIPTION)] = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> KeyList:
         """Keys made through this API, newest first (then id), paged by cursor."""

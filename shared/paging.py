@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Query
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -20,6 +21,8 @@ CURSOR_DESCRIPTION = "`next_cursor` of the previous page; the order is newest fi
 OLDEST_FIRST_DESCRIPTION = ("`next_cursor` of the previous page; the order is newest first, "
                             "then id, with no filter, and oldest first, then id, with one")
 NEXT_CURSOR_DESCRIPTION = "pass as `cursor` for the next page; null on the last page"
+# The `cursor` parameter of every newest-first list.
+CursorQuery = Annotated[str | None, Query(pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION)]
 Row = TypeVar("Row")
 
 

@@ -25,7 +25,8 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from services.console.users import Role, UserStore
-from services.launcher import Embedded
+from services.launcher import Embedded, build_embedded
+from services.settings import GatewaySettings
 from shared.bus import Bus, Delivery
 from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
 from shared.events import Envelope
@@ -464,3 +465,13 @@ def pdf_text(pdf: bytes, folder: Path) -> str:
     path.write_bytes(pdf)
     return subprocess.run([tool, "-layout", str(path), "-"], check=True,
                           capture_output=True, text=True).stdout
+
+
+async def merged_openapi(tmp_path: Path, admin_key: str) -> dict[str, Any]:
+    """The gateway's merged OpenAPI, from an embedded system started in `tmp_path`."""
+    app = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=admin_key)).gateway
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://beacon",
+            headers={"Authorization": f"Bearer {admin_key}"}) as client:
+        spec: dict[str, Any] = (await client.get("/api/v1/openapi.json")).json()
+    return spec

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.app import RuntimeDep
-from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN
+from shared.paging import CursorQuery
 from triage_svc.closing import missing_parts
 from triage_svc.escalation import is_overdue, overdue_clause
 from triage_svc.models import (
@@ -107,8 +107,7 @@ async def list_cases(
     channel: Annotated[str | None, Query(max_length=20)] = None,
     department: Annotated[str | None, Query(max_length=200)] = None,
     assignee: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                        description=CURSOR_DESCRIPTION)] = None,
+    cursor: CursorQuery = None,
     total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CaseList:
@@ -205,8 +204,7 @@ async def list_incidents(
     drill: Annotated[bool | None, Query(description="only drills, or only real ones")] = None,
     min_level: Annotated[int | None, Query(
         ge=1, le=4, description="at least this severe (1 is the most severe)")] = None,
-    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                        description=CURSOR_DESCRIPTION)] = None,
+    cursor: CursorQuery = None,
     total: Annotated[bool, Query(description="also count every match")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> IncidentList:

@@ -15,7 +15,7 @@ from services.auth import ApiKey, KeyStore
 from services.console.settings import ConsoleSettings
 from services.console.users import Role, User, UserStore
 from shared import patterns
-from shared.paging import CURSOR_DESCRIPTION, CURSOR_PATTERN, NEXT_CURSOR_DESCRIPTION
+from shared.paging import NEXT_CURSOR_DESCRIPTION, CursorQuery
 from shared.problems import PROBLEM_JSON
 from shared.schemas import RequestModel
 
@@ -87,8 +87,7 @@ def build_users_router(require_admin: Callable[..., Awaitable[ApiKey]]) -> APIRo
         _caller: Admin, store: Store, role: Role | None = None,
         disabled: Annotated[bool | None, Query(
             description="only disabled users, or only enabled ones")] = None,
-        cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN,
-                                            description=CURSOR_DESCRIPTION)] = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> UserList:
         """Users newest first (then username), paged by cursor."""

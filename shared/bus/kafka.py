@@ -125,7 +125,6 @@ class _Subscription:
             if not self.running:
                 break  # stopping: what was just fetched stays uncommitted for the group
             if not batches:
-                await self._rewind_past_end()
                 await self._note_lag(batches)
                 continue
             async with self.inflight:
@@ -170,28 +169,6 @@ class _Subscription:
             end = self.consumer.highwater(tp) if tp in owned else None
             if end is not None:
                 self.lag[tp] = max(end - offset, 0)
-
-    async def _rewind_past_end(self) -> None:
-        """Go back to the start of partitions whose position lies past the log's end.
-
-        That happens when the broker restarted empty and this member kept its position in
-        the old log: waiting there would skip the new log's first records once it grows past
-        it. The inbox makes re-reading the start harmless."""
-        assert self.consumer is not None
-        for tp in self.consumer.assignment():
-            end = self.consumer.highwater(tp)
-            if end is None:
-                continue  # nothing fetched yet
-            try:
-                position = await asyncio.wait_for(self.consumer.position(tp), 0.05)
-            except (KafkaError, TimeoutError):
-                continue  # being reset or revoked
-            if position > end:
-                log.warning("position %d of %s[%d] lies past the log's end %d (the broker "
-                            "restarted empty); re-reading it from the beginning", position,
-                            tp.topic, tp.partition, end)
-                self.committed.pop(tp, None)
-                await self.consumer.seek_to_beginning(tp)
 
     async def _unless_broker_forgot(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from services.launcher import build_embedded
-from services.settings import GatewaySettings
+from tests.support import merged_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = (ROOT / "docs" / "api.md").read_text()
@@ -27,12 +23,7 @@ def _normal(path: str) -> str:
 
 
 async def _operations(tmp_path: Path) -> set[tuple[str, str]]:
-    embedded = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=ADMIN))
-    app = embedded.gateway
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://beacon",
-            headers={"Authorization": f"Bearer {ADMIN}"}) as client:
-        spec: dict[str, Any] = (await client.get("/api/v1/openapi.json")).json()
+    spec = await merged_openapi(tmp_path, ADMIN)
     return {(method.upper(), _normal(path)) for path, ops in spec["paths"].items()
             for method in ops}
 

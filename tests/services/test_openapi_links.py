@@ -7,23 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from services.launcher import build_embedded
 from services.openapi_links import LINKS
-from services.settings import GatewaySettings
+from tests.support import merged_openapi
 
 ADMIN = "links-admin-key-0123456789"
 
 
 async def _spec(tmp_path: Path) -> dict[str, Any]:
-    embedded = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=ADMIN))
-    app = embedded.gateway
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://beacon",
-            headers={"Authorization": f"Bearer {ADMIN}"}) as client:
-        spec: dict[str, Any] = (await client.get("/api/v1/openapi.json")).json()
-    return spec
+    return await merged_openapi(tmp_path, ADMIN)
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
