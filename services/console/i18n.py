@@ -195,6 +195,7 @@ ZH: dict[str, str] = {
     "Transfer": "转交", "Why no follow-up was possible": "无法回访的原因",
     "Follow-up impossible": "无法回访", "Archive": "归档",
     "Missing before close": "结案前尚缺", "Dossier (PDF)": "案件档案（PDF）",
+    "No records yet": "尚无处理记录",
     "registration": "投诉登记", "investigation": "调查核实", "opinion": "处理意见",
     "answer": "答复", "plan": "处理方案", "transfer": "转交", "no_follow_up": "无法回访",
     "planned": "制定处理方案", "investigated": "调查核实", "opinion_given": "提出处理意见",
