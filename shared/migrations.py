@@ -1,4 +1,5 @@
-"""Schemas: SQLite files are created from the models; PostgreSQL goes through Alembic.
+"""Schemas: SQLite files are built from the models (and brought up to them after an upgrade,
+shared.sqlite_upgrade); PostgreSQL goes through Alembic.
 
 Each service keeps its own migration scripts (`<service>/migrations`) and its own version
 table, and only ever looks at its own tables, so services may share one database.
@@ -17,6 +18,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import Database, UtcDateTime
+from shared.sqlite_upgrade import upgrade_sqlite
 
 
 def alembic_config(migrations: str, service: str, url: str | None = None) -> Config:
@@ -31,7 +33,11 @@ def alembic_config(migrations: str, service: str, url: str | None = None) -> Con
 async def prepare_schema(
     db: Database, metadata: MetaData, migrations: str | None, service: str
 ) -> None:
-    if db.is_sqlite or migrations is None:
+    if db.is_sqlite:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(upgrade_sqlite, metadata)
+        return
+    if migrations is None:
         await db.create_all(metadata)
         return
     cfg = alembic_config(migrations, service)
