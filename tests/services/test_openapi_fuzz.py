@@ -85,6 +85,9 @@ def _beyond_schema(case: schemathesis.Case[Any]) -> list[CheckFunction]:
     return [positive_data_acceptance] if path.startswith(PERIOD_RULES) else []
 
 
+# Every operation in turn takes about a minute on an idle 2-core machine and several under
+# load: the suite's 120 s per test would cut the run short inside an operation's examples.
+@pytest.mark.timeout(900)
 def test_api_keeps_its_contract(live_gateway: str) -> None:
     """Every operation, `EXAMPLES` generated cases each; all failures reported together."""
     api = schemathesis.openapi.from_url(f"{live_gateway}/api/v1/openapi.json")
@@ -105,8 +108,18 @@ def test_api_keeps_its_contract(live_gateway: str) -> None:
         try:
             check()
         except Exception as exc:  # collect, so one run shows every broken operation
-            failures[operation.label] = str(exc)[:3000]
+            failures[operation.label] = _explained(exc)[:6000]
     assert not failures, "\n\n".join(f"{label}:\n{why}" for label, why in failures.items())
+
+
+def _explained(exc: BaseException) -> str:
+    """The failure and, for Hypothesis's replay groups (Flaky), each first failure inside."""
+    parts = [str(exc)]
+    if exc.__cause__ is not None:  # Hypothesis wraps pytest's Failed, a BaseException
+        parts.append(f"-- caused by {type(exc.__cause__).__name__}: {_explained(exc.__cause__)}")
+    for inner in getattr(exc, "exceptions", ()):
+        parts.append(f"-- {type(inner).__name__}: {_explained(inner)}")
+    return "\n".join(parts)
 
 
 class _TimeUp(Exception):
@@ -171,6 +184,7 @@ class _Walk:
                 pass
 
 
+@pytest.mark.timeout(600)  # the walk stops itself after STATEFUL_SECONDS; a replay may follow
 def test_linked_operations_keep_the_contract(live_gateway: str) -> None:
     """Sequences through the OpenAPI links (a complaint to its case to its actions, a draft to
     its approval, a key to its revocation), with the checks above on every answer."""
