@@ -154,7 +154,7 @@ def _bench(data: Path, *args: str) -> str:
 def test_the_bench_says_when_the_held_out_set_is_absent(tmp_path: Path) -> None:
     assert HELDOUT.name == "complaints.jsonl" and HELDOUT.parent.name == "heldout"
     out = _bench(LABELLED, "--heldout", str(tmp_path / "absent.jsonl"))
-    assert "held-out set not present" in out
+    assert "no held-out set present" in out
     assert "out-of-sample" not in out.split("rules version")[1]
 
 
@@ -164,7 +164,7 @@ def test_the_bench_scores_a_held_out_set_without_showing_its_rows(tmp_path: Path
     heldout.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = _bench(DEVELOPMENT[1], "--heldout", str(heldout), "--misses")
     assert "misses (level or category):" in out  # rows of the in-sample set are listed
-    assert "held-out set not present" not in out
+    assert "no held-out set present" not in out
     assert f"out-of-sample {tmp_path.name}/complaints.jsonl: 5 complaints" in out
     for line in lines:
         assert json.loads(line)["content"][:40] not in out
