@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.events.schemas import Category
 from triage_svc import categorise
 from triage_svc.levels import Assessment, Models, assess
 from triage_svc.quality import (
@@ -154,7 +155,7 @@ def _bench(data: Path, *args: str) -> str:
 def test_the_bench_says_when_the_held_out_set_is_absent(tmp_path: Path) -> None:
     assert HELDOUT.name == "complaints.jsonl" and HELDOUT.parent.name == "heldout"
     out = _bench(LABELLED, "--heldout", str(tmp_path / "absent.jsonl"))
-    assert "held-out set not present" in out
+    assert "no held-out set present" in out
     assert "out-of-sample" not in out.split("rules version")[1]
 
 
@@ -164,7 +165,35 @@ def test_the_bench_scores_a_held_out_set_without_showing_its_rows(tmp_path: Path
     heldout.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = _bench(DEVELOPMENT[1], "--heldout", str(heldout), "--misses")
     assert "misses (level or category):" in out  # rows of the in-sample set are listed
-    assert "held-out set not present" not in out
+    assert "no held-out set present" not in out
     assert f"out-of-sample {tmp_path.name}/complaints.jsonl: 5 complaints" in out
     for line in lines:
         assert json.loads(line)["content"][:40] not in out
+
+
+def test_leave_v2_out_scores_the_named_file_by_models_of_the_others() -> None:
+    from triage_svc.quality import out_of_sample
+
+    dev = DEVELOPMENT[1]
+    splits = out_of_sample([LABELLED, dev], RULES, folds=2, test_files=[], leave_out=[dev])
+    alone = [s for s in splits if s.title == "dev/complaints.jsonl by models of the others"]
+    assert len(alone) == 1
+    assert len(alone[0].rows) == len(load_labelled(dev))
+    assert len({id(m) for m in alone[0].models}) == 1
+
+
+def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
+    # The model is asked only when no harm or hazard rule fired: a narrow lead for safety
+    # goes to the runner-up, a wide one stands.
+    rules = replace(RULES, categories=())
+    classes: tuple[Category, ...] = ("safety", "billing", "other")
+
+    def model(lead: float) -> categorise.Model:
+        return categorise.Model(classes, (0.0, 0.0, -5.0), {"c:账单": {0: 1.0 + lead, 1: 1.0}},
+                                max_n=2, min_n=2)
+
+    narrow = categorise.categorise_with_evidence("账单", rules, [], model(1.0))
+    wide = categorise.categorise_with_evidence("账单", rules, [],
+                                               model(categorise.SAFETY_MARGIN + 1.0))
+    assert narrow[0] == "billing" and wide[0] == "safety"
+    assert narrow[1] == ['"账单"']
