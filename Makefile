@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck up down bench model clean screenshots
 
+# The extras: `dev` (tests, lint, the Tansu broker of `make up`) and `train` (`make model`);
+# the image installs neither (deploy/Dockerfile).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,train]'
 	@touch $(STAMP)
 
 install: $(STAMP)

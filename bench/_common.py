@@ -11,7 +11,10 @@ is first on sys.path). Nothing here starts Beacon; it measures and loads.
 - `pg_admin`, `pg_durability`, `drop_database`: the maintenance database on 127.0.0.1:5432;
 - `bare_app` / `serve_bare`: the bare FastAPI endpoint that is the HTTP ceiling;
 - `CONTENTS`: complaint texts of several response levels;
-- `machine_line`: what the figures were measured on.
+- `machine_line`: what the figures were measured on;
+- from deploy/support.py, shared with deploy/local and the tests: `free_port`, `log_tail`,
+  `wait_until`/`until` (the one poll-until-ready), `wait_child_ready` (a child's readiness
+  endpoint, failing with its log's end as `ChildFailed`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from deploy.support import ChildFailed as ChildFailed
+from deploy.support import free_port as free_port
+from deploy.support import log_tail as log_tail
+from deploy.support import until as until
+from deploy.support import wait_child_ready as wait_child_ready
+from deploy.support import wait_until as wait_until
 from intake_svc.schemas import ComplaintAccepted, ComplaintIn
 
 PATH = "/api/v1/complaints"

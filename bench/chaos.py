@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from deploy import local  # noqa: E402
-from deploy.tansu import Tansu, free_port  # noqa: E402
+from deploy.support import free_port  # noqa: E402
+from deploy.tansu import Tansu  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 KILLABLE = ("intake", "triage", "notify", "sentiment")

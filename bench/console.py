@@ -74,7 +74,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from deploy.tansu import free_port
+from deploy.support import free_port, until
 from services.console.board import CATEGORIES, CHANNELS, lane_query
 from services.console.live import LiveHub
 from services.launcher import build_embedded
@@ -460,15 +460,19 @@ async def listen(client: httpx.AsyncClient, listener: Listener) -> None:
 async def wait_until(done: Callable[[], bool], within: float,
                      streams: Sequence[asyncio.Task[None]]) -> bool:
     """Poll `done`; False when `within` passed first; a failed stream raises."""
-    deadline = time.monotonic() + within
-    while not done():
+    def finished() -> bool:
+        if done():
+            return True
         for stream in streams:
             if stream.done():
                 stream.result()
                 raise RuntimeError("an SSE stream ended")
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
+        return False
+
+    try:
+        await until(finished, within=within, what="every stream saw the change", every=0.02)
+    except TimeoutError:
+        return False
     return True
 
 

@@ -73,6 +73,7 @@ from _common import (
     RawConnection,
     cores,
     drop_database,
+    free_port,
     machine_line,
     no_interrupts,
     percentile,
@@ -81,6 +82,7 @@ from _common import (
     sample,
     serve_bare,
     stop_child,
+    wait_child_ready,
 )
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -228,8 +230,6 @@ class Child:
 @contextlib.contextmanager
 def child_server(work: Path, flag: str, name: str, probe: str) -> Iterator[Child]:
     """`python bench/e2e.py <flag> PORT` until its `probe` path answers 200; stopped after."""
-    from deploy.tansu import free_port
-
     port, log = free_port(), work / f"{name}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), flag, str(port)],
@@ -237,23 +237,10 @@ def child_server(work: Path, flag: str, name: str, probe: str) -> Iterator[Child
                                 stderr=subprocess.STDOUT, start_new_session=True)
     running = Child(f"http://127.0.0.1:{port}", proc)
     try:
-        wait_http(running.url + probe, proc, log)
+        wait_child_ready(running.url + probe, proc, log, name=name, within=60)
         yield running
     finally:
         running.stop()
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: child exited with code {proc.returncode}; see {log}:\n"
-                               + log.read_text(errors="replace")[-2000:])
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within 60 s; see {log}")
 
 
 # ---------------------------------------------------------------- distributed mode
@@ -317,7 +304,6 @@ def service_env(extra: Mapping[str, str]) -> dict[str, str]:
 @contextlib.contextmanager
 def distributed(work: Path, sink_url: str, sink_pid: int) -> Iterator[System]:
     from deploy import local
-    from deploy.tansu import free_port
     from notify_svc.roster import load_roster
 
     roster = work / "roster.toml"

@@ -58,6 +58,8 @@ from _common import (
     busy_cpu,
     cores,
     drop_database,
+    free_port,
+    log_tail,
     machine_line,
     no_interrupts,
     pg_durability,
@@ -65,6 +67,7 @@ from _common import (
     serve_bare,
     server_cores,
     stop_child,
+    wait_child_ready,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,12 +101,6 @@ class System:
     note: str = ""
 
 
-def free_port() -> int:
-    from deploy.tansu import free_port as _free_port
-
-    return _free_port()
-
-
 @contextlib.contextmanager
 def child(argv: list[str], env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as out:
@@ -116,24 +113,8 @@ def child(argv: list[str], env: Mapping[str, str], log: Path) -> Iterator[subpro
             stop_child(proc)
 
 
-def tail(path: Path, lines: int = LOG_TAIL) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return f"    (no log at {path})"
-    return "\n".join(f"    | {line[:300]}" for line in text) or f"    (empty log {path})"
-
-
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with code {proc.returncode}:\n{tail(log)}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"not ready after {READY_TIMEOUT_S:.0f} s:\n{tail(log)}")
+    wait_child_ready(f"{url}/readyz", proc, log, name=log.stem, within=READY_TIMEOUT_S)
 
 
 def sut_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -527,7 +508,7 @@ def report_logs(system: System, outcome: Outcome) -> None:
             + f"; first {len(lines)} such lines:\n" + "\n".join(lines))
     if outcome.errors:
         for name, path in system.logs.items():
-            say(f"  end of {name} log ({path}):\n{tail(path)}")
+            say(f"  end of {name} log ({path}):\n{log_tail(path, LOG_TAIL)}")
 
 
 def run_system(name: str, args: argparse.Namespace, work: Path) -> Outcome:

@@ -34,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy.tansu import free_port  # noqa: E402
+from deploy.support import free_port, until  # noqa: E402
 from notify_svc.main import create_app  # noqa: E402
 from notify_svc.settings import NotifySettings  # noqa: E402
 from shared.bus import MemoryBroker, MemoryBus  # noqa: E402
@@ -95,14 +95,16 @@ def triaged(n: int) -> ComplaintTriaged:
 
 
 async def wait_port(port: int) -> None:
+    """A child process has no start signal but its port."""
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        async def answers() -> bool:
             try:
                 await client.get(f"http://127.0.0.1:{port}/stats")
-                return
             except httpx.TransportError:
-                await asyncio.sleep(0.05)  # a child process has no start signal but its port
-    raise TimeoutError("sink did not start")
+                return False
+            return True
+
+        await until(answers, within=10.0, what="the sink answers")
 
 
 async def bench(args: argparse.Namespace, port: int, data: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 
 
 class _Server(uvicorn.Server):

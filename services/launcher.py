@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from services.auth import ApiKey, KeyStore, admin_key, dev_key
 from services.gateway import create_gateway
-from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
+from services.settings import LISTEN_SETTINGS, SERVICES, GatewaySettings, LauncherSettings
 from services.upstreams import Upstream, UpstreamsWatcher, read_upstreams_file
 from shared.bus import Bus, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
@@ -33,7 +33,6 @@ from shared.settings import BusSettings, ConfigError
 
 log = logging.getLogger("beacon.launcher")
 
-DEFAULT_SHUTDOWN_TIMEOUT_S = 10.0
 # Past the bound by this much, something hangs: the watchdog ends the process (exit 1).
 WATCHDOG_GRACE_S = 3.0
 
@@ -118,20 +117,6 @@ def console_bus() -> Bus | None:
     return KafkaBus(bus_settings, client_id="beacon-console")
 
 
-def shutdown_timeout(env: Mapping[str, str] = os.environ) -> float:
-    """SHUTDOWN_TIMEOUT_S: how long a process may take to stop after SIGTERM."""
-    raw = env.get("SHUTDOWN_TIMEOUT_S", "").strip()
-    if not raw:
-        return DEFAULT_SHUTDOWN_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 1.0 <= value <= 600.0:
-        raise ConfigError("SHUTDOWN_TIMEOUT_S", f"expected seconds from 1 to 600, got {raw!r}")
-    return value
-
-
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: after stopping, it re-raises the signal it
     caught, which would end the process before our lifespan drained (see `serve`)."""
@@ -193,7 +178,7 @@ async def serve(app: FastAPI, host: str, port: int, log_level: str,
     requests in flight (for at most half the bound); then the lifespan stops each runtime
     (consumers finish their batches and commit, the outbox is flushed, the producer stops)
     by the deadline; the process exits 0."""
-    timeout = shutdown_timeout()
+    timeout = LauncherSettings().shutdown_timeout_s
     config = server_config(app, host, port, log_level, trusted_proxies=trusted_proxies,
                            timeout=timeout)
     server = _Server(config)
@@ -246,10 +231,10 @@ def main(argv: list[str]) -> int:
     try:
         # Lines outside any service's work name the process: the service it runs, or
         # `beacon` for the embedded process that holds them all.
-        configure_logging(os.environ.get("LOG_LEVEL", "INFO"),
+        configure_logging(LauncherSettings().log_level,
                           service="beacon" if name == "all" else name)
-    except ConfigError as exc:
-        print(f"beacon: configuration error: {exc}", file=sys.stderr)
+    except (ConfigError, ValidationError) as exc:
+        print(f"beacon: configuration error: {describe(exc)}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(name))
@@ -285,14 +270,12 @@ async def _run(name: str) -> None:
         return
     if BusSettings().bus != "kafka":
         raise ConfigError("BUS", "a service run alone needs BUS=kafka (memory is embedded-only)")
-    port = _port(name)
+    host, port = listen_address(name)
     app = service_factory(name)()
-    await serve(app, os.environ.get(f"{name.upper()}_HOST", "127.0.0.1"), port,
-                os.environ.get("LOG_LEVEL", "INFO"), [app.state.runtime])
+    await serve(app, host, port, LauncherSettings().log_level, [app.state.runtime])
 
 
-def _port(name: str) -> int:
-    raw = os.environ.get(f"{name.upper()}_PORT", str(DEFAULT_PORTS[name]))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ConfigError(f"{name.upper()}_PORT", f"not a port number: {raw!r}")
-    return int(raw)
+def listen_address(name: str) -> tuple[str, int]:
+    """(`<NAME>_HOST`, `<NAME>_PORT`) of a service run alone."""
+    listen = LISTEN_SETTINGS[name]()
+    return listen.host, listen.port

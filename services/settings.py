@@ -1,12 +1,50 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "triage", "notify", "sentiment")
 DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "triage": 8002, "notify": 8003, "sentiment": 8004}
+
+
+class LauncherSettings(BaseSettings):
+    """What `python -m services` reads for every process it runs, before any app exists."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
+
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # How long a process may take to stop after SIGTERM (a watchdog ends it 3 s later).
+    shutdown_timeout_s: float = Field(10.0, ge=1.0, le=600.0,
+                                      validation_alias="SHUTDOWN_TIMEOUT_S")
+
+
+class ListenSettings(BaseSettings):
+    """Where a service run alone listens (`<SERVICE>_HOST`, `<SERVICE>_PORT`): loopback
+    unless its deployment says otherwise. One subclass per service, in LISTEN_SETTINGS."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    if TYPE_CHECKING:  # the fields, with their per-service variables, are the subclasses'
+        host: str
+        port: int
+
+
+def _listen_settings(service: str) -> type[ListenSettings]:
+    prefix = service.upper()
+    return create_model(
+        f"{service.capitalize()}ListenSettings", __base__=ListenSettings, __module__=__name__,
+        host=(str, Field("127.0.0.1", validation_alias=f"{prefix}_HOST")),
+        port=(int, Field(DEFAULT_PORTS[service], ge=1, le=65535,
+                         validation_alias=f"{prefix}_PORT")),
+    )
+
+
+# Per service, so a service reads (and refuses) only its own two variables.
+LISTEN_SETTINGS = {name: _listen_settings(name) for name in SERVICES}
 
 
 class GatewaySettings(BaseSettings):

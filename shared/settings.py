@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class ConfigError(Exception):
@@ -113,3 +120,39 @@ class ServiceSettings(BaseSettings):
 def database_alias(service: str) -> AliasChoices:
     """`<SERVICE>_DATABASE_URL` wins over the shared `DATABASE_URL`."""
     return AliasChoices(f"{service.upper()}_DATABASE_URL", "DATABASE_URL")
+
+
+S = TypeVar("S", bound=BaseSettings)
+# Errors whose input is a number given wrong, never a secret: the message may repeat it.
+_NUMBER_ERRORS = ("int_parsing", "float_parsing", "int_from_float", "greater_than",
+                  "greater_than_equal", "less_than", "less_than_equal")
+
+
+def settings_from_env(cls: type[S], env: Mapping[str, str]) -> S:
+    """`cls` read from `env` instead of this process's environment: a supervisor reads the
+    environment it starts its children with (deploy/local). An empty value counts as
+    unset; a bad one raises ConfigError naming its variable."""
+    given = {name: value for name, value in env.items() if value.strip()}
+    try:
+        settings: S = _given_only(cls)(**given)  # (functools.cache forgets the type)
+        return settings
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = ".".join(str(part) for part in error["loc"]) or cls.__name__
+        problem = error["msg"]
+        if error["type"] in _NUMBER_ERRORS:
+            problem += f", got {error['input']!r}"
+        raise ConfigError(variable, problem) from None
+
+
+@functools.cache
+def _given_only(cls: type[S]) -> type[S]:
+    """`cls` reading its keyword arguments (by variable name) and nothing else."""
+    def sources(_cls: type[BaseSettings], /, settings_cls: type[BaseSettings],
+                init_settings: PydanticBaseSettingsSource,
+                **_others: Any) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+    namespace = {"settings_customise_sources": classmethod(sources),
+                 "__module__": cls.__module__, "__doc__": cls.__doc__}
+    return cast("type[S]", type(cls.__name__, (cls,), namespace))

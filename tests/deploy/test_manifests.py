@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import inspect
 import json
 import os
 import re
@@ -34,7 +33,13 @@ from pydantic_settings import BaseSettings
 from deploy.local import STOP_TIMEOUT_S
 from services import launcher
 from services.console.settings import ConsoleSettings
-from services.settings import DEFAULT_PORTS, SERVICES, GatewaySettings
+from services.settings import (
+    DEFAULT_PORTS,
+    LISTEN_SETTINGS,
+    SERVICES,
+    GatewaySettings,
+    LauncherSettings,
+)
 from shared.bus import MemoryBroker
 from shared.events import TOPICS, registered
 from shared.runtime import EventHandler, ServiceRuntime
@@ -99,11 +104,11 @@ def settings_class(component: str) -> type[BaseSettings]:
 
 @cache
 def allowed_env(component: str) -> frozenset[str]:
-    """What the process of one component reads: its settings, plus the launcher's own
+    """What the process of one component reads: its settings and the launcher's, plus
     `<NAME>_HOST`/`<NAME>_PORT` for a service run alone."""
-    names = env_names(settings_class(component))
+    names = env_names(settings_class(component)) | env_names(LauncherSettings)
     if component != "gateway":
-        names |= {f"{component.upper()}_HOST", f"{component.upper()}_PORT"}
+        names |= env_names(LISTEN_SETTINGS[component])
     else:  # the console in the gateway: its own settings, and the bus it follows events on
         names |= env_names(ConsoleSettings) | env_names(BusSettings)
     return frozenset(names)
@@ -143,12 +148,20 @@ def event_topics() -> set[str]:
                           if not event_type.startswith("probe.")}
 
 
-def test_launcher_reads_the_host_and_port_names_allowed_here(
+def test_launcher_listens_where_the_names_allowed_here_say(
         monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SERVICES:
-        monkeypatch.setenv(f"{name.upper()}_PORT", "8123")
-        assert launcher._port(name) == 8123
-    assert 'f"{name.upper()}_HOST"' in inspect.getsource(launcher)
+        assert launcher.listen_address(name) == ("127.0.0.1", DEFAULT_PORTS[name])
+        host, port = f"{name.upper()}_HOST", f"{name.upper()}_PORT"
+        assert {host, port} <= allowed_env(name)
+        monkeypatch.setenv(host, "0.0.0.0")
+        monkeypatch.setenv(port, "8123")
+        assert launcher.listen_address(name) == ("0.0.0.0", 8123)
+        # Only its own: another service's variables move no other service.
+        others = [other for other in SERVICES if other != name]
+        assert all(launcher.listen_address(o)[1] != 8123 for o in others)
+        monkeypatch.delenv(host)
+        monkeypatch.delenv(port)
 
 
 def test_consumers_are_found(consumed: dict[str, set[str]]) -> None:

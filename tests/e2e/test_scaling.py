@@ -261,7 +261,7 @@ def _free_run(width: int) -> int:
     """A base port with `width` free ports from it."""
     for _ in range(50):
         base = free_port()
-        if base + width < 65535 and all(local._bindable(p) for p in range(base, base + width)):
+        if base + width < 65535 and all(local.bindable(p) for p in range(base, base + width)):
             return base
     raise AssertionError("no run of free ports")
 
