@@ -7,6 +7,8 @@ Python. Drills count apart: a report covers real cases, or drills only when aske
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, get_args
@@ -182,6 +184,28 @@ async def hotspots(session: AsyncSession, period: Period, group_by: GroupBy, dri
 
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
+# A cell starting with one of these is a formula to a spreadsheet: keep it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_csv(report: HotspotReport) -> bytes:
+    """UTF-8 with a byte-order mark (so spreadsheets read the Chinese), CRLF lines."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows([_cell(v) for v in row] for row in csv_rows(report))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: str) -> str:
+    """Text that a spreadsheet would run as a formula is kept text; numbers stay numbers."""
+    if not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def csv_rows(report: HotspotReport) -> list[tuple[str, str, str, str]]:
