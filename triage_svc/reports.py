@@ -21,7 +21,7 @@ from shared.periods import Period, change_pct
 from triage_svc.escalation import WORK_DONE
 from triage_svc.models import Case, Incident, TimelineEntry
 from triage_svc.report_schemas import (
-    Clock,
+    ClockName,
     ClockOutcome,
     Example,
     GroupBy,
@@ -41,7 +41,7 @@ NOT_STORED = {"location": "triage does not store where a complaint happened"}
 TOP = 10
 EXAMPLES = 3
 MIN_RISING = 2  # a topic needs this many cases in the period to be called rising
-CLOCKS: tuple[Clock, ...] = get_args(Clock)
+CLOCKS: tuple[ClockName, ...] = get_args(ClockName)
 
 
 def _opened_in(period: Period, drill: bool) -> ColumnElement[bool]:
@@ -143,7 +143,7 @@ async def sla(session: AsyncSession, period: Period, drill: bool, now: datetime
 
 def _level_sla(row: tuple[Any, ...]) -> LevelSla:
     level, cases, followed, average, *pairs = row
-    clocks: dict[Clock, ClockOutcome] = {}
+    clocks: dict[ClockName, ClockOutcome] = {}
     for i, clock in enumerate(CLOCKS):
         met, missed = int(pairs[2 * i] or 0), int(pairs[2 * i + 1] or 0)
         clocks[clock] = ClockOutcome(met=met, missed=missed, pending=int(cases) - met - missed)

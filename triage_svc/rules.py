@@ -127,7 +127,7 @@ Dates = Annotated[frozenset[date], _refuse(lambda v: isinstance(v, list) and all
 Chain = Annotated[tuple[str, ...], _refuse(lambda v: _words(v) and len(v) >= 2
                                            and len(set(v)) == len(v),
                                            "must list two or more distinct roles")]
-ClockName = Annotated[str, _refuse(lambda v: v in CLOCKS, "names an unknown clock {value} "
+KnownClock = Annotated[str, _refuse(lambda v: v in CLOCKS, "names an unknown clock {value} "
                                    f"(one of {', '.join(CLOCKS)})")]
 T = TypeVar("T")
 PerLevel = Annotated[dict[LevelKey, T], _exactly(LEVELS, "must set levels 1, 2, 3 and 4")]
@@ -332,7 +332,7 @@ class _Table(BaseModel):
 
 class _Step(_Table):
     role: str
-    clock: ClockName
+    clock: KnownClock
 
 
 class _Escalation(_Table):
