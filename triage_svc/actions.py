@@ -20,6 +20,7 @@ from shared.pii_text import mask_optional
 from shared.runtime import Unit
 from triage_svc import closing, escalation
 from triage_svc.clocks import deadlines
+from triage_svc.errors import Archived, MissingReason, NotFound
 from triage_svc.models import AnswerVersion, Case, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.workflow import check_move
@@ -28,8 +29,15 @@ UPDATED_TOPIC = "case.updated"
 TRIAGED_TOPIC = "complaint.triaged"
 
 
-class MissingReason(ValueError):
-    pass
+async def writable_case(unit: Unit, case_id: str) -> Case:
+    """The case, row-locked for an action: NotFound if there is none, Archived if it is
+    archived (归档: read-only from then on)."""
+    case = await unit.session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.archived_at is not None:
+        raise Archived(case.id)
+    return case
 
 
 async def record(unit: Unit, case: Case, actor: str, action: str, *,
@@ -180,6 +188,16 @@ async def appeal(unit: Unit, case: Case, actor: str, reason: str) -> None:
     if not reason.strip():
         raise MissingReason("an appeal needs the complainant's reason")
     await move(unit, case, actor, "reopened", action="appealed", reason=reason)
+
+
+async def record_reveal(unit: Unit, case_id: str, actor: str, reason: str | None) -> None:
+    """On the timeline: `actor` is about to see the complainant's personal data (保密原则:
+    who looked, and when). No event: nothing about the case changed. Archived cases too."""
+    case = await unit.session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    unit.session.add(TimelineEntry(case_id=case.id, at=datetime.now(UTC), actor=actor,
+                                   action="pii_revealed", detail={}, reason=reason))
 
 
 ACKNOWLEDGED_FROM = frozenset({"triaged", "reopened"})

@@ -2,7 +2,8 @@
 the handling opinion, transfers, a follow-up that was impossible, and the archive.
 
 Each entry is a `CaseRecord` version (never overwritten), goes on the timeline and
-publishes `case.updated` (`actions.record`). The caller holds the case's row lock.
+publishes `case.updated` (`actions.record`). The caller holds the case's row lock
+(`actions.writable_case`).
 """
 
 from __future__ import annotations
@@ -14,15 +15,9 @@ from sqlalchemy import func, select
 
 from shared.runtime import Unit
 from triage_svc import actions, escalation
-from triage_svc.closing import Archived, Conflict
+from triage_svc.errors import Conflict
 from triage_svc.models import Case, CaseRecord
 from triage_svc.rules import Rules
-
-
-def require_writable(case: Case) -> None:
-    """归档: an archived case takes no more writes."""
-    if case.archived_at is not None:
-        raise Archived(case.id)
 
 
 async def add_record(unit: Unit, case: Case, kind: str, body: dict[str, Any],

@@ -7,30 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from triage_svc.errors import IncompleteRecord
 from triage_svc.models import AnswerVersion, Case, CaseRecord, TimelineEntry
 
 # The record's parts, in the order the plans list them.
 PARTS = ("registration", "investigation", "opinion", "answer", "follow_up")
-
-
-class Conflict(Exception):
-    """The case's state refuses this action (answered with 409)."""
-
-
-class IncompleteRecord(Conflict):
-    """Closing refused: names what is missing."""
-
-    def __init__(self, missing: list[str]) -> None:
-        self.missing = missing
-        super().__init__(f"the case file is incomplete; missing: {', '.join(missing)} "
-                         "(a follow-up may be replaced by POST …/follow-up-impossible)")
-
-
-class Archived(Conflict):
-    """An archived case is read-only."""
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"case {case_id} is archived and read-only")
 
 
 async def missing_parts(session: AsyncSession, case: Case) -> list[str]:

@@ -28,7 +28,7 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
         elif isinstance(data, MentionLinked):
             await incidents.on_mention_linked(unit, data, rules)
         elif isinstance(data, NotificationAcknowledged):
-            case = await escalation.acknowledged(unit, data)
+            case = await escalation.record_acknowledgement(unit, data)
             if case is not None:
                 await actions.acknowledged_by_notification(unit, case, data)
 

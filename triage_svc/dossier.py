@@ -16,15 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import pdf
 from shared.pii_text import mask_text
-from triage_svc.api import case_out, read_incident
-from triage_svc.closing import missing_parts
-from triage_svc.models import Case, Escalation, MediaLink, Registration
-from triage_svc.queries import answers_of, records_of, timeline_of
+from triage_svc.models import Case, Registration
+from triage_svc.queries import full_case, incident_view
 from triage_svc.schemas import DossierOut, FollowUpEntry, RecordOut, RegistrationOut
 
 NOTIFICATIONS = ("notification deliveries are kept by notify (GET /api/v1/notifications"
@@ -44,19 +41,15 @@ def mask_tree(value: Any, key: str = "") -> Any:
     return value
 
 
-async def build(session: AsyncSession, runtime: Any, case: Case, *, pii: bool) -> DossierOut:
-    timeline = await timeline_of(session, case.id)
-    records = await records_of(session, case.id)
+async def build(session: AsyncSession, case_id: str, *, pii: bool) -> DossierOut | None:
+    """The case's dossier, None if there is no such case."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        return None
+    full = await full_case(session, case)
+    timeline, records = full.timeline or [], full.records or []
     registration = await session.get(Registration, case.id)
-    ladder = (await session.scalars(select(Escalation).where(Escalation.case_id == case.id)
-                                    .order_by(Escalation.step, Escalation.clock))).all()
-    links = (await session.scalars(select(MediaLink).where(
-        MediaLink.complaint_id == case.complaint_id).order_by(MediaLink.linked_at))).all()
-    full = case_out(case, timeline, ladder=list(ladder), links=list(links),
-                    answers=await answers_of(session, case.id), records=records,
-                    missing=await missing_parts(session, case))
-    incident = (await read_incident(case.incident_id, runtime)
-                if case.incident_id else None)
+    incident = await incident_view(session, case.incident_id) if case.incident_id else None
     by_kind = {kind: [r for r in records if r.kind == kind] for kind in (
         "plan", "investigation", "opinion", "transfer", "no_follow_up")}
     dossier = DossierOut(
@@ -71,8 +64,8 @@ async def build(session: AsyncSession, runtime: Any, case: Case, *, pii: bool) -
                                   satisfaction=t.detail.get("satisfaction"))
                     for t in timeline if t.action == "followed_up"],
         follow_up_impossible=by_kind["no_follow_up"], transfers=by_kind["transfer"],
-        timeline=full.timeline or [], escalations=full.escalations or [],
-        acknowledgements=[t for t in full.timeline or []
+        timeline=timeline, escalations=full.escalations or [],
+        acknowledgements=[t for t in timeline
                           if t.action in ("notification_acknowledged", "acknowledged")],
         mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS)
     if pii:

@@ -231,7 +231,7 @@ def _timeline(unit: Unit, case: Case, at: datetime, action: str, detail: dict[st
                                    detail=detail, reason=reason))
 
 
-async def acknowledged(unit: Unit, ack: NotificationAcknowledged) -> Case | None:
+async def record_acknowledgement(unit: Unit, ack: NotificationAcknowledged) -> Case | None:
     """A recipient confirmed a delivery: an escalation's stops its skip-level timer; any
     acknowledgement of the case goes on its timeline under who gave it (the recipient by
     token, or the operator who recorded it). Returns the case, locked, if there is one."""

@@ -26,6 +26,7 @@ from shared.events.schemas import (
 )
 from shared.runtime import Unit
 from triage_svc import actions
+from triage_svc.errors import Conflict, NotFound
 from triage_svc.models import Case, Incident, IncidentMember, MediaLink
 from triage_svc.rules import Rules
 from triage_svc.similarity import similarity
@@ -324,8 +325,16 @@ async def _join_opinion_incidents(unit: Unit, case: Case, link: MediaLink) -> No
                                             member_id=case.complaint_id, added_at=link.linked_at))
 
 
-class AlreadyClosed(Exception):
+class AlreadyClosed(Conflict):
     pass
+
+
+async def locked(unit: Unit, incident_id: str) -> Incident:
+    """The incident, row-locked for a change; NotFound if there is none."""
+    incident = await unit.session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
 
 
 async def close(unit: Unit, incident: Incident, actor: str, reason: str,

@@ -8,7 +8,8 @@ from shared.app import create_service_app
 from shared.bus import MemoryBroker
 from shared.runtime import ServiceRuntime
 from shared.settings import ConfigError
-from triage_svc import api, case_actions, casefile_api, consumers, reports_api
+from triage_svc import consumers
+from triage_svc.api import ROUTERS
 from triage_svc.gauges import register_gauges
 from triage_svc.models import metadata
 from triage_svc.rules import RulesError, load_rules
@@ -27,8 +28,6 @@ def create_app(
                              broker=broker)
     consumers.register(runtime, rules, settings.timer_interval_s)
     register_gauges(runtime)
-    routers = [api.router, case_actions.router, casefile_api.router, api.incidents_router,
-               case_actions.incidents_router, reports_api.router]
-    app = create_service_app(runtime, routers, title="Beacon triage")
+    app = create_service_app(runtime, ROUTERS, title="Beacon triage")
     app.state.rules = rules
     return app

@@ -1,18 +1,44 @@
-"""Reads of cases and incidents for lists and boards: filters, a stable order and cursor
-paging."""
+"""Reads of cases and incidents, as the API shows them: lists with filters, a stable order
+and cursor paging; one case or incident with what belongs to it; the statistics."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.paging import after_cursor, count_of, encode_cursor, page_of
-from triage_svc.escalation import ANSWERED, overdue_clause
-from triage_svc.models import AnswerVersion, Case, CaseRecord, Incident, TimelineEntry
-from triage_svc.schemas import AnswerOut, AppealOut, FollowUpOut, RecordOut
+from triage_svc.closing import missing_parts
+from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
+from triage_svc.models import (
+    AnswerVersion,
+    Case,
+    CaseRecord,
+    Escalation,
+    Incident,
+    IncidentMember,
+    MediaLink,
+    TimelineEntry,
+)
+from triage_svc.schemas import (
+    AnswerOut,
+    AppealOut,
+    CaseOut,
+    CaseStats,
+    ComplaintCaseOut,
+    EscalationOut,
+    FollowUpOut,
+    IncidentOut,
+    LevelCounts,
+    MediaLinkOut,
+    RecordOut,
+    TimelineOut,
+)
 
 LEVELS = (1, 2, 3, 4)
 # A case is open until it is closed (the plans: 结案, then 归档); answered cases awaiting
@@ -159,3 +185,141 @@ async def records_of(session: AsyncSession, case_id: str) -> list[RecordOut]:
     rows = await session.scalars(select(CaseRecord).where(CaseRecord.case_id == case_id)
                                  .order_by(CaseRecord.at, CaseRecord.kind, CaseRecord.version))
     return [RecordOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
+             now: datetime | None = None, ladder: list[Escalation] | None = None,
+             links: list[MediaLink] | None = None,
+             answers: list[AnswerOut] | None = None, records: list[RecordOut] | None = None,
+             missing: list[str] | None = None) -> CaseOut:
+    """A case as the API shows it; the lists left None are left out (a list page)."""
+    return CaseOut(
+        id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
+        category=case.category, level_reasons=case.level_reasons, state=case.state,
+        department=case.department, drill=case.drill, opened_at=case.opened_at,
+        deadlines={
+            "acknowledge_by": case.acknowledge_by, "first_contact_by": case.first_contact_by,
+            "report_by": case.report_by, "resolve_by": case.resolve_by,
+        },
+        incident_id=case.incident_id, media=case.media, people_count=case.people_count,
+        escalation_step=case.escalation_step,
+        overdue=is_overdue(case, now or datetime.now(UTC)),
+        assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
+        channel=case.channel, answers=answers, owner=case.owner, plan_due_at=case.plan_by,
+        archived_at=case.archived_at, records=records, missing=missing,
+        escalations=None if ladder is None else [
+            EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
+        mentions=None if links is None else [
+            MediaLinkOut.model_validate(link, from_attributes=True) for link in links],
+        timeline=None if timeline is None else [
+            TimelineOut(at=t.at, actor=t.actor, action=t.action, detail=t.detail,
+                        reason=t.reason) for t in timeline
+        ],
+    )
+
+
+async def escalations_of(session: AsyncSession, case_id: str) -> list[Escalation]:
+    """The case's escalation ladder, lowest step first."""
+    return list((await session.scalars(select(Escalation).where(
+        Escalation.case_id == case_id).order_by(Escalation.step, Escalation.clock))).all())
+
+
+async def mentions_of(session: AsyncSession, complaint_id: str) -> list[MediaLink]:
+    """Media mentions linked to the complaint, oldest link first."""
+    return list((await session.scalars(select(MediaLink).where(
+        MediaLink.complaint_id == complaint_id).order_by(MediaLink.linked_at))).all())
+
+
+async def full_case(session: AsyncSession, case: Case) -> CaseOut:
+    """The case with everything that belongs to it: timeline, ladder, mentions, answers,
+    the case file's records and what is missing before it may close."""
+    return case_out(case, await timeline_of(session, case.id),
+                    ladder=await escalations_of(session, case.id),
+                    links=await mentions_of(session, case.complaint_id),
+                    answers=await answers_of(session, case.id),
+                    records=await records_of(session, case.id),
+                    missing=await missing_parts(session, case))
+
+
+async def case_view(session: AsyncSession, case_id: str) -> CaseOut | None:
+    case = await session.get(Case, case_id)
+    return None if case is None else await full_case(session, case)
+
+
+async def case_of_complaint(session: AsyncSession, complaint_id: str
+                            ) -> ComplaintCaseOut | None:
+    """The case of a complaint as its filer may see it; None before it is triaged."""
+    case = await session.scalar(select(Case).where(Case.complaint_id == complaint_id))
+    if case is None:
+        return None
+    answers = await answers_of(session, case.id)
+    timeline = await timeline_of(session, case.id, ("followed_up", "appealed"))
+    return ComplaintCaseOut(
+        id=case.id, response_level=case.response_level, category=case.category,
+        level_reasons=case.level_reasons, state=case.state,
+        deadlines=case_out(case).deadlines, incident_id=case.incident_id, answers=answers,
+        follow_up=follow_up_of(timeline), appeal=appeal_of(timeline, answers))
+
+
+async def case_stats(session: AsyncSession, drill: bool, now: datetime) -> CaseStats:
+    """Counts per level, state and category, of real cases or (with `drill`) of drills."""
+    real = Case.drill.is_(drill)
+    open_ = real & open_clause()
+
+    async def counts(query: Select[Any, Any]) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (await session.execute(query)).all()}
+
+    opened = await open_by_level(session)
+    by_level = LevelCounts(
+        open={str(level): n for (level, is_drill), n in opened.items()
+              if is_drill == drill and n},
+        overdue=await counts(_count_by(Case.response_level, open_ & overdue_clause(now))),
+        escalated=await counts(_count_by(Case.response_level,
+                                         open_ & (Case.escalation_step > 0))),
+    )
+    return CaseStats(
+        drill=drill, by_level=by_level, by_state=await counts(_count_by(Case.state, real)),
+        by_category=await counts(_count_by(Case.category, real)),
+        open_incidents=await counts(select(Incident.kind, func.count()).where(
+            Incident.drill.is_(drill), Incident.state == "open").group_by(Incident.kind)))
+
+
+def _count_by(column: InstrumentedAttribute[Any], where: ColumnElement[bool]
+              ) -> Select[Any, Any]:
+    return select(column, func.count()).where(where).group_by(column)
+
+
+Members = dict[tuple[str, str], list[str]]
+
+
+async def members_of(session: AsyncSession, incident_ids: list[str]) -> Members:
+    """Member ids per (incident, kind), in the order they joined."""
+    found: Members = defaultdict(list)
+    if incident_ids:
+        rows = await session.execute(
+            select(IncidentMember.incident_id, IncidentMember.member_kind,
+                   IncidentMember.member_id)
+            .where(IncidentMember.incident_id.in_(incident_ids))
+            .order_by(IncidentMember.added_at, IncidentMember.member_id))
+        for incident_id, kind, member_id in rows.all():
+            found[(incident_id, kind)].append(member_id)
+    return found
+
+
+def incident_out(incident: Incident, members: Members) -> IncidentOut:
+    return IncidentOut(
+        id=incident.id, kind=incident.kind, response_level=incident.response_level,
+        state=incident.state, opened_at=incident.opened_at, updated_at=incident.updated_at,
+        summary=incident.summary, people_count=incident.people_count, drill=incident.drill,
+        complaint_ids=members.get((incident.id, "complaint"), []),
+        mention_ids=members.get((incident.id, "mention"), []),
+        closed_at=incident.closed_at, closed_by=incident.closed_by,
+        close_reason=incident.close_reason,
+    )
+
+
+async def incident_view(session: AsyncSession, incident_id: str) -> IncidentOut | None:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    return incident_out(incident, await members_of(session, [incident_id]))

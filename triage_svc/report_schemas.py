@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from shared.periods import PeriodOut
 
 GroupBy = Literal["category", "department", "product", "channel"]
-Clock = Literal["acknowledge", "first_contact", "report", "resolve"]
+ClockName = Literal["acknowledge", "first_contact", "report", "resolve"]
 
 
 class GroupCount(BaseModel):
@@ -65,7 +65,7 @@ class ClockOutcome(BaseModel):
 class LevelSla(BaseModel):
     response_level: int
     cases: int
-    clocks: dict[Clock, ClockOutcome]
+    clocks: dict[ClockName, ClockOutcome]
     compliance: float | None = Field(
         description="met / (met + missed) over the four clocks; null when none is decided")
     followed_up: int = Field(description="cases with a follow-up call (回访)")

@@ -7,6 +7,8 @@ Python. Drills count apart: a report covers real cases, or drills only when aske
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, get_args
@@ -19,7 +21,7 @@ from shared.periods import Period, change_pct
 from triage_svc.escalation import WORK_DONE
 from triage_svc.models import Case, Incident, TimelineEntry
 from triage_svc.report_schemas import (
-    Clock,
+    ClockName,
     ClockOutcome,
     Example,
     GroupBy,
@@ -39,7 +41,7 @@ NOT_STORED = {"location": "triage does not store where a complaint happened"}
 TOP = 10
 EXAMPLES = 3
 MIN_RISING = 2  # a topic needs this many cases in the period to be called rising
-CLOCKS: tuple[Clock, ...] = get_args(Clock)
+CLOCKS: tuple[ClockName, ...] = get_args(ClockName)
 
 
 def _opened_in(period: Period, drill: bool) -> ColumnElement[bool]:
@@ -141,7 +143,7 @@ async def sla(session: AsyncSession, period: Period, drill: bool, now: datetime
 
 def _level_sla(row: tuple[Any, ...]) -> LevelSla:
     level, cases, followed, average, *pairs = row
-    clocks: dict[Clock, ClockOutcome] = {}
+    clocks: dict[ClockName, ClockOutcome] = {}
     for i, clock in enumerate(CLOCKS):
         met, missed = int(pairs[2 * i] or 0), int(pairs[2 * i + 1] or 0)
         clocks[clock] = ClockOutcome(met=met, missed=missed, pending=int(cases) - met - missed)
@@ -182,6 +184,28 @@ async def hotspots(session: AsyncSession, period: Period, group_by: GroupBy, dri
 
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
+# A cell starting with one of these is a formula to a spreadsheet: keep it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_csv(report: HotspotReport) -> bytes:
+    """UTF-8 with a byte-order mark (so spreadsheets read the Chinese), CRLF lines."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows([_cell(v) for v in row] for row in csv_rows(report))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: str) -> str:
+    """Text that a spreadsheet would run as a formula is kept text; numbers stay numbers."""
+    if not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def csv_rows(report: HotspotReport) -> list[tuple[str, str, str, str]]:

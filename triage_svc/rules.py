@@ -1,6 +1,8 @@
 """Loading and checking the rules file: a bad file stops the start with the line at fault.
 
-The file is ops-editable TOML (see `rules.toml` for the format). Every check that fails
+The file is ops-editable TOML (see `rules.toml` for the format). The frozen dataclasses
+below are what the engine reads and, with their checked field types, the schema pydantic
+validates the file's tables by (`_File` holds the few tables shaped otherwise). A fault
 raises `RulesError` naming the file, the line and the key, e.g.
 `rules.toml:42: [[rule]] #7 (press): level must be 1, 2, 3 or 4`.
 """
@@ -9,11 +11,23 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from shared.events.schemas import Category
 
@@ -22,15 +36,11 @@ CATEGORIES: tuple[Category, ...] = (
     "privacy", "safety", "legal", "other",
 )
 CLOCKS = ("acknowledge", "first_contact", "report", "resolve")
+LEVELS = ("1", "2", "3", "4")  # as the file's keys spell them
 # 接收部门 → 综合部 → 领导小组 → 上级主管部门 (DOMAIN.md, Escalation); roles of notify's roster.
 DEFAULT_CHAIN = ("department_head", "general_affairs", "leadership_group", "superior_authority")
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 
-_RULE_KEYS = {
-    "name", "level", "reason", "terms", "requires", "unless_before", "not_within", "category",
-    "min_people", "media", "drill", "min_complainant_recent", "min_target_recent",
-    "unless_resolved",
-}
 _TRIGGERS = ("terms", "min_people", "media", "drill", "min_complainant_recent",
              "min_target_recent")
 # "15m", "24h", "3wd" (working days), "30s" (drills and tests); a bare integer is minutes.
@@ -44,6 +54,85 @@ class RulesError(ValueError):
     pass
 
 
+# How a fault is said: a PREDICATE follows the table and key ("[group] similarity must be
+# in (0, 1]"); a STATEMENT follows the table alone and names the key itself if need be.
+PREDICATE, STATEMENT = "rules_predicate", "rules_statement"
+
+
+def _refuse(ok: Callable[[Any], bool], fault: str, kind: str = PREDICATE) -> BeforeValidator:
+    """Refuse a value unless `ok(value)`; "{value}" in `fault` shows the value."""
+    def check(value: Any) -> Any:
+        if not ok(value):
+            raise PydanticCustomError(kind, fault.replace("{value}", repr(value)))
+        return value
+    return BeforeValidator(check)
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _words(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _compiled(terms: tuple[str, ...]) -> tuple[str, ...]:
+    for term in terms:
+        try:
+            compile_term(term)
+        except re.error as exc:
+            raise PydanticCustomError(PREDICATE, f"has a bad term {term!r} ({exc})") from exc
+    return terms
+
+
+def _zone(value: object) -> bool:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _exactly(keys: tuple[str, ...], fault: str) -> AfterValidator:
+    def check(table: dict[str, Any]) -> dict[str, Any]:
+        if set(table) != set(keys):
+            raise PydanticCustomError(STATEMENT, fault)
+        return table
+    return AfterValidator(check)
+
+
+# The file's value types: each refuses a bad value in words of its own.
+Level = Annotated[int, _refuse(lambda v: _integer(v) and 1 <= v <= 4, "must be 1, 2, 3 or 4")]
+LevelKey = Annotated[str, _refuse(lambda v: v in LEVELS, "is not a level (1, 2, 3 or 4)")]
+Positive = Annotated[int, _refuse(lambda v: _integer(v) and v > 0,
+                                  "must be a positive integer, got {value}")]
+Count = Annotated[int | None, _refuse(lambda v: v is None or (_integer(v) and v > 0),
+                                      "must be a positive integer, got {value}")]
+Share = Annotated[float, _refuse(lambda v: (_integer(v) or isinstance(v, float)) and 0 < v <= 1,
+                                 "must be in (0, 1]")]
+Flag = Annotated[bool, _refuse(lambda v: isinstance(v, bool), "must be true or false")]
+Text = Annotated[str, _refuse(lambda v: isinstance(v, str) and bool(v.strip()),
+                              "is required (a non-empty string)")]
+Words = Annotated[tuple[str, ...], _refuse(_words, "must be a list of non-empty strings"),
+                  AfterValidator(lambda words: tuple(w.lower() for w in words))]
+Terms = Annotated[Words, AfterValidator(_compiled)]
+KnownCategory = Annotated[Category, _refuse(lambda v: v in CATEGORIES,
+                                            "unknown category {value}", STATEMENT)]
+MaybeCategory = Annotated[Category | None, _refuse(lambda v: v is None or v in CATEGORIES,
+                                                   "unknown category {value}", STATEMENT)]
+Zone = Annotated[str, _refuse(_zone, "must be a known time zone, got {value}")]
+Dates = Annotated[frozenset[date], _refuse(lambda v: isinstance(v, list) and all(
+    isinstance(d, date) and not isinstance(d, datetime) for d in v),
+    "must be a list of dates (2026-10-09)")]
+Chain = Annotated[tuple[str, ...], _refuse(lambda v: _words(v) and len(v) >= 2
+                                           and len(set(v)) == len(v),
+                                           "must list two or more distinct roles")]
+KnownClock = Annotated[str, _refuse(lambda v: v in CLOCKS, "names an unknown clock {value} "
+                                   f"(one of {', '.join(CLOCKS)})")]
+T = TypeVar("T")
+PerLevel = Annotated[dict[LevelKey, T], _exactly(LEVELS, "must set levels 1, 2, 3 and 4")]
+
+
 @dataclass(frozen=True)
 class Clock:
     """A deadline length: calendar minutes, or working days (see `triage_svc.clocks`)."""
@@ -53,22 +142,42 @@ class Clock:
     seconds: int = 0
 
 
+def _clock(value: object) -> Clock:
+    """An integer is minutes; a string is "<n>m", "<n>h", "<n>wd" (working days) or "<n>s"."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return Clock(minutes=value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None or int(match.group(1)) <= 0:
+        raise PydanticCustomError(PREDICATE, "must be a duration (positive minutes, or a string "
+                                  f'like "15m", "24h", "3wd", "30s"), got {value!r}')
+    amount, unit = int(match.group(1)), match.group(2)
+    if unit == "wd":
+        return Clock(working_days=amount)
+    if unit == "s":
+        return Clock(seconds=amount)
+    return Clock(minutes=amount * 60 if unit == "h" else amount)
+
+
+Duration = Annotated[Clock, BeforeValidator(_clock)]
+ClockSet = Annotated[dict[str, Duration], _exactly(CLOCKS, f"must set exactly {', '.join(CLOCKS)}")]
+
+
 @dataclass(frozen=True)
 class Rule:
-    name: str
-    level: int
-    reason: str
-    terms: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    unless_before: tuple[str, ...] = ()
-    not_within: tuple[str, ...] = ()
-    category: Category | None = None
-    min_people: int | None = None
-    media: bool = False
-    drill: bool = False
-    min_complainant_recent: int | None = None
-    min_target_recent: int | None = None
-    unless_resolved: bool = False  # a term in a sentence saying it was fixed does not fire
+    name: Text
+    level: Level
+    reason: Text
+    terms: Terms = ()
+    requires: Terms = ()
+    unless_before: Words = ()
+    not_within: Words = ()
+    category: MaybeCategory = None
+    min_people: Count = None
+    media: Flag = False
+    drill: Flag = False
+    min_complainant_recent: Count = None
+    min_target_recent: Count = None
+    unless_resolved: Flag = False  # a term in a sentence saying it was fixed does not fire
 
 
 @dataclass(frozen=True)
@@ -76,23 +185,23 @@ class Resolved:
     """A sentence saying the matter was already fixed ("上次漏气已经修好了") cancels the
     terms of rules with `unless_resolved`, unless it also says it is not ("修好了又坏了")."""
 
-    cues: tuple[str, ...] = ()
-    still: tuple[str, ...] = ()
+    cues: Words = ()
+    still: Words = ()
 
 
 @dataclass(frozen=True)
 class Negation:
-    cues: tuple[str, ...]
-    exceptions: tuple[str, ...]
-    window_chars: int
-    window_words: int
+    cues: Words = ()
+    exceptions: Words = ()
+    window_chars: Positive = 4
+    window_words: Positive = 3
 
 
 @dataclass(frozen=True)
 class Calendar:
-    timezone: str = "Asia/Shanghai"
-    extra_holidays: frozenset[date] = frozenset()
-    extra_workdays: frozenset[date] = frozenset()
+    timezone: Zone = "Asia/Shanghai"
+    extra_holidays: Dates = frozenset()
+    extra_workdays: Dates = frozenset()
 
 
 @dataclass(frozen=True)
@@ -106,7 +215,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Escalation:
+class EscalationPolicy:
     chain: tuple[str, ...] = DEFAULT_CHAIN
     steps: dict[int, tuple[Step, ...]] = field(default_factory=dict)
     # Skip-level (跨级上报): a step's recipients must acknowledge within this, per level.
@@ -117,21 +226,21 @@ class Escalation:
 class GroupPolicy:
     """群体投诉: similar complaints about one target from several complainants."""
 
-    window_hours: int = 24
-    min_complainants: int = 5
-    similarity: float = 0.6
-    min_people: int = 5  # one complaint speaking for this many people is a group by itself
-    response_level: int = 2
-    large_people: int = 30  # from this head-count the incident is level 1
-    max_candidates: int = 2000
+    window_hours: Positive = 24
+    min_complainants: Positive = 5
+    similarity: Share = 0.6
+    min_people: Positive = 5  # one complaint speaking for this many people is a group by itself
+    response_level: Level = 2
+    large_people: Positive = 30  # from this head-count the incident is level 1
+    max_candidates: Positive = 2000
 
 
 @dataclass(frozen=True)
 class OpinionPolicy:
     """舆情: how alerts and linked mentions change incidents and cases."""
 
-    merge_hours: int = 24  # an alert on the same topic within this joins the open incident
-    linked_level: int = 2  # a complaint linked to a media mention is at least this severe
+    merge_hours: Positive = 24  # an alert on the same topic within this joins the open incident
+    linked_level: Level = 2  # a complaint linked to a media mention is at least this severe
 
 
 @dataclass(frozen=True)
@@ -144,49 +253,9 @@ class Rules:
     resolved: Resolved = field(default_factory=Resolved)
     calendar: Calendar = field(default_factory=Calendar)
     history_window_days: int = 30
-    escalation: Escalation = field(default_factory=Escalation)
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     group: GroupPolicy = field(default_factory=GroupPolicy)
     opinion: OpinionPolicy = field(default_factory=OpinionPolicy)
-
-
-class _Lines:
-    """Maps TOML tables and keys to line numbers (tomllib keeps none after a successful parse)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
-
-    def __init__(self, text: str) -> None:
-        self.tables: dict[str, int] = {}
-        self.keys: dict[tuple[str, str], int] = {}
-        counts: dict[str, int] = {}
-        section = ""
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
-            if header:
-                name = header.group(2).replace('"', "").replace("'", "")
-                if header.group(1) == "[[":
-                    counts[name] = counts.get(name, 0) + 1
-                    name = f"{name}#{counts[name]}"
-                section = name
-                self.tables.setdefault(section, number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                self.keys.setdefault((section, key.group(1).strip("\"'")), number)
-
-    def line(self, table: str, key: str | None = None) -> int:
-        if key is not None and (table, key) in self.keys:
-            return self.keys[(table, key)]
-        return self.tables.get(table, 1)
-
-
-class _Checker:
-    def __init__(self, where: str, lines: _Lines) -> None:
-        self.where = where
-        self.lines = lines
-
-    def fail(self, table: str, key: str | None, message: str) -> RulesError:
-        return RulesError(f"{self.where}:{self.lines.line(table, key)}: {message}")
 
 
 def load_rules(path: Path = DEFAULT_RULES) -> Rules:
@@ -202,51 +271,19 @@ def load_rules(path: Path = DEFAULT_RULES) -> Rules:
 
 
 def parse_rules(raw: dict[str, Any], where: str, text: str = "") -> Rules:
-    check = _Checker(where, _Lines(text))
-    rules = tuple(_rule(r, i + 1, check) for i, r in enumerate(raw.get("rule", [])))
-    if not rules:
-        raise check.fail("", None, "no [[rule]] entries")
-    names = [r.name for r in rules]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise check.fail(f"rule#{i + 1}", "name", f"[[rule]] #{i + 1}: duplicate name {name!r}")
-    return Rules(
-        version=_positive(raw.get("version", 1), check, "", "version"),
-        rules=rules,
-        categories=_categories(raw.get("categories", {}), check),
-        clocks={level: _clock_table(raw, level, check) for level in (1, 2, 3, 4)},
-        negation=_negation(raw.get("negation", {}), check),
-        resolved=_resolved(raw.get("resolved", {}), check),
-        calendar=_calendar(raw.get("calendar", {}), check),
-        history_window_days=_positive(
-            raw.get("history", {}).get("window_days", 30), check, "history", "window_days"),
-        escalation=_escalation(raw.get("escalation", {}), check),
-        group=_group(raw.get("group", {}), check),
-        opinion=_opinion(raw.get("public_opinion", {}), check),
-    )
-
-
-def _positive(value: object, check: _Checker, table: str, key: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        label = f"[{table}] {key}" if table else key
-        raise check.fail(table, key, f"{label} must be a positive integer, got {value!r}")
-    return value
-
-
-def _strings(value: object, check: _Checker, table: str, key: str, label: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise check.fail(table, key, f"{label}: {key} must be a list of non-empty strings")
-    return tuple(v.lower() for v in value)
-
-
-def _terms(value: object, check: _Checker, table: str, key: str, label: str) -> tuple[str, ...]:
-    terms = _strings(value, check, table, key, label)
-    for term in terms:
-        try:
-            compile_term(term)
-        except re.error as exc:
-            raise check.fail(table, key, f"{label}: {key}: bad term {term!r} ({exc})") from exc
-    return terms
+    """The rules of a parsed file. RulesError names one fault: the first in the file, or
+    when nothing written is at fault, the first key missing."""
+    try:
+        checked = _File.model_validate(raw)
+    except ValidationError as exc:
+        faults = [(tuple(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
+    else:
+        faults = list(_faults_across_tables(checked))
+    if faults:
+        lines = _Lines(text)
+        _, line, said = min((_said(fault, raw, lines) for fault in faults), key=lambda s: s[:2])
+        raise RulesError(f"{where}:{line}: {said}")
+    return checked.rules()
 
 
 @dataclass(frozen=True)
@@ -287,175 +324,179 @@ def compile_term(term: str) -> Term:
     return Term(term, english, re.compile(gap.join(parts)))
 
 
-def _rule(raw: dict[str, Any], number: int, check: _Checker) -> Rule:
-    table = f"rule#{number}"
-    name = raw.get("name")
-    label = f"[[rule]] #{number}" + (f" ({name})" if isinstance(name, str) else "")
-    unknown = sorted(set(raw) - _RULE_KEYS)
-    if unknown:
-        raise check.fail(table, unknown[0], f"{label}: unknown key {unknown[0]!r}")
-    if raw.get("level") not in (1, 2, 3, 4) or isinstance(raw.get("level"), bool):
-        raise check.fail(table, "level", f"{label}: level must be 1, 2, 3 or 4")
-    for key in ("name", "reason"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise check.fail(table, key, f"{label}: {key} is required (a non-empty string)")
-    if not any(raw.get(key) for key in _TRIGGERS):
-        raise check.fail(table, None, f"{label}: needs one of {', '.join(_TRIGGERS)}")
-    lists = {key: (_terms if key in ("terms", "requires") else _strings)(
-                 raw.get(key, []), check, table, key, label)
-             for key in ("terms", "requires", "unless_before", "not_within")}
-    if any(lists[k] for k in ("requires", "unless_before", "not_within")) and not lists["terms"]:
-        raise check.fail(table, None, f"{label}: requires/unless_before/not_within need terms")
-    category = raw.get("category")
-    if category is not None and category not in CATEGORIES:
-        raise check.fail(table, "category", f"{label}: unknown category {category!r}")
-    counts = {key: None if raw.get(key) is None else _positive(raw[key], check, table, key)
-              for key in ("min_people", "min_complainant_recent", "min_target_recent")}
-    for key in ("media", "drill", "unless_resolved"):
-        if not isinstance(raw.get(key, False), bool):
-            raise check.fail(table, key, f"{label}: {key} must be true or false")
-    return Rule(
-        name=raw["name"], level=raw["level"], reason=raw["reason"], terms=lists["terms"],
-        requires=lists["requires"], unless_before=lists["unless_before"],
-        not_within=lists["not_within"], category=category,
-        min_people=counts["min_people"], media=raw.get("media", False),
-        drill=raw.get("drill", False), min_complainant_recent=counts["min_complainant_recent"],
-        min_target_recent=counts["min_target_recent"],
-        unless_resolved=raw.get("unless_resolved", False),
-    )
 
 
-def _categories(raw: dict[str, Any], check: _Checker) -> CategoryTerms:
-    categories: list[tuple[Category, tuple[str, ...]]] = []
-    for name, terms in raw.items():
-        if name not in CATEGORIES:
-            raise check.fail("categories", name, f"[categories]: unknown category {name!r}")
-        categories.append((name, _terms(terms, check, "categories", name, "[categories]")))
-    return tuple(categories)
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is refused, not ignored
 
 
-def _clock_table(raw: dict[str, Any], level: int, check: _Checker) -> dict[str, Clock]:
-    table = f"clocks.{level}"
-    values = raw.get("clocks", {}).get(str(level))
-    if not isinstance(values, dict) or set(values) != set(CLOCKS):
-        raise check.fail(table, None, f"[{table}] must set exactly {', '.join(CLOCKS)}")
-    return {key: _clock(value, check, table, key) for key, value in values.items()}
+class _Step(_Table):
+    role: str
+    clock: KnownClock
 
 
-def _clock(value: object, check: _Checker, table: str, key: str) -> Clock:
-    """An integer is minutes; a string is "<n>m", "<n>h" or "<n>wd" (working days)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return Clock(minutes=value)
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None or int(match.group(1)) <= 0:
-        raise check.fail(table, key, f"[{table}] {key}: {value!r} is not a duration "
-                         "(positive minutes, or a string like \"15m\", \"24h\", \"3wd\", \"30s\")")
-    amount, unit = int(match.group(1)), match.group(2)
-    if unit == "wd":
-        return Clock(working_days=amount)
-    if unit == "s":
-        return Clock(seconds=amount)
-    return Clock(minutes=amount * 60 if unit == "h" else amount)
+class _Escalation(_Table):
+    chain: Chain = DEFAULT_CHAIN
+    steps: dict[LevelKey, list[_Step]] = {}
+    ack_within: PerLevel[Duration]
 
 
-def _negation(raw: dict[str, Any], check: _Checker) -> Negation:
-    return Negation(
-        cues=_strings(raw.get("cues", []), check, "negation", "cues", "[negation]"),
-        exceptions=_strings(raw.get("exceptions", []), check, "negation", "exceptions",
-                            "[negation]"),
-        window_chars=_positive(raw.get("window_chars", 4), check, "negation", "window_chars"),
-        window_words=_positive(raw.get("window_words", 3), check, "negation", "window_words"),
-    )
+class _History(_Table):
+    window_days: Positive = 30
 
 
-def _resolved(raw: dict[str, Any], check: _Checker) -> Resolved:
-    return Resolved(
-        cues=_strings(raw.get("cues", []), check, "resolved", "cues", "[resolved]"),
-        still=_strings(raw.get("still", []), check, "resolved", "still", "[resolved]"),
-    )
+def _some(rules: list[Rule]) -> list[Rule]:
+    if not rules:
+        raise PydanticCustomError(STATEMENT, "no [[rule]] entries")
+    return rules
 
 
-def _calendar(raw: dict[str, Any], check: _Checker) -> Calendar:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+class _File(_Table):
+    """The file's top level; its dataclass tables take no unknown keys either."""
 
-    zone = raw.get("timezone", "Asia/Shanghai")
-    try:
-        ZoneInfo(str(zone))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise check.fail("calendar", "timezone", f"[calendar] timezone: unknown {zone!r}") from exc
-    return Calendar(str(zone), _dates(raw, "extra_holidays", check),
-                    _dates(raw, "extra_workdays", check))
+    version: Positive = 1
+    # Checked even when absent, and first: a file without rules is told so before all else.
+    rule: Annotated[list[Rule], AfterValidator(_some)] = Field([], validate_default=True)
+    categories: dict[KnownCategory, Terms] = {}
+    clocks: PerLevel[ClockSet]
+    negation: Negation = Negation()
+    resolved: Resolved = Resolved()
+    calendar: Calendar = Calendar()
+    history: _History = _History()
+    escalation: _Escalation
+    group: GroupPolicy = GroupPolicy()
+    public_opinion: OpinionPolicy = OpinionPolicy()
 
-
-def _dates(raw: dict[str, Any], key: str, check: _Checker) -> frozenset[date]:
-    values = raw.get(key, [])
-    if not isinstance(values, list) or not all(
-            isinstance(v, date) and not isinstance(v, datetime) for v in values):
-        raise check.fail("calendar", key, f"[calendar] {key} must be a list of dates (2026-10-09)")
-    return frozenset(values)
-
-
-def _escalation(raw: dict[str, Any], check: _Checker) -> Escalation:
-    chain = raw.get("chain", list(DEFAULT_CHAIN))
-    if not isinstance(chain, list) or len(chain) < 2 or len(set(chain)) != len(chain) \
-            or not all(isinstance(r, str) and r.strip() for r in chain):
-        raise check.fail("escalation", "chain",
-                         "[escalation] chain must list two or more distinct roles")
-    steps = {level: _steps(raw.get("steps", {}).get(str(level), []), tuple(chain), level, check)
-             for level in (1, 2, 3, 4)}
-    ack = raw.get("ack_within", {})
-    if not isinstance(ack, dict) or set(ack) != {"1", "2", "3", "4"}:
-        raise check.fail("escalation.ack_within", None,
-                         "[escalation.ack_within] must set levels 1, 2, 3 and 4")
-    return Escalation(
-        chain=tuple(chain), steps=steps,
-        ack_within={int(k): _clock(v, check, "escalation.ack_within", k) for k, v in ack.items()},
-    )
+    def rules(self) -> Rules:
+        chain, steps = self.escalation.chain, self.escalation.steps
+        return Rules(
+            version=self.version, rules=tuple(self.rule),
+            categories=tuple(self.categories.items()),
+            clocks={int(level): self.clocks[level] for level in LEVELS},
+            negation=self.negation, resolved=self.resolved, calendar=self.calendar,
+            history_window_days=self.history.window_days,
+            escalation=EscalationPolicy(chain=chain, steps={
+                int(level): tuple(Step(chain.index(s.role), s.role, s.clock)
+                                  for s in steps.get(level, [])) for level in LEVELS},
+                ack_within={int(level): self.escalation.ack_within[level] for level in LEVELS}),
+            group=self.group, opinion=self.public_opinion)
 
 
-def _steps(raw: object, chain: tuple[str, ...], level: int, check: _Checker
-           ) -> tuple[Step, ...]:
-    table, label = "escalation.steps", f"[escalation.steps] {level}"
-    if not isinstance(raw, list):
-        raise check.fail(table, str(level), f"{label} must be a list of {{role, clock}}")
-    steps: list[Step] = []
-    for item in raw:
-        if not isinstance(item, dict) or set(item) != {"role", "clock"}:
-            raise check.fail(table, str(level), f"{label}: each step is {{role, clock}}")
-        if item["role"] not in chain[1:]:
-            raise check.fail(table, str(level), f"{label}: {item['role']!r} is not a step "
-                             f"above the first of the chain ({', '.join(chain[1:])})")
-        if item["clock"] not in CLOCKS:
-            raise check.fail(table, str(level), f"{label}: unknown clock {item['clock']!r} "
-                             f"(one of {', '.join(CLOCKS)})")
-        index = chain.index(item["role"])
-        if steps and index <= steps[-1].step:
-            raise check.fail(table, str(level), f"{label}: steps must go up the chain in order")
-        steps.append(Step(index, item["role"], item["clock"]))
-    return tuple(steps)
+Location = tuple[int | str, ...]
 
 
-def _group(raw: dict[str, Any], check: _Checker) -> GroupPolicy:
-    ints = {key: _positive(raw.get(key, default), check, "group", key) for key, default in (
-        ("window_hours", 24), ("min_complainants", 5), ("min_people", 5), ("large_people", 30),
-        ("max_candidates", 2000))}
-    level = raw.get("response_level", 2)
-    if level not in (1, 2, 3, 4) or isinstance(level, bool):
-        raise check.fail("group", "response_level", "[group] response_level must be 1 to 4")
-    similarity = raw.get("similarity", 0.6)
-    if not isinstance(similarity, float | int) or isinstance(similarity, bool) \
-            or not 0.0 < similarity <= 1.0:
-        raise check.fail("group", "similarity", "[group] similarity must be in (0, 1]")
-    return GroupPolicy(similarity=float(similarity), response_level=level, **ints)
+def _faults_across_tables(checked: _File) -> Iterator[tuple[Location, str, str]]:
+    """What the types alone do not say: a rule has a trigger, names are unique, steps go
+    up the chain."""
+    for i, rule in enumerate(checked.rule):
+        if not any(getattr(rule, key) for key in _TRIGGERS):
+            yield ("rule", i), STATEMENT, f"needs one of {', '.join(_TRIGGERS)}"
+        if (rule.requires or rule.unless_before or rule.not_within) and not rule.terms:
+            yield ("rule", i), STATEMENT, "requires/unless_before/not_within need terms"
+        if rule.name in [r.name for r in checked.rule[:i]]:
+            yield ("rule", i, "name"), STATEMENT, f"duplicate name {rule.name!r}"
+    chain = checked.escalation.chain
+    for level, steps in checked.escalation.steps.items():
+        indices = [chain.index(s.role) if s.role in chain[1:] else -1 for s in steps]
+        where = ("escalation", "steps", level)
+        if -1 in indices:
+            role = steps[indices.index(-1)].role
+            yield where, STATEMENT, (f"{level}: {role!r} is not a step above the first of "
+                                     f"the chain ({', '.join(chain[1:])})")
+        elif indices != sorted(set(indices)):
+            yield where, STATEMENT, f"{level}: steps must go up the chain in order"
 
 
-def _opinion(raw: dict[str, Any], check: _Checker) -> OpinionPolicy:
-    level = raw.get("linked_level", 2)
-    if level not in (1, 2, 3, 4) or isinstance(level, bool):
-        raise check.fail("public_opinion", "linked_level",
-                         "[public_opinion] linked_level must be 1 to 4")
-    return OpinionPolicy(
-        merge_hours=_positive(raw.get("merge_hours", 24), check, "public_opinion",
-                              "merge_hours"),
-        linked_level=level,
-    )
+def _said(fault: tuple[Location, str, str], raw: dict[str, Any], lines: _Lines
+          ) -> tuple[bool, int, str]:
+    """Whether the key is missing, the fault's line, and the fault in words to follow
+    "<file>:<line>: "."""
+    loc, kind, message = fault
+    table, path = _place(loc, raw)
+    missing = kind in ("missing", "missing_argument")
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):  # perhaps a whole table
+        (table, path), kind = _place(loc[:-1], raw), STATEMENT
+        path, message = (*path, loc[-1]), f"unknown key {loc[-1]!r}"
+    elif missing:
+        kind, message = PREDICATE, "is required"
+    elif kind not in (PREDICATE, STATEMENT):  # the shape: a table or list where one belongs
+        kind, message = PREDICATE, _SHAPES.get(kind, f"is not valid ({message})")
+    # A predicate follows the key's path ("4.1.clock"); a statement names the key itself,
+    # so it follows the path to the key's table, if the key is deeper than the TOML table.
+    shown = ".".join(str(p + 1) if isinstance(p, int) else p
+                     for p in (path if kind == PREDICATE else path[:-1]))
+    subject = [_label(table, raw), f"{shown}:" if kind == STATEMENT and shown else shown]
+    line = lines.line(table, str(path[0]) if path else None)
+    return missing, line, " ".join(part for part in (*subject, message) if part)
+
+
+_SHAPES = {"dict_type": "must be a table", "model_type": "must be a table",
+           "dataclass_type": "must be a table", "list_type": "must be a list"}
+
+
+def _place(loc: Location, raw: dict[str, Any]) -> tuple[str, Location]:
+    """The TOML table a pydantic location is in ("rule#3", "clocks.2"; "" at the top) and
+    the rest of the location, from the key on ("resolve"; "4", 0, "clock")."""
+    table, node = "", cast(Any, raw)
+    for i, part in enumerate(loc):
+        rest, after = tuple(p for p in loc[i:] if p != "[key]"), loc[i + 1:i + 2]
+        if isinstance(part, int):  # an entry of [[rule]] (an array of tables), or of a list
+            if table != "rule" or not isinstance(node, list):
+                return table, rest
+            table, node = f"rule#{part + 1}", node[part]
+            continue
+        child = node.get(part) if isinstance(node, dict) else None
+        into_rules = not table and part == "rule" and isinstance(child, list) \
+            and bool(after) and isinstance(after[0], int)
+        if not (isinstance(child, dict) or into_rules) or after == ("[key]",):
+            return table, rest
+        table, node = f"{table}.{part}" if table else part, child
+    return table, ()
+
+
+def _label(table: str, raw: dict[str, Any]) -> str:
+    if table.startswith("rule#"):
+        number = int(table.removeprefix("rule#"))
+        entry = raw["rule"][number - 1]
+        name = entry.get("name") if isinstance(entry, dict) else None
+        return f"[[rule]] #{number}" + (f" ({name})" if isinstance(name, str) else "") + ":"
+    return f"[{table}]" if table else ""
+
+
+class _Lines:
+    """Maps TOML tables and keys to line numbers (tomllib keeps none after a successful parse)."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[str, int] = {}
+        self.keys: dict[tuple[str, str], int] = {}
+        counts: dict[str, int] = {}
+        section = ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                name = header.group(2).replace('"', "").replace("'", "")
+                if header.group(1) == "[[":
+                    counts[name] = counts.get(name, 0) + 1
+                    name = f"{name}#{counts[name]}"
+                section = name
+                self.tables.setdefault(section, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.keys.setdefault((section, key.group(1).strip("\"'")), number)
+
+    def line(self, table: str, key: str | None = None) -> int:
+        """The key's line; else the line of the table the key names ([clocks.5]), of its
+        own table, or of that table's first subtable ([clocks.1] for [clocks])."""
+        if key is not None:
+            if (table, key) in self.keys:
+                return self.keys[(table, key)]
+            if (named := f"{table}.{key}" if table else key) in self.tables:
+                return self.tables[named]
+        if table in self.tables:
+            return self.tables[table]
+        return min((n for name, n in self.tables.items() if name.startswith(f"{table}.")),
+                   default=1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from triage_svc.errors import Conflict
+
 State = Literal["received", "triaged", "acknowledged", "investigating", "responded",
                 "follow_up", "closed", "reopened"]
 
@@ -23,7 +25,7 @@ MOVES: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class InvalidMove(Exception):
+class InvalidMove(Conflict):
     """A move the workflow does not allow from the case's state; names the allowed ones."""
 
     def __init__(self, state: str, target: str) -> None:

@@ -102,3 +102,28 @@ def test_a_rule_with_no_trigger_is_refused(tmp_path: Path) -> None:
     assert "(empty): needs one of" in message
     header = line_of(text, EMPTY) - 1  # the [[rule]] header above the name
     assert f":{header}:" in message
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ("[group]\n", "[group]\nwindow_hour = 3\n", "[group] unknown key 'window_hour'"),
+    ('4 = [{role = "general_affairs", clock = "resolve"}]',
+     '4 = [{role = "general_affairs", clok = "resolve"}]',
+     "[escalation.steps] 4.1: unknown key 'clok'"),
+    ("[calendar]\n", "[calender]\n[calendar]\n", "unknown key 'calender'"),
+])
+def test_a_misspelt_key_is_refused_in_every_table(tmp_path: Path, old: str, new: str,
+                                                  said: str) -> None:
+    """Not only in [[rule]]: a typo elsewhere would silently keep the default."""
+    assert old in GOOD
+    text = GOOD.replace(old, new, 1)
+    message = refused(tmp_path, text)
+    assert said in message
+    changed = next(line for line in new.splitlines() if line not in old.splitlines())
+    assert f":{line_of(text, changed)}:" in message
+
+
+def test_what_is_written_wrong_comes_before_what_is_missing(tmp_path: Path) -> None:
+    text = "version = 1\n[[rule]]\nname = 'x'\nlevel = 7\nreason = 'r'\nterms = ['a']\n"
+    assert f"rules.toml:{line_of(text, 'level = 7')}:" in refused(tmp_path, text)
+    assert "rules.toml:1: escalation is required" in refused(
+        tmp_path, GOOD[:GOOD.index("[escalation]")])

@@ -91,3 +91,26 @@ async def test_level_changes_need_a_reason_and_recompute_the_clocks(system: Syst
     hotline = await system.client.post(f"/api/v1/cases/{case_id}/acknowledge", json={},
                                        headers=system.as_key("hotline-a"))
     assert hotline.status_code == 403
+
+
+async def test_a_refused_action_changes_nothing(system: System) -> None:
+    """The follow-up sets the satisfaction before the workflow refuses the move: the
+    request's unit rolls it back, with no timeline entry and no event."""
+    case_id = await _case(system)
+    ops = system.as_key("operator")
+    triage = system.embedded.services["triage"].state.runtime
+
+    async def updates() -> int:
+        async with triage.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(
+                triage.outbox).where(triage.outbox.c.topic == "case.updated")) or 0)
+
+    before = await updates()
+    refused = await system.client.post(f"/api/v1/cases/{case_id}/follow-up", headers=ops,
+                                       json={"satisfaction": 1, "note": "未回复"})
+    assert refused.status_code == 409
+    assert "allowed: acknowledged, investigating" in refused.json()["detail"]
+    case = (await system.client.get(f"/api/v1/cases/{case_id}", headers=ops)).json()
+    assert case["satisfaction"] is None and case["state"] == "triaged"
+    assert [t["action"] for t in case["timeline"]] == ["triaged"]
+    assert await updates() == before

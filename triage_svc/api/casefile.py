@@ -1,4 +1,4 @@
-"""Routes of the case file: handling plan, investigation, opinion, transfer, follow-up
+"""Case-file routes: handling plan, investigation, opinion, transfer, follow-up
 impossible, archive (scope cases:write) and the dossier (cases:read)."""
 
 from __future__ import annotations
@@ -7,15 +7,14 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from shared import pdf
-from shared.app import RuntimeDep
-from triage_svc import casefile, dossier
-from triage_svc.case_actions import CONFLICT, CallerDep, _act, _rules
-from triage_svc.models import Case
-from triage_svc.rules import Rules
+from shared.app import ReadSessionDep, UnitDep
+from triage_svc import casefile, dossier, queries
+from triage_svc.actions import writable_case
+from triage_svc.api.deps import CONFLICT, DOMAIN_ERRORS, CallerDep, RulesDep, actor_of
 from triage_svc.schemas import (
     CaseOut,
     DossierOut,
@@ -26,12 +25,11 @@ from triage_svc.schemas import (
     TransferIn,
 )
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-RulesDep = Annotated[Rules, Depends(_rules)]
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], dependencies=[DOMAIN_ERRORS])
 
 
 @router.post("/{case_id}/plan", response_model=CaseOut, responses=CONFLICT)
-async def plan(case_id: str, body: PlanIn, runtime: RuntimeDep, caller: CallerDep,
+async def plan(case_id: str, body: PlanIn, unit: UnitDep, caller: CallerDep,
                rules: RulesDep) -> CaseOut:
     """处理方案 (处理方式、处理时限、责任人). A later plan is a new version on the timeline; its
     `due_at` is a clock: passed with the case unanswered, the case escalates (clock `plan`)."""
@@ -39,47 +37,55 @@ async def plan(case_id: str, body: PlanIn, runtime: RuntimeDep, caller: CallerDe
         # Well-formed, but a deadline already passed conflicts with now: 409, not 422 (422 is
         # for bodies the schema refuses; schemathesis holds the API to that).
         raise HTTPException(409, "due_at must be in the future")
-    return await _act(runtime, case_id, caller, lambda u, c, a: casefile.plan(
-        u, c, a, body.method, body.owner, body.due_at, rules))
+    case = await writable_case(unit, case_id)
+    await casefile.plan(unit, case, actor_of(caller), body.method, body.owner, body.due_at,
+                        rules)
+    return queries.case_out(case)
 
 
 @router.post("/{case_id}/investigation", response_model=CaseOut, responses=CONFLICT)
-async def investigation(case_id: str, body: InvestigationIn, runtime: RuntimeDep,
+async def investigation(case_id: str, body: InvestigationIn, unit: UnitDep,
                         caller: CallerDep) -> CaseOut:
     """调查核实: findings, root cause and evidence links (http or https)."""
-    evidence = [e.model_dump() for e in body.evidence]
-    return await _act(runtime, case_id, caller, lambda u, c, a: casefile.investigate(
-        u, c, a, body.findings, body.root_cause, evidence))
+    case = await writable_case(unit, case_id)
+    await casefile.investigate(unit, case, actor_of(caller), body.findings, body.root_cause,
+                               [e.model_dump() for e in body.evidence])
+    return queries.case_out(case)
 
 
 @router.post("/{case_id}/opinion", response_model=CaseOut, responses=CONFLICT)
-async def opinion(case_id: str, body: OpinionIn, runtime: RuntimeDep,
-                  caller: CallerDep) -> CaseOut:
+async def opinion(case_id: str, body: OpinionIn, unit: UnitDep, caller: CallerDep) -> CaseOut:
     """处理意见, a new version each time."""
-    return await _act(runtime, case_id, caller,
-                      lambda u, c, a: casefile.give_opinion(u, c, a, body.text))
+    case = await writable_case(unit, case_id)
+    await casefile.give_opinion(unit, case, actor_of(caller), body.text)
+    return queries.case_out(case)
 
 
 @router.post("/{case_id}/transfer", response_model=CaseOut, responses=CONFLICT)
-async def transfer(case_id: str, body: TransferIn, runtime: RuntimeDep,
+async def transfer(case_id: str, body: TransferIn, unit: UnitDep,
                    caller: CallerDep) -> CaseOut:
     """首问责任制: hand the case over to another department (and owner). The clocks run on."""
-    return await _act(runtime, case_id, caller, lambda u, c, a: casefile.transfer(
-        u, c, a, body.to_department, body.to_owner, body.reason))
+    case = await writable_case(unit, case_id)
+    await casefile.transfer(unit, case, actor_of(caller), body.to_department, body.to_owner,
+                            body.reason)
+    return queries.case_out(case)
 
 
 @router.post("/{case_id}/follow-up-impossible", response_model=CaseOut, responses=CONFLICT)
-async def follow_up_impossible(case_id: str, body: NoFollowUpIn, runtime: RuntimeDep,
+async def follow_up_impossible(case_id: str, body: NoFollowUpIn, unit: UnitDep,
                                caller: CallerDep) -> CaseOut:
     """Record why no follow-up call (回访) was possible; the record accepts it instead."""
-    return await _act(runtime, case_id, caller, lambda u, c, a: casefile.follow_up_impossible(
-        u, c, a, body.reason))
+    case = await writable_case(unit, case_id)
+    await casefile.follow_up_impossible(unit, case, actor_of(caller), body.reason)
+    return queries.case_out(case)
 
 
 @router.post("/{case_id}/archive", response_model=CaseOut, responses=CONFLICT)
-async def archive(case_id: str, runtime: RuntimeDep, caller: CallerDep) -> CaseOut:
+async def archive(case_id: str, unit: UnitDep, caller: CallerDep) -> CaseOut:
     """归档: a closed case becomes read-only; every later write answers 409."""
-    return await _act(runtime, case_id, caller, casefile.archive)
+    case = await writable_case(unit, case_id)
+    await casefile.archive(unit, case, actor_of(caller))
+    return queries.case_out(case)
 
 
 PDF: dict[int | str, dict[str, Any]] = {
@@ -89,18 +95,16 @@ PDF: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{case_id}/dossier", response_model=DossierOut, responses=PDF)
-async def read_dossier(case_id: str, runtime: RuntimeDep, caller: CallerDep,
+async def read_dossier(case_id: str, session: ReadSessionDep, caller: CallerDep,
                        rules: RulesDep, format: Annotated[Literal["json", "pdf"], Query(
                            description="json, or pdf laid out for print")] = "json",
                        ) -> DossierOut | Response:
     """归档资料 (投诉登记表、调查报告、处理意见、反馈记录) with the timeline, escalations,
     acknowledgements, linked mentions and incident. Phone numbers, e-mail addresses and ID
     numbers in its free text are masked unless the caller has pii:read."""
-    async with runtime.db.session() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
-            raise HTTPException(404, f"no case {case_id}")
-        found = await dossier.build(session, runtime, case, pii=caller.has("pii:read"))
+    found = await dossier.build(session, case_id, pii=caller.has("pii:read"))
+    if found is None:
+        raise HTTPException(404, f"no case {case_id}")
     if format == "json":
         return found
     try:

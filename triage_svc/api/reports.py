@@ -1,24 +1,20 @@
-"""Report routes of triage: the hotspot and trend report, as JSON or CSV."""
+"""Report routes: the hotspot and trend report, as JSON or CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from shared.app import RuntimeDep
+from shared.app import ReadSessionDep
 from shared.periods import FromQuery, ToQuery, period_of
 from triage_svc import reports
 from triage_svc.report_schemas import GroupBy, HotspotReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 SUPPORTED = get_args(GroupBy)
-# A cell starting with one of these is a formula to a spreadsheet: keep it text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _group_by(value: str) -> GroupBy:
@@ -34,7 +30,7 @@ def _group_by(value: str) -> GroupBy:
     "description": "the report; as CSV with `format=csv` (columns section, key, metric, "
                    "value; one figure a row, in a fixed order)"}})
 async def hotspot_report(
-    runtime: RuntimeDep,
+    session: ReadSessionDep,
     start: FromQuery = None,
     end: ToQuery = None,
     # The schema lists the groupings served; any other value is refused in plain words here
@@ -53,26 +49,9 @@ async def hotspot_report(
     grouping = _group_by(group_by)
     now = datetime.now(UTC)
     period = period_of(start, end, now)
-    async with runtime.db.session() as session:
-        report = await reports.hotspots(session, period, grouping, drill, now)
+    report = await reports.hotspots(session, period, grouping, drill, now)
     if format == "json":
         return report
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(reports.CSV_COLUMNS)
-    writer.writerows([_cell(v) for v in row] for row in reports.csv_rows(report))
     name = f"beacon-hotspots-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
-    return Response(("\ufeff" + out.getvalue()).encode("utf-8"),
-                    media_type="text/csv; charset=utf-8",
+    return Response(reports.as_csv(report), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{name}"'})
-
-
-def _cell(value: str) -> str:
-    """Text that a spreadsheet would run as a formula is kept text; numbers stay numbers."""
-    if not value.startswith(FORMULA_START):
-        return value
-    try:
-        float(value)
-    except ValueError:
-        return "'" + value
-    return value
