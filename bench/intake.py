@@ -1,12 +1,16 @@
 """Load on POST /api/v1/complaints through the gateway, beside a bare FastAPI endpoint.
 
-    python bench/intake.py                        # bare, embedded, distributed; 10 s phases
+    python bench/intake.py                        # bare, proxy, embedded, distributed; 10 s
+    python bench/intake.py --systems bare,proxy --profile /tmp/prof   # the hop, profiled
     python bench/intake.py --seconds 3            # a quick run
     python bench/intake.py --systems bare,embedded --clients 64
 
 Each system under test runs in processes of its own, started here and stopped afterwards:
   bare         uvicorn serving one FastAPI route that validates `ComplaintIn` and answers 202
                (the same response model as intake), no storage, no gateway;
+  proxy        `python -m services gateway` (as distributed mode runs it) with every service
+               URL on a second bare endpoint: the gateway hop alone (auth, rate limit, signed
+               caller, the proxy client, the relay) at a rate no service would allow;
   embedded     `python -m services` (gateway + every service in one process, in-memory bus,
                SQLite files in a temporary DATA_DIR);
   distributed  `deploy.local.up`: Tansu + one process per service + the gateway, every service
@@ -24,6 +28,9 @@ body, so no idempotency short-circuit applies. Per system:
         (no coordinated omission: a stall delays every request due during it).
 Between phases the script waits until the servers' CPU falls back to idle, so the backlog
 of the max phase (triage, notify, relays) does not run during the @70% phase.
+Each phase prints the CPU milliseconds each server process spent per accepted request;
+`--profile DIR` records the gateway process with py-spy during the max phase and prints
+its top frames.
 """
 
 from __future__ import annotations
@@ -71,9 +78,10 @@ from _common import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("bare", "embedded", "distributed")
+SYSTEMS = ("bare", "proxy", "embedded", "distributed")
 LABELS = {
     "bare": "bare FastAPI endpoint",
+    "proxy": "gateway alone before bare",
     "embedded": "gateway, embedded (SQLite)",
     "distributed": "gateway, distributed (Tansu+PG)",
 }
@@ -138,6 +146,28 @@ def bare_system(work: Path, args: argparse.Namespace) -> Iterator[System]:
 
 
 @contextlib.contextmanager
+def proxy_system(work: Path, args: argparse.Namespace) -> Iterator[System]:
+    """The gateway as distributed mode runs it, with every service URL on a bare endpoint:
+    what the hop alone costs (auth, limits, signing, the proxy client, the relay)."""
+    bare_port, port, key = free_port(), free_port(), new_key()
+    bare_log, log = work / "proxy-bare.log", work / "proxy-gateway.log"
+    bare = f"http://127.0.0.1:{bare_port}"
+    env = sut_env({"DATA_DIR": str(work / "proxy"), "GATEWAY_PORT": str(port),
+                   "DEV_API_KEY": key, "BEACON_INTERNAL_SECRET": secrets.token_urlsafe(24),
+                   **{f"{name}_URL": bare for name in ("INTAKE", "TRIAGE", "NOTIFY", "SENTIMENT")}})
+    argv = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(bare_port),
+            "--bare-loop", args.bare_loop]
+    with child(argv, sut_env({}), bare_log) as upstream:
+        wait_ready(bare, upstream, bare_log)
+        with child([sys.executable, "-m", "services", "gateway"], env, log) as proc:
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url, proc, log)
+            yield System("proxy", url, key, {"gateway": proc.pid, "uvicorn": upstream.pid},
+                         {"gateway": log, "bare": bare_log},
+                         "the gateway (SQLite key store, no bus) before a bare endpoint")
+
+
+@contextlib.contextmanager
 def embedded_system(work: Path, _args: argparse.Namespace) -> Iterator[System]:
     port, key, log = free_port(), new_key(), work / "embedded.log"
     env = sut_env({"DATA_DIR": str(work / "embedded"), "GATEWAY_PORT": str(port),
@@ -178,7 +208,8 @@ def new_key() -> str:
 
 Starter = Callable[[Path, argparse.Namespace], contextlib.AbstractContextManager[System]]
 STARTERS: dict[str, Starter] = {
-    "bare": bare_system, "embedded": embedded_system, "distributed": distributed_system,
+    "bare": bare_system, "proxy": proxy_system, "embedded": embedded_system,
+    "distributed": distributed_system,
 }
 
 
@@ -412,6 +443,64 @@ def measured(system: System, target: Target, phase: PhaseFn) -> Phase:
     return Phase(tally, cores(before, sample(system.pids)))
 
 
+FRAME = re.compile(r"^(.*) \((?:.*/)?([^/:]+)(?::\d+)?\)$")  # "f (dir/file.py:12)"
+
+
+def py_spy() -> str:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else "py-spy"
+
+
+@contextlib.contextmanager
+def profiled(system: System, args: argparse.Namespace, phase: str) -> Iterator[None]:
+    """py-spy on the gateway process (the whole process in embedded mode) for the phase:
+    a collapsed-stack file per process under `--profile DIR` and its top frames printed."""
+    if not args.profile:
+        yield
+        return
+    out = Path(args.profile)
+    out.mkdir(parents=True, exist_ok=True)
+    recorders = {}
+    for name in (n for n in ("gateway", "beacon") if n in system.pids):
+        path = out / f"{system.name}-{name}-{phase}.txt"
+        recorders[name, path] = subprocess.Popen(
+            [py_spy(), "record", "--pid", str(system.pids[name]), "--format", "raw",
+             "--rate", "200", "--nonblocking", "--output", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        for (name, path), recorder in recorders.items():
+            recorder.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                recorder.wait(timeout=30)
+            say(f"    py-spy {name} ({path}):\n" + top_frames(path))
+
+
+def top_frames(path: Path, shown: int = 12) -> str:
+    """The functions holding most samples of a collapsed-stack file: self and inclusive."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    with contextlib.suppress(OSError):
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            frames = [FRAME.sub(r"\1 (\2)", f) for f in stack.split(";")]
+            total += int(count)
+            own[frames[-1]] += int(count)
+            for frame in set(frames):
+                inclusive[frame] += int(count)
+    if not total:
+        return "      (no samples)"
+    lines = [f"      self {n / total:5.1%}  {frame}" for frame, n in own.most_common(shown)]
+    # Inclusive: below the event loop and the server (which hold nearly every sample).
+    below = [(f, n) for f, n in inclusive.most_common() if n / total < 0.9][:shown * 2]
+    lines += [f"      incl {n / total:5.1%}  {frame}" for frame, n in below]
+    return "\n".join(lines)
+
+
 def idle_cores(system: System, seconds: float = 1.0) -> float:
     before = sample(system.pids)
     time.sleep(seconds)
@@ -423,13 +512,27 @@ def describe_cpu(used: Mapping[str, float]) -> str:
     return "cores used: " + (", ".join(parts) or "none")
 
 
+def cpu_ms_per_request(phase: Phase, process: str) -> float | None:
+    """Milliseconds of `process`'s CPU per accepted request over the phase."""
+    if process not in phase.used or not phase.tally.ok:
+        return None
+    return phase.used[process] * phase.tally.seconds / phase.tally.ok * 1000
+
+
+def describe_cpu_per_request(phase: Phase) -> str:
+    names = [n for n in phase.used if n not in ("loadgen", "other", "postgres")]
+    parts = [f"{n} {cpu_ms_per_request(phase, n) or 0.0:.2f}" for n in names]
+    return "CPU ms per accepted request: " + ", ".join(parts)
+
+
 def describe_phase(title: str, phase: Phase) -> str:
     t = phase.tally
     errors = sum(t.errors.values())
     lines = [f"  {title}: {t.ok:,} accepted in {t.seconds:.1f} s = {phase.accepted_per_s:,.1f}/s; "
              f"p50 {t.percentile_ms(0.5):.1f} ms, p99 {t.percentile_ms(0.99):.1f} ms; "
              f"{errors} errors",
-             f"    {describe_cpu(phase.used)}"]
+             f"    {describe_cpu(phase.used)}",
+             f"    {describe_cpu_per_request(phase)}"]
     lines += [f"    error {kind} x{count}: {t.samples[kind]}" for kind, count in t.errors.items()]
     if disturbed(phase):
         lines.append(f"    (!) other processes used {phase.used['other']:.2f} cores meanwhile: "
@@ -453,8 +556,9 @@ def exercise(system: System, args: argparse.Namespace, outcome: Outcome) -> None
     outcome.warmup_errors = sum(warm.errors.values())
     say(f"  warm-up {args.warmup:.0f} s: {warm.ok:,} accepted, {outcome.warmup_errors} errors")
     quiet(system, idle, args.drain_max, "warm-up")
-    outcome.peak = measured(system, target,
-                            lambda: closed_loop(target, args.clients, args.seconds))
+    with profiled(system, args, "max"):
+        outcome.peak = measured(system, target,
+                                lambda: closed_loop(target, args.clients, args.seconds))
     say(describe_phase(f"max (closed loop, {args.clients} clients, {args.seconds:.0f} s)",
                        outcome.peak))
     quiet(system, idle, args.drain_max, "max phase")
@@ -592,7 +696,7 @@ def print_aims(outcomes: list[Outcome], args: argparse.Namespace) -> None:
     bare = by_name.get("bare")
     bare_rate = bare.peak.accepted_per_s if bare and bare.peak else None
     say("")
-    for name in ("embedded", "distributed"):
+    for name in ("proxy", "embedded", "distributed"):
         outcome = by_name.get(name)
         if outcome is None:
             continue
@@ -643,6 +747,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
     parser.add_argument("--bare-loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop of the bare endpoint (Beacon's launcher runs on asyncio)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record the gateway with py-spy during the max phase (py-spy on "
+                             "PATH, root or ptrace rights); collapsed stacks go to DIR")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup is None:

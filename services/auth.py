@@ -3,6 +3,7 @@ hashes; the embedded admin key comes from DEV_API_KEY or is made once under the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
@@ -115,6 +116,7 @@ class KeyStore:
         self._static = {k.hashed: k for k in static}
         # Apart, so that a spray of unknown keys never pushes a valid one out.
         self._known, self._unknown = _Lru(cache_size), _Lru(cache_size)
+        self._loading: dict[str, asyncio.Future[ApiKey | None]] = {}
 
     async def start(self) -> None:
         if self.db is not None:
@@ -157,6 +159,22 @@ class KeyStore:
             hit, cached = cache.get(digest)
             if hit:
                 return cached
+        # One lookup per key at a time: when its cached answer expires under load, every
+        # request in flight with that key would otherwise query the database at once.
+        loading = self._loading.get(digest)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(digest))
+            self._loading[digest] = loading
+            loading.add_done_callback(lambda done: self._settled(digest, done))
+        return await asyncio.shield(loading)
+
+    def _settled(self, digest: str, done: asyncio.Future[ApiKey | None]) -> None:
+        self._loading.pop(digest, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here: every waiter may have left
+
+    async def _load(self, digest: str) -> ApiKey | None:
+        assert self.db is not None
         async with self.db.session() as session:
             record = await session.scalar(select(ApiKeyRecord).where(
                 ApiKeyRecord.key_hash == digest, ApiKeyRecord.revoked_at.is_(None)))

@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
+from services.replicas import Answer, encode_json
 from services.routing import Route, canonical_path, route_for
 from services.upstreams import Upstream
 from shared import tracing
@@ -28,11 +29,11 @@ CASE_STATE_TO_STATUS = {
 
 
 def problem_response(status: int, detail: str, headers: Mapping[str, str] | None = None
-                     ) -> httpx.Response:
+                     ) -> Answer:
     body = {"type": f"https://beacon.dev/problems/{status}", "status": status,
             "title": httpx.codes.get_reason_phrase(status), "detail": detail}
-    return httpx.Response(status, json=body, headers={
-        "content-type": "application/problem+json", **(headers or {})})
+    return Answer(status, {"content-type": "application/problem+json", **(headers or {})},
+                  encode_json(body))
 
 
 def missing_scope(route: Route, method: str, caller: Caller) -> str | None:
@@ -51,9 +52,9 @@ class Forwarder:
         self._secret = secret  # signs every caller it forwards (shared.caller)
 
     async def call(self, method: str, path: str, caller: Caller, *,
-                   params: Mapping[str, Any] | httpx.QueryParams | None = None,
+                   params: Mapping[str, Any] | httpx.QueryParams | str | None = None,
                    body: bytes = b"", headers: Mapping[str, str] | None = None,
-                   json: Any = None) -> httpx.Response:
+                   json: Any = None) -> Answer:
         """The service's answer, or a problem answer (404 no route or an ambiguous path,
         403 scope, 503 down)."""
         if canonical_path(path) is None:
@@ -70,22 +71,19 @@ class Forwarder:
                                body=body, headers=headers, json=json)
 
     async def send(self, service: str, method: str, path: str, caller: Caller, *,
-                   params: Mapping[str, Any] | httpx.QueryParams | None = None,
+                   params: Mapping[str, Any] | httpx.QueryParams | str | None = None,
                    body: bytes = b"", headers: Mapping[str, str] | None = None,
-                   json: Any = None) -> httpx.Response:
+                   json: Any = None) -> Answer:
         """Forward without a scope check: for callers the route check already admitted, or
-        token paths whose token is the authority."""
+        token paths whose token is the authority. `params` as a string: the raw query."""
         upstream = self.upstreams[service]
         request_id = request_id_var.get() or uuid.uuid4().hex
         signed = signed_headers(self._secret, caller, method, unquote(path.split("?")[0]),
                                 request_id)
         sent = {**(headers or {}), **signed, **tracing.headers()}
         try:
-            if json is not None:
-                return await upstream.request(method, path, params=params, json=json,
-                                              headers=sent)
             return await upstream.request(method, path, params=params, content=body,
-                                          headers=sent)
+                                          json=json, headers=sent)
         except httpx.HTTPError as exc:
             log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
             return problem_response(503, f"{upstream.name} is unavailable; retry later",

@@ -3,6 +3,7 @@ with its case, merges the services' OpenAPI into one."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +29,9 @@ from services.forwarding import Forwarder, missing_scope
 from services.http_safety import HeaderLimits, SecurityHeaders
 from services.openapi_links import add_links
 from services.ratelimit import RateLimiter, retry_after, storage_for
-from services.routing import canonical_path, is_token_path, route_for
+from services.replicas import Answer, Replica
+from services.routing import ROUTES, canonical_path, is_token_path, route_for
+from services.service_route import ServiceRoute
 from services.settings import GatewaySettings
 from services.upstreams import Upstream
 from shared.app import RequestContext
@@ -44,6 +47,8 @@ FORWARDED_REQUEST_HEADERS = ("content-type", "idempotency-key", "accept", "accep
 # A service's page (the acknowledgement page) may set its own policy; else the API default.
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location",
                               "content-security-policy")
+PROXIED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+READY_TIMEOUT_S = 5.0  # per replica's /readyz
 Lifespan = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 
@@ -149,9 +154,7 @@ def create_gateway(
 
     add_docs_routes(app)
 
-    @app.api_route("/api/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
-    async def forward(request: Request, path: str) -> Response:
+    async def forward(request: Request) -> Response:
         # Decided on the path that is forwarded, byte for byte: see canonical_path.
         raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
         decided = canonical_path(raw.decode("latin-1"))
@@ -172,14 +175,20 @@ def create_gateway(
         refused = missing_scope(route, request.method, caller)
         if refused:
             return problem(403, refused)
-        limit = (settings.max_batch_body_bytes if path.endswith("/batch")
+        limit = (settings.max_batch_body_bytes if decided.endswith("/batch")
                  else settings.max_body_bytes)
         body = await _read_body(request, limit)
         response = await _send(forwarder, route.service, request, caller, body)
         if (route.service == "intake" and request.method == "GET"
-                and response.status_code == 200 and path.count("/") == 1):
+                and response.status_code == 200 and decided.count("/") == 4):
             return JSONResponse(await forwarder.complaint_view(response.json(), caller))
         return _relay(response)
+
+    # Every other path under /api/v1/ (ambiguous, unknown) gets its 404 here.
+    app.add_api_route("/api/v1/{path:path}", forward, methods=list(PROXIED_METHODS),
+                      include_in_schema=False)
+    app.router.routes.insert(0, ServiceRoute((r.prefix for r in ROUTES), PROXIED_METHODS,
+                                             forward))
 
     # Outermost, after the console's own: its headers stay, the rest are added to them.
     app.add_middleware(HeaderLimits, count=settings.max_headers, size=settings.max_header_bytes)
@@ -228,15 +237,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _send(forwarder: Forwarder, service: str, request: Request, caller: Caller,
-                body: bytes) -> httpx.Response:
+                body: bytes) -> Answer:
     headers = {h: request.headers[h] for h in FORWARDED_REQUEST_HEADERS if h in request.headers}
-    # The path as the client encoded it: decoding and re-sending would change it.
+    # The path and query as the client encoded them: decoding and re-sending would change them.
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
     return await forwarder.send(service, request.method, raw_path.decode("latin-1"), caller,
-                                params=request.query_params, body=body, headers=headers)
+                                params=query.decode("latin-1"), body=body, headers=headers)
 
 
-def _relay(response: httpx.Response) -> Response:
+def _relay(response: Answer) -> Response:
     headers = {h: response.headers[h] for h in FORWARDED_RESPONSE_HEADERS
                if h in response.headers}
     location = headers.get("location", "")
@@ -247,17 +257,18 @@ def _relay(response: httpx.Response) -> Response:
 
 async def _ready(upstream: Upstream) -> dict[str, Any]:
     """Ready only when every replica is: round-robin would hide a replica that is down."""
-    replicas = [await _replica_ready(client) for client in upstream.clients]
+    replicas = [await _replica_ready(replica) for replica in upstream.replicas]
     ready = bool(replicas) and all(r.get("status") == "ready" for r in replicas)
     return {"status": "ready" if ready else "not ready", "replicas": replicas}
 
 
-async def _replica_ready(client: httpx.AsyncClient) -> dict[str, Any]:
+async def _replica_ready(replica: Replica) -> dict[str, Any]:
     try:
-        answer = await client.get("/readyz", timeout=5)
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            answer = await replica.send("GET", "/readyz", (), b"")
         body: dict[str, Any] = answer.json()
         return body if answer.status_code == 200 else {**body, "status": "not ready"}
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, TimeoutError) as exc:
         return {"status": f"unreachable: {type(exc).__name__}"}
 
 
@@ -271,7 +282,8 @@ async def merged_openapi(own: dict[str, Any], upstreams: dict[str, Upstream]) ->
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     }
-    parts = [own] + [(await u.client().get("/openapi.json")).json() for u in upstreams.values()]
+    parts = [own] + [(await u.replica().send("GET", "/openapi.json", (), b"")).json()
+                     for u in upstreams.values()]
     for part in parts:
         spec["paths"].update(part.get("paths", {}))
         spec["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))

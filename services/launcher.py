@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -237,7 +238,8 @@ def main(argv: list[str]) -> int:
         print(f"beacon: configuration error: {describe(exc)}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_run(name))
+        # uvloop: the event loop's own cost per request is a fraction of asyncio's.
+        uvloop.run(_run(name))
     except KeyboardInterrupt:
         return 0
     except Exception as exc:

@@ -1,5 +1,6 @@
-"""HTTP clients for the services behind the gateway: in-process (ASGI transport) in embedded
-mode, over the network in distributed mode; the gateway's code is the same for both.
+"""The services behind the gateway: called in-process (their ASGI app) in embedded mode,
+over the network in distributed mode (services/replicas.py); the gateway's code is the same
+for both.
 
 In distributed mode the replica list may change while the gateway runs: with
 GATEWAY_UPSTREAMS_FILE (which `make up` and `python -m deploy.local scale` keep), the gateway
@@ -12,13 +13,22 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from services.replicas import (
+    Answer,
+    AsgiReplica,
+    HttpReplica,
+    HttpxReplica,
+    Replica,
+    encode_json,
+    target_of,
+)
 from shared.settings import ConfigError
 
 log = logging.getLogger("beacon.gateway")
@@ -27,71 +37,83 @@ UPSTREAMS_POLL_S = 1.0
 
 class Upstream:
     """One service; round-robins over its replicas (none while the service is scaled to 0:
-    a request then fails as a refused connection would)."""
+    a request then fails as a refused connection would). A replica is a `Replica` of
+    services/replicas.py or an httpx client."""
 
-    def __init__(self, name: str, clients: list[httpx.AsyncClient],
-                 make_client: Callable[[str], httpx.AsyncClient] | None = None) -> None:
+    def __init__(self, name: str, replicas: Sequence[Replica | httpx.AsyncClient],
+                 make_replica: Callable[[str], Replica | httpx.AsyncClient] | None = None
+                 ) -> None:
         self.name = name
-        self.clients = clients
-        self._next: Iterator[httpx.AsyncClient] = itertools.cycle(clients)
-        self._make_client = make_client
-        # Every client this upstream made, by URL: one that leaves the list may still have
-        # requests in flight, so clients are closed only with the gateway.
-        self._known: dict[str, httpx.AsyncClient] = {str(c.base_url).rstrip("/"): c
-                                                     for c in clients}
+        self.replicas = [as_replica(r) for r in replicas]
+        self._next: Iterator[Replica] = itertools.cycle(self.replicas)
+        self._make_replica = make_replica
+        # Every replica this upstream made, by URL: one that leaves the list may still have
+        # requests in flight, so replicas are closed only with the gateway.
+        self._known: dict[str, Replica] = {r.url: r for r in self.replicas}
 
-    def client(self) -> httpx.AsyncClient:
-        if not self.clients:
+    def replica(self) -> Replica:
+        if not self.replicas:
             raise httpx.ConnectError(f"no replica of {self.name} is running")
         return next(self._next)
 
     @property
     def urls(self) -> list[str]:
-        return [str(c.base_url).rstrip("/") for c in self.clients]
+        return [r.url for r in self.replicas]
 
     def follow(self, urls: list[str]) -> bool:
         """Route to these replicas from now on; False when they are the ones already."""
         urls = [u.rstrip("/") for u in urls]
         if urls == self.urls:
             return False
-        if self._make_client is None:
+        if self._make_replica is None:
             raise ValueError(f"{self.name} is in-process; it has no replicas to follow")
         for url in urls:
             if url not in self._known:
-                self._known[url] = self._make_client(url)
-        self.clients = [self._known[u] for u in urls]
-        self._next = itertools.cycle(self.clients)
+                self._known[url] = as_replica(self._make_replica(url))
+        self.replicas = [self._known[u] for u in urls]
+        self._next = itertools.cycle(self.replicas)
         return True
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, *,
+                      params: Mapping[str, Any] | httpx.QueryParams | str | None = None,
+                      content: bytes = b"", json: Any = None,
+                      headers: Mapping[str, str] | None = None) -> Answer:
         """Send to the next replica; one that refuses the connection (stopped, restarting)
-        never saw the request, so the next one is tried, each replica once at most."""
-        for tried in range(max(len(self.clients), 1)):
+        never saw the request, so the next one is tried, each replica once at most.
+        `params` as a string is the query as the client wrote it, forwarded unchanged."""
+        sent = list((headers or {}).items())
+        if json is not None:
+            content = encode_json(json)
+            if not any(name.lower() == "content-type" for name, _ in sent):
+                sent.append(("content-type", "application/json"))
+        target = target_of(url, params)
+        for tried in range(max(len(self.replicas), 1)):
             try:
-                return await self.client().request(method, url, **kwargs)
+                return await self.replica().send(method, target, sent, content)
             except httpx.ConnectError:
-                if tried >= len(self.clients) - 1:
+                if tried >= len(self.replicas) - 1:
                     raise
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def aclose(self) -> None:
-        for client in self._known.values():
-            await client.aclose()
+        for replica in self._known.values():
+            await replica.aclose()
 
     @classmethod
     def in_process(cls, name: str, app: FastAPI, timeout: float) -> Upstream:
-        transport = httpx.ASGITransport(app=app)
-        return cls(name, [httpx.AsyncClient(transport=transport, base_url=f"http://{name}",
-                                            timeout=timeout)])
+        """Embedded mode: the gateway calls the service's app directly (no HTTP)."""
+        return cls(name, [AsgiReplica(name, app)])
 
     @classmethod
     def over_http(cls, name: str, urls: list[str], timeout: float) -> Upstream:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-
-        def make(url: str) -> httpx.AsyncClient:
-            return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+        def make(url: str) -> Replica:
+            return HttpReplica(url, timeout)
 
         return cls(name, [make(u) for u in urls], make)
+
+
+def as_replica(replica: Replica | httpx.AsyncClient) -> Replica:
+    return HttpxReplica(replica) if isinstance(replica, httpx.AsyncClient) else replica
 
 
 def read_upstreams_file(path: Path, services: tuple[str, ...]) -> dict[str, list[str]]:

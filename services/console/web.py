@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -21,6 +20,7 @@ from services.console.security import CSRF_FIELD, FailureLimiter, check_csrf
 from services.console.settings import ConsoleSettings
 from services.console.users import Session, User, UserStore
 from services.forwarding import Forwarder
+from services.replicas import Answer
 from shared.caller import Caller
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -123,14 +123,14 @@ class Api:
         self.language = {"accept-language": language} if language else {}
 
     async def get(self, path: str, params: dict[str, Any] | None = None, *,
-                  reveal: bool = False) -> httpx.Response:
+                  reveal: bool = False) -> Answer:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         return await self.forwarder.call("GET", path, service_caller(self.user, reveal=reveal),
                                          params=clean)
 
     async def post(self, path: str, body: dict[str, Any] | None = None, *,
                    headers: dict[str, str] | None = None, reveal: bool = False
-                   ) -> httpx.Response:
+                   ) -> Answer:
         return await self.forwarder.call("POST", path, service_caller(self.user, reveal=reveal),
                                          json=body or {}, headers={**self.language,
                                                                    **(headers or {})})
@@ -143,7 +143,7 @@ class Api:
         return answer.json()
 
 
-def problem_detail(answer: httpx.Response) -> str:
+def problem_detail(answer: Answer) -> str:
     """A service's problem answer in plain words (422s list their fields)."""
     try:
         body = answer.json()
