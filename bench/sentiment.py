@@ -41,6 +41,7 @@ from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
 from shared.bus import Bus, Delivery, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
+from shared.events.schemas import OpinionAlert
 from shared.runtime import ServiceRuntime
 from shared.settings import BusSettings
 
@@ -124,7 +125,7 @@ async def burst_latency(app: FastAPI, client: httpx.AsyncClient, watcher: Bus) -
             seen_at.append(time.perf_counter())
             alerted.set()
 
-    watcher.subscribe(["opinion.alert"], "bench-watch", on_alert)
+    watcher.subscribe([OpinionAlert.topic], "bench-watch", on_alert)
     await watcher.start()
     calm = ["今天去营业厅办理了业务", "请问社保卡在哪补办", "物业通知明天停水", "客服很耐心"]
     clock.offset = -timedelta(hours=6)

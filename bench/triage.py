@@ -96,8 +96,8 @@ async def _triage_rate(app: FastAPI, publish: Publish, complaints: list[Complain
 
     app.state.runtime.listeners.append(observe)
     async with app.router.lifespan_context(app):
-        events = [("complaint.received", make_event("complaint.received", c, source="/bench",
-                                                    subject=c.complaint_id))
+        events = [(ComplaintReceived.topic,
+                   make_event(c, source="/bench", subject=c.complaint_id))
                   for c in complaints]
         started = time.perf_counter()
         for i in range(0, len(events), 500):

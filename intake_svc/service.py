@@ -18,8 +18,6 @@ from shared.pii_text import mask_optional, mask_text
 from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
 from shared.runtime import ServiceRuntime, Unit
 
-RECEIVED_TOPIC = "complaint.received"
-
 
 class IdempotencyConflict(Exception):
     """The key (or external_ref) was used before with a different body."""
@@ -86,7 +84,7 @@ async def accept_complaint(
                     complaint_id=row.id, created_at=row.received_at,
                 ))
             await unit.session.flush()
-            await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+            await unit.emit(received_event(row), subject=row.id)
             return Accepted(row.id, created=True)
     except IntegrityError:
         async with runtime.unit() as unit:
@@ -140,7 +138,7 @@ async def _accept_all(
         _seal_text(unit, cipher, row, item)
         if item.external_ref:
             seen[item.external_ref] = row
-        await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+        await unit.emit(received_event(row), subject=row.id)
         results.append(Accepted(row.id, created=True))
     return results
 

@@ -7,11 +7,12 @@ never raise a drill case.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
 
 from sentiment_svc.models import OpenComplaint
-from shared.events import Envelope
+from shared.events import Envelope, EventPayload
 from shared.events.schemas import CaseUpdated, ComplaintReceived, ComplaintTriaged
 from shared.runtime import ServiceRuntime, Unit
 
@@ -46,15 +47,15 @@ async def on_case_updated(unit: Unit, event: Envelope) -> None:
         row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
 
 
-HANDLERS = {
-    "complaint.received": on_complaint_received,
-    "complaint.triaged": on_complaint_triaged,
-    "case.updated": on_case_updated,
+HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {
+    ComplaintReceived: on_complaint_received,
+    ComplaintTriaged: on_complaint_triaged,
+    CaseUpdated: on_case_updated,
 }
 
 
 async def on_event(unit: Unit, event: Envelope) -> None:
-    await HANDLERS[event.type](unit, event)
+    await HANDLERS[type(event.payload())](unit, event)
 
 
 def register(runtime: ServiceRuntime) -> None:

@@ -41,9 +41,6 @@ from sentiment_svc.spikes import Spike, SpikeConfig, SpikeState, advance, check,
 from shared.events.schemas import MentionLinked, MentionScored, OpinionAlert
 from shared.runtime import ServiceRuntime, Unit
 
-SCORED_TOPIC = "mention.scored"
-ALERT_TOPIC = "opinion.alert"
-LINKED_TOPIC = "mention.linked"
 OVERALL = "overall"
 
 
@@ -200,7 +197,7 @@ async def _process(unit: Unit, engine: Engine, fresh: list[_New], now: datetime)
     unit.session.add_all(rows)
     await clusters.save(unit.session)
     for row, row_links in zip(rows, links, strict=True):
-        await unit.emit(SCORED_TOPIC, _scored_event(row), subject=row.id)
+        await unit.emit(_scored_event(row), subject=row.id)
         if row_links:
             await _link(unit, row, row_links, now)
     await _count_bucket(unit.session, engine.spike_config, rows, now)
@@ -287,7 +284,7 @@ async def _link(unit: Unit, row: Mention, links: list[Link], now: datetime) -> N
     unit.session.add_all(MentionLink(mention_id=row.id, complaint_id=link.complaint_id,
                                      similarity=link.similarity, linked_at=now)
                          for link in links)
-    await unit.emit(LINKED_TOPIC, MentionLinked(
+    await unit.emit(MentionLinked(
         mention_id=row.id, complaint_ids=[link.complaint_id for link in links],
         similarity=links[0].similarity, source=row.source, url=row.url,
         risk_level=row.risk_level, linked_at=now), subject=row.id)
@@ -349,4 +346,4 @@ async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
                            warning_level=event.warning_level, raised_at=now,
                            evidence={**event.model_dump(mode="json"),
                                      "total": spike.total, "reasons": spike.reasons}))
-    await unit.emit(ALERT_TOPIC, event, subject=event.alert_id)
+    await unit.emit(event, subject=event.alert_id)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from shared import metrics, tracing
 from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
-from shared.events import Envelope, make_event
+from shared.events import Envelope, EventPayload, make_event
 from shared.inbox import claim_event, claim_events
 from shared.logctx import bind, request_id_var
 from shared.migrations import prepare_schema
@@ -43,16 +42,17 @@ class Unit:
     # Outside any trace (a periodic job), one new trace per subject this unit emits for.
     traces: dict[str, tracing.Span] = field(default_factory=dict)
 
-    async def emit(self, topic: str, data: BaseModel, *, subject: str) -> Envelope:
-        """Queue an event; the unit writes all of them to the outbox just before it commits.
+    async def emit(self, data: EventPayload, *, subject: str) -> Envelope:
+        """Queue an event on its class's topic; the unit writes all of them to the outbox
+        just before it commits.
 
         The event's traceparent continues the current trace with a span of its own."""
         parent = tracing.current() or self.traces.setdefault(subject, tracing.new_trace())
         event = make_event(
-            topic, data, source=f"/{self.runtime.name}", subject=subject,
+            data, source=f"/{self.runtime.name}", subject=subject,
             requestid=request_id_var.get(), traceparent=parent.child().traceparent,
         )
-        self.emitted.append((topic, event))
+        self.emitted.append((event.type, event))
         return event
 
 
@@ -102,9 +102,11 @@ class ServiceRuntime:
         self.every(5.0, self._report_backlog)
         self.started = False
 
-    def on(self, topics: Sequence[str], handler: EventHandler, *, group: str | None = None) -> None:
-        """Apply `handler` once per event of `topics`, in the service's consumer group."""
-        self._handlers.append((tuple(topics), group or self.name, handler))
+    def on(self, events: Sequence[type[EventPayload]], handler: EventHandler, *,
+           group: str | None = None) -> None:
+        """Apply `handler` once per event of the `events` classes' topics, in the service's
+        consumer group."""
+        self._handlers.append((tuple(e.topic for e in events), group or self.name, handler))
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` every `seconds` while the service runs (housekeeping, gauges)."""

@@ -20,17 +20,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.bus import Bus, Delivery
+from shared.events.schemas import (
+    CaseEscalated,
+    CaseUpdated,
+    ComplaintTriaged,
+    IncidentOpened,
+    IncidentUpdated,
+    NotificationAcknowledged,
+    NotificationFailed,
+    NotificationSent,
+    OpinionAlert,
+    StatementApproved,
+)
 
 log = logging.getLogger("beacon.console")
 
 # Topic → the page element that shows it. Individual mention scores are left out: a burst
 # of thousands would flush the buffer; the opinion page follows alerts and incidents.
 TOPIC_KIND = {
-    "complaint.triaged": "case", "case.updated": "case", "case.escalated": "case",
-    "incident.opened": "incident", "incident.updated": "incident",
-    "notification.sent": "notification", "notification.failed": "notification",
-    "notification.acknowledged": "notification",
-    "opinion.alert": "alert", "statement.approved": "statement",
+    ComplaintTriaged.topic: "case", CaseUpdated.topic: "case", CaseEscalated.topic: "case",
+    IncidentOpened.topic: "incident", IncidentUpdated.topic: "incident",
+    NotificationSent.topic: "notification", NotificationFailed.topic: "notification",
+    NotificationAcknowledged.topic: "notification",
+    OpinionAlert.topic: "alert", StatementApproved.topic: "statement",
 }
 SUBSCRIBER_QUEUE = 256
 

@@ -17,7 +17,7 @@ from sentiment_svc.main import create_app
 from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
 from shared.bus import Delivery, MemoryBroker
-from shared.events import Envelope
+from shared.events import Envelope, EventPayload
 from shared.runtime import ServiceRuntime
 from tests.support import as_gateway
 
@@ -67,13 +67,13 @@ class Sentiment:
         if len(self.applied) < n:
             await asyncio.wait_for(event.wait(), 10)
 
-    async def emitted(self, topic: str) -> list[Envelope]:
-        """Events of `topic` in sentiment's outbox (what it committed to publish)."""
+    async def emitted(self, event: type[EventPayload]) -> list[Envelope]:
+        """Events of the `event` class in sentiment's outbox (what it committed to publish)."""
         from sqlalchemy import select
 
         table = self.runtime.outbox
         async with self.runtime.db.session() as session:
-            rows = (await session.execute(select(table).where(table.c.topic == topic)
+            rows = (await session.execute(select(table).where(table.c.topic == event.topic)
                                           .order_by(table.c.seq))).mappings().all()
         return [Envelope.from_bytes(r["envelope"].encode()) for r in rows]
 

@@ -7,14 +7,14 @@ import asyncio
 
 from shared.bus import Delivery, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
 from shared.events import make_event
-from tests.support import Happened, Probe, new_topic
+from tests.support import Happened, Probe, new_topic, on_topic
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
 
 async def _publish(bus: MemoryBus, topic: str, events: list[Happened]) -> None:
     for data in events:
-        await bus.publish(topic, make_event(topic, data, source="/test", subject="k"))
+        await bus.publish(topic, make_event(on_topic(topic, data), source="/test", subject="k"))
 
 
 async def test_a_run_of_records_goes_to_the_batch_handler_at_once() -> None:
@@ -69,7 +69,7 @@ async def test_failing_batch_falls_back_and_dead_letters_only_the_poison() -> No
 
 async def test_same_event_twice_in_one_batch_applies_once(sqlite_url: str) -> None:
     broker, topic = MemoryBroker(1), new_topic()
-    event = make_event(topic, Happened(key="k", n=7), source="/test", subject="k")
+    event = make_event(on_topic(topic, Happened(key="k", n=7)), source="/test", subject="k")
     producer = MemoryBus(broker)
     await producer.publish(topic, event)
     await producer.publish(topic, event)

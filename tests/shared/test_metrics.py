@@ -17,8 +17,9 @@ from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus, R
 from shared.bus.base import Record
 from shared.bus.kafka import KafkaBus
 from shared.events import make_event
+from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 from shared.settings import BusSettings
-from tests.support import Happened, Probe, System, new_topic, until
+from tests.support import Happened, Probe, System, new_topic, on_topic, until
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
@@ -38,7 +39,7 @@ def lag_of(service: str, topic: str) -> int | None:
 
 async def _publish(bus: Bus, topic: str, events: Sequence[Happened]) -> None:
     await bus.publish_batch(
-        [(topic, make_event(topic, e, source="/test", subject=e.key)) for e in events])
+        [(topic, make_event(on_topic(topic, e), source="/test", subject=e.key)) for e in events])
 
 
 class Gate:
@@ -177,7 +178,7 @@ async def test_every_metrics_endpoint_has_the_families_with_bounded_labels(
     assert sample("beacon_http_requests_total", service="gateway", method="other",
                   route="/api/v1/{path}", status="405")
     lag = sample("beacon_consumer_lag", service="triage", group="triage",
-                 topic="complaint.received", partition="0")
+                 topic=ComplaintReceived.topic, partition="0")
     assert lag is not None and lag >= 0
     assert sample("beacon_dead_letters_total", service="notify",
-                  topic="complaint.triaged") == 0
+                  topic=ComplaintTriaged.topic) == 0
