@@ -36,6 +36,7 @@ from notify_svc.roster import Member, Routing
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Message, Templates
 from shared import tracing
+from shared.complaint_status import complaint_status
 from shared.events import Envelope
 from shared.events.schemas import (
     CaseEscalated,
@@ -54,12 +55,6 @@ log = logging.getLogger("beacon.notify")
 # Per 统一口径 in plan-media-complaint-duties-and-timelines.txt: "报公司领导批准确认后，综合部将
 # 在0.5小时内将解释口径发送给相关部门的接口人" — distribution is due half an hour after approval.
 STATEMENT_DISTRIBUTION = dt.timedelta(minutes=30)
-# What a hotline tells its complainant, from the case's state (API.md's complaint statuses).
-COMPLAINT_STATUS = {
-    "received": "received", "triaged": "triaged", "acknowledged": "in_progress",
-    "investigating": "in_progress", "responded": "responded", "follow_up": "responded",
-    "closed": "closed", "reopened": "reopened",
-}
 
 
 class AckTokens:
@@ -247,7 +242,7 @@ class Notifier:
             "complaint_id": data.complaint_id, "case_id": data.case_id,
             "external_ref": data.external_ref, "sequence": await next_sequence(
                 session, data.complaint_id),
-            "status": COMPLAINT_STATUS.get(state, "in_progress"), "state": state,
+            "status": complaint_status(state) or "in_progress", "state": state,
             "action": action, "response_level": data.response_level,
             "answer": answer, "answer_version": (
                 data.answer_version if isinstance(data, CaseUpdated) else None),
