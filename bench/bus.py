@@ -38,7 +38,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import MetaData
 
 from deploy.tansu import Tansu
-from shared.bus import Bus, Delivery, MemoryBroker, MemoryBus
+from shared.bus import Bus, BusMessage, MemoryBroker, MemoryBus
 from shared.bus.base import record_for
 from shared.events import Envelope, EventPayload, make_event
 from shared.events.registry import dataschema_uri, register, schema_for
@@ -195,7 +195,7 @@ def service(name: str, url: str, bus: Bus | None, bootstrap: str | None) -> Serv
     outbox_table(metadata, name)
     inbox_table(metadata, name)
     bus_settings = BusSettings.model_validate({
-        "bus": "kafka" if bootstrap else "memory",
+        "kind": "kafka" if bootstrap else "memory",
         "kafka_bootstrap_servers": bootstrap or "127.0.0.1:9092",
         "kafka_partitions": PARTITIONS,
     })
@@ -238,7 +238,7 @@ async def full_path(scenario: str, cfg: Config, bootstrap: str | None, db_kind: 
     async def handler(_unit: Unit, _event: Envelope) -> None:
         return None
 
-    def handled(outcome: str, delivery: Delivery) -> None:
+    def handled(outcome: str, delivery: BusMessage) -> None:
         if outcome == "applied":  # called after the receiver's transaction committed
             tally.record(delivery.envelope.id, float(delivery.envelope.data["sent_at"]))
 

@@ -39,7 +39,7 @@ from deploy.tansu import Tansu
 from sentiment_svc.main import create_app
 from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
-from shared.bus import Bus, Delivery, MemoryBroker, MemoryBus
+from shared.bus import Bus, BusMessage, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.events.schemas import OpinionAlert
 from shared.runtime import ServiceRuntime
@@ -76,7 +76,7 @@ class Clock:
 @contextlib.asynccontextmanager
 async def running(mode: str, folder: Path, bootstrap: str | None) -> AsyncIterator[
         tuple[FastAPI, httpx.AsyncClient, Bus]]:
-    bus_settings = BusSettings(bus="kafka", kafka_bootstrap_servers=bootstrap,
+    bus_settings = BusSettings(kind="kafka", kafka_bootstrap_servers=bootstrap,
                                kafka_partitions=6) if bootstrap else BusSettings()
     settings = SentimentSettings(data_dir=folder, bus=bus_settings,
                                  database_url=f"sqlite+aiosqlite:///{folder / f'{mode}.db'}")
@@ -119,7 +119,7 @@ async def burst_latency(app: FastAPI, client: httpx.AsyncClient, watcher: Bus) -
     seen_at: list[float] = []
     burst_wall = datetime.max.replace(tzinfo=UTC)
 
-    async def on_alert(delivery: Delivery) -> None:
+    async def on_alert(delivery: BusMessage) -> None:
         # The broker may still hold alerts of the throughput phase: only this burst's count.
         if delivery.envelope.time >= burst_wall:
             seen_at.append(time.perf_counter())

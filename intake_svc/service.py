@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from intake_svc.models import Complaint, IdempotencyKey, SealedText
 from intake_svc.schemas import ComplainantOut, ComplaintIn, ComplaintOut, TargetIn
 from shared.caller import Caller
-from shared.events.schemas import ComplaintReceived, Target
+from shared.events.schemas import ComplaintReceived, ComplaintTarget
 from shared.pii_text import mask_optional, mask_text
 from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
 from shared.runtime import ServiceRuntime, Unit
@@ -198,7 +198,7 @@ def received_event(row: Complaint) -> ComplaintReceived:
         received_at=row.received_at,
         occurred_at=row.occurred_at,
         location=row.location,
-        target=Target(department=row.target_department, product=row.target_product),
+        target=ComplaintTarget(department=row.target_department, product=row.target_product),
         people_count=row.people_count,
         media_involved=row.media_involved,
         drill=row.drill,

@@ -21,15 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sentiment_svc.clustering import StoryIndex, TopicIndex, centroid_add, signature, topic_vectors
-from sentiment_svc.linking import ComplaintIndex, Link
-from sentiment_svc.linking import OpenComplaint as ComplaintView
+from sentiment_svc.linking import ComplaintIndex, Link, LinkableComplaint
 from sentiment_svc.model import Language, Scored, SentimentModel, default_model
 from sentiment_svc.models import (
     Alert,
     Bucket,
+    ComplaintRow,
     Mention,
     MentionLink,
-    OpenComplaint,
     SpikeStateRow,
     Story,
     Topic,
@@ -106,14 +105,14 @@ class Engine:
     async def _refresh_complaints(self, session: AsyncSession, now: datetime) -> None:
         """Reloaded only when the table changed: any replica's consumer may have written it."""
         version_row = (await session.execute(
-            select(func.count(), func.max(OpenComplaint.updated_at)))).one()
+            select(func.count(), func.max(ComplaintRow.updated_at)))).one()
         version = (int(version_row[0]), version_row[1])
         if version == self.complaints_version:
             return
-        rows = (await session.execute(select(OpenComplaint).where(
-            OpenComplaint.open.is_(True),
-            OpenComplaint.received_at >= now - timedelta(days=45)))).scalars().all()
-        views = [ComplaintView(r.complaint_id, r.department, r.product, r.received_at)
+        rows = (await session.execute(select(ComplaintRow).where(
+            ComplaintRow.open.is_(True),
+            ComplaintRow.received_at >= now - timedelta(days=45)))).scalars().all()
+        views = [LinkableComplaint(r.complaint_id, r.department, r.product, r.received_at)
                  for r in rows]
         self.complaints = ComplaintIndex.build(views, [r.text for r in rows],
                                                self.model.topic_idf)

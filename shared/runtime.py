@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
-from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
+from shared.bus import Bus, BusMessage, BusUnavailable, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
 from shared.events import Envelope, EventPayload, make_event
@@ -60,7 +60,7 @@ EventHandler = Callable[[Unit, Envelope], Awaitable[None]]
 
 
 def build_bus(settings: ServiceSettings, broker: MemoryBroker | None) -> Bus:
-    if settings.bus.bus == "kafka":
+    if settings.bus.kind == "kafka":
         return KafkaBus(settings.bus, client_id=f"beacon-{settings.service_name}")
     return MemoryBus(broker or MemoryBroker(settings.bus.kafka_partitions))
 
@@ -92,7 +92,7 @@ class ServiceRuntime:
         )
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".
-        self.listeners: list[Callable[[str, Delivery], None]] = []
+        self.listeners: list[Callable[[str, BusMessage], None]] = []
         self._periodic: list[tuple[float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Run at the start of a batch's transaction with its events: a service that takes
@@ -134,8 +134,8 @@ class ServiceRuntime:
 
     def _idempotent(
         self, group: str, handler: EventHandler
-    ) -> Callable[[Delivery], Awaitable[None]]:
-        async def handle(delivery: Delivery) -> None:
+    ) -> Callable[[BusMessage], Awaitable[None]]:
+        async def handle(delivery: BusMessage) -> None:
             started = time.perf_counter()
             with bind(self.name):
                 await self._apply(group, handler, delivery)
@@ -147,11 +147,11 @@ class ServiceRuntime:
 
     def _idempotent_batch(
         self, group: str, handler: EventHandler
-    ) -> Callable[[list[Delivery]], Awaitable[None]]:
+    ) -> Callable[[list[BusMessage]], Awaitable[None]]:
         """A run of one partition's events in one transaction (all or nothing): one inbox
         statement and one commit instead of one each per event."""
 
-        async def handle(deliveries: list[Delivery]) -> None:
+        async def handle(deliveries: list[BusMessage]) -> None:
             started = time.perf_counter()
             with bind(self.name):
                 outcomes = await self._apply_batch(group, handler, deliveries)
@@ -165,7 +165,7 @@ class ServiceRuntime:
         return handle
 
     async def _apply_batch(
-        self, group: str, handler: EventHandler, deliveries: list[Delivery]
+        self, group: str, handler: EventHandler, deliveries: list[BusMessage]
     ) -> list[str]:
         outcomes = []
         async with self.unit() as unit:
@@ -186,7 +186,7 @@ class ServiceRuntime:
                 outcomes.append("applied")
         return outcomes
 
-    async def _apply(self, group: str, handler: EventHandler, delivery: Delivery) -> None:
+    async def _apply(self, group: str, handler: EventHandler, delivery: BusMessage) -> None:
         event = delivery.envelope
         async with self.unit() as unit:
             outcome = "applied"

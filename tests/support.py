@@ -26,7 +26,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from services.console.users import Role, UserStore
 from services.launcher import Embedded, build_embedded
 from services.settings import GatewaySettings
-from shared.bus import Bus, Delivery
+from shared.bus import Bus, BusMessage
 from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
 from shared.events import Envelope, EventPayload
 from shared.events.registry import dataschema_uri, register, schema_for
@@ -135,7 +135,7 @@ class Tally(Conditions):
         super().__init__()
         self.outcomes: Counter[str] = Counter()
 
-    def observe(self, outcome: str, _delivery: Delivery) -> None:
+    def observe(self, outcome: str, _delivery: BusMessage) -> None:
         self.outcomes[outcome] += 1
         self._changed()
 

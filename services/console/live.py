@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.bus import Bus, Delivery
+from shared.bus import Bus, BusMessage
 from shared.events.schemas import (
     CaseEscalated,
     CaseUpdated,
@@ -75,7 +75,7 @@ class LiveHub:
         """Subscribe this replica's own group to every topic a page shows."""
         bus.subscribe(list(TOPIC_KIND), group, self._on_event)
 
-    async def _on_event(self, delivery: Delivery) -> None:
+    async def _on_event(self, delivery: BusMessage) -> None:
         self.publish(TOPIC_KIND[delivery.topic],
                      notice_data(delivery.topic, delivery.envelope.data))
 

@@ -28,7 +28,9 @@ Category = Literal[
 ]
 
 
-class Target(BaseModel):
+class ComplaintTarget(BaseModel):
+    """What a complaint is about: a department and/or a product (field `target`)."""
+
     department: str | None = None
     product: str | None = None
 
@@ -56,7 +58,7 @@ class ComplaintReceived(EventPayload):
     received_at: datetime
     occurred_at: datetime | None = None
     location: str | None = None
-    target: Target = Field(default_factory=Target)
+    target: ComplaintTarget = Field(default_factory=ComplaintTarget)
     people_count: int = 1
     media_involved: bool = False
     drill: bool = False

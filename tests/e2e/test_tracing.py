@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared import tracing
-from shared.bus import Delivery, MemoryBus
+from shared.bus import BusMessage, MemoryBus
 from shared.events import Envelope
 from shared.events.schemas import ComplaintReceived, ComplaintTriaged, NotificationSent
 from tests.support import Conditions, System
@@ -25,7 +25,7 @@ class Watcher(Conditions):
         super().__init__()
         self.events: list[tuple[str, Envelope]] = []
 
-    async def observe(self, delivery: Delivery) -> None:
+    async def observe(self, delivery: BusMessage) -> None:
         self.events.append((delivery.topic, delivery.envelope))
         self._changed()
 

@@ -92,7 +92,7 @@ async def _escalations_on_the_log(bootstrap: str) -> list[Envelope]:
 
 async def test_two_replicas_fire_each_escalation_exactly_once(
         own_tansu: Tansu, pg_url: str, tmp_path: Path) -> None:
-    bus = BusSettings(bus="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
+    bus = BusSettings(kind="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
                       kafka_partitions=4, kafka_connect_timeout_s=5,
                       kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300)
     rules = _short_rules(tmp_path / "rules.toml")

@@ -35,8 +35,7 @@ from deploy.tansu import free_port
 from notify_svc.dispatcher import Outcome
 from notify_svc.main import create_app
 from notify_svc.settings import NotifySettings
-from shared.bus import MemoryBroker, MemoryBus
-from shared.bus.base import Delivery as BusDelivery
+from shared.bus import BusMessage, MemoryBroker, MemoryBus
 from shared.events import Envelope as Event
 from shared.events import EventPayload, make_event
 from shared.events.schemas import (
@@ -271,7 +270,7 @@ async def running(settings: NotifySettings, schema: str | None = None
     app = create_app(settings, broker=broker, schema=schema)
     handled, outcomes = Waiter(), Waiter()
 
-    def on_handled(outcome: str, delivery: BusDelivery) -> None:
+    def on_handled(outcome: str, delivery: BusMessage) -> None:
         handled.observe(outcome, delivery)
 
     app.state.runtime.listeners.append(on_handled)
@@ -279,7 +278,7 @@ async def running(settings: NotifySettings, schema: str | None = None
     emitted = Waiter()
     observer = MemoryBus(broker)
 
-    async def observe(delivery: BusDelivery) -> None:
+    async def observe(delivery: BusMessage) -> None:
         emitted.observe(delivery.topic, delivery.envelope)
 
     observer.subscribe([e.topic for e in OUTPUT_EVENTS], "test-observer", observe)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sentiment_svc.main import create_app
 from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
-from shared.bus import Delivery, MemoryBroker
+from shared.bus import BusMessage, MemoryBroker
 from shared.events import Envelope, EventPayload
 from shared.runtime import ServiceRuntime
 from tests.support import as_gateway
@@ -41,7 +41,7 @@ class Sentiment:
     client: httpx.AsyncClient
     broker: MemoryBroker
     clock: Clock
-    applied: list[Delivery] = field(default_factory=list)
+    applied: list[BusMessage] = field(default_factory=list)
     _waiters: list[tuple[Callable[[], bool], asyncio.Event]] = field(default_factory=list)
 
     @property
@@ -54,7 +54,7 @@ class Sentiment:
         engine: Engine = self.app.state.engine
         return engine
 
-    def observe(self, _outcome: str, delivery: Delivery) -> None:
+    def observe(self, _outcome: str, delivery: BusMessage) -> None:
         self.applied.append(delivery)
         for condition, event in self._waiters:
             if condition():

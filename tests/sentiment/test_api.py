@@ -13,10 +13,10 @@ from shared.bus import MemoryBroker
 from shared.events import make_event
 from shared.events.schemas import (
     ComplaintReceived,
+    ComplaintTarget,
     MentionLinked,
     MentionScored,
     OpinionAlert,
-    Target,
 )
 from tests.sentiment.conftest import START, Clock, Sentiment
 from tests.support import as_gateway
@@ -210,10 +210,10 @@ async def test_a_mention_matching_an_open_complaint_is_linked(sentiment: Sentime
     complaint = ComplaintReceived(
         complaint_id="c1", channel="hotline", received_at=START - timedelta(days=2),
         content="我家的星光牌热水器洗澡时漏电，人被电了一下，要求厂家赔偿",
-        target=Target(product="星光牌热水器"))
+        target=ComplaintTarget(product="星光牌热水器"))
     other = ComplaintReceived(
         complaint_id="c2", channel="web", received_at=START - timedelta(days=2),
-        content="宽带经常断网，维修一直不上门", target=Target(product="宽带"))
+        content="宽带经常断网，维修一直不上门", target=ComplaintTarget(product="宽带"))
     for c in (complaint, other):
         await sentiment.runtime.bus.publish(ComplaintReceived.topic, make_event(
             c, source="/intake", subject=c.complaint_id))

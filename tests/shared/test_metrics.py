@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from deploy.tansu import Tansu
-from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus, RetryPolicy
+from shared.bus import Bus, BusMessage, BusUnavailable, MemoryBroker, MemoryBus, RetryPolicy
 from shared.bus.base import Record
 from shared.bus.kafka import KafkaBus
 from shared.events import make_event
@@ -50,7 +50,7 @@ class Gate:
         self.release = asyncio.Event()
         self.handled = 0
 
-    async def handle(self, _delivery: Delivery) -> None:
+    async def handle(self, _delivery: BusMessage) -> None:
         self.entered.set()
         await self.release.wait()
         self.handled += 1
@@ -117,7 +117,7 @@ async def test_outbox_backlog_reports_unpublished_events(sqlite_url: str) -> Non
 
 def _kafka(bootstrap: str) -> KafkaBus:
     settings = BusSettings(
-        bus="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=2, max_attempts=2,
+        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=2, max_attempts=2,
         retry_backoff_ms=10, retry_backoff_max_ms=50, kafka_connect_timeout_s=5,
         kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300,
     )
