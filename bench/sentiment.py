@@ -11,7 +11,7 @@ and is driven through its ASGI interface, so the figures are the service's, not 
    mixes, some reposts), each stored, scored, risk-assessed, clustered, counted for spikes,
    with its `mention.scored` event in the outbox. accepted/s = mentions / wall time.
    "published" waits until the relay has put every event on the bus.
-2. Burst latency: after six simulated hours of calm history (the engine's clock is moved,
+2. Burst latency: after six simulated hours of calm history (the intake state's clock is moved,
    not slept), a burst of negative mentions arrives in batches of 20; the time from the POST
    of the burst's first mention to the `opinion.alert` reaching a consumer on the bus.
 """
@@ -37,8 +37,8 @@ from sqlalchemy import func, select
 
 from deploy.tansu import Tansu
 from sentiment_svc.main import create_app
-from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
+from sentiment_svc.state import MentionIntakeState
 from shared.bus import Bus, BusMessage, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.events.schemas import OpinionAlert
@@ -112,9 +112,9 @@ async def throughput(app: FastAPI, client: httpx.AsyncClient, batches: int) -> N
 
 
 async def burst_latency(app: FastAPI, client: httpx.AsyncClient, watcher: Bus) -> None:
-    engine: Engine = app.state.engine
+    intake_state: MentionIntakeState = app.state.intake_state
     clock = Clock()
-    engine.clock = clock
+    intake_state.clock = clock
     alerted = asyncio.Event()
     seen_at: list[float] = []
     burst_wall = datetime.max.replace(tzinfo=UTC)

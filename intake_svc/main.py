@@ -34,7 +34,12 @@ def create_app(
     runtime = ServiceRuntime("intake", settings, metadata, migrations="intake_svc.migrations",
                              broker=broker)
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
-    runtime.every(3600.0, lambda: purge_idempotency_keys(runtime, ttl))
+
+    async def purge() -> int:
+        async with runtime.unit() as unit:
+            return await purge_idempotency_keys(unit, ttl)
+
+    runtime.every(3600.0, purge)
     app = create_service_app(runtime, [api.router], title="Beacon intake")
     if not (settings.pii_keys or "").strip() and settings.bus.kind == "kafka":
         # Replicas must share one key ring, so distributed mode never generates its own.

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from sentiment_svc.main import create_app
-from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
+from sentiment_svc.state import MentionIntakeState
 from shared.bus import BusMessage, MemoryBroker
 from shared.events import Envelope, EventPayload
 from shared.runtime import ServiceRuntime
@@ -50,9 +50,9 @@ class Sentiment:
         return runtime
 
     @property
-    def engine(self) -> Engine:
-        engine: Engine = self.app.state.engine
-        return engine
+    def intake_state(self) -> MentionIntakeState:
+        state: MentionIntakeState = self.app.state.intake_state
+        return state
 
     def observe(self, _outcome: str, delivery: BusMessage) -> None:
         self.applied.append(delivery)
@@ -88,7 +88,7 @@ async def sentiment(tmp_path: Path) -> AsyncIterator[Sentiment]:
                                  database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
     app = create_app(settings, broker=broker)
     clock = Clock()
-    app.state.engine.clock = clock
+    app.state.intake_state.clock = clock
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://sentiment",
             auth=as_gateway(app)) as client:

@@ -121,7 +121,7 @@ async def test_reposts_share_a_cluster_and_it_survives_a_restart(
     settings = SentimentSettings(data_dir=tmp_path,
                                  database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
     fresh = create_app(settings, broker=MemoryBroker())  # a new process: empty memory
-    fresh.state.engine.clock = Clock(START + timedelta(hours=1))
+    fresh.state.intake_state.clock = Clock(START + timedelta(hours=1))
     async with fresh.router.lifespan_context(fresh), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=fresh), base_url="http://s",
             auth=as_gateway(fresh)) as client:
