@@ -27,23 +27,21 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import cast
 
 import asyncpg
 from _common import percentile
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pydantic import BaseModel
 from sqlalchemy import MetaData
 
 from deploy.tansu import Tansu
-from shared.bus import Bus, Delivery, MemoryBroker, MemoryBus
+from shared.bus import Bus, BusMessage, MemoryBroker, MemoryBus
 from shared.bus.base import record_for
-from shared.events import Envelope, make_event
-from shared.events.registry import register
+from shared.events import Envelope, EventPayload, make_event
+from shared.events.registry import dataschema_uri, register, schema_for
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 from shared.runtime import ServiceRuntime, Unit
@@ -61,7 +59,7 @@ PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 RESULT_PREFIX = "RESULT "
 
 
-class Ping(BaseModel):
+class Ping(EventPayload):
     """The bench payload: which event, its key, when it was emitted, and padding."""
 
     n: int
@@ -145,14 +143,21 @@ def peak_rss_mib() -> float:
 
 
 def new_topic() -> str:
-    """A topic (and event type) of this run's own, so runs sharing a broker never mix."""
+    """A topic (and event type) of this run's own, so runs sharing a broker never mix: a
+    subclass of Ping of its own (one class, one topic)."""
     topic = f"bench.ping.{uuid.uuid4().hex[:10]}"
-    cast(Callable[[type[BaseModel]], object], register(topic, 1))(Ping)
+    register(topic, 1)(type(f"Ping_{topic.replace('.', '_')}", (Ping,), {}))
     return topic
 
 
-def ping(n: int, cfg: Config) -> Ping:
-    return Ping(n=n, key=f"k{n % cfg.keys}", sent_at=time.time(), pad="x" * cfg.pad)
+def ping_class(topic: str) -> type[Ping]:
+    model = schema_for(topic, dataschema_uri(topic, 1))
+    assert issubclass(model, Ping)
+    return model
+
+
+def ping(n: int, cfg: Config, model: type[Ping]) -> Ping:
+    return model(n=n, key=f"k{n % cfg.keys}", sent_at=time.time(), pad="x" * cfg.pad)
 
 
 # ---------------------------------------------------------------- databases
@@ -190,7 +195,7 @@ def service(name: str, url: str, bus: Bus | None, bootstrap: str | None) -> Serv
     outbox_table(metadata, name)
     inbox_table(metadata, name)
     bus_settings = BusSettings.model_validate({
-        "bus": "kafka" if bootstrap else "memory",
+        "kind": "kafka" if bootstrap else "memory",
         "kafka_bootstrap_servers": bootstrap or "127.0.0.1:9092",
         "kafka_partitions": PARTITIONS,
     })
@@ -218,13 +223,13 @@ async def wait_assigned(consumer: Bus | AIOKafkaConsumer, topic: str,
 
 
 async def emit_all(sender: ServiceRuntime, topic: str, cfg: Config) -> None:
-    started = time.time()
+    started, model = time.time(), ping_class(topic)
     for start in range(0, cfg.events, cfg.batch):
         await pace(cfg, started, start)
         async with sender.unit() as unit:
             for n in range(start, min(cfg.events, start + cfg.batch)):
-                data = ping(n, cfg)
-                await unit.emit(topic, data, subject=data.key)
+                data = ping(n, cfg, model)
+                await unit.emit(data, subject=data.key)
 
 
 async def full_path(scenario: str, cfg: Config, bootstrap: str | None, db_kind: str) -> Result:
@@ -233,7 +238,7 @@ async def full_path(scenario: str, cfg: Config, bootstrap: str | None, db_kind: 
     async def handler(_unit: Unit, _event: Envelope) -> None:
         return None
 
-    def handled(outcome: str, delivery: Delivery) -> None:
+    def handled(outcome: str, delivery: BusMessage) -> None:
         if outcome == "applied":  # called after the receiver's transaction committed
             tally.record(delivery.envelope.id, float(delivery.envelope.data["sent_at"]))
 
@@ -241,7 +246,7 @@ async def full_path(scenario: str, cfg: Config, bootstrap: str | None, db_kind: 
         send_bus, recv_bus = buses(bootstrap)
         receiver = service("benchrecv", recv_url, recv_bus, bootstrap)
         sender = service("benchsend", send_url, send_bus, bootstrap)
-        receiver.on([topic], handler, group=f"bench-{topic}")
+        receiver.on([ping_class(topic)], handler, group=f"bench-{topic}")
         receiver.listeners.append(handled)
         try:
             await receiver.start()
@@ -303,13 +308,13 @@ async def consume_raw(consumer: AIOKafkaConsumer, tally: Tally) -> None:
 
 async def produce_raw(producer: AIOKafkaProducer, topic: str, cfg: Config) -> None:
     """The same envelope bytes, key and headers the relay sends, in the same batches."""
-    started = time.time()
+    started, model = time.time(), ping_class(topic)
     for start in range(0, cfg.events, cfg.batch):
         await pace(cfg, started, start)
         futures = []
         for n in range(start, min(cfg.events, start + cfg.batch)):
-            data = ping(n, cfg)
-            record = record_for(make_event(topic, data, source="/benchsend", subject=data.key))
+            data = ping(n, cfg, model)
+            record = record_for(make_event(data, source="/benchsend", subject=data.key))
             futures.append(await producer.send(
                 topic, record.value, key=record.key, headers=record.headers))
         await asyncio.gather(*futures)

@@ -79,6 +79,7 @@ from services.console.board import CATEGORIES, CHANNELS, lane_query
 from services.console.live import LiveHub
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
+from shared.events.schemas import ComplaintTriaged
 from triage_svc.models import Case
 from triage_svc.rules import load_rules
 from triage_svc.service import deadlines
@@ -434,7 +435,7 @@ class Listener:
         notice = json.loads(data)
         if notice.get("topic") == "bench":
             self.fanout[notice["seq"]].append(now - notice["sent"])
-        elif notice.get("topic") == "complaint.triaged":
+        elif notice.get("topic") == ComplaintTriaged.topic:
             self.arrived[notice["complaint_id"]].append(now)
             self.levels[notice["complaint_id"]] = notice.get("response_level", 0)
 

@@ -87,6 +87,8 @@ from _common import (
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.events.schemas import ComplaintReceived, ComplaintTriaged
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_PATH = PATH + "/batch"
 NO_RATE_LIMIT = {"RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
@@ -191,7 +193,7 @@ class Deliveries:
         rows = answer["records"]
         self.read += len(rows)
         for complaint_id, level, member, at, event_type in rows:
-            if event_type != "complaint.triaged" or complaint_id is None:
+            if event_type != ComplaintTriaged.topic or complaint_id is None:
                 self.other[event_type] += 1
                 continue
             arrival = self.by_complaint.setdefault(complaint_id, Arrival())
@@ -426,7 +428,7 @@ class Tap:
     """Reads complaint.received and complaint.triaged (no group, keys only): when each
     complaint's event was produced (the record timestamp), to split the latency by stage."""
 
-    TOPICS = ("complaint.received", "complaint.triaged")
+    TOPICS = (ComplaintReceived.topic, ComplaintTriaged.topic)
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
@@ -473,7 +475,7 @@ class Tap:
     def stages(self, ids: Mapping[str, float], deliveries: Deliveries) -> dict[str, list[float]]:
         """Per stage, sorted seconds: accepted -> complaint.received produced (intake's
         relay), -> complaint.triaged produced (triage), -> notified (notify and the sink)."""
-        received, triaged = self.first["complaint.received"], self.first["complaint.triaged"]
+        received, triaged = self.first[ComplaintReceived.topic], self.first[ComplaintTriaged.topic]
         out: dict[str, list[float]] = {"intake relay": [], "triage": [], "notify": []}
         for complaint_id, accepted_at in ids.items():
             r, t = received.get(complaint_id), triaged.get(complaint_id)

@@ -124,10 +124,9 @@ async def bench(args: argparse.Namespace, port: int, data: Path) -> None:
     async with app.router.lifespan_context(app), httpx.AsyncClient() as client:
         started = time.time()
         for n in range(args.events):
-            event = make_event("complaint.triaged", triaged(n), source="/bench",
-                               subject=f"{n:032d}")
+            event = make_event(triaged(n), source="/bench", subject=f"{n:032d}")
             published[f"{n:032d}"] = time.time()
-            await bus.publish("complaint.triaged", event)
+            await bus.publish(ComplaintTriaged.topic, event)
             if args.rate:
                 await asyncio.sleep(max(0.0, started + (n + 1) / args.rate - time.time()))
         deadline = time.time() + args.timeout

@@ -11,7 +11,7 @@ and is driven through its ASGI interface, so the figures are the service's, not 
    mixes, some reposts), each stored, scored, risk-assessed, clustered, counted for spikes,
    with its `mention.scored` event in the outbox. accepted/s = mentions / wall time.
    "published" waits until the relay has put every event on the bus.
-2. Burst latency: after six simulated hours of calm history (the engine's clock is moved,
+2. Burst latency: after six simulated hours of calm history (the intake state's clock is moved,
    not slept), a burst of negative mentions arrives in batches of 20; the time from the POST
    of the burst's first mention to the `opinion.alert` reaching a consumer on the bus.
 """
@@ -37,10 +37,11 @@ from sqlalchemy import func, select
 
 from deploy.tansu import Tansu
 from sentiment_svc.main import create_app
-from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
-from shared.bus import Bus, Delivery, MemoryBroker, MemoryBus
+from sentiment_svc.state import MentionIntakeState
+from shared.bus import Bus, BusMessage, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
+from shared.events.schemas import OpinionAlert
 from shared.runtime import ServiceRuntime
 from shared.settings import BusSettings
 
@@ -75,7 +76,7 @@ class Clock:
 @contextlib.asynccontextmanager
 async def running(mode: str, folder: Path, bootstrap: str | None) -> AsyncIterator[
         tuple[FastAPI, httpx.AsyncClient, Bus]]:
-    bus_settings = BusSettings(bus="kafka", kafka_bootstrap_servers=bootstrap,
+    bus_settings = BusSettings(kind="kafka", kafka_bootstrap_servers=bootstrap,
                                kafka_partitions=6) if bootstrap else BusSettings()
     settings = SentimentSettings(data_dir=folder, bus=bus_settings,
                                  database_url=f"sqlite+aiosqlite:///{folder / f'{mode}.db'}")
@@ -111,20 +112,20 @@ async def throughput(app: FastAPI, client: httpx.AsyncClient, batches: int) -> N
 
 
 async def burst_latency(app: FastAPI, client: httpx.AsyncClient, watcher: Bus) -> None:
-    engine: Engine = app.state.engine
+    intake_state: MentionIntakeState = app.state.intake_state
     clock = Clock()
-    engine.clock = clock
+    intake_state.clock = clock
     alerted = asyncio.Event()
     seen_at: list[float] = []
     burst_wall = datetime.max.replace(tzinfo=UTC)
 
-    async def on_alert(delivery: Delivery) -> None:
+    async def on_alert(delivery: BusMessage) -> None:
         # The broker may still hold alerts of the throughput phase: only this burst's count.
         if delivery.envelope.time >= burst_wall:
             seen_at.append(time.perf_counter())
             alerted.set()
 
-    watcher.subscribe(["opinion.alert"], "bench-watch", on_alert)
+    watcher.subscribe([OpinionAlert.topic], "bench-watch", on_alert)
     await watcher.start()
     calm = ["今天去营业厅办理了业务", "请问社保卡在哪补办", "物业通知明天停水", "客服很耐心"]
     clock.offset = -timedelta(hours=6)

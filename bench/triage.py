@@ -39,10 +39,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, insert, select, text, update
 
 from deploy.tansu import Tansu
-from shared.bus import Delivery, MemoryBroker, MemoryBus
+from shared.bus import BusMessage, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.events import Envelope, make_event
-from shared.events.schemas import ComplaintReceived, Target
+from shared.events.schemas import ComplaintReceived, ComplaintTarget
 from shared.settings import BusSettings
 from triage_svc import escalation
 from triage_svc.main import create_app
@@ -60,7 +60,7 @@ def _complaints(n: int) -> list[ComplaintReceived]:
     return [ComplaintReceived(
         complaint_id=uuid.uuid4().hex, channel="hotline",
         content=f"{CONTENTS[i % len(CONTENTS)]}（编号{i}）", received_at=now,
-        target=Target(department=DEPARTMENTS[i % len(DEPARTMENTS)]),
+        target=ComplaintTarget(department=DEPARTMENTS[i % len(DEPARTMENTS)]),
         complainant_key=f"person-{i}") for i in range(n)]
 
 
@@ -89,15 +89,15 @@ async def _triage_rate(app: FastAPI, publish: Publish, complaints: list[Complain
                        ) -> float:
     done, applied = asyncio.Event(), [0]
 
-    def observe(outcome: str, _delivery: Delivery) -> None:
+    def observe(outcome: str, _delivery: BusMessage) -> None:
         applied[0] += outcome == "applied"
         if applied[0] >= len(complaints):
             done.set()
 
     app.state.runtime.listeners.append(observe)
     async with app.router.lifespan_context(app):
-        events = [("complaint.received", make_event("complaint.received", c, source="/bench",
-                                                    subject=c.complaint_id))
+        events = [(ComplaintReceived.topic,
+                   make_event(c, source="/bench", subject=c.complaint_id))
                   for c in complaints]
         started = time.perf_counter()
         for i in range(0, len(events), 500):
@@ -119,7 +119,7 @@ async def memory_sqlite(complaints: list[ComplaintReceived], data_dir: Path) -> 
 
 async def kafka_postgres(complaints: list[ComplaintReceived], tansu: Tansu,
                          data_dir: Path) -> float:
-    bus_settings = BusSettings(bus="kafka", kafka_bootstrap_servers=tansu.bootstrap,
+    bus_settings = BusSettings(kind="kafka", kafka_bootstrap_servers=tansu.bootstrap,
                                kafka_partitions=4)
     async with _database() as url:
         app = create_app(TriageSettings(data_dir=data_dir, database_url=url, bus=bus_settings))

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import ValidationError
 
+from intake_svc.queries import find_by_external_ref, get_complaint
 from intake_svc.schemas import (
     BatchItemResult,
     BatchResult,
@@ -16,16 +17,9 @@ from intake_svc.schemas import (
     ComplaintRefList,
     FieldError,
 )
-from intake_svc.service import (
-    Accepted,
-    IdempotencyConflict,
-    accept_batch,
-    accept_complaint,
-    find_by_external_ref,
-    get_complaint,
-)
+from intake_svc.service import Accepted, IdempotencyConflict, accept_batch, accept_complaint
 from shared import patterns
-from shared.app import RuntimeDep
+from shared.app import ReadSessionDep, UnitDep
 from shared.caller import Caller, current_caller
 from shared.privacy import FieldCipher
 from shared.problems import field_errors
@@ -52,7 +46,7 @@ async def post_complaint(
     complaint: ComplaintIn,
     response: Response,
     caller: CallerDep,
-    runtime: RuntimeDep,
+    unit: UnitDep,
     cipher: Annotated[FieldCipher, Depends(_cipher)],
     idempotency_key: Annotated[str | None, Header(
         min_length=1, max_length=200, pattern=patterns.NOT_BLANK,
@@ -60,7 +54,7 @@ async def post_complaint(
 ) -> ComplaintAccepted:
     try:
         accepted = await accept_complaint(
-            runtime, cipher, complaint, owner=caller.owner or "anonymous",
+            unit, cipher, complaint, owner=caller.owner or "anonymous",
             idempotency_key=idempotency_key,
         )
     except IdempotencyConflict as exc:
@@ -76,7 +70,7 @@ async def post_complaint(
 async def post_complaint_batch(
     batch: ComplaintBatchIn,
     caller: CallerDep,
-    runtime: RuntimeDep,
+    unit: UnitDep,
     cipher: Annotated[FieldCipher, Depends(_cipher)],
 ) -> BatchResult:
     """A result per item, in order; the answer is 200 even when some items were refused."""
@@ -88,7 +82,7 @@ async def post_complaint_batch(
         except ValidationError as exc:
             results[index] = BatchItemResult(index=index, status=422, detail="invalid item",
                                              errors=[FieldError(**e) for e in field_errors(exc)])
-    outcomes = await accept_batch(runtime, cipher, [item for _, item in valid],
+    outcomes = await accept_batch(unit, cipher, [item for _, item in valid],
                                   owner=caller.owner or "anonymous") if valid else []
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         results[index] = _item_result(index, outcome)
@@ -110,13 +104,13 @@ def _item_result(index: int, outcome: Accepted | IdempotencyConflict) -> BatchIt
 @router.get("", response_model=ComplaintRefList)
 async def find_complaints(
     caller: CallerDep,
-    runtime: RuntimeDep,
+    session: ReadSessionDep,
     external_ref: Annotated[str, Query(min_length=1, max_length=200,
                                        description="the caller's own id for the complaint")],
 ) -> ComplaintRefList:
     """Find the caller's own complaint by the reference it filed it under (empty when
     there is none, or when the reference is another caller's)."""
-    rows = await find_by_external_ref(runtime, caller, external_ref)
+    rows = await find_by_external_ref(session, caller, external_ref)
     return ComplaintRefList(items=[ComplaintRef(
         id=row.id, external_ref=external_ref, channel=row.channel,
         received_at=row.received_at, drill=row.drill,
@@ -127,10 +121,10 @@ async def find_complaints(
 async def read_complaint(
     complaint_id: str,
     caller: CallerDep,
-    runtime: RuntimeDep,
+    session: ReadSessionDep,
     cipher: Annotated[FieldCipher, Depends(_cipher)],
 ) -> ComplaintOut:
-    complaint = await get_complaint(runtime, cipher, complaint_id, caller)
+    complaint = await get_complaint(session, cipher, complaint_id, caller)
     if complaint is None:
         raise HTTPException(404, f"no complaint {complaint_id}")
     return complaint

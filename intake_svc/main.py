@@ -34,9 +34,14 @@ def create_app(
     runtime = ServiceRuntime("intake", settings, metadata, migrations="intake_svc.migrations",
                              broker=broker)
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
-    runtime.every(3600.0, lambda: purge_idempotency_keys(runtime, ttl))
+
+    async def purge() -> int:
+        async with runtime.unit() as unit:
+            return await purge_idempotency_keys(unit, ttl)
+
+    runtime.every(3600.0, purge)
     app = create_service_app(runtime, [api.router], title="Beacon intake")
-    if not (settings.pii_keys or "").strip() and settings.bus.bus == "kafka":
+    if not (settings.pii_keys or "").strip() and settings.bus.kind == "kafka":
         # Replicas must share one key ring, so distributed mode never generates its own.
         raise ConfigError("PII_KEYS", "required when BUS=kafka (see README: keys and rotation)")
     try:
@@ -48,7 +53,7 @@ def create_app(
                                              settings.data_dir)
     except PiiKeyError as exc:
         raise ConfigError("PII_FINGERPRINT_KEY", str(exc)) from exc
-    if settings.bus.bus == "kafka" and not settings.pii_fingerprint_key:
+    if settings.bus.kind == "kafka" and not settings.pii_fingerprint_key:
         log.warning("PII_FINGERPRINT_KEY is not set: fingerprints use a key pinned under "
                     "DATA_DIR, which replicas without a shared DATA_DIR may not agree on")
     app.state.cipher = FieldCipher(ring, pinned)

@@ -1,9 +1,12 @@
-"""Accepting and reading complaints. No HTTP here: callers pass plain values."""
+"""Accepting complaints, in the caller's unit (which commits). No HTTP here: callers pass
+plain values; reads are in queries.py."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,14 +14,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from intake_svc.models import Complaint, IdempotencyKey, SealedText
-from intake_svc.schemas import ComplainantOut, ComplaintIn, ComplaintOut, TargetIn
-from shared.caller import Caller
-from shared.events.schemas import ComplaintReceived, Target
+from intake_svc.schemas import ComplaintIn, TargetIn
+from shared.events.schemas import ComplaintReceived, ComplaintTarget
 from shared.pii_text import mask_optional, mask_text
-from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
-from shared.runtime import ServiceRuntime, Unit
-
-RECEIVED_TOPIC = "complaint.received"
+from shared.privacy import FieldCipher
+from shared.runtime import Unit
 
 
 class IdempotencyConflict(Exception):
@@ -59,21 +59,22 @@ async def _replay(
 
 
 async def accept_complaint(
-    runtime: ServiceRuntime,
+    unit: Unit,
     cipher: FieldCipher,
     complaint: ComplaintIn,
     *,
     owner: str,
     idempotency_key: str | None,
 ) -> Accepted:
-    """Store the complaint and its `complaint.received` event in one transaction.
+    """Add the complaint and its `ComplaintReceived` event to the unit.
 
     Idempotent on (owner, Idempotency-Key) and on (owner, external_ref); a concurrent
-    duplicate loses the insert race and is answered from the winner's row.
+    duplicate loses the insert race (its savepoint is undone) and is answered from the
+    winner's row.
     """
     digest = request_hash(complaint)
     try:
-        async with runtime.unit() as unit:
+        async with _attempt(unit):
             earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
             if earlier is not None:
                 return earlier
@@ -86,36 +87,49 @@ async def accept_complaint(
                     complaint_id=row.id, created_at=row.received_at,
                 ))
             await unit.session.flush()
-            await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+            await unit.emit(received_event(row), subject=row.id)
             return Accepted(row.id, created=True)
     except IntegrityError:
-        async with runtime.unit() as unit:
-            earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
+        earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
         if earlier is None:
             raise
         return earlier
 
 
 async def accept_batch(
-    runtime: ServiceRuntime, cipher: FieldCipher, items: list[ComplaintIn], *, owner: str
+    unit: Unit, cipher: FieldCipher, items: list[ComplaintIn], *, owner: str
 ) -> list[Accepted | IdempotencyConflict]:
-    """Accept many in one transaction; `external_ref` makes each item idempotent.
+    """Accept many in the unit; `external_ref` makes each item idempotent.
 
-    If a concurrent request inserted one of the same refs first, fall back to one
-    transaction per item so each gets its own answer.
+    If a concurrent request inserted one of the same refs first, the batch's savepoint is
+    undone and each item is tried on its own, so each gets its own answer.
     """
     try:
-        async with runtime.unit() as unit:
+        async with _attempt(unit):
             return await _accept_all(unit, cipher, items, owner)
     except IntegrityError:
         results: list[Accepted | IdempotencyConflict] = []
         for item in items:
             try:
-                results.append(await accept_complaint(runtime, cipher, item, owner=owner,
+                results.append(await accept_complaint(unit, cipher, item, owner=owner,
                                                       idempotency_key=None))
             except IdempotencyConflict as exc:
                 results.append(exc)
         return results
+
+
+@contextlib.asynccontextmanager
+async def _attempt(unit: Unit) -> AsyncIterator[None]:
+    """A savepoint: an insert that loses a race undoes its rows and events alone, and the
+    unit goes on (to answer from the winner's row). Flushed inside, so the race shows here."""
+    emitted = len(unit.emitted)
+    try:
+        async with unit.session.begin_nested():
+            yield
+            await unit.session.flush()
+    except IntegrityError:
+        del unit.emitted[emitted:]
+        raise
 
 
 async def _accept_all(
@@ -140,7 +154,7 @@ async def _accept_all(
         _seal_text(unit, cipher, row, item)
         if item.external_ref:
             seen[item.external_ref] = row
-        await unit.emit(RECEIVED_TOPIC, received_event(row), subject=row.id)
+        await unit.emit(received_event(row), subject=row.id)
         results.append(Accepted(row.id, created=True))
     return results
 
@@ -200,7 +214,7 @@ def received_event(row: Complaint) -> ComplaintReceived:
         received_at=row.received_at,
         occurred_at=row.occurred_at,
         location=row.location,
-        target=Target(department=row.target_department, product=row.target_product),
+        target=ComplaintTarget(department=row.target_department, product=row.target_product),
         people_count=row.people_count,
         media_involved=row.media_involved,
         drill=row.drill,
@@ -210,65 +224,8 @@ def received_event(row: Complaint) -> ComplaintReceived:
     )
 
 
-async def get_complaint(
-    runtime: ServiceRuntime, cipher: FieldCipher, complaint_id: str, caller: Caller
-) -> ComplaintOut | None:
-    """The complaint as this caller may see it; None when absent or not theirs."""
-    reveal = caller.has("pii:read")
-    async with runtime.db.session() as session:
-        row = await session.get(Complaint, complaint_id)
-        sealed = await session.get(SealedText, complaint_id) if row and reveal else None
-    if row is None or not _may_read(caller, row):
-        return None
-    subject, content = row.subject, row.content
-    if sealed is not None:
-        context = row.id.encode()
-        subject = cipher.decrypt(sealed.subject, context=context)
-        content = cipher.decrypt(sealed.content, context=context) or content
-    return ComplaintOut(
-        id=row.id, status="received", channel=row.channel, subject=subject,
-        content=content, external_ref=row.external_ref, received_at=row.received_at,
-        occurred_at=row.occurred_at, location=row.location,
-        target=TargetIn(department=row.target_department, product=row.target_product),
-        people_count=row.people_count, media_involved=row.media_involved, drill=row.drill,
-        complainant=_complainant(cipher, row, reveal=reveal),
+async def purge_idempotency_keys(unit: Unit, ttl: timedelta) -> int:
+    result = await unit.session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < datetime.now(UTC) - ttl)
     )
-
-
-async def find_by_external_ref(runtime: ServiceRuntime, caller: Caller,
-                               external_ref: str) -> list[Complaint]:
-    """The caller's own complaint filed under its `external_ref` (at most one: the pair is
-    unique); another owner's reference is never found, whatever the caller's scopes."""
-    if caller.owner is None:
-        return []
-    async with runtime.db.session() as session:
-        rows = await session.scalars(select(Complaint).where(
-            Complaint.submitted_by == caller.owner, Complaint.external_ref == external_ref))
-        return list(rows.all())
-
-
-def _may_read(caller: Caller, row: Complaint) -> bool:
-    """Operators read every complaint; a hotline key reads only its own."""
-    own = caller.owner is not None and caller.owner == row.submitted_by
-    return own or caller.has("cases:read")
-
-
-def _complainant(cipher: FieldCipher, row: Complaint, *, reveal: bool) -> ComplainantOut | None:
-    context = row.id.encode()
-    sealed = (row.complainant_name, row.complainant_phone, row.complainant_email,
-              row.complainant_id_number)
-    if not any(sealed):
-        return None
-    name, phone, email, id_number = (cipher.decrypt(v, context=context) for v in sealed)
-    if reveal:
-        return ComplainantOut(name=name, phone=phone, email=email, id_number=id_number)
-    return ComplainantOut(name=mask_name(name), phone=mask_phone(phone), email=mask_email(email),
-                          id_number=mask_id_number(id_number))
-
-
-async def purge_idempotency_keys(runtime: ServiceRuntime, ttl: timedelta) -> int:
-    async with runtime.unit() as unit:
-        result = await unit.session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.created_at < datetime.now(UTC) - ttl)
-        )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

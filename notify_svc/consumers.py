@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 from notify_svc.service import Notifier
+from shared.events.schemas import (
+    CaseEscalated,
+    CaseUpdated,
+    ComplaintTriaged,
+    IncidentOpened,
+    IncidentUpdated,
+    StatementApproved,
+)
 from shared.runtime import ServiceRuntime
 
-TOPICS = ("complaint.triaged", "case.escalated", "case.updated", "incident.opened",
-          "incident.updated", "statement.approved")
+EVENTS = (ComplaintTriaged, CaseEscalated, CaseUpdated, IncidentOpened, IncidentUpdated,
+          StatementApproved)
 
 
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     # One subscription for every topic: one consumer-group member, one inbox. The hotline
-    # that filed a complaint comes with complaint.triaged and case.updated (submitted_by).
-    runtime.on(TOPICS, notifier.handle)
+    # that filed a complaint comes with ComplaintTriaged and CaseUpdated (submitted_by).
+    runtime.on(EVENTS, notifier.handle)

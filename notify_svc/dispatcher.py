@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc import rosterdb
 from notify_svc.breaker import Backoff, Breakers
 from notify_svc.channels import ChannelError, Outgoing, PermanentFailure, Senders
-from notify_svc.models import Delivery, MemberRow
-from notify_svc.service import DIGEST, FAILED_TOPIC, Notifier, refs_of
+from notify_svc.models import DIGEST_EVENT_TYPE, Delivery, MemberRow
+from notify_svc.service import Notifier, refs_of
 from notify_svc.settings import NotifySettings
 from shared import tracing
 from shared.events.schemas import NotificationFailed
@@ -248,7 +248,7 @@ class Dispatcher:
         """Record the attempt: sent; pending again after a backoff; or dead after the last."""
         now = dt.datetime.now(dt.UTC)
         members = []
-        if row.event_type == DIGEST:
+        if row.event_type == DIGEST_EVENT_TYPE:
             members = list((await unit.session.scalars(
                 select(Delivery).where(Delivery.digest_id == row.id))).all())
         if error is None:
@@ -271,7 +271,7 @@ class Dispatcher:
     async def _emit_failed(self, unit: Unit, row: Delivery, error: str, now: dt.datetime) -> None:
         log.warning("delivery %s to %s via %s is dead after %d attempts: %s",
                     row.id, row.recipient, row.channel, row.attempts, error)
-        await unit.emit(FAILED_TOPIC, NotificationFailed(
+        await unit.emit(NotificationFailed(
             delivery_id=row.id, complaint_id=row.complaint_id, case_id=row.case_id,
             incident_id=row.incident_id, recipient=row.recipient, channel=row.channel,
             attempts=row.attempts, error=error[:2000], failed_at=now,

@@ -15,6 +15,12 @@ class Base(DeclarativeBase):
     metadata = MetaData()
 
 
+# The event_type of a digest delivery. Not a bus topic (no event of it is published): the
+# name of the digest's templates and the `type` a webhook receives, beside the topics that
+# cause the other deliveries.
+DIGEST_EVENT_TYPE = "notification.digest"
+
+
 class Delivery(Base):
     """One message to one recipient on one channel, caused by one event.
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import rosterdb
 from notify_svc.models import (
+    DIGEST_EVENT_TYPE,
     CallbackSequence,
     CaseClocks,
     ComplaintOwner,
@@ -35,6 +36,7 @@ from notify_svc.roster import Member, Routing
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Message, Templates
 from shared import tracing
+from shared.complaint_status import complaint_status
 from shared.events import Envelope
 from shared.events.schemas import (
     CaseEscalated,
@@ -50,19 +52,9 @@ from shared.runtime import Unit
 
 log = logging.getLogger("beacon.notify")
 
-SENT_TOPIC = "notification.sent"
-FAILED_TOPIC = "notification.failed"
-ACK_TOPIC = "notification.acknowledged"
-DIGEST = "notification.digest"
 # Per 统一口径 in plan-media-complaint-duties-and-timelines.txt: "报公司领导批准确认后，综合部将
 # 在0.5小时内将解释口径发送给相关部门的接口人" — distribution is due half an hour after approval.
 STATEMENT_DISTRIBUTION = dt.timedelta(minutes=30)
-# What a hotline tells its complainant, from the case's state (API.md's complaint statuses).
-COMPLAINT_STATUS = {
-    "received": "received", "triaged": "triaged", "acknowledged": "in_progress",
-    "investigating": "in_progress", "responded": "responded", "follow_up": "responded",
-    "closed": "closed", "reopened": "reopened",
-}
 
 
 class AckTokens:
@@ -250,7 +242,7 @@ class Notifier:
             "complaint_id": data.complaint_id, "case_id": data.case_id,
             "external_ref": data.external_ref, "sequence": await next_sequence(
                 session, data.complaint_id),
-            "status": COMPLAINT_STATUS.get(state, "in_progress"), "state": state,
+            "status": complaint_status(state) or "in_progress", "state": state,
             "action": action, "response_level": data.response_level,
             "answer": answer, "answer_version": (
                 data.answer_version if isinstance(data, CaseUpdated) else None),
@@ -329,7 +321,7 @@ class Notifier:
         await self.emit_sent(unit, d, now)
 
     async def emit_sent(self, unit: Unit, d: Delivery, now: dt.datetime) -> None:
-        await unit.emit(SENT_TOPIC, NotificationSent(
+        await unit.emit(NotificationSent(
             delivery_id=d.id, complaint_id=d.complaint_id, case_id=d.case_id,
             recipient=d.recipient, channel=d.channel, sent_at=now,
         ), subject=refs_of(d).subject)
@@ -360,12 +352,12 @@ class Notifier:
                            f"{row.acknowledged_at.isoformat()} by {row.acknowledged_by}{once}")
         now = dt.datetime.now(dt.UTC)
         acked = [row]
-        if row.event_type == DIGEST:  # a digest acknowledges every complaint it carried
+        if row.event_type == DIGEST_EVENT_TYPE:  # it acknowledges every complaint it carried
             acked += (await unit.session.scalars(
                 select(Delivery).where(Delivery.digest_id == row.id))).all()
         for d in acked:
             d.acknowledged_at, d.acknowledged_by = now, by or row.recipient
-            if d.event_type != DIGEST:
+            if d.event_type != DIGEST_EVENT_TYPE:
                 await self._emit_ack(unit, d, now)
         return row
 
@@ -388,7 +380,7 @@ class Notifier:
         return ends if ends <= dt.datetime.now(dt.UTC) else None
 
     async def _emit_ack(self, unit: Unit, d: Delivery, now: dt.datetime) -> None:
-        await unit.emit(ACK_TOPIC, NotificationAcknowledged(
+        await unit.emit(NotificationAcknowledged(
             delivery_id=d.id, cause_event_id=d.cause_event_id, cause_type=d.event_type,
             complaint_id=d.complaint_id, case_id=d.case_id, incident_id=d.incident_id,
             escalation_id=d.escalation_id, recipient=d.recipient, roles=list(d.roles),
@@ -412,7 +404,7 @@ class Notifier:
         for (recipient, channel), rows in groups.items():
             roles = tuple(sorted({r for row in rows for r in row.roles}))
             target = Target(recipient, roles, channel, rows[-1].address, rows[-1].language)
-            digest = self.new_delivery(f"digest:{uuid.uuid4().hex}", DIGEST, target,
+            digest = self.new_delivery(f"digest:{uuid.uuid4().hex}", DIGEST_EVENT_TYPE, target,
                                        Refs(recipient), {"items": [r.context for r in rows]},
                                        now)
             unit.session.add(digest)

@@ -15,7 +15,6 @@ from notify_svc.service import STATEMENT_DISTRIBUTION
 from shared.events.schemas import StatementApproved
 from shared.runtime import Unit
 
-APPROVED_TOPIC = "statement.approved"
 OWN_DRAFT = ("you drafted this statement, so you cannot approve it: another person holding "
              "statements:approve must (four eyes)")
 
@@ -51,7 +50,7 @@ async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
     now = dt.datetime.now(dt.UTC)
     row.status, row.approved_by, row.approved_at = "approved", by, now
     row.distribute_by = now + STATEMENT_DISTRIBUTION
-    await unit.emit(APPROVED_TOPIC, StatementApproved(
+    await unit.emit(StatementApproved(
         statement_id=row.id, incident_id=row.incident_id, title=row.title, text=row.text,
         language="en" if row.language == "en" else "zh", approved_by=by, approved_at=now,
     ), subject=row.id)

@@ -7,11 +7,12 @@ never raise a drill case.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
 
-from sentiment_svc.models import OpenComplaint
-from shared.events import Envelope
+from sentiment_svc.models import ComplaintRow
+from shared.events import Envelope, EventPayload
 from shared.events.schemas import CaseUpdated, ComplaintReceived, ComplaintTriaged
 from shared.runtime import ServiceRuntime, Unit
 
@@ -22,10 +23,10 @@ async def on_complaint_received(unit: Unit, event: Envelope) -> None:
     data = cast(ComplaintReceived, event.payload())
     if data.drill:
         return
-    if await unit.session.get(OpenComplaint, data.complaint_id) is not None:
+    if await unit.session.get(ComplaintRow, data.complaint_id) is not None:
         return
     text = f"{data.subject or ''}\n{data.content}".strip()[:MAX_TEXT]
-    unit.session.add(OpenComplaint(
+    unit.session.add(ComplaintRow(
         complaint_id=data.complaint_id, department=data.target.department,
         product=data.target.product, text=text, received_at=data.received_at, open=True,
         updated_at=datetime.now(UTC)))
@@ -34,27 +35,27 @@ async def on_complaint_received(unit: Unit, event: Envelope) -> None:
 async def on_complaint_triaged(unit: Unit, event: Envelope) -> None:
     """Triage may name the department the complainant did not."""
     data = cast(ComplaintTriaged, event.payload())
-    row = await unit.session.get(OpenComplaint, data.complaint_id)
+    row = await unit.session.get(ComplaintRow, data.complaint_id)
     if row is not None and data.department and not row.department:
         row.department, row.updated_at = data.department, datetime.now(UTC)
 
 
 async def on_case_updated(unit: Unit, event: Envelope) -> None:
     data = cast(CaseUpdated, event.payload())
-    row = await unit.session.get(OpenComplaint, data.complaint_id)
+    row = await unit.session.get(ComplaintRow, data.complaint_id)
     if row is not None:
         row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
 
 
-HANDLERS = {
-    "complaint.received": on_complaint_received,
-    "complaint.triaged": on_complaint_triaged,
-    "case.updated": on_case_updated,
+HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {
+    ComplaintReceived: on_complaint_received,
+    ComplaintTriaged: on_complaint_triaged,
+    CaseUpdated: on_case_updated,
 }
 
 
 async def on_event(unit: Unit, event: Envelope) -> None:
-    await HANDLERS[event.type](unit, event)
+    await HANDLERS[type(event.payload())](unit, event)
 
 
 def register(runtime: ServiceRuntime) -> None:

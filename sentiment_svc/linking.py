@@ -28,7 +28,9 @@ LEAD = timedelta(days=1)  # a mention may precede the complaint it echoes by a l
 
 
 @dataclass(frozen=True)
-class OpenComplaint:
+class LinkableComplaint:
+    """An open complaint a mention may be linked to: what matching needs of it."""
+
     complaint_id: str
     department: str | None
     product: str | None
@@ -41,7 +43,7 @@ class Link:
     similarity: float
 
 
-def target_name(complaint: OpenComplaint) -> str | None:
+def target_name(complaint: LinkableComplaint) -> str | None:
     """What a mention must name: the product, else the department."""
     name = (complaint.product or complaint.department or "").strip().lower()
     return name or None
@@ -51,13 +53,13 @@ def without(text: str, name: str | None) -> str:
     return text.lower().replace(name, " ") if name else text
 
 
-def in_window(mention_at: datetime, complaint: OpenComplaint) -> bool:
+def in_window(mention_at: datetime, complaint: LinkableComplaint) -> bool:
     return complaint.received_at - LEAD <= mention_at <= complaint.received_at + WINDOW
 
 
 @dataclass
 class ComplaintIndex:
-    complaints: list[OpenComplaint]
+    complaints: list[LinkableComplaint]
     vectors: sp.csr_matrix  # one L2-normalised row per complaint
     residuals: sp.csr_matrix  # the same without the target's name
     idf: NDArray[np.float16] | None = None
@@ -68,7 +70,7 @@ class ComplaintIndex:
         return cls([], none, none)
 
     @classmethod
-    def build(cls, complaints: Sequence[OpenComplaint], texts: Sequence[str],
+    def build(cls, complaints: Sequence[LinkableComplaint], texts: Sequence[str],
               idf: NDArray[np.float16]) -> ComplaintIndex:
         if not complaints:
             return cls.empty()

@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from sentiment_svc import api, consumers, reports_api
 from sentiment_svc.model import default_model
 from sentiment_svc.models import metadata
-from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
+from sentiment_svc.state import MentionIntakeState
 from shared import dates
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
@@ -25,5 +25,5 @@ def create_app(
     consumers.register(runtime)
     app = create_service_app(runtime, [api.router, reports_api.router], title="Beacon sentiment")
     # The model loads once per process (about half a second), before the first request.
-    app.state.engine = Engine(settings, model=default_model())
+    app.state.intake_state = MentionIntakeState(settings, model=default_model())
     return app

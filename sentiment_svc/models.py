@@ -91,7 +91,7 @@ class Alert(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class OpenComplaint(Base):
+class ComplaintRow(Base):
     """Sentiment's own index of complaints, from complaint events (no personal data)."""
 
     __tablename__ = "sentiment_complaints"

@@ -1,54 +1,44 @@
 """Intake of mentions: score, assess risk, cluster, link to complaints, watch for spikes.
 
-One batch is one transaction: mention rows, new stories and topics, spike state, trend
-buckets, links and every outgoing event commit together. The story and topic indexes live
-in this process (loaded from the tables at the first batch, so ids survive restarts) and a
-lock serialises batches, so two requests never open the same story twice.
+One batch is one unit (the request's): mention rows, new stories and topics, spike state,
+trend buckets, links and every outgoing event commit together. The story and topic indexes
+live in this process (`state.MentionIntakeState`: loaded from the tables at the first
+batch, so ids survive restarts) and its lock serialises batches, so two requests never open
+the same story twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sentiment_svc.clustering import StoryIndex, TopicIndex, centroid_add, signature, topic_vectors
-from sentiment_svc.linking import ComplaintIndex, Link
-from sentiment_svc.linking import OpenComplaint as ComplaintView
-from sentiment_svc.model import Language, Scored, SentimentModel, default_model
+from sentiment_svc.clustering import centroid_add, signature, topic_vectors
+from sentiment_svc.linking import Link
+from sentiment_svc.model import Language, Scored
 from sentiment_svc.models import (
     Alert,
     Bucket,
     Mention,
     MentionLink,
-    OpenComplaint,
     SpikeStateRow,
     Story,
     Topic,
 )
 from sentiment_svc.risk import Risk, assess
 from sentiment_svc.schemas import MentionIn
-from sentiment_svc.settings import SentimentSettings
 from sentiment_svc.spikes import Spike, SpikeConfig, SpikeState, advance, check, observe
+from sentiment_svc.state import MentionIntakeState
 from shared.events.schemas import MentionLinked, MentionScored, OpinionAlert
-from shared.runtime import ServiceRuntime, Unit
+from shared.runtime import Unit
 
-SCORED_TOPIC = "mention.scored"
-ALERT_TOPIC = "opinion.alert"
-LINKED_TOPIC = "mention.linked"
 OVERALL = "overall"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -57,88 +47,24 @@ class Outcome:
     created: bool  # False: the URL was known, this is the earlier mention's id
 
 
-@dataclass
-class Engine:
-    """What a sentiment process keeps in memory between batches."""
-
-    settings: SentimentSettings
-    model: SentimentModel = field(default_factory=default_model)
-    clock: Callable[[], datetime] = utcnow
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    stories: StoryIndex = field(default_factory=StoryIndex)
-    story_topic: dict[str, str] = field(default_factory=dict)
-    topics: TopicIndex = field(default_factory=TopicIndex)
-    complaints: ComplaintIndex = field(default_factory=ComplaintIndex.empty)
-    complaints_version: tuple[int, datetime | None] = (-1, None)
-    loaded: bool = False
-
-    @property
-    def spike_config(self) -> SpikeConfig:
-        return SpikeConfig(bucket_s=self.settings.spike_bucket_s,
-                           min_count=self.settings.spike_min_count)
-
-    @property
-    def topic_spike_config(self) -> SpikeConfig:
-        return SpikeConfig(bucket_s=self.settings.spike_bucket_s, warmup_buckets=0,
-                           min_count=self.settings.topic_spike_min_count)
-
-    def invalidate(self) -> None:
-        """After a failed batch the memory may hold what never committed: reload it."""
-        self.stories, self.story_topic, self.topics = StoryIndex(), {}, TopicIndex()
-        self.complaints_version = (-1, None)
-        self.loaded = False
-
-    async def refresh(self, session: AsyncSession, now: datetime) -> None:
-        if not self.loaded:
-            await self._load_clusters(session, now)
-            self.loaded = True
-        await self._refresh_complaints(session, now)
-
-    async def _load_clusters(self, session: AsyncSession, now: datetime) -> None:
-        since = now - timedelta(days=self.settings.cluster_window_days)
-        rows = await session.execute(select(Story.id, Story.topic_id, Story.signature)
-                                     .where(Story.last_seen_at >= since))
-        for story_id, topic_id, sig in rows:
-            self.stories.add(story_id, np.frombuffer(sig, np.uint32).copy())
-            self.story_topic[story_id] = topic_id
-        topics = await session.execute(select(Topic.id, Topic.centroid)
-                                       .where(Topic.updated_at >= since))
-        for topic_id, centroid in topics:
-            self.topics.set(topic_id, {int(k): float(v) for k, v in centroid.items()})
-
-    async def _refresh_complaints(self, session: AsyncSession, now: datetime) -> None:
-        """Reloaded only when the table changed: any replica's consumer may have written it."""
-        version_row = (await session.execute(
-            select(func.count(), func.max(OpenComplaint.updated_at)))).one()
-        version = (int(version_row[0]), version_row[1])
-        if version == self.complaints_version:
-            return
-        rows = (await session.execute(select(OpenComplaint).where(
-            OpenComplaint.open.is_(True),
-            OpenComplaint.received_at >= now - timedelta(days=45)))).scalars().all()
-        views = [ComplaintView(r.complaint_id, r.department, r.product, r.received_at)
-                 for r in rows]
-        self.complaints = ComplaintIndex.build(views, [r.text for r in rows],
-                                               self.model.topic_idf)
-        self.complaints_version = version
-
-
-async def accept_mentions(runtime: ServiceRuntime, engine: Engine,
+async def accept_mentions(unit: Unit, state: MentionIntakeState,
                           mentions: Sequence[MentionIn]) -> list[Outcome]:
-    """Store and score; a URL seen before answers with the earlier mention's id.
+    """Add and score the mentions in the unit; a URL seen before answers with the earlier
+    mention's id. The caller holds `state.lock` until the unit has committed.
 
     A concurrent request (another replica) that stored the same URL first makes this one
-    fail on the unique URL; it retries once and the retry finds it.
+    fail on the unique URL: its savepoint is undone, the memory reloaded, and the retry
+    finds the URL.
     """
-    async with engine.lock:
-        try:
-            return await _store(runtime, engine, mentions)
-        except IntegrityError:
-            engine.invalidate()
-            return await _store(runtime, engine, mentions)
-        except BaseException:
-            engine.invalidate()
-            raise
+    emitted = len(unit.emitted)
+    try:
+        async with unit.session.begin_nested():
+            return await _store(unit, state, mentions)
+    except IntegrityError:
+        state.invalidate()
+        del unit.emitted[emitted:]  # the undone attempt's events
+        async with unit.session.begin_nested():
+            return await _store(unit, state, mentions)
 
 
 @dataclass
@@ -149,26 +75,26 @@ class _New:
     mention_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-async def _store(runtime: ServiceRuntime, engine: Engine,
+async def _store(unit: Unit, state: MentionIntakeState,
                  mentions: Sequence[MentionIn]) -> list[Outcome]:
-    async with runtime.unit() as unit:
-        now = engine.clock()
-        await engine.refresh(unit.session, now)
-        known = await _known_urls(unit.session, [u for m in mentions if (u := _url(m))])
-        outcomes: list[Outcome] = []
-        fresh: list[_New] = []
-        for item in mentions:
-            url = _url(item)
-            if url and url in known:
-                outcomes.append(Outcome(known[url], created=False))
-                continue
-            new = _New(item, url, f"{item.title or ''}\n{item.content}".strip())
-            if url:
-                known[url] = new.mention_id
-            fresh.append(new)
-            outcomes.append(Outcome(new.mention_id, created=True))
-        if fresh:
-            await _process(unit, engine, fresh, now)
+    now = state.clock()
+    await state.refresh(unit.session, now)
+    known = await _known_urls(unit.session, [u for m in mentions if (u := _url(m))])
+    outcomes: list[Outcome] = []
+    fresh: list[_New] = []
+    for item in mentions:
+        url = _url(item)
+        if url and url in known:
+            outcomes.append(Outcome(known[url], created=False))
+            continue
+        new = _New(item, url, f"{item.title or ''}\n{item.content}".strip())
+        if url:
+            known[url] = new.mention_id
+        fresh.append(new)
+        outcomes.append(Outcome(new.mention_id, created=True))
+    if fresh:
+        await _process(unit, state, fresh, now)
+    await unit.session.flush()  # a lost URL race shows here, inside the savepoint
     return outcomes
 
 
@@ -184,13 +110,13 @@ def _url(item: MentionIn) -> str | None:
     return item.url.strip() or None if item.url else None
 
 
-async def _process(unit: Unit, engine: Engine, fresh: list[_New], now: datetime) -> None:
+async def _process(unit: Unit, state: MentionIntakeState, fresh: list[_New], now: datetime) -> None:
     texts = [n.text for n in fresh]
     langs: list[Language | None] = [n.item.language for n in fresh]
-    scores = engine.model.score_many(texts, langs)
-    vectors = topic_vectors(texts, engine.model.topic_idf)
-    links = engine.complaints.match(texts, vectors, now)
-    clusters = _Clusters(engine, now)
+    scores = state.model.score_many(texts, langs)
+    vectors = topic_vectors(texts, state.model.topic_idf)
+    links = state.complaints.match(texts, vectors, now)
+    clusters = _Clusters(state, now)
     rows: list[Mention] = []
     for pos, (n, scored) in enumerate(zip(fresh, scores, strict=True)):
         risk = assess(scored.label, scored.score, n.item.source, n.url,
@@ -200,11 +126,11 @@ async def _process(unit: Unit, engine: Engine, fresh: list[_New], now: datetime)
     unit.session.add_all(rows)
     await clusters.save(unit.session)
     for row, row_links in zip(rows, links, strict=True):
-        await unit.emit(SCORED_TOPIC, _scored_event(row), subject=row.id)
+        await unit.emit(_scored_event(row), subject=row.id)
         if row_links:
             await _link(unit, row, row_links, now)
-    await _count_bucket(unit.session, engine.spike_config, rows, now)
-    await _watch_spikes(unit, engine, rows, now)
+    await _count_bucket(unit.session, state.spike_config, rows, now)
+    await _watch_spikes(unit, state, rows, now)
 
 
 def _mention_row(n: _New, scored: Scored, risk: Risk, story_id: str, topic_id: str,
@@ -230,10 +156,10 @@ def _scored_event(row: Mention) -> MentionScored:
 
 
 class _Clusters:
-    """A batch's story and topic assignments, applied to the engine and written to tables."""
+    """A batch's story and topic assignments, applied to the state and written to tables."""
 
-    def __init__(self, engine: Engine, now: datetime) -> None:
-        self.engine, self.now = engine, now
+    def __init__(self, state: MentionIntakeState, now: datetime) -> None:
+        self.state, self.now = state, now
         self.new_stories: list[Story] = []
         self.seen_stories: set[str] = set()
         self.new_topics: dict[str, Topic] = {}
@@ -241,21 +167,21 @@ class _Clusters:
 
     def assign(self, n: _New, vector: sp.csr_matrix) -> tuple[str, str]:
         sig = signature(n.text)
-        story_id = self.engine.stories.find(sig)
+        story_id = self.state.stories.find(sig)
         if story_id is not None:  # a repost or near-copy: same story, same topic
             self.seen_stories.add(story_id)
-            return story_id, self.engine.story_topic[story_id]
+            return story_id, self.state.story_topic[story_id]
         topic_id = self._topic_for(n, vector)
         story_id = uuid.uuid4().hex
-        self.engine.stories.add(story_id, sig)
-        self.engine.story_topic[story_id] = topic_id
+        self.state.stories.add(story_id, sig)
+        self.state.story_topic[story_id] = topic_id
         self.new_stories.append(Story(id=story_id, topic_id=topic_id, signature=sig.tobytes(),
                                       first_mention_id=n.mention_id, created_at=self.now,
                                       last_seen_at=self.now))
         return story_id, topic_id
 
     def _topic_for(self, n: _New, vector: sp.csr_matrix) -> str:
-        topics = self.engine.topics
+        topics = self.state.topics
         topic_id, _ = topics.nearest(vector)
         if topic_id is None:
             topic_id = uuid.uuid4().hex
@@ -269,7 +195,7 @@ class _Clusters:
 
     async def save(self, session: AsyncSession) -> None:
         session.add_all(self.new_stories)
-        centroids = self.engine.topics.centroids
+        centroids = self.state.topics.centroids
         for topic_id, topic in self.new_topics.items():
             topic.centroid = {str(k): v for k, v in centroids[topic_id].items()}
             session.add(topic)
@@ -287,7 +213,7 @@ async def _link(unit: Unit, row: Mention, links: list[Link], now: datetime) -> N
     unit.session.add_all(MentionLink(mention_id=row.id, complaint_id=link.complaint_id,
                                      similarity=link.similarity, linked_at=now)
                          for link in links)
-    await unit.emit(LINKED_TOPIC, MentionLinked(
+    await unit.emit(MentionLinked(
         mention_id=row.id, complaint_ids=[link.complaint_id for link in links],
         similarity=links[0].similarity, source=row.source, url=row.url,
         risk_level=row.risk_level, linked_at=now), subject=row.id)
@@ -305,7 +231,8 @@ async def _count_bucket(session: AsyncSession, cfg: SpikeConfig, rows: list[Ment
         bucket.negative += negative
 
 
-async def _watch_spikes(unit: Unit, engine: Engine, rows: list[Mention], now: datetime) -> None:
+async def _watch_spikes(unit: Unit, intake: MentionIntakeState, rows: list[Mention],
+                        now: datetime) -> None:
     """Feed the overall scope and each touched topic; raise an alert on entering a spike."""
     by_scope: dict[str, list[Mention]] = {OVERALL: rows}
     for row in rows:
@@ -314,7 +241,7 @@ async def _watch_spikes(unit: Unit, engine: Engine, rows: list[Mention], now: da
         select(SpikeStateRow).where(SpikeStateRow.scope.in_(by_scope)))).scalars()}
     level_one = {r.id for r in rows if r.risk_level == 1}
     for scope, members in by_scope.items():
-        cfg = engine.spike_config if scope == OVERALL else engine.topic_spike_config
+        cfg = intake.spike_config if scope == OVERALL else intake.topic_spike_config
         stored = states.get(scope)
         state = SpikeState.from_json(stored.state) if stored else SpikeState()
         advance(state, now, cfg)
@@ -349,4 +276,4 @@ async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
                            warning_level=event.warning_level, raised_at=now,
                            evidence={**event.model_dump(mode="json"),
                                      "total": spike.total, "reasons": spike.reasons}))
-    await unit.emit(ALERT_TOPIC, event, subject=event.alert_id)
+    await unit.emit(event, subject=event.alert_id)

@@ -17,16 +17,10 @@ from services.routing import Route, canonical_path, route_for
 from services.upstreams import Upstream
 from shared import tracing
 from shared.caller import Caller, signed_headers
+from shared.complaint_status import complaint_status
 from shared.logctx import request_id_var
 
 log = logging.getLogger("beacon.gateway")
-
-CASE_STATE_TO_STATUS = {
-    "triaged": "triaged", "acknowledged": "in_progress", "investigating": "in_progress",
-    "responded": "responded", "follow_up": "responded", "closed": "closed",
-    "reopened": "reopened",
-}
-
 
 def problem_response(status: int, detail: str, headers: Mapping[str, str] | None = None
                      ) -> Answer:
@@ -96,6 +90,6 @@ class Forwarder:
                                 f"/api/v1/cases/of-complaint/{quote(complaint['id'])}", caller)
         if found.status_code == 200:
             case = found.json()
-            complaint["status"] = CASE_STATE_TO_STATUS.get(case["state"], complaint["status"])
+            complaint["status"] = complaint_status(case["state"]) or complaint["status"]
             complaint["case"] = case
         return complaint

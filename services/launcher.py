@@ -113,7 +113,7 @@ def upstream_urls(settings: GatewaySettings) -> dict[str, list[str]]:
 def console_bus() -> Bus | None:
     """The console's own consumer in distributed mode (none without Kafka settings)."""
     bus_settings = BusSettings()
-    if bus_settings.bus != "kafka":
+    if bus_settings.kind != "kafka":
         return None
     return KafkaBus(bus_settings, client_id="beacon-console")
 
@@ -270,7 +270,7 @@ async def _run(name: str) -> None:
         await serve(build_distributed_gateway(settings), settings.host, settings.port,
                     settings.log_level, trusted_proxies=settings.proxies())
         return
-    if BusSettings().bus != "kafka":
+    if BusSettings().kind != "kafka":
         raise ConfigError("BUS", "a service run alone needs BUS=kafka (memory is embedded-only)")
     host, port = listen_address(name)
     app = service_factory(name)()

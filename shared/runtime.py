@@ -14,16 +14,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
-from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus
+from shared.bus import Bus, BusMessage, BusUnavailable, MemoryBroker, MemoryBus
 from shared.bus.kafka import KafkaBus
 from shared.db import Database
-from shared.events import Envelope, make_event
+from shared.events import Envelope, EventPayload, make_event
 from shared.inbox import claim_event, claim_events
 from shared.logctx import bind, request_id_var
 from shared.migrations import prepare_schema
@@ -43,16 +42,17 @@ class Unit:
     # Outside any trace (a periodic job), one new trace per subject this unit emits for.
     traces: dict[str, tracing.Span] = field(default_factory=dict)
 
-    async def emit(self, topic: str, data: BaseModel, *, subject: str) -> Envelope:
-        """Queue an event; the unit writes all of them to the outbox just before it commits.
+    async def emit(self, data: EventPayload, *, subject: str) -> Envelope:
+        """Queue an event on its class's topic; the unit writes all of them to the outbox
+        just before it commits.
 
         The event's traceparent continues the current trace with a span of its own."""
         parent = tracing.current() or self.traces.setdefault(subject, tracing.new_trace())
         event = make_event(
-            topic, data, source=f"/{self.runtime.name}", subject=subject,
+            data, source=f"/{self.runtime.name}", subject=subject,
             requestid=request_id_var.get(), traceparent=parent.child().traceparent,
         )
-        self.emitted.append((topic, event))
+        self.emitted.append((event.type, event))
         return event
 
 
@@ -60,7 +60,7 @@ EventHandler = Callable[[Unit, Envelope], Awaitable[None]]
 
 
 def build_bus(settings: ServiceSettings, broker: MemoryBroker | None) -> Bus:
-    if settings.bus.bus == "kafka":
+    if settings.bus.kind == "kafka":
         return KafkaBus(settings.bus, client_id=f"beacon-{settings.service_name}")
     return MemoryBus(broker or MemoryBroker(settings.bus.kafka_partitions))
 
@@ -92,7 +92,7 @@ class ServiceRuntime:
         )
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".
-        self.listeners: list[Callable[[str, Delivery], None]] = []
+        self.listeners: list[Callable[[str, BusMessage], None]] = []
         self._periodic: list[tuple[float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Run at the start of a batch's transaction with its events: a service that takes
@@ -102,9 +102,11 @@ class ServiceRuntime:
         self.every(5.0, self._report_backlog)
         self.started = False
 
-    def on(self, topics: Sequence[str], handler: EventHandler, *, group: str | None = None) -> None:
-        """Apply `handler` once per event of `topics`, in the service's consumer group."""
-        self._handlers.append((tuple(topics), group or self.name, handler))
+    def on(self, events: Sequence[type[EventPayload]], handler: EventHandler, *,
+           group: str | None = None) -> None:
+        """Apply `handler` once per event of the `events` classes' topics, in the service's
+        consumer group."""
+        self._handlers.append((tuple(e.topic for e in events), group or self.name, handler))
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` every `seconds` while the service runs (housekeeping, gauges)."""
@@ -132,8 +134,8 @@ class ServiceRuntime:
 
     def _idempotent(
         self, group: str, handler: EventHandler
-    ) -> Callable[[Delivery], Awaitable[None]]:
-        async def handle(delivery: Delivery) -> None:
+    ) -> Callable[[BusMessage], Awaitable[None]]:
+        async def handle(delivery: BusMessage) -> None:
             started = time.perf_counter()
             with bind(self.name):
                 await self._apply(group, handler, delivery)
@@ -145,11 +147,11 @@ class ServiceRuntime:
 
     def _idempotent_batch(
         self, group: str, handler: EventHandler
-    ) -> Callable[[list[Delivery]], Awaitable[None]]:
+    ) -> Callable[[list[BusMessage]], Awaitable[None]]:
         """A run of one partition's events in one transaction (all or nothing): one inbox
         statement and one commit instead of one each per event."""
 
-        async def handle(deliveries: list[Delivery]) -> None:
+        async def handle(deliveries: list[BusMessage]) -> None:
             started = time.perf_counter()
             with bind(self.name):
                 outcomes = await self._apply_batch(group, handler, deliveries)
@@ -163,7 +165,7 @@ class ServiceRuntime:
         return handle
 
     async def _apply_batch(
-        self, group: str, handler: EventHandler, deliveries: list[Delivery]
+        self, group: str, handler: EventHandler, deliveries: list[BusMessage]
     ) -> list[str]:
         outcomes = []
         async with self.unit() as unit:
@@ -184,7 +186,7 @@ class ServiceRuntime:
                 outcomes.append("applied")
         return outcomes
 
-    async def _apply(self, group: str, handler: EventHandler, delivery: Delivery) -> None:
+    async def _apply(self, group: str, handler: EventHandler, delivery: BusMessage) -> None:
         event = delivery.envelope
         async with self.unit() as unit:
             outcome = "applied"

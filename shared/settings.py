@@ -29,7 +29,7 @@ class BusSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    bus: Literal["memory", "kafka"] = Field("memory", validation_alias="BUS")
+    kind: Literal["memory", "kafka"] = Field("memory", validation_alias="BUS")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS", min_length=1
     )
@@ -104,7 +104,7 @@ class ServiceSettings(BaseSettings):
         """BEACON_INTERNAL_SECRET; only embedded mode (one process) may make its own."""
         if self.internal_secret:
             return self.internal_secret
-        if self.bus.bus == "kafka":
+        if self.bus.kind == "kafka":
             raise ConfigError("BEACON_INTERNAL_SECRET", "required when BUS=kafka (the gateway "
                                                         "and every service share it)")
         from shared.caller import process_secret

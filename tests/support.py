@@ -21,16 +21,15 @@ from urllib.parse import unquote
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from services.console.users import Role, UserStore
 from services.launcher import Embedded, build_embedded
 from services.settings import GatewaySettings
-from shared.bus import Bus, Delivery
+from shared.bus import Bus, BusMessage
 from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
-from shared.events import Envelope
-from shared.events.registry import register
+from shared.events import Envelope, EventPayload
+from shared.events.registry import dataschema_uri, register, schema_for
 from shared.inbox import inbox_table
 from shared.logctx import ACCESS_LOGGER, configure_logging
 from shared.outbox import outbox_table
@@ -76,17 +75,34 @@ outbox_table(metadata, "probe")
 inbox_table(metadata, "probe")
 
 
-class Happened(BaseModel):
+class Happened(EventPayload):
     key: str
     n: int
     poison: bool = False
 
 
+def register_topic(topic: str) -> None:
+    """Register a subclass of Happened of its own for `topic` (one class, one topic)."""
+    register(topic, 1)(type(f"Happened_{topic.replace('.', '_')}", (Happened,), {}))
+
+
 def new_topic() -> str:
     """A topic (and event type) of the test's own, so tests sharing a broker never mix."""
     topic = f"probe.{uuid.uuid4().hex[:10]}"
-    register(topic, 1)(Happened)
+    register_topic(topic)
     return topic
+
+
+def happened_class(topic: str) -> type[Happened]:
+    """The Happened class `topic` was registered with."""
+    model = schema_for(topic, dataschema_uri(topic, 1))
+    assert issubclass(model, Happened)
+    return model
+
+
+def on_topic(topic: str, event: Happened) -> Happened:
+    """`event` as an event of `topic` (its class's): what a probe emits."""
+    return happened_class(topic).model_validate(event.model_dump())
 
 
 class Conditions:
@@ -119,7 +135,7 @@ class Tally(Conditions):
         super().__init__()
         self.outcomes: Counter[str] = Counter()
 
-    def observe(self, outcome: str, _delivery: Delivery) -> None:
+    def observe(self, outcome: str, _delivery: BusMessage) -> None:
         self.outcomes[outcome] += 1
         self._changed()
 
@@ -158,7 +174,7 @@ class Probe:
                                       schema=schema)
         self.topic, self.label = topic, label
         self.tally = tally or Tally()
-        self.runtime.on([topic], self._apply, group=group)
+        self.runtime.on([happened_class(topic)], self._apply, group=group)
         self.runtime.listeners.append(self.tally.observe)
 
     async def _apply(self, unit: Unit, event: Envelope) -> None:
@@ -172,7 +188,7 @@ class Probe:
     async def emit(self, events: list[Happened]) -> None:
         async with self.runtime.unit() as unit:
             for data in events:
-                await unit.emit(self.topic, data, subject=data.key)
+                await unit.emit(on_topic(self.topic, data), subject=data.key)
 
     async def effects(self) -> list[tuple[str, int, str, str]]:
         async with self.runtime.db.session() as session:

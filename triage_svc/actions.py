@@ -25,9 +25,6 @@ from triage_svc.models import AnswerVersion, Case, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.workflow import check_move
 
-UPDATED_TOPIC = "case.updated"
-TRIAGED_TOPIC = "complaint.triaged"
-
 
 async def writable_case(unit: Unit, case_id: str) -> Case:
     """The case, row-locked for an action: NotFound if there is none, Archived if it is
@@ -48,7 +45,7 @@ async def record(unit: Unit, case: Case, actor: str, action: str, *,
     unit.session.add(TimelineEntry(case_id=case.id, at=now, actor=actor, action=action,
                                    detail=detail, reason=reason))
     latest = await latest_answer(unit, case) if case.answer is not None else None
-    await unit.emit(UPDATED_TOPIC, CaseUpdated(
+    await unit.emit(CaseUpdated(
         case_id=case.id, complaint_id=case.complaint_id, action=action,
         state=case.state,
         # An operator's note may hold a phone number: the bus carries it masked.
@@ -139,7 +136,7 @@ async def raise_level(unit: Unit, case: Case, level: int, rules: Rules, now: dat
 
 async def announce_triage(unit: Unit, case: Case) -> None:
     """Publish the case's triage result (level, category, reasons, deadlines)."""
-    await unit.emit(TRIAGED_TOPIC, ComplaintTriaged(
+    await unit.emit(ComplaintTriaged(
         complaint_id=case.complaint_id, case_id=case.id, response_level=case.response_level,
         category=cast(Category, case.category), level_reasons=case.level_reasons,
         deadlines=deadlines_of(case), department=case.department, drill=case.drill,

@@ -15,7 +15,7 @@ from triage_svc import actions, escalation, incidents
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
-TOPICS = ("complaint.received", "opinion.alert", "mention.linked", "notification.acknowledged")
+EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged)
 
 
 def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
@@ -35,6 +35,6 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)
 
-    runtime.on(TOPICS, on_event)
+    runtime.on(EVENTS, on_event)
     runtime.before_batch = incidents.lock_batch
     runtime.every(timer_interval_s, check_escalations)

@@ -29,7 +29,6 @@ from triage_svc import clocks
 from triage_svc.models import Case, Escalation, TimelineEntry
 from triage_svc.rules import Rules
 
-ESCALATED_TOPIC = "case.escalated"
 Reason = Literal["deadline_missed", "not_acknowledged"]
 ANSWERED = frozenset({"responded", "follow_up", "closed"})
 # The states in which a clock's work counts as done.
@@ -217,7 +216,7 @@ async def _fire(unit: Unit, case: Case, timer: Escalation, rules: Rules, now: da
         "step": timer.step, "role": timer.role, "clock": timer.clock, "reason": reason,
         "deadline": deadline.isoformat(), "skipped_role": skipped_role,
     }, f"{why}; reported up to {timer.role}")
-    await unit.emit(ESCALATED_TOPIC, CaseEscalated(
+    await unit.emit(CaseEscalated(
         escalation_id=timer.id, case_id=case.id, complaint_id=case.complaint_id,
         response_level=case.response_level, step=timer.step, step_role=timer.role,
         clock=timer.clock, reason=reason,

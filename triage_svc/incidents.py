@@ -31,8 +31,6 @@ from triage_svc.models import Case, Incident, IncidentMember, MediaLink
 from triage_svc.rules import Rules
 from triage_svc.similarity import similarity
 
-OPENED_TOPIC = "incident.opened"
-UPDATED_TOPIC = "incident.updated"
 Kind = Literal["group", "public_opinion"]
 Action = Literal["raised", "members_added", "closed"]
 
@@ -167,7 +165,7 @@ async def _start_group(unit: Unit, key: str, members: list[Case], rules: Rules,
     )
     unit.session.add(incident)
     await _attach(unit, incident, members, rules, now, quiet)
-    await unit.emit(OPENED_TOPIC, IncidentOpened(
+    await unit.emit(IncidentOpened(
         incident_id=incident.id, kind="group", response_level=incident.response_level,
         summary=incident.summary, opened_at=now, complaint_ids=[c.complaint_id for c in members],
         drill=incident.drill,
@@ -217,7 +215,7 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
         select(IncidentMember.member_kind, func.count()).where(
             IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
     )).all())
-    await unit.emit(UPDATED_TOPIC, IncidentUpdated(
+    await unit.emit(IncidentUpdated(
         incident_id=incident.id, kind=cast(Kind, incident.kind),
         action=action or ("raised" if incident.response_level < before else "members_added"),
         response_level=incident.response_level, previous_level=before,
@@ -248,7 +246,7 @@ async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> Non
             summary=alert.summary[:500])
         unit.session.add(incident)
         await _add_mentions(unit, incident, alert.top_mention_ids, alert.raised_at)
-        await unit.emit(OPENED_TOPIC, IncidentOpened(
+        await unit.emit(IncidentOpened(
             incident_id=incident.id, kind="public_opinion",
             response_level=incident.response_level, summary=incident.summary,
             opened_at=incident.opened_at, mention_ids=list(alert.top_mention_ids),

@@ -19,18 +19,30 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.bus import Bus, Delivery
+from shared.bus import Bus, BusMessage
+from shared.events.schemas import (
+    CaseEscalated,
+    CaseUpdated,
+    ComplaintTriaged,
+    IncidentOpened,
+    IncidentUpdated,
+    NotificationAcknowledged,
+    NotificationFailed,
+    NotificationSent,
+    OpinionAlert,
+    StatementApproved,
+)
 
 log = logging.getLogger("beacon.console")
 
 # Topic → the page element that shows it. Individual mention scores are left out: a burst
 # of thousands would flush the buffer; the opinion page follows alerts and incidents.
 TOPIC_KIND = {
-    "complaint.triaged": "case", "case.updated": "case", "case.escalated": "case",
-    "incident.opened": "incident", "incident.updated": "incident",
-    "notification.sent": "notification", "notification.failed": "notification",
-    "notification.acknowledged": "notification",
-    "opinion.alert": "alert", "statement.approved": "statement",
+    ComplaintTriaged.topic: "case", CaseUpdated.topic: "case", CaseEscalated.topic: "case",
+    IncidentOpened.topic: "incident", IncidentUpdated.topic: "incident",
+    NotificationSent.topic: "notification", NotificationFailed.topic: "notification",
+    NotificationAcknowledged.topic: "notification",
+    OpinionAlert.topic: "alert", StatementApproved.topic: "statement",
 }
 SUBSCRIBER_QUEUE = 256
 
@@ -63,7 +75,7 @@ class LiveHub:
         """Subscribe this replica's own group to every topic a page shows."""
         bus.subscribe(list(TOPIC_KIND), group, self._on_event)
 
-    async def _on_event(self, delivery: Delivery) -> None:
+    async def _on_event(self, delivery: BusMessage) -> None:
         self.publish(TOPIC_KIND[delivery.topic],
                      notice_data(delivery.topic, delivery.envelope.data))
 

@@ -3,8 +3,8 @@
 from shared.bus.base import (
     Bus,
     BusLogLost,
+    BusMessage,
     BusUnavailable,
-    Delivery,
     Handler,
     Record,
     RetryPolicy,
@@ -15,8 +15,8 @@ from shared.bus.memory import MemoryBroker, MemoryBus
 __all__ = [
     "Bus",
     "BusLogLost",
+    "BusMessage",
     "BusUnavailable",
-    "Delivery",
     "Handler",
     "MemoryBroker",
     "MemoryBus",

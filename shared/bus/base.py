@@ -24,7 +24,7 @@ Headers = list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
-class Delivery:
+class BusMessage:
     """One record handed to a handler, with where it came from and which try this is."""
 
     topic: str
@@ -34,8 +34,8 @@ class Delivery:
     attempt: int = 1
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
-BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+Handler = Callable[[BusMessage], Awaitable[None]]
+BatchHandler = Callable[[list[BusMessage]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -202,8 +202,8 @@ def dead_letter_record(
     return Record(key=record.key, value=record.value, headers=headers)
 
 
-def decode(record: Record, *, topic: str, partition: int, offset: int) -> Delivery | Record:
-    """The delivery, or (for bytes that are no valid event) its dead-letter record at once:
+def decode(record: Record, *, topic: str, partition: int, offset: int) -> BusMessage | Record:
+    """The message, or (for bytes that are no valid event) its dead-letter record at once:
     retrying cannot fix them."""
     try:
         envelope = Envelope.from_bytes(record.value)
@@ -212,11 +212,11 @@ def decode(record: Record, *, topic: str, partition: int, offset: int) -> Delive
         log.warning("undecodable record on %s[%d]@%d: %s", topic, partition, offset, exc)
         return dead_letter_record(record, topic=topic, partition=partition, offset=offset,
                                   error=f"undecodable: {exc}", attempts=1)
-    return Delivery(topic, partition, offset, envelope)
+    return BusMessage(topic, partition, offset, envelope)
 
 
 async def handle_with_retries(
-    handler: Handler, delivery: Delivery, record: Record, policy: RetryPolicy
+    handler: Handler, delivery: BusMessage, record: Record, policy: RetryPolicy
 ) -> Record | None:
     """Run the handler with bounded, backed-off retries; return a dead-letter record on failure."""
     attempt = 0
@@ -261,7 +261,7 @@ async def process_records(
     dead-lettered alone and its neighbours still apply.
     """
     dead: list[Record] = []
-    runnable: list[tuple[Delivery, Record]] = []
+    runnable: list[tuple[BusMessage, Record]] = []
     for offset, record in records:
         decoded = decode(record, topic=topic, partition=partition, offset=offset)
         if isinstance(decoded, Record):

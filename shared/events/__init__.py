@@ -2,22 +2,9 @@
 
 from shared.events import schemas
 from shared.events.envelope import Envelope, make_event
-from shared.events.registry import UnknownEventSchema, registered
+from shared.events.registry import EventPayload, UnknownEventSchema, registered
 
-__all__ = ["Envelope", "UnknownEventSchema", "make_event", "registered", "schemas"]
+__all__ = ["Envelope", "EventPayload", "UnknownEventSchema", "make_event", "registered", "schemas"]
 
-TOPICS = (
-    "complaint.received",
-    "complaint.triaged",
-    "case.updated",
-    "case.escalated",
-    "incident.opened",
-    "incident.updated",
-    "notification.sent",
-    "notification.failed",
-    "notification.acknowledged",
-    "mention.scored",
-    "mention.linked",
-    "opinion.alert",
-    "statement.approved",
-)
+# Every topic, in registration order: each payload class names its own.
+TOPICS = tuple(dict.fromkeys(topic for topic, _version in registered()))

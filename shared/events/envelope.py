@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from shared.events.registry import schema_for
+from shared.events.registry import EventPayload, dataschema_uri, registration, schema_for
 
 
 def _new_id() -> str:
@@ -37,7 +37,7 @@ class Envelope(BaseModel):
     # Extension attributes (CloudEvents allows lowercase alphanumerics).
     traceparent: str | None = None
     requestid: str | None = None
-    _payload: BaseModel | None = PrivateAttr(default=None)
+    _payload: EventPayload | None = PrivateAttr(default=None)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
@@ -46,7 +46,7 @@ class Envelope(BaseModel):
     def from_bytes(cls, raw: bytes) -> Envelope:
         return cls.model_validate(json.loads(raw))
 
-    def payload(self) -> BaseModel:
+    def payload(self) -> EventPayload:
         """The data, validated against its registered schema (once; the bus validates it on
         arrival to tell poison from work, and the handler reads it again)."""
         if self._payload is None:
@@ -55,23 +55,20 @@ class Envelope(BaseModel):
 
 
 def make_event(
-    event_type: str,
-    data: BaseModel,
+    data: EventPayload,
     *,
     source: str,
     subject: str,
     requestid: str | None = None,
     traceparent: str | None = None,
 ) -> Envelope:
-    """Build an envelope, refusing data that is not the registered schema for the type."""
-    from shared.events.registry import dataschema_uri, registered_version
-
-    version = registered_version(event_type, type(data))
+    """Build the envelope of `data`, of its class's topic; refuses a class not registered."""
+    topic, version = registration(type(data))
     return Envelope(
         source=source,
-        type=event_type,
+        type=topic,
         subject=subject,
-        dataschema=dataschema_uri(event_type, version),
+        dataschema=dataschema_uri(topic, version),
         data=data.model_dump(mode="json"),
         requestid=requestid,
         traceparent=traceparent,

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.events.registry import register
+from shared.events.registry import EventPayload, register
 
 Channel = Literal["hotline", "email", "web", "wechat", "app", "sms", "letter", "onsite", "media"]
 Category = Literal[
@@ -28,7 +28,9 @@ Category = Literal[
 ]
 
 
-class Target(BaseModel):
+class ComplaintTarget(BaseModel):
+    """What a complaint is about: a department and/or a product (field `target`)."""
+
     department: str | None = None
     product: str | None = None
 
@@ -48,7 +50,7 @@ class ClockDue(BaseModel):
 
 
 @register("complaint.received", 1)
-class ComplaintReceived(BaseModel):
+class ComplaintReceived(EventPayload):
     complaint_id: str
     channel: Channel
     content: str
@@ -56,7 +58,7 @@ class ComplaintReceived(BaseModel):
     received_at: datetime
     occurred_at: datetime | None = None
     location: str | None = None
-    target: Target = Field(default_factory=Target)
+    target: ComplaintTarget = Field(default_factory=ComplaintTarget)
     people_count: int = 1
     media_involved: bool = False
     drill: bool = False
@@ -66,7 +68,7 @@ class ComplaintReceived(BaseModel):
 
 
 @register("complaint.triaged", 1)
-class ComplaintTriaged(BaseModel):
+class ComplaintTriaged(EventPayload):
     complaint_id: str
     case_id: str
     response_level: int = Field(ge=1, le=4)
@@ -82,7 +84,7 @@ class ComplaintTriaged(BaseModel):
 
 
 @register("notification.sent", 1)
-class NotificationSent(BaseModel):
+class NotificationSent(EventPayload):
     delivery_id: str
     complaint_id: str | None = None
     case_id: str | None = None
@@ -92,7 +94,7 @@ class NotificationSent(BaseModel):
 
 
 @register("mention.scored", 1)
-class MentionScored(BaseModel):
+class MentionScored(EventPayload):
     mention_id: str
     source: str
     url: str | None = None
@@ -110,7 +112,7 @@ CaseState = Literal["received", "triaged", "acknowledged", "investigating", "res
 
 
 @register("case.updated", 1)
-class CaseUpdated(BaseModel):
+class CaseUpdated(EventPayload):
     """Any change to a case: state, level, assignment, answer, follow-up."""
 
     case_id: str
@@ -140,7 +142,7 @@ class CaseUpdated(BaseModel):
 
 
 @register("case.escalated", 1)
-class CaseEscalated(BaseModel):
+class CaseEscalated(EventPayload):
     """A clock ran out (or the step's recipients stayed silent): the case goes up a step."""
 
     escalation_id: str
@@ -159,7 +161,7 @@ class CaseEscalated(BaseModel):
 
 
 @register("incident.opened", 1)
-class IncidentOpened(BaseModel):
+class IncidentOpened(EventPayload):
     incident_id: str
     kind: Literal["group", "public_opinion"]
     response_level: int = Field(ge=1, le=4)
@@ -171,7 +173,7 @@ class IncidentOpened(BaseModel):
 
 
 @register("incident.updated", 1)
-class IncidentUpdated(BaseModel):
+class IncidentUpdated(EventPayload):
     """An incident changed: its level rose (`raised`), members joined it, or an operator
     closed it (`closed`: it takes no more members)."""
 
@@ -191,7 +193,7 @@ class IncidentUpdated(BaseModel):
 
 
 @register("notification.failed", 1)
-class NotificationFailed(BaseModel):
+class NotificationFailed(EventPayload):
     delivery_id: str
     complaint_id: str | None = None
     case_id: str | None = None
@@ -204,7 +206,7 @@ class NotificationFailed(BaseModel):
 
 
 @register("notification.acknowledged", 1)
-class NotificationAcknowledged(BaseModel):
+class NotificationAcknowledged(EventPayload):
     """A recipient confirmed a delivery; triage uses it to stop skip-level escalation."""
 
     delivery_id: str
@@ -223,7 +225,7 @@ class NotificationAcknowledged(BaseModel):
 
 
 @register("opinion.alert", 1)
-class OpinionAlert(BaseModel):
+class OpinionAlert(EventPayload):
     """A rise of negative mentions (舆情预警), with the evidence that raised it."""
 
     alert_id: str
@@ -241,7 +243,7 @@ class OpinionAlert(BaseModel):
 
 
 @register("mention.linked", 1)
-class MentionLinked(BaseModel):
+class MentionLinked(EventPayload):
     """A mention matched open complaints (same target, similar text; never personal data)."""
 
     mention_id: str
@@ -254,7 +256,7 @@ class MentionLinked(BaseModel):
 
 
 @register("statement.approved", 1)
-class StatementApproved(BaseModel):
+class StatementApproved(EventPayload):
     """The unified external statement (统一口径), approved and ready to distribute."""
 
     statement_id: str

@@ -11,6 +11,7 @@ import httpx
 
 from deploy.loopback import served
 from services.console.live import LiveHub, stream
+from shared.events.schemas import ComplaintTriaged
 from tests.support import ADMIN, PASSWORD, ConsoleWorld, sign_in, sse_events
 
 
@@ -87,7 +88,7 @@ async def test_a_new_case_reaches_a_connected_browser_and_a_reconnect_replays(
             complaint_id = posted.json()["id"]
             notice = await asyncio.wait_for(_next_notice(live, "case"), 10)
             data = json.loads(notice["data"])
-            assert data["topic"] == "complaint.triaged" and data["complaint_id"] == complaint_id
+            assert data["topic"] == ComplaintTriaged.topic and data["complaint_id"] == complaint_id
             assert data["response_level"] == 1
             assert "content" not in data  # notices carry ids, never text
             seen = notice["id"]
@@ -106,9 +107,9 @@ async def test_a_new_case_reaches_a_connected_browser_and_a_reconnect_replays(
             ids = [int(e["id"].rpartition("-")[2]) for e in replayed]
             assert ids == list(range(int(seen.rpartition("-")[2]) + 1, ids[-1] + 1))
             kinds = {json.loads(e["data"])["topic"] for e in replayed}
-            assert "complaint.triaged" in kinds
+            assert ComplaintTriaged.topic in kinds
             triaged = [e for e in replayed
-                       if json.loads(e["data"])["topic"] == "complaint.triaged"]
+                       if json.loads(e["data"])["topic"] == ComplaintTriaged.topic]
             assert len(triaged) == 3
         async with browser.stream("GET", "/events", headers={"last-event-id": "gone-1"},
                                   timeout=30) as stale:

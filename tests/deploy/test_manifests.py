@@ -41,7 +41,7 @@ from services.settings import (
     LauncherSettings,
 )
 from shared.bus import MemoryBroker
-from shared.events import TOPICS, registered
+from shared.events import TOPICS, EventPayload, registered
 from shared.runtime import EventHandler, ServiceRuntime
 from shared.settings import BusSettings, ServiceSettings
 
@@ -124,10 +124,10 @@ def consumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {name: set() for name in COMPONENTS}
     original = ServiceRuntime.on
 
-    def recording_on(self: ServiceRuntime, topics: Sequence[str], handler: EventHandler, *,
-                     group: str | None = None) -> None:
-        found[self.name].update(topics)
-        original(self, topics, handler, group=group)
+    def recording_on(self: ServiceRuntime, events: Sequence[type[EventPayload]],
+                     handler: EventHandler, *, group: str | None = None) -> None:
+        found[self.name].update(e.topic for e in events)
+        original(self, events, handler, group=group)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ServiceRuntime, "on", recording_on)
@@ -140,8 +140,8 @@ def consumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
 
 
 def event_topics() -> set[str]:
-    """Every topic: an event's type is the topic it is published on (`unit.emit(topic, …)`),
-    so each registered schema names one, and shared.events lists them."""
+    """Every topic: an event's type is the topic it is published on (its payload class's
+    `topic`), so each registered schema names one, and shared.events lists them."""
     # Tests register topics of their own (`tests.support.new_topic`: "probe.<hex>"); when
     # they ran earlier in the session the registry holds them too.
     return set(TOPICS) | {event_type for event_type, _version in registered()

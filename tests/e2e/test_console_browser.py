@@ -14,6 +14,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from deploy.loopback import served
+from shared.events.schemas import ComplaintTriaged
 from tests.support import ADMIN, CHROMIUM_ARGS, PASSWORD, ConsoleWorld
 
 SERIOUS = ("serious", "critical")
@@ -164,7 +165,7 @@ async def test_the_page_stays_bounded_through_thousands_of_events(
     before = await page.evaluate(count)
     hub = world.system.embedded.gateway.state.console.hub
     for i in range(3000):
-        hub.publish("case", {"topic": "complaint.triaged", "case_id": f"fake{i}",
+        hub.publish("case", {"topic": ComplaintTriaged.topic, "case_id": f"fake{i}",
                              "response_level": 1})
         if i % 100 == 99:
             await asyncio.sleep(0.02)  # a burst at a time: the stream keeps up

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from deploy import local
 from deploy.tansu import free_port
 from services.settings import SERVICES
+from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 from tests.e2e.conftest import (
     TEXTS,
     clean_env,
@@ -211,8 +212,8 @@ def test_replicas_leave_and_join_while_complaints_flow(
         # (b) A new replica of each joins its groups and takes a share of the work.
         triage = local.start_replica(d.data_dir, "triage", d.env)
         notify = local.start_replica(d.data_dir, "notify", d.env)
-        wait_until(lambda: applied(triage.url, "triage", "complaint.received") > 0
-                   and applied(notify.url, "notify", "complaint.triaged") > 0,
+        wait_until(lambda: applied(triage.url, "triage", ComplaintReceived.topic) > 0
+                   and applied(notify.url, "notify", ComplaintTriaged.topic) > 0,
                    PHASE_DEADLINE_S, "the new replicas applied events of their own")
         after_join = sender.count()
         wait_until(lambda: sender.count() >= after_join + 10, PHASE_DEADLINE_S,
@@ -253,7 +254,7 @@ def test_replicas_leave_and_join_while_complaints_flow(
             case = complaint["case"]
             assert isinstance(case, dict) and case["response_level"] == now.levels[complaint_id]
             pairs = [(i["recipient"], i["channel"]) for i in items
-                     if i.get("event_type", "complaint.triaged") == "complaint.triaged"]
+                     if i.get("event_type", ComplaintTriaged.topic) == ComplaintTriaged.topic]
             assert sorted(pairs) == sorted(now.deliveries[complaint_id]), complaint_id
 
 

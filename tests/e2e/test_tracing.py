@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared import tracing
-from shared.bus import Delivery, MemoryBus
+from shared.bus import BusMessage, MemoryBus
 from shared.events import Envelope
+from shared.events.schemas import ComplaintReceived, ComplaintTriaged, NotificationSent
 from tests.support import Conditions, System
 
 TRACE, PARENT = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-CHAIN = ("complaint.received", "complaint.triaged", "notification.sent")
+CHAIN = (ComplaintReceived.topic, ComplaintTriaged.topic, NotificationSent.topic)
 SEVERE = {"channel": "hotline", "content": "热水器爆炸，有人受伤住院"}  # level 1: three recipients
 
 
@@ -24,7 +25,7 @@ class Watcher(Conditions):
         super().__init__()
         self.events: list[tuple[str, Envelope]] = []
 
-    async def observe(self, delivery: Delivery) -> None:
+    async def observe(self, delivery: BusMessage) -> None:
         self.events.append((delivery.topic, delivery.envelope))
         self._changed()
 
@@ -86,10 +87,10 @@ async def test_the_callers_trace_runs_through_every_hop(
     assert len(set(span_ids)) == len(span_ids) and PARENT not in span_ids
     # On the wire the record's traceparent header says the same as its envelope.
     broker = system.embedded.services["intake"].state.runtime.bus.broker
-    record = next(r for r in broker.records("complaint.received")
+    record = next(r for r in broker.records(ComplaintReceived.topic)
                   if Envelope.from_bytes(r.value).subject == complaint_id)
     header = dict(record.headers)["traceparent"].decode()
-    assert header == chain["complaint.received"][0].traceparent
+    assert header == chain[ComplaintReceived.topic][0].traceparent
 
 
 async def test_without_a_traceparent_the_gateway_starts_one_trace(

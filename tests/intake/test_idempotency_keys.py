@@ -22,6 +22,7 @@ async def test_expired_keys_are_purged_and_fresh_ones_kept(system: System) -> No
         await unit.session.execute(
             update(IdempotencyKey).where(IdempotencyKey.key == "old")
             .values(created_at=datetime.now(UTC) - timedelta(hours=49)))
-    assert await purge_idempotency_keys(runtime, timedelta(hours=48)) == 1
+    async with runtime.unit() as unit:
+        assert await purge_idempotency_keys(unit, timedelta(hours=48)) == 1
     async with runtime.db.session() as session:
         assert (await session.scalars(select(IdempotencyKey.key))).all() == ["new"]

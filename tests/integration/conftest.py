@@ -31,7 +31,7 @@ def db(request: pytest.FixtureRequest) -> Db:
 
 def kafka_bus(bootstrap: str) -> KafkaBus:
     settings = BusSettings(
-        bus="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
+        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
         max_attempts=MAX_ATTEMPTS, retry_backoff_ms=10, retry_backoff_max_ms=50,
         kafka_connect_timeout_s=5, kafka_session_timeout_ms=2000,
         kafka_heartbeat_interval_ms=300,

@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from shared.bus import MemoryBroker, MemoryBus, Record
-from shared.events.registry import register
-from tests.support import Happened, Probe, events_for
+from tests.support import Probe, events_for, register_topic
 
 
 class HangingBus(MemoryBus):
@@ -30,7 +29,7 @@ class HangingBus(MemoryBus):
 
 
 async def main(url: str, schema: str | None, topic: str, count: int) -> None:
-    register(topic, 1)(Happened)
+    register_topic(topic)
     bus = HangingBus()
     probe = Probe(url, bus, topic, schema=schema)
     await probe.runtime.start()

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from deploy.tansu import Tansu
 from shared.bus.kafka import KafkaBus
 from shared.events import Envelope, make_event
-from shared.events.schemas import ComplaintReceived
+from shared.events.schemas import CaseEscalated, ComplaintReceived
 from shared.settings import BusSettings
 from tests.support import until_true
 from triage_svc.main import create_app
@@ -71,12 +71,12 @@ async def _escalations_on_the_log(bootstrap: str) -> list[Envelope]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition("case.escalated", p)
-                      for p in consumer.partitions_for_topic("case.escalated") or set()]
+        partitions = [TopicPartition(CaseEscalated.topic, p)
+                      for p in consumer.partitions_for_topic(CaseEscalated.topic) or set()]
         if not partitions:
             await consumer.force_metadata_update()
-            partitions = [TopicPartition("case.escalated", p)
-                          for p in consumer.partitions_for_topic("case.escalated") or set()]
+            partitions = [TopicPartition(CaseEscalated.topic, p)
+                          for p in consumer.partitions_for_topic(CaseEscalated.topic) or set()]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -92,7 +92,7 @@ async def _escalations_on_the_log(bootstrap: str) -> list[Envelope]:
 
 async def test_two_replicas_fire_each_escalation_exactly_once(
         own_tansu: Tansu, pg_url: str, tmp_path: Path) -> None:
-    bus = BusSettings(bus="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
+    bus = BusSettings(kind="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
                       kafka_partitions=4, kafka_connect_timeout_s=5,
                       kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300)
     rules = _short_rules(tmp_path / "rules.toml")
@@ -105,8 +105,7 @@ async def test_two_replicas_fire_each_escalation_exactly_once(
         producer = KafkaBus(bus, client_id="test-hotline")
         await producer.start()
         stack.push_async_callback(producer.stop)
-        await producer.publish_batch([("complaint.received", make_event(
-            "complaint.received", ComplaintReceived(
+        await producer.publish_batch([(ComplaintReceived.topic, make_event(ComplaintReceived(
                 complaint_id=uuid.uuid4().hex, channel="hotline",
                 content=f"发票开错了，需要重新开具（第{i}张）", received_at=datetime.now(UTC)),
             source="/test", subject=f"c{i}")) for i in range(CASES)])

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHUTDOWN_TIMEOUT_S = 10.0
 EXIT_MARGIN_S = 1.5  # the interpreter's own exit after the drain
 PARTITIONS = 6
-TOPIC = "complaint.received"
+TOPIC = ComplaintReceived.topic
 TRIAGE_GROUP = "triage"  # the triage service's consumer group (its name)
 TEXTS = ["热水器爆炸，有人受伤住院", "快递送晚了两天，包装也破了", "客服态度不好，电话一直没人接",
          "插座漏电，存在安全隐患", "发票开错了，需要重新开具"]
@@ -216,7 +216,7 @@ async def scalar(database_url: str, sql: str) -> int:
 
 def complaint_event(i: int) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
     complaint_id = uuid.uuid4().hex
-    event = make_event(TOPIC, ComplaintReceived(
+    event = make_event(ComplaintReceived(
         complaint_id=complaint_id, channel="hotline", content=f"{TEXTS[i % len(TEXTS)]}（{i}）",
         received_at=datetime.now(UTC)), source="/test", subject=complaint_id)
     record = record_for(event)

@@ -27,7 +27,7 @@ COMPLAINTS = 1000
 
 @pytest.mark.kafka
 async def test_broker_outage_loses_and_doubles_nothing(own_tansu: Tansu, tmp_path: Path) -> None:
-    bus = BusSettings(bus="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
+    bus = BusSettings(kind="kafka", kafka_bootstrap_servers=own_tansu.bootstrap,
                       kafka_partitions=4, kafka_connect_timeout_s=5,
                       kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300)
     intake = create_intake(IntakeSettings(data_dir=tmp_path, bus=bus,

@@ -26,7 +26,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,10 +35,17 @@ from deploy.tansu import free_port
 from notify_svc.dispatcher import Outcome
 from notify_svc.main import create_app
 from notify_svc.settings import NotifySettings
-from shared.bus import MemoryBroker, MemoryBus
-from shared.bus.base import Delivery as BusDelivery
+from shared.bus import BusMessage, MemoryBroker, MemoryBus
 from shared.events import Envelope as Event
-from shared.events import make_event
+from shared.events import EventPayload, make_event
+from shared.events.schemas import (
+    ComplaintTriaged,
+    Deadlines,
+    NotificationAcknowledged,
+    NotificationFailed,
+    NotificationSent,
+    StatementApproved,
+)
 from tests.support import Conditions, as_gateway
 
 # ---------------------------------------------------------------------------- HTTP peer
@@ -196,8 +202,8 @@ class Waiter(Conditions):
         await self.wait_for(condition, within)
 
 
-OUTPUT_TOPICS = ("notification.sent", "notification.failed", "notification.acknowledged",
-                 "statement.approved")
+OUTPUT_EVENTS = (NotificationSent, NotificationFailed, NotificationAcknowledged,
+                 StatementApproved)
 ADMIN = {"x-beacon-scopes": "admin", "x-beacon-owner": "root", "x-beacon-key-id": "k0"}
 
 
@@ -210,22 +216,23 @@ class Notify:
     outcomes: Waiter  # dispatcher Outcome after each attempt
     emitted: Waiter  # (topic, envelope) of what notify published, as it reaches the bus
 
-    async def publish(self, topic: str, data: BaseModel, subject: str) -> Event:
-        event = make_event(topic, data, source="/test", subject=subject)
-        await self.send(topic, event)
+    async def publish(self, data: EventPayload, subject: str) -> Event:
+        event = make_event(data, source="/test", subject=subject)
+        await self.send(event)
         return event
 
-    async def send(self, topic: str, event: Event) -> None:
+    async def send(self, event: Event) -> None:
+        """Put `event` on the bus (on its type's topic) and wait until notify handled it."""
         before = len(self.handled.seen)
-        await MemoryBus(self.broker).publish(topic, event)
+        await MemoryBus(self.broker).publish(event.type, event)
         await self.handled.until(lambda: len(self.handled.seen) > before)
 
-    def published(self, topic: str) -> list[Event]:
-        return [e for t, e in self.emitted.seen if t == topic]
+    def published(self, event: type[EventPayload]) -> list[Event]:
+        return [e for t, e in self.emitted.seen if t == event.topic]
 
-    async def until_published(self, topic: str, count: int) -> list[Event]:
-        await self.emitted.until(lambda: len(self.published(topic)) >= count)
-        return self.published(topic)
+    async def until_published(self, event: type[EventPayload], count: int) -> list[Event]:
+        await self.emitted.until(lambda: len(self.published(event)) >= count)
+        return self.published(event)
 
     async def deliveries(self, **params: str) -> list[dict[str, Any]]:
         answer = await self.client.get("/api/v1/notifications", params=params)
@@ -263,7 +270,7 @@ async def running(settings: NotifySettings, schema: str | None = None
     app = create_app(settings, broker=broker, schema=schema)
     handled, outcomes = Waiter(), Waiter()
 
-    def on_handled(outcome: str, delivery: BusDelivery) -> None:
+    def on_handled(outcome: str, delivery: BusMessage) -> None:
         handled.observe(outcome, delivery)
 
     app.state.runtime.listeners.append(on_handled)
@@ -271,10 +278,10 @@ async def running(settings: NotifySettings, schema: str | None = None
     emitted = Waiter()
     observer = MemoryBus(broker)
 
-    async def observe(delivery: BusDelivery) -> None:
+    async def observe(delivery: BusMessage) -> None:
         emitted.observe(delivery.topic, delivery.envelope)
 
-    observer.subscribe(OUTPUT_TOPICS, "test-observer", observe)
+    observer.subscribe([e.topic for e in OUTPUT_EVENTS], "test-observer", observe)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://notify",
         auth=as_gateway(app),
@@ -292,9 +299,7 @@ NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 
 def triaged(level: int, complaint_id: str = "c" * 32, department: str | None = None,
-            case_id: str = "k" * 32, submitted_by: str | None = None) -> BaseModel:
-    from shared.events.schemas import ComplaintTriaged, Deadlines
-
+            case_id: str = "k" * 32, submitted_by: str | None = None) -> ComplaintTriaged:
     hour = dt.timedelta(hours=1)
     return ComplaintTriaged(
         complaint_id=complaint_id, case_id=case_id, response_level=level, category="safety",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from shared.events.schemas import CaseEscalated
+from shared.events.schemas import CaseEscalated, NotificationAcknowledged
 from tests.notify.peers import (
     NOW,
     HttpPeer,
@@ -20,7 +20,7 @@ from tests.notify.peers import (
 async def test_the_token_acknowledges_once_and_publishes_it(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
             notify_settings(tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
-        await notify.publish("case.escalated", CaseEscalated(
+        await notify.publish(CaseEscalated(
             escalation_id="e7", case_id="k" * 32, complaint_id="c" * 32, response_level=2,
             step=1, step_role="general_affairs", clock="acknowledge", reason="deadline_missed",
             deadline=NOW, escalated_at=NOW), "c" * 32)
@@ -45,10 +45,10 @@ async def test_the_token_acknowledges_once_and_publishes_it(tmp_path: Path) -> N
         assert again.headers["content-type"] == "application/problem+json"
         assert "already acknowledged" in again.json()["detail"]
 
-        [acked] = await notify.until_published("notification.acknowledged", 1)
+        [acked] = await notify.until_published(NotificationAcknowledged, 1)
     assert acked.data["delivery_id"] == got.json()["id"]
     assert acked.data["escalation_id"] == "e7"
-    assert acked.data["cause_type"] == "case.escalated"
+    assert acked.data["cause_type"] == CaseEscalated.topic
     assert acked.data["roles"] == ["general_affairs"]
     assert acked.data["case_id"] == "k" * 32
 
@@ -67,7 +67,7 @@ async def test_an_unknown_token_is_404(tmp_path: Path) -> None:
 async def test_an_operator_acknowledges_by_delivery_id(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(
             notify_settings(tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
-        await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+        await notify.publish(triaged(1), "c" * 32)
         log_delivery = next(d for d in await notify.deliveries(complaint_id="c" * 32)
                             if d["channel"] == "log")
         path = f"/api/v1/notifications/{log_delivery['id']}/ack"
@@ -75,7 +75,7 @@ async def test_an_operator_acknowledges_by_delivery_id(tmp_path: Path) -> None:
         first = await notify.client.post(path, headers=headers)
         again = await notify.client.post(path, headers=headers)
         missing = await notify.client.post("/api/v1/notifications/nope/ack", headers=headers)
-        [acked] = await notify.until_published("notification.acknowledged", 1)
+        [acked] = await notify.until_published(NotificationAcknowledged, 1)
     assert first.status_code == 200 and first.json()["acknowledged_by"] == "ops"
     assert again.status_code == 409 and missing.status_code == 404
     assert acked.data["complaint_id"] == "c" * 32

@@ -53,7 +53,7 @@ def _triaged(outstanding: list[ClockDue]) -> ComplaintTriaged:
 async def test_items_show_the_ack_link_to_writers_only(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(
             tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
-        await notify.publish("complaint.triaged", _triaged([]), "c" * 32)
+        await notify.publish(_triaged([]), "c" * 32)
         writer = await notify.client.get("/api/v1/notifications",
                                          params={"complaint_id": "c" * 32}, headers=WRITER)
         reader = await notify.client.get("/api/v1/notifications",
@@ -72,7 +72,7 @@ async def test_the_page_speaks_the_readers_language_in_local_time_with_what_is_d
            ClockDue(clock="report", due_at=NOW + 3 * HOUR)]
     async with HttpPeer() as peer, running(notify_settings(
             tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
-        await notify.publish("complaint.triaged", _triaged(due), "c" * 32)
+        await notify.publish(_triaged(due), "c" * 32)
         [item, *_] = (await notify.client.get("/api/v1/notifications", headers=WRITER,
                                               params={"complaint_id": "c" * 32})).json()["items"]
         token = parse_qs(urlsplit(item["ack_url"]).query)["token"][0]
@@ -86,7 +86,7 @@ async def test_the_page_speaks_the_readers_language_in_local_time_with_what_is_d
         pressed = await notify.client.post(path, json={"token": token})
         after = await notify.client.get(path, params={"token": token, "lang": "en"})
         # Triage then says the case is acknowledged: the page keeps saying what is left.
-        await notify.publish("case.updated", CaseUpdated(
+        await notify.publish(CaseUpdated(
             case_id="k" * 32, complaint_id="c" * 32, action="acknowledged",
             state="acknowledged", response_level=2, actor="ga", at=NOW,
             outstanding=due[1:]), "c" * 32)
@@ -112,7 +112,7 @@ async def test_the_page_speaks_the_readers_language_in_local_time_with_what_is_d
 async def test_a_page_for_no_case_shows_no_deadlines(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(
             tmp_path, general_affairs_roster(peer.url("/ga"), log=True))) as notify:
-        await notify.publish("incident.opened", IncidentOpened(
+        await notify.publish(IncidentOpened(
             incident_id="i" * 32, kind="group", response_level=2, summary="多人反映断网",
             opened_at=NOW), "i" * 32)
         [item, *_] = (await notify.client.get("/api/v1/notifications", headers=WRITER,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.events.schemas import CaseUpdated
+from shared.events.schemas import CaseUpdated, ComplaintTriaged
 from tests.notify.peers import (
     ADMIN,
     NOW,
@@ -44,7 +44,7 @@ async def test_webhook_is_json_signed_with_hmac_sha256_and_a_timestamp(tmp_path:
     async with HttpPeer() as peer:
         roster = member(f'webhook = {{ address = "{peer.url("/hook")}", secret = "{secret}" }}')
         async with running(notify_settings(tmp_path, roster + ROUTING)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             got = await peer.next()
     timestamp = got.headers["x-beacon-timestamp"]
     assert abs(int(timestamp) - time.time()) < 60
@@ -53,7 +53,7 @@ async def test_webhook_is_json_signed_with_hmac_sha256_and_a_timestamp(tmp_path:
     assert got.headers["x-beacon-signature"] == f"sha256={expected}"
     body = got.json()
     assert got.headers["x-beacon-delivery"] == body["id"]
-    assert body["type"] == "complaint.triaged"
+    assert body["type"] == ComplaintTriaged.topic
     assert body["data"]["response_level"] == 1
     assert body["ack_url"].startswith("https://beacon.test/api/v1/notifications/ack?token=")
 
@@ -64,7 +64,7 @@ async def test_sms_goes_through_the_configured_http_gateway(tmp_path: Path) -> N
                                    sms_url=peer.url("/sms/send"), sms_token="gw-token",
                                    sms_sign="投诉中心")
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             got = await peer.next()
     assert got.headers["authorization"] == "Bearer gw-token"
     body = got.json()
@@ -78,7 +78,7 @@ async def test_dingtalk_robot_markdown_with_its_signature(tmp_path: Path) -> Non
         url = peer.url("/robot/send") + "?access_token=tok"
         roster = member(f'dingtalk = {{ address = "{url}", secret = "{secret}" }}')
         async with running(notify_settings(tmp_path, roster + ROUTING)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             got = await peer.next()
     timestamp = got.query["timestamp"]
     # DingTalk: sign = base64(HmacSHA256(key=secret, "<timestamp>\n<secret>")), URL-encoded
@@ -98,7 +98,7 @@ async def test_feishu_robot_text_with_its_signature(tmp_path: Path) -> None:
         peer.behaviour["/hook/v2"] = peer_ok = _ok({"code": 0, "msg": "success"})
         roster = member(f'feishu = {{ address = "{peer.url("/hook/v2")}", secret = "{secret}" }}')
         async with running(notify_settings(tmp_path, roster + ROUTING)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             got = await peer.next()
     assert peer_ok.seen == 1
     body = got.json()
@@ -112,7 +112,7 @@ async def test_wecom_robot_markdown(tmp_path: Path) -> None:
     async with HttpPeer() as peer:
         roster = member(f'wecom = "{peer.url("/cgi-bin/webhook/send")}?key=k1"')
         async with running(notify_settings(tmp_path, roster + ROUTING)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             got = await peer.next()
             await notify.outcomes.until(notify.sent())
     assert got.query == {"key": "k1"}
@@ -125,7 +125,7 @@ async def test_a_robot_error_code_is_a_failed_delivery(tmp_path: Path) -> None:
         peer.behaviour["/robot/send"] = _ok({"errcode": 310000, "errmsg": "sign not match"})
         roster = member(f'dingtalk = "{peer.url("/robot/send")}?access_token=t"')
         async with running(notify_settings(tmp_path, roster + ROUTING)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
     assert item["status"] == "dead" and item["attempts"] == 1  # refused for good: no retry
@@ -137,7 +137,7 @@ async def test_email_over_plain_smtp(tmp_path: Path) -> None:
         settings = notify_settings(tmp_path, member('email = "leader@example.org"') + ROUTING,
                                    smtp_port=smtp.port, smtp_sender="beacon@example.org")
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             mail = await smtp.next()
     assert mail["To"] == "leader@example.org" and mail["From"] == "beacon@example.org"
     assert "一级投诉" in str(mail["Subject"])
@@ -155,7 +155,7 @@ async def test_email_over_starttls_verifying_the_servers_certificate(tmp_path: P
                                    smtp_port=smtp.port, smtp_tls="starttls",
                                    smtp_ca_file=cert)
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             mail = await smtp.next()
             await notify.outcomes.until(notify.sent())
     assert mail["To"] == "leader@example.org"
@@ -170,7 +170,7 @@ async def test_starttls_with_an_untrusted_certificate_is_not_sent(tmp_path: Path
         settings = notify_settings(tmp_path, member('email = "leader@example.org"') + ROUTING,
                                    smtp_port=smtp.port, smtp_tls="starttls", max_attempts=2)
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
     assert "CERTIFICATE_VERIFY_FAILED" in item["last_error"] or "certificate" in (
@@ -187,10 +187,10 @@ async def test_the_hotline_that_filed_a_complaint_is_called_back_on_status_chang
         answer = await notify.client.put("/api/v1/callbacks/hotline-a", headers=ADMIN, json={
             "url": peer.url("/status"), "secret": secret})
         assert answer.status_code == 200, answer.text
-        await notify.publish("complaint.triaged", triaged(1, submitted_by="hotline-a"),
+        await notify.publish(triaged(1, submitted_by="hotline-a"),
                              "c" * 32)
         first = await peer.next()
-        await notify.publish("case.updated", CaseUpdated(
+        await notify.publish(CaseUpdated(
             case_id="k" * 32, complaint_id="c" * 32, action="state_changed",
             state="investigating", response_level=1, actor="ops", at=NOW,
             submitted_by="hotline-a"), "c" * 32)

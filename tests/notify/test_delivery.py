@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from notify_svc.breaker import Backoff, Breaker
+from shared.events.schemas import NotificationFailed, NotificationSent
 from tests.notify.peers import Behaviour, HttpPeer, notify_settings, running, triaged
 
 ROUTING = """
@@ -31,10 +32,10 @@ async def test_a_failing_endpoint_is_retried_then_dead_lettered(tmp_path: Path) 
         peer.behaviour["/down"] = Behaviour(status=503, fail_times=None)
         async with running(notify_settings(tmp_path, members(peer, "/down"),
                                            max_attempts=3)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
-            [failed] = await notify.until_published("notification.failed", 1)
+            [failed] = await notify.until_published(NotificationFailed, 1)
     assert [o.status for o in notify.outcomes.seen] == ["retry", "retry", "dead"]
     assert peer.behaviour["/down"].seen == 3
     assert item["status"] == "dead" and item["attempts"] == 3
@@ -47,11 +48,11 @@ async def test_a_passing_failure_is_retried_until_sent(tmp_path: Path) -> None:
     async with HttpPeer() as peer:
         peer.behaviour["/flaky"] = Behaviour(status=500, fail_times=2)
         async with running(notify_settings(tmp_path, members(peer, "/flaky"))) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await peer.next()
             await notify.outcomes.until(notify.sent())
             [item] = await notify.deliveries(complaint_id="c" * 32)
-            [sent] = await notify.until_published("notification.sent", 1)
+            [sent] = await notify.until_published(NotificationSent, 1)
     assert item["status"] == "sent" and item["attempts"] == 3 and item["last_error"] is None
     assert sent.data["delivery_id"] == item["id"]
 
@@ -60,7 +61,7 @@ async def test_a_refusal_is_final_at_once(tmp_path: Path) -> None:
     async with HttpPeer() as peer:
         peer.behaviour["/gone"] = Behaviour(status=404, fail_times=None)
         async with running(notify_settings(tmp_path, members(peer, "/gone"))) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
     assert item["attempts"] == 1 and "HTTP 404" in item["last_error"]
@@ -74,9 +75,9 @@ async def test_the_circuit_opens_and_later_attempts_do_not_reach_the_endpoint(
         settings = notify_settings(tmp_path, members(peer, "/down"), max_attempts=5,
                                    breaker_failures=2, breaker_reset_s=60.0)
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
-            await notify.publish("complaint.triaged", triaged(1, complaint_id="d" * 32),
+            await notify.publish(triaged(1, complaint_id="d" * 32),
                                  "d" * 32)
             await notify.outcomes.until(lambda: notify.count("dead") == 2)
             items = await notify.deliveries(status="dead")
@@ -96,7 +97,7 @@ async def test_a_slow_endpoint_times_out_without_holding_back_the_others(
         settings = notify_settings(tmp_path, members(peer, "/slow", "/fast"),
                                    timeout_webhook_s=0.5, max_attempts=1)
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             fast = await peer.next()
             assert fast.path == "/fast"
             assert notify.count("dead") == 0  # the slow one is still in flight

@@ -36,8 +36,8 @@ async def test_deliver_retry_dead_letter_and_ack_on_postgres(
                                                            down=peer.url("/down")),
                                    database_url=pg_url)
         async with running(settings, schema=pg_schema) as notify:
-            event = await notify.publish("complaint.triaged", triaged(1), "c" * 32)
-            await notify.send("complaint.triaged", event)
+            event = await notify.publish(triaged(1), "c" * 32)
+            await notify.send(event)
             got = await peer.next()
             await notify.outcomes.until(notify.sent("dead"))
             items = await notify.deliveries(complaint_id="c" * 32)

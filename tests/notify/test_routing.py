@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shared.events.schemas import CaseEscalated, IncidentOpened
+from shared.events.schemas import CaseEscalated, IncidentOpened, NotificationSent
 from tests.notify.peers import NOW, HttpPeer, notify_settings, running, triaged
 
 ROSTER = """
@@ -92,7 +92,7 @@ async def test_level_one_reaches_leadership_general_affairs_and_duty_room_on_eve
     tmp_path: Path,
 ) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+        await notify.publish(triaged(1), "c" * 32)
         got = await peer.next()
         assert got.path == "/leader"
         items = await notify.deliveries(complaint_id="c" * 32)
@@ -107,7 +107,7 @@ async def test_level_one_reaches_leadership_general_affairs_and_duty_room_on_eve
         text = got.json()["text"]
         assert "一级" in text and "安全隐患" in text and "有人受伤住院" in text
         assert f"https://beacon.test/api/v1/cases/{'k' * 32}" in text
-        sent = await notify.until_published("notification.sent", 5)
+        sent = await notify.until_published(NotificationSent, 5)
         assert {e.data["recipient"] for e in sent} == {"leader", "ga", "duty-a", "duty-b"}
 
 
@@ -115,14 +115,14 @@ async def test_level_two_reaches_general_affairs_and_the_departments_own_head(
     tmp_path: Path,
 ) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        await notify.publish("complaint.triaged", triaged(2, department="售后服务部"), "c" * 32)
+        await notify.publish(triaged(2, department="售后服务部"), "c" * 32)
         items = await notify.deliveries(complaint_id="c" * 32)
         assert recipients(items) == {("ga", "log"), ("head-service", "log")}
 
 
 async def test_level_three_reaches_the_department_liaison(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        await notify.publish("complaint.triaged", triaged(3), "c" * 32)
+        await notify.publish(triaged(3), "c" * 32)
         assert recipients(await notify.deliveries(complaint_id="c" * 32)) == {
             ("liaison", "log")}
 
@@ -130,8 +130,7 @@ async def test_level_three_reaches_the_department_liaison(tmp_path: Path) -> Non
 async def test_level_four_reaches_the_case_owner_in_one_digest(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
         for n in range(3):
-            await notify.publish("complaint.triaged",
-                                 triaged(4, complaint_id=f"{n}" * 32, case_id=f"{n}" * 32),
+            await notify.publish(triaged(4, complaint_id=f"{n}" * 32, case_id=f"{n}" * 32),
                                  f"{n}" * 32)
         batched = await notify.deliveries(recipient="owner")
         assert {d["status"] for d in batched} == {"batched"} and len(batched) == 6
@@ -152,7 +151,7 @@ async def test_level_four_reaches_the_case_owner_in_one_digest(tmp_path: Path) -
 
 async def test_escalation_reaches_the_steps_role(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        await notify.publish("case.escalated", CaseEscalated(
+        await notify.publish(CaseEscalated(
             escalation_id="e1", case_id="k" * 32, complaint_id="c" * 32, response_level=2,
             step=3, step_role="superior_authority", clock="report", reason="not_acknowledged",
             deadline=NOW, escalated_at=NOW, skipped_role="general_affairs",
@@ -164,7 +163,7 @@ async def test_escalation_reaches_the_steps_role(tmp_path: Path) -> None:
 
 async def test_public_opinion_incident_reaches_the_public_opinion_team(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        await notify.publish("incident.opened", IncidentOpened(
+        await notify.publish(IncidentOpened(
             incident_id="i" * 32, kind="public_opinion", response_level=2,
             summary="微博负面集中：热水器爆炸", opened_at=NOW, mention_ids=["m1", "m2"],
         ), "i" * 32)
@@ -178,7 +177,7 @@ async def test_duty_room_reaches_only_who_is_on_duty_now(tmp_path: Path) -> None
             f'end_hour = {local.hour + 1}\nrole = "duty_room"\nmember = "duty-b"\n')
     async with HttpPeer() as peer, running(
             notify_settings(tmp_path, roster(peer, duty))) as notify:
-        await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+        await notify.publish(triaged(1), "c" * 32)
         items = await notify.deliveries(complaint_id="c" * 32)
         on_duty = {d["recipient"] for d in items if d["roles"] == ["duty_room"]}
         assert on_duty == {"duty-b"}
@@ -188,8 +187,8 @@ async def test_a_redelivered_event_is_delivered_once_per_recipient_and_channel(
     tmp_path: Path,
 ) -> None:
     async with HttpPeer() as peer, running(notify_settings(tmp_path, roster(peer))) as notify:
-        event = await notify.publish("complaint.triaged", triaged(1), "c" * 32)
-        await notify.send("complaint.triaged", event)  # the bus delivers it again
+        event = await notify.publish(triaged(1), "c" * 32)
+        await notify.send(event)  # the bus delivers it again
         assert [o for o, _ in notify.handled.seen] == ["applied", "duplicate"]
         # and past the inbox: the handler itself, run twice, records nothing the second time
         notifier = notify.app.state.notifier
@@ -200,4 +199,4 @@ async def test_a_redelivered_event_is_delivered_once_per_recipient_and_channel(
         items = await notify.deliveries(complaint_id="c" * 32)
         assert len(items) == len(recipients(items)) == 5
         assert len(peer.on("/leader")) == 1
-        assert len(await notify.until_published("notification.sent", 5)) == 5
+        assert len(await notify.until_published(NotificationSent, 5)) == 5

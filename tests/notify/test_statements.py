@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from shared.events.schemas import StatementApproved
 from tests.notify.peers import notify_settings, running
 
 ROSTER = """
@@ -61,7 +62,7 @@ async def test_draft_approve_distribute(tmp_path: Path) -> None:
 
         view = (await notify.client.get(f"/api/v1/statements/{statement['id']}")).json()
         items = await notify.deliveries(statement_id=statement["id"])
-        [event] = await notify.until_published("statement.approved", 1)
+        [event] = await notify.until_published(StatementApproved, 1)
     assert view["status"] == "distributed" and view["approved_by"] == "leader-wang"
     assert view["text"] == "公司已成立专项小组，正在全力处理。"
     approved_at = dt.datetime.fromisoformat(view["approved_at"])

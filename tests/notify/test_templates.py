@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from notify_svc.models import DIGEST_EVENT_TYPE
 from notify_svc.templating import BLOCKS, Templates
 from shared.events.schemas import (
     CaseEscalated,
+    ComplaintTriaged,
     IncidentOpened,
     IncidentUpdated,
     StatementApproved,
@@ -18,22 +20,22 @@ LINKS = {"base": "https://b", "case": "https://b/api/v1/cases/k", "ack": "https:
          "incident": "https://b/api/v1/incidents/i", "statement": "https://b/api/v1/statements/s"}
 
 CASES = {
-    "complaint.triaged": triaged(1, department="售后服务部").model_dump(mode="json"),
-    "case.escalated": CaseEscalated(
+    ComplaintTriaged.topic: triaged(1, department="售后服务部").model_dump(mode="json"),
+    CaseEscalated.topic: CaseEscalated(
         escalation_id="e", case_id="k", complaint_id="c", response_level=1, step=2,
         step_role="leadership_group", clock="report", reason="not_acknowledged", deadline=NOW,
         escalated_at=NOW, skipped_role="general_affairs").model_dump(mode="json"),
-    "incident.opened": IncidentOpened(
+    IncidentOpened.topic: IncidentOpened(
         incident_id="i", kind="public_opinion", response_level=1, summary="微博负面集中",
         opened_at=NOW, mention_ids=["m"]).model_dump(mode="json"),
-    "incident.updated": IncidentUpdated(
+    IncidentUpdated.topic: IncidentUpdated(
         incident_id="i", kind="group", action="raised", response_level=1, previous_level=2,
         summary="群体投诉", opened_at=NOW, updated_at=NOW, complaint_count=31,
         mention_count=0).model_dump(mode="json"),
-    "statement.approved": StatementApproved(
+    StatementApproved.topic: StatementApproved(
         statement_id="s", title="说明", text="公司正在处理。", approved_by="leader",
         approved_at=NOW).model_dump(mode="json"),
-    "notification.digest": {"items": [triaged(4).model_dump(mode="json")] * 2},
+    DIGEST_EVENT_TYPE: {"items": [triaged(4).model_dump(mode="json")] * 2},
 }
 
 
@@ -48,14 +50,14 @@ def test_every_event_type_renders_in_both_languages(event_type: str, language: s
 
 
 def test_triaged_shows_level_category_reasons_deadlines_and_case_link() -> None:
-    zh = Templates("Asia/Shanghai").render("complaint.triaged", "zh", {
-        "d": CASES["complaint.triaged"], "links": LINKS, "drill": True})
+    zh = Templates("Asia/Shanghai").render(ComplaintTriaged.topic, "zh", {
+        "d": CASES[ComplaintTriaged.topic], "links": LINKS, "drill": True})
     assert zh.subject.startswith("【演练】【一级投诉】安全隐患（售后服务部）")
     for expected in ("有人受伤住院", "办结时限：2026-03-03 09:00", LINKS["case"], LINKS["ack"]):
         assert expected in zh.text
 
 
 def test_a_raised_incident_says_from_which_level() -> None:
-    zh = Templates("Asia/Shanghai").render("incident.updated", "zh", {
-        "d": CASES["incident.updated"], "links": LINKS, "drill": False})
+    zh = Templates("Asia/Shanghai").render(IncidentUpdated.topic, "zh", {
+        "d": CASES[IncidentUpdated.topic], "links": LINKS, "drill": False})
     assert "升级为一级" in zh.subject and "原二级" in zh.text and "31 件" in zh.text

@@ -53,7 +53,7 @@ def test_retiring_the_oldest_pii_key_keeps_every_fingerprint(tmp_path: Path) -> 
 async def test_an_old_acknowledgement_token_expires(tmp_path: Path) -> None:
     async with HttpPeer() as peer, running(notify_settings(
             tmp_path, general_affairs_roster(peer.url("/ga")), ack_token_ttl_s=0.001)) as notify:
-        await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+        await notify.publish(triaged(1), "c" * 32)
         got = await peer.next()
         ack = urlsplit(got.json()["ack_url"])
         token = parse_qs(ack.query)["token"][0]

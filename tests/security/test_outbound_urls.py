@@ -78,7 +78,7 @@ async def test_a_roster_file_url_to_loopback_is_refused_at_send_time(tmp_path: P
         settings = notify_settings(tmp_path, general_affairs_roster(hook),
                                    outbound_url_allowlist=None)
         async with running(settings) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
     assert peer.received == [] and peer.behaviour == {}
@@ -102,7 +102,7 @@ async def test_dns_rebinding_gains_nothing(tmp_path: Path) -> None:
                 "/api/v1/roster/members/ops", headers=ADMIN,
                 json=_member(f"http://hooks.rebind.test:{peer.port}/ga"))
             assert put.status_code == 200, put.text
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(notify.sent("dead"))
             [item] = await notify.deliveries(complaint_id="c" * 32)
     assert peer.received == [] and peer.behaviour == {}
@@ -117,7 +117,7 @@ async def test_last_error_never_carries_the_peers_words(tmp_path: Path) -> None:
         roster = general_affairs_roster(peer.url("/ga")).replace(
             'webhook = "', f'dingtalk = "{peer.url("/robot")}", webhook = "')
         async with running(notify_settings(tmp_path, roster)) as notify:
-            await notify.publish("complaint.triaged", triaged(1), "c" * 32)
+            await notify.publish(triaged(1), "c" * 32)
             await notify.outcomes.until(lambda: notify.count("dead") == 2)
             items = {i["channel"]: i for i in await notify.deliveries(complaint_id="c" * 32)}
     assert items["webhook"]["last_error"] == "HTTP 403 Forbidden"

@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from sentiment_svc.main import create_app
-from sentiment_svc.service import Engine
 from sentiment_svc.settings import SentimentSettings
-from shared.bus import Delivery, MemoryBroker
-from shared.events import Envelope
+from sentiment_svc.state import MentionIntakeState
+from shared.bus import BusMessage, MemoryBroker
+from shared.events import Envelope, EventPayload
 from shared.runtime import ServiceRuntime
 from tests.support import as_gateway
 
@@ -41,7 +41,7 @@ class Sentiment:
     client: httpx.AsyncClient
     broker: MemoryBroker
     clock: Clock
-    applied: list[Delivery] = field(default_factory=list)
+    applied: list[BusMessage] = field(default_factory=list)
     _waiters: list[tuple[Callable[[], bool], asyncio.Event]] = field(default_factory=list)
 
     @property
@@ -50,11 +50,11 @@ class Sentiment:
         return runtime
 
     @property
-    def engine(self) -> Engine:
-        engine: Engine = self.app.state.engine
-        return engine
+    def intake_state(self) -> MentionIntakeState:
+        state: MentionIntakeState = self.app.state.intake_state
+        return state
 
-    def observe(self, _outcome: str, delivery: Delivery) -> None:
+    def observe(self, _outcome: str, delivery: BusMessage) -> None:
         self.applied.append(delivery)
         for condition, event in self._waiters:
             if condition():
@@ -67,13 +67,13 @@ class Sentiment:
         if len(self.applied) < n:
             await asyncio.wait_for(event.wait(), 10)
 
-    async def emitted(self, topic: str) -> list[Envelope]:
-        """Events of `topic` in sentiment's outbox (what it committed to publish)."""
+    async def emitted(self, event: type[EventPayload]) -> list[Envelope]:
+        """Events of the `event` class in sentiment's outbox (what it committed to publish)."""
         from sqlalchemy import select
 
         table = self.runtime.outbox
         async with self.runtime.db.session() as session:
-            rows = (await session.execute(select(table).where(table.c.topic == topic)
+            rows = (await session.execute(select(table).where(table.c.topic == event.topic)
                                           .order_by(table.c.seq))).mappings().all()
         return [Envelope.from_bytes(r["envelope"].encode()) for r in rows]
 
@@ -88,7 +88,7 @@ async def sentiment(tmp_path: Path) -> AsyncIterator[Sentiment]:
                                  database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
     app = create_app(settings, broker=broker)
     clock = Clock()
-    app.state.engine.clock = clock
+    app.state.intake_state.clock = clock
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://sentiment",
             auth=as_gateway(app)) as client:

@@ -11,7 +11,13 @@ from sentiment_svc.main import create_app
 from sentiment_svc.settings import SentimentSettings
 from shared.bus import MemoryBroker
 from shared.events import make_event
-from shared.events.schemas import ComplaintReceived, MentionScored, OpinionAlert, Target
+from shared.events.schemas import (
+    ComplaintReceived,
+    ComplaintTarget,
+    MentionLinked,
+    MentionScored,
+    OpinionAlert,
+)
 from tests.sentiment.conftest import START, Clock, Sentiment
 from tests.support import as_gateway
 
@@ -33,7 +39,7 @@ async def test_one_mention_is_scored_and_explained(sentiment: Sentiment) -> None
     reasons = " | ".join(got["risk_reasons"])
     assert "sentiment negative" in reasons and "reach" in reasons and "受伤" in reasons
     assert got["cluster_id"] and got["topic_id"] and got["linked_complaint_ids"] == []
-    [event] = await sentiment.emitted("mention.scored")
+    [event] = await sentiment.emitted(MentionScored)
     scored = event.payload()
     assert isinstance(scored, MentionScored)
     assert (scored.risk_level, scored.cluster_id, scored.language) == (
@@ -62,7 +68,7 @@ async def test_a_batch_answers_per_item_and_keeps_the_good_ones(sentiment: Senti
     assert {e["field"] for e in results[4]["errors"]} == {"reach.views"}
     english = (await sentiment.client.get(f"/api/v1/mentions/{results[2]['id']}")).json()
     assert (english["language"], english["sentiment"]["label"]) == ("en", "positive")
-    assert len(await sentiment.emitted("mention.scored")) == 2
+    assert len(await sentiment.emitted(MentionScored)) == 2
 
 
 async def test_a_url_pushed_again_later_is_the_same_mention(sentiment: Sentiment) -> None:
@@ -115,7 +121,7 @@ async def test_reposts_share_a_cluster_and_it_survives_a_restart(
     settings = SentimentSettings(data_dir=tmp_path,
                                  database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
     fresh = create_app(settings, broker=MemoryBroker())  # a new process: empty memory
-    fresh.state.engine.clock = Clock(START + timedelta(hours=1))
+    fresh.state.intake_state.clock = Clock(START + timedelta(hours=1))
     async with fresh.router.lifespan_context(fresh), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=fresh), base_url="http://s",
             auth=as_gateway(fresh)) as client:
@@ -133,14 +139,14 @@ async def test_a_burst_of_negative_mentions_raises_one_alert(sentiment: Sentimen
             await sentiment.post({"mentions": [{"source": "weibo", "content": f"{t}（{hour}）"}
                                                for t in quiet]})
             sentiment.clock.advance(minutes=10)
-    assert await sentiment.emitted("opinion.alert") == []
+    assert await sentiment.emitted(OpinionAlert) == []
     angry = [f"第{i}位用户：某品牌充电宝充电时起火，差点烧了房子，厂家拒不赔偿，必须曝光！"
              for i in range(40)]
     for chunk in range(4):  # the burst arrives over a few minutes, in four batches
         await sentiment.post({"mentions": [{"source": "weibo", "content": t}
                                            for t in angry[chunk * 10:(chunk + 1) * 10]]})
         sentiment.clock.advance(minutes=1)
-    alerts = [e.payload() for e in await sentiment.emitted("opinion.alert")]
+    alerts = [e.payload() for e in await sentiment.emitted(OpinionAlert)]
     overall = [a for a in alerts if isinstance(a, OpinionAlert) and a.scope == "overall"]
     assert len(overall) == 1
     alert = overall[0]
@@ -167,7 +173,7 @@ async def test_a_second_burst_half_an_hour_later_alerts_again(sentiment: Sentime
     sentiment.clock.advance(minutes=30)
     second = await sentiment.post({"mentions": [
         {"source": "weibo", "content": f"转发微博 //@网友{i}: {story}"} for i in range(120)]})
-    alerts = [a for e in await sentiment.emitted("opinion.alert")
+    alerts = [a for e in await sentiment.emitted(OpinionAlert)
               if isinstance(a := e.payload(), OpinionAlert)]
     for scope in ("overall", "topic"):
         waves = [a for a in alerts if a.scope == scope]
@@ -195,7 +201,7 @@ async def test_one_story_told_four_ways_is_one_topic_and_its_spike_alerts(
     got = [(await sentiment.client.get(f"/api/v1/mentions/{i}")).json() for i in ids]
     assert len({m["topic_id"] for m in got}) == 1
     assert all(m["sentiment"]["label"] == "negative" for m in got[:2])
-    topic_alerts = [a for e in await sentiment.emitted("opinion.alert")
+    topic_alerts = [a for e in await sentiment.emitted(OpinionAlert)
                     if isinstance(a := e.payload(), OpinionAlert) and a.scope == "topic"]
     assert [a.topic_id for a in topic_alerts] == [got[0]["topic_id"]]
 
@@ -204,13 +210,13 @@ async def test_a_mention_matching_an_open_complaint_is_linked(sentiment: Sentime
     complaint = ComplaintReceived(
         complaint_id="c1", channel="hotline", received_at=START - timedelta(days=2),
         content="我家的星光牌热水器洗澡时漏电，人被电了一下，要求厂家赔偿",
-        target=Target(product="星光牌热水器"))
+        target=ComplaintTarget(product="星光牌热水器"))
     other = ComplaintReceived(
         complaint_id="c2", channel="web", received_at=START - timedelta(days=2),
-        content="宽带经常断网，维修一直不上门", target=Target(product="宽带"))
+        content="宽带经常断网，维修一直不上门", target=ComplaintTarget(product="宽带"))
     for c in (complaint, other):
-        await sentiment.runtime.bus.publish("complaint.received", make_event(
-            "complaint.received", c, source="/intake", subject=c.complaint_id))
+        await sentiment.runtime.bus.publish(ComplaintReceived.topic, make_event(
+            c, source="/intake", subject=c.complaint_id))
     await sentiment.consumed(2)
     posted = await sentiment.post({"mentions": [
         {"source": "weibo", "content": "曝光！星光牌热水器漏电，洗澡时被电到，厂家还不赔偿"},
@@ -221,6 +227,6 @@ async def test_a_mention_matching_an_open_complaint_is_linked(sentiment: Sentime
     assert got["linked_complaint_ids"] == ["c1"]
     assert (await sentiment.client.get(
         f"/api/v1/mentions/{unlinked_id}")).json()["linked_complaint_ids"] == []
-    [link] = [e.payload() for e in await sentiment.emitted("mention.linked")]
+    [link] = [e.payload() for e in await sentiment.emitted(MentionLinked)]
     assert link.model_dump()["complaint_ids"] == ["c1"]
     assert link.model_dump()["mention_id"] == linked_id

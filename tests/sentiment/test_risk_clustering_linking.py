@@ -13,7 +13,7 @@ from sentiment_svc.clustering import (
     signature,
     topic_vectors,
 )
-from sentiment_svc.linking import ComplaintIndex, OpenComplaint
+from sentiment_svc.linking import ComplaintIndex, LinkableComplaint
 from sentiment_svc.model import default_model
 from sentiment_svc.risk import assess
 
@@ -81,14 +81,14 @@ def test_topics_group_stories_on_one_matter() -> None:
     assert assigned[0] == assigned[1] == assigned[2] != assigned[3] == assigned[4]
 
 
-def _index(*complaints: tuple[OpenComplaint, str]) -> ComplaintIndex:
+def _index(*complaints: tuple[LinkableComplaint, str]) -> ComplaintIndex:
     return ComplaintIndex.build([c for c, _ in complaints], [t for _, t in complaints], IDF)
 
 
 def test_links_need_the_target_similar_text_and_the_window() -> None:
-    heater = OpenComplaint("c1", None, "星光牌热水器", NOW - timedelta(days=3))
-    old = OpenComplaint("c2", None, "星光牌热水器", NOW - timedelta(days=90))
-    broadband = OpenComplaint("c3", "客服部", None, NOW - timedelta(days=1))
+    heater = LinkableComplaint("c1", None, "星光牌热水器", NOW - timedelta(days=3))
+    old = LinkableComplaint("c2", None, "星光牌热水器", NOW - timedelta(days=90))
+    broadband = LinkableComplaint("c3", "客服部", None, NOW - timedelta(days=1))
     index = _index((heater, "星光牌热水器洗澡时漏电，人被电伤，要求赔偿"),
                    (old, "星光牌热水器洗澡时漏电，人被电伤"),
                    (broadband, "宽带断网一周，客服部不处理"))

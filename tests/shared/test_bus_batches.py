@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.bus import Delivery, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
+from shared.bus import BusMessage, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
 from shared.events import make_event
-from tests.support import Happened, Probe, new_topic
+from tests.support import Happened, Probe, new_topic, on_topic
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
 
 async def _publish(bus: MemoryBus, topic: str, events: list[Happened]) -> None:
     for data in events:
-        await bus.publish(topic, make_event(topic, data, source="/test", subject="k"))
+        await bus.publish(topic, make_event(on_topic(topic, data), source="/test", subject="k"))
 
 
 async def test_a_run_of_records_goes_to_the_batch_handler_at_once() -> None:
@@ -22,10 +22,10 @@ async def test_a_run_of_records_goes_to_the_batch_handler_at_once() -> None:
     batches: list[list[int]] = []
     done = asyncio.Event()
 
-    async def one(_: Delivery) -> None:
+    async def one(_: BusMessage) -> None:
         raise AssertionError("the batch handler should have taken them")
 
-    async def many(deliveries: list[Delivery]) -> None:
+    async def many(deliveries: list[BusMessage]) -> None:
         batches.append([int(d.envelope.data["n"]) for d in deliveries])
         if sum(map(len, batches)) == 5:
             done.set()
@@ -45,14 +45,14 @@ async def test_failing_batch_falls_back_and_dead_letters_only_the_poison() -> No
     applied: list[int] = []
     done = asyncio.Event()
 
-    async def one(delivery: Delivery) -> None:
+    async def one(delivery: BusMessage) -> None:
         if delivery.envelope.data["poison"]:
             raise ValueError("poison")
         applied.append(int(delivery.envelope.data["n"]))
         if len(applied) == 2:
             done.set()
 
-    async def many(_: list[Delivery]) -> None:
+    async def many(_: list[BusMessage]) -> None:
         raise ValueError("one of them is poison")
 
     await _publish(MemoryBus(broker), topic, [
@@ -69,7 +69,7 @@ async def test_failing_batch_falls_back_and_dead_letters_only_the_poison() -> No
 
 async def test_same_event_twice_in_one_batch_applies_once(sqlite_url: str) -> None:
     broker, topic = MemoryBroker(1), new_topic()
-    event = make_event(topic, Happened(key="k", n=7), source="/test", subject="k")
+    event = make_event(on_topic(topic, Happened(key="k", n=7)), source="/test", subject="k")
     producer = MemoryBus(broker)
     await producer.publish(topic, event)
     await producer.publish(topic, event)

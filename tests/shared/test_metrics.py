@@ -13,12 +13,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from deploy.tansu import Tansu
-from shared.bus import Bus, BusUnavailable, Delivery, MemoryBroker, MemoryBus, RetryPolicy
+from shared.bus import Bus, BusMessage, BusUnavailable, MemoryBroker, MemoryBus, RetryPolicy
 from shared.bus.base import Record
 from shared.bus.kafka import KafkaBus
 from shared.events import make_event
+from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 from shared.settings import BusSettings
-from tests.support import Happened, Probe, System, new_topic, until
+from tests.support import Happened, Probe, System, new_topic, on_topic, until
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
@@ -38,7 +39,7 @@ def lag_of(service: str, topic: str) -> int | None:
 
 async def _publish(bus: Bus, topic: str, events: Sequence[Happened]) -> None:
     await bus.publish_batch(
-        [(topic, make_event(topic, e, source="/test", subject=e.key)) for e in events])
+        [(topic, make_event(on_topic(topic, e), source="/test", subject=e.key)) for e in events])
 
 
 class Gate:
@@ -49,7 +50,7 @@ class Gate:
         self.release = asyncio.Event()
         self.handled = 0
 
-    async def handle(self, _delivery: Delivery) -> None:
+    async def handle(self, _delivery: BusMessage) -> None:
         self.entered.set()
         await self.release.wait()
         self.handled += 1
@@ -116,7 +117,7 @@ async def test_outbox_backlog_reports_unpublished_events(sqlite_url: str) -> Non
 
 def _kafka(bootstrap: str) -> KafkaBus:
     settings = BusSettings(
-        bus="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=2, max_attempts=2,
+        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=2, max_attempts=2,
         retry_backoff_ms=10, retry_backoff_max_ms=50, kafka_connect_timeout_s=5,
         kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300,
     )
@@ -177,7 +178,7 @@ async def test_every_metrics_endpoint_has_the_families_with_bounded_labels(
     assert sample("beacon_http_requests_total", service="gateway", method="other",
                   route="/api/v1/{path}", status="405")
     lag = sample("beacon_consumer_lag", service="triage", group="triage",
-                 topic="complaint.received", partition="0")
+                 topic=ComplaintReceived.topic, partition="0")
     assert lag is not None and lag >= 0
     assert sample("beacon_dead_letters_total", service="notify",
-                  topic="complaint.triaged") == 0
+                  topic=ComplaintTriaged.topic) == 0

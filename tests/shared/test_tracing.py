@@ -10,7 +10,7 @@ from shared import tracing
 from shared.bus.base import record_for, stored_record
 from shared.events import make_event
 from shared.logctx import ContextFilter
-from tests.support import Happened, new_topic
+from tests.support import Happened, new_topic, on_topic
 
 TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 VALID = f"00-{TRACE}-{PARENT}-01"
@@ -60,13 +60,13 @@ def test_continued_keeps_the_trace_and_makes_a_child_span() -> None:
 
 def test_the_kafka_record_carries_the_envelope_traceparent_as_a_header() -> None:
     topic = new_topic()
-    event = make_event(topic, Happened(key="k", n=1), source="/t", subject="k",
+    event = make_event(on_topic(topic, Happened(key="k", n=1)), source="/t", subject="k",
                        traceparent=VALID)
     assert ("traceparent", VALID.encode()) in record_for(event).headers
     # The relay sends the outbox's stored JSON as is: the header is found in it.
     stored = stored_record("k", topic, event.to_bytes())
     assert ("traceparent", VALID.encode()) in stored.headers
-    bare = make_event(topic, Happened(key="k", n=1), source="/t", subject="k")
+    bare = make_event(on_topic(topic, Happened(key="k", n=1)), source="/t", subject="k")
     assert all(name != "traceparent" for name, _ in stored_record(
         "k", topic, bare.to_bytes()).headers)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shared.events import EventPayload
+from shared.events.schemas import CaseEscalated, CaseUpdated
 from shared.runtime import ServiceRuntime
 from tests.support import System, file_case
 from triage_svc import escalation
@@ -45,11 +47,11 @@ async def _case(system: System, case_id: str) -> dict[str, Any]:
     return found
 
 
-async def _updates(runtime: ServiceRuntime, case_id: str, topic: str = "case.updated"
-                   ) -> list[dict[str, Any]]:
+async def _updates(runtime: ServiceRuntime, case_id: str,
+                   event: type[EventPayload] = CaseUpdated) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
         rows = (await session.execute(select(runtime.outbox.c.envelope).where(
-            runtime.outbox.c.topic == topic))).scalars().all()
+            runtime.outbox.c.topic == event.topic))).scalars().all()
     found = [json.loads(row)["data"] for row in rows]
     return [d for d in found if d["case_id"] == case_id]
 
@@ -85,7 +87,7 @@ async def test_a_plan_is_versioned_and_its_missed_deadline_escalates(system: Sys
     assert fired["status"] == "fired"
     [entry] = [t for t in after["timeline"] if t["action"] == "escalated"]
     assert (entry["detail"]["clock"], entry["detail"]["role"]) == ("plan", "general_affairs")
-    [event] = await _updates(runtime, case_id, "case.escalated")
+    [event] = await _updates(runtime, case_id, CaseEscalated)
     assert (event["clock"], event["step_role"]) == ("plan", "general_affairs")
     updates = [u for u in await _updates(runtime, case_id) if u["action"] == "planned"]
     assert [u["plan_due_at"] is not None for u in updates] == [True, True]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
+from shared.events.schemas import NotificationAcknowledged
 from shared.runtime import ServiceRuntime
 from tests.support import ADMIN, System, Tally
 from triage_svc import escalation
@@ -105,7 +106,7 @@ async def test_silence_skips_a_level_and_an_acknowledgement_stops_it(system: Sys
     runtime, rules = _triage(system)
     acks = Tally()  # triage applying notify's acknowledgements, nothing else
     runtime.listeners.append(lambda outcome, delivery: acks.observe(outcome, delivery)
-                             if delivery.topic == "notification.acknowledged" else None)
+                             if delivery.topic == NotificationAcknowledged.topic else None)
     silent = await _file(system, LEVEL_1, 1)
     heard = await _file(system, "门店起火，顾客受伤住院", 2)
     missed = max(_at(silent, "report"), _at(heard, "report")) + SECOND

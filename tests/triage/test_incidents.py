@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shared.events import Envelope
+from shared.events import Envelope, EventPayload
 from shared.events.schemas import (
     ComplaintReceived,
     IncidentUpdated,
@@ -89,9 +89,9 @@ class Triage:
         items: list[dict[str, Any]] = answer.json()["items"]
         return items
 
-    async def publish(self, topic: str, data: Any, key: str) -> None:
+    async def publish(self, data: EventPayload, key: str) -> None:
         async with self.runtime.unit() as unit:  # as if sentiment had published it
-            await unit.emit(topic, data, subject=key)
+            await unit.emit(data, subject=key)
         await self.settled(1)
 
 
@@ -202,11 +202,11 @@ async def test_an_opinion_alert_opens_then_raises_a_public_opinion_incident(
             negative_count=12 * n, baseline=1.5, negative_share=0.8,
             top_mention_ids=[f"m{n}", "m0"], raised_at=now)
 
-    await triage.publish("opinion.alert", alert(1, 3), "a1")
+    await triage.publish(alert(1, 3), "a1")
     [incident] = await triage.incidents(kind="public_opinion")
     assert incident["response_level"] == 3 and sorted(incident["mention_ids"]) == ["m0", "m1"]
 
-    await triage.publish("opinion.alert", alert(2, 1), "a2")
+    await triage.publish(alert(2, 1), "a2")
     [incident] = await triage.incidents(kind="public_opinion")
     assert incident["response_level"] == 1
     assert sorted(incident["mention_ids"]) == ["m0", "m1", "m2"]
@@ -218,7 +218,7 @@ async def test_a_linked_mention_makes_an_open_complaint_a_media_complaint(
     case = await triage.file(WATER[0], 1)
     assert (case["response_level"], case["media"]) == (4, False)
 
-    await triage.publish("mention.linked", MentionLinked(
+    await triage.publish(MentionLinked(
         mention_id="m-weibo-1", complaint_ids=[case["complaint_id"]], similarity=0.7,
         source="weibo", url="https://weibo.example/1", linked_at=datetime.now(UTC)),
         "m-weibo-1")
@@ -233,10 +233,10 @@ async def test_a_link_that_arrives_before_its_case_is_applied_when_it_opens(
         system: System) -> None:
     triage = Triage(system)
     complaint_id = "c" * 32
-    await triage.publish("mention.linked", MentionLinked(
+    await triage.publish(MentionLinked(
         mention_id="m-early", complaint_ids=[complaint_id], similarity=0.9, source="news",
         linked_at=datetime.now(UTC)), "m-early")
-    await triage.publish("complaint.received", ComplaintReceived(
+    await triage.publish(ComplaintReceived(
         complaint_id=complaint_id, channel="hotline", content=WATER[1],
         received_at=datetime.now(UTC)), complaint_id)  # intake never saw it: ask triage
     [case] = (await system.client.get("/api/v1/cases", params={
@@ -258,8 +258,8 @@ async def test_a_later_wave_adds_its_evidence_to_the_open_incident(system: Syste
             window_end=at, negative_count=negatives, baseline=1.0, negative_share=0.9,
             top_mention_ids=[f"m{n}-{i}" for i in range(5)], raised_at=at)
 
-    await triage.publish("opinion.alert", wave(1, first_at, 40), "w1")
-    await triage.publish("opinion.alert", wave(2, second_at, 120), "w2")
+    await triage.publish(wave(1, first_at, 40), "w1")
+    await triage.publish(wave(2, second_at, 120), "w2")
     [incident] = await triage.incidents(kind="public_opinion")
     assert len(incident["mention_ids"]) == 10
     assert {f"m2-{i}" for i in range(5)} <= set(incident["mention_ids"])
@@ -268,7 +268,7 @@ async def test_a_later_wave_adds_its_evidence_to_the_open_incident(system: Syste
     table = triage.runtime.outbox
     async with triage.runtime.db.session() as session:
         rows = (await session.execute(select(table.c.envelope).where(
-            table.c.topic == "incident.updated"))).scalars().all()
+            table.c.topic == IncidentUpdated.topic))).scalars().all()
     [updated] = [Envelope.from_bytes(r.encode()).payload() for r in rows]
     assert isinstance(updated, IncidentUpdated)
     assert updated.action == "members_added" and updated.mention_count == 10

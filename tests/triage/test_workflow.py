@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from shared.events.schemas import CaseUpdated
 from tests.support import System
 from triage_svc.workflow import MOVES, InvalidMove, check_move
 
@@ -69,7 +70,7 @@ async def test_the_lifecycle_with_a_timeline_and_events(system: System) -> None:
     triage = system.embedded.services["triage"].state.runtime
     async with triage.db.session() as session:
         updates = await session.scalar(select(func.count()).select_from(triage.outbox).where(
-            triage.outbox.c.topic == "case.updated"))
+            triage.outbox.c.topic == CaseUpdated.topic))
     assert updates == 5
 
 
