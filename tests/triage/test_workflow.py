@@ -104,7 +104,7 @@ async def test_a_refused_action_changes_nothing(system: System) -> None:
     async def updates() -> int:
         async with triage.db.session() as session:
             return int(await session.scalar(select(func.count()).select_from(
-                triage.outbox).where(triage.outbox.c.topic == "case.updated")) or 0)
+                triage.outbox).where(triage.outbox.c.topic == CaseUpdated.topic)) or 0)
 
     before = await updates()
     refused = await system.client.post(f"/api/v1/cases/{case_id}/follow-up", headers=ops,
