@@ -80,7 +80,10 @@ class Dispatcher:
         settler = asyncio.create_task(self._settle_loop())
         try:
             while True:
-                await self.fill()
+                try:
+                    await self.fill()
+                except Exception:  # the database away: claim again at the next poll
+                    log.exception("claiming due deliveries failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_poll_s)
                 self._wake.clear()
