@@ -11,11 +11,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from notify_svc import api, consumers, rosterdb
+from notify_svc.ack_tokens import AckTokens
 from notify_svc.channels import Senders
 from notify_svc.dispatcher import Dispatcher
 from notify_svc.models import metadata
 from notify_svc.roster import RosterError, load_roster
-from notify_svc.service import AckTokens, Notifier
+from notify_svc.service import Notifier
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Templates
 from shared.app import create_service_app

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics, tracing
@@ -20,7 +21,7 @@ from shared.caller import CallerCheck
 from shared.logctx import bind, log_access, request_id_var, service_var
 from shared.openapi import document_problems
 from shared.problems import install_problem_handlers, problem
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, Unit
 
 
 async def runtime_of(request: Request) -> ServiceRuntime:
@@ -30,6 +31,23 @@ async def runtime_of(request: Request) -> ServiceRuntime:
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
+
+
+async def unit_of(runtime: RuntimeDep) -> AsyncIterator[Unit]:
+    async with runtime.unit() as unit:
+        yield unit
+
+
+async def read_session_of(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.session() as session:
+        yield session
+
+
+# The request's unit: it commits when the route returns, before the answer is sent (scope
+# "function"), and rolls back when the route raises. Services take it and never commit.
+UnitDep = Annotated[Unit, Depends(unit_of, scope="function")]
+# A session for a route that only reads.
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session_of, scope="function")]
 Readiness = Callable[[], Awaitable[dict[str, Any]]]
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
