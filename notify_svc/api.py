@@ -1,3 +1,7 @@
+"""Notify's routes: deliveries and acknowledgement, the roster and duty schedule, hotline
+callbacks, statements. Routes only: each write runs in the request's unit (`UnitDep`, which
+commits), reads go through `queries` and `rosterdb`, domain logic lives in the modules."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from sqlalchemy import delete, select
 
 from notify_svc import ackpage, queries, rosterdb, statements
+from notify_svc.acknowledgement import AckError
 from notify_svc.channels.guard import OutboundGuard, UnsafeUrl
-from notify_svc.models import CallbackRow, Delivery, MemberRow, StatementRow
+from notify_svc.models import Delivery
 from notify_svc.queries import DeliveryFilter
 from notify_svc.schemas import (
     AckIn,
@@ -31,8 +35,8 @@ from notify_svc.schemas import (
     StatementList,
     StatementOut,
 )
-from notify_svc.service import AckError, AckTokens, Notifier
-from shared.app import RuntimeDep
+from notify_svc.service import Notifier
+from shared.app import ReadSessionDep, UnitDep
 from shared.caller import Caller, caller_from
 from shared.paging import CURSOR_PATTERN, OLDEST_FIRST_DESCRIPTION, CursorQuery
 from shared.problems import PROBLEM_JSON
@@ -116,7 +120,7 @@ def who(caller: Caller) -> str:
 
 @router.get("", response_model=DeliveryList)
 async def list_notifications(
-    runtime: RuntimeDep,
+    session: ReadSessionDep,
     complaint_id: str | None = None,
     case_id: str | None = None,
     incident_id: str | None = None,
@@ -134,9 +138,8 @@ async def list_notifications(
     Callers with cases:write also see each message's acknowledgement link."""
     where = DeliveryFilter(complaint_id=complaint_id, case_id=case_id, incident_id=incident_id,
                            statement_id=statement_id, recipient=recipient, status=status)
-    async with runtime.db.session() as session:
-        rows, next_cursor = await queries.page_of_deliveries(session, where, limit, cursor)
-        counted = await queries.count_deliveries(session, where) if total else None
+    rows, next_cursor = await queries.page_of_deliveries(session, where, limit, cursor)
+    counted = await queries.count_deliveries(session, where) if total else None
     links = caller.has("cases:write")
     return DeliveryList(items=[delivery_out(r, notifier if links else None) for r in rows],
                         next_cursor=next_cursor, total=counted)
@@ -153,7 +156,7 @@ def delivery_out(row: Delivery, notifier: Notifier | None = None) -> DeliveryOut
 @router.get("/ack", response_class=HTMLResponse,
             responses={**_problem(404), 410: {"description": "the link expired (an HTML page)"}})
 async def ack_page(
-    runtime: RuntimeDep, notifier: NotifierDep,
+    session: ReadSessionDep, notifier: NotifierDep,
     token: Annotated[str, Query(min_length=1, max_length=200)],
     lang: Annotated[str | None, Query(pattern="^(zh|en)$",
                                       description="zh or en; else Accept-Language")] = None,
@@ -162,12 +165,10 @@ async def ack_page(
     """The page an acknowledgement link opens. Opening it acknowledges nothing (chat apps
     fetch links to preview them); its button POSTs the token. Once acknowledged it says
     when, by whom, and what is still due on the case, in local time."""
-    async with runtime.db.session() as session:
-        row = (await session.scalars(select(Delivery).where(
-            Delivery.ack_token_hash == AckTokens.hash(token)))).first()
-        if row is None:
-            raise HTTPException(404, "unknown acknowledgement token")
-        still_due = await Notifier.still_due(session, row)
+    row = await queries.delivery_by_token(session, token)
+    if row is None:
+        raise HTTPException(404, "unknown acknowledgement token")
+    still_due = await queries.still_due(session, row)
     expired = None if row.acknowledged_at else notifier.token_expired_at(row)
     nonce = secrets.token_urlsafe(16)
     language = ackpage.language(lang, accept_language, row.language)
@@ -180,24 +181,22 @@ async def ack_page(
 
 
 @router.post("/ack", response_model=DeliveryOut, responses=_problem(404, 409, 410))
-async def ack_by_token(body: AckIn, runtime: RuntimeDep, notifier: NotifierDep) -> DeliveryOut:
+async def ack_by_token(body: AckIn, unit: UnitDep, notifier: NotifierDep) -> DeliveryOut:
     """Acknowledge with the token a message carried; the token is the authority (one use)."""
     try:
-        async with runtime.unit() as unit:
-            # Whoever holds the token is the recipient it was sent to.
-            row = await notifier.acknowledge(unit, token=body.token, by=None)
+        # Whoever holds the token is the recipient it was sent to.
+        row = await notifier.acknowledge(unit, token=body.token, by=None)
     except AckError as exc:
         raise HTTPException(exc.status, exc.detail) from exc
     return DeliveryOut.model_validate(row, from_attributes=True)
 
 
 @router.post("/{delivery_id}/ack", response_model=DeliveryOut, responses=_problem(404, 409))
-async def ack_by_operator(delivery_id: str, runtime: RuntimeDep, notifier: NotifierDep,
+async def ack_by_operator(delivery_id: str, unit: UnitDep, notifier: NotifierDep,
                           caller: CallerDep) -> DeliveryOut:
     """An operator records an acknowledgement given by other means (a phone call)."""
     try:
-        async with runtime.unit() as unit:
-            row = await notifier.acknowledge(unit, delivery_id=delivery_id, by=who(caller))
+        row = await notifier.acknowledge(unit, delivery_id=delivery_id, by=who(caller))
     except AckError as exc:
         raise HTTPException(exc.status, exc.detail) from exc
     return DeliveryOut.model_validate(row, from_attributes=True)
@@ -207,11 +206,10 @@ async def ack_by_operator(delivery_id: str, runtime: RuntimeDep, notifier: Notif
 
 
 @roster_router.get("", response_model=RosterOut, responses=_problem(403))
-async def get_roster(runtime: RuntimeDep, notifier: NotifierDep,
+async def get_roster(session: ReadSessionDep, notifier: NotifierDep,
                      caller: Annotated[Caller, Depends(require("cases:read"))]) -> RosterOut:
     """Members, roles and routing; channel addresses only for admin (staff's personal data)."""
-    async with runtime.db.session() as session:
-        members = await rosterdb.load_members(session)
+    members = await rosterdb.load_members(session)
     rules = notifier.rules
     return RosterOut(
         members=[MemberOut.of(m, addresses=caller.has("admin")) for m in members],
@@ -224,7 +222,7 @@ async def get_roster(runtime: RuntimeDep, notifier: NotifierDep,
 
 @roster_router.put("/members", response_model=list[MemberOut], responses=_problem(403, 409))
 async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)],
-                          runtime: RuntimeDep, guard: GuardDep, _: AdminDep) -> list[MemberOut]:
+                          unit: UnitDep, guard: GuardDep, _: AdminDep) -> list[MemberOut]:
     """Replace the whole roster. URLs to internal addresses are refused (422) unless
     OUTBOUND_URL_ALLOWLIST names them."""
     await refuse_internal_urls(guard, [u for i, m in enumerate(body) for u in member_urls(m, i)])
@@ -232,42 +230,37 @@ async def replace_members(body: Annotated[list[MemberIn], Body(max_length=1000)]
     if len(set(ids)) != len(ids):
         raise HTTPException(409, "member ids must be unique")
     members = [m.to_member(m.id) for m in body]
-    async with runtime.unit() as unit:
-        await rosterdb.replace_members(unit.session, members)
+    await rosterdb.replace_members(unit.session, members)
     return [MemberOut.of(m) for m in members]
 
 
 @roster_router.put("/members/{member_id}", response_model=MemberOut, responses=_problem(403))
-async def put_member(member_id: NamePath, body: MemberBody, runtime: RuntimeDep,
+async def put_member(member_id: NamePath, body: MemberBody, unit: UnitDep,
                      guard: GuardDep, _: AdminDep) -> MemberOut:
     await refuse_internal_urls(guard, member_urls(body))
     member = body.to_member(member_id)
-    async with runtime.unit() as unit:
-        await rosterdb.upsert_member(unit.session, member)
+    await rosterdb.upsert_member(unit.session, member)
     return MemberOut.of(member)
 
 
 @roster_router.delete("/members/{member_id}", status_code=204, responses=_problem(403))
-async def delete_member(member_id: str, runtime: RuntimeDep, _: AdminDep) -> None:
-    async with runtime.unit() as unit:
-        gone = await unit.session.execute(delete(MemberRow).where(MemberRow.id == member_id))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+async def delete_member(member_id: str, unit: UnitDep, _: AdminDep) -> None:
+    if not await rosterdb.delete_member(unit.session, member_id):
         raise HTTPException(404, f"no member {member_id}")
 
 
 @roster_router.get("/duty", response_model=DutyList, responses=_problem(403))
-async def get_duty(runtime: RuntimeDep, _: Annotated[Caller, Depends(require("cases:read"))],
+async def get_duty(session: ReadSessionDep,
+                   _: Annotated[Caller, Depends(require("cases:read"))],
                    on: dt.date | None = None) -> DutyList:
     """The duty schedule (值班表), or one day's."""
-    async with runtime.db.session() as session:
-        slots = await rosterdb.load_duty(session, on)
+    slots = await rosterdb.load_duty(session, on)
     return DutyList(items=[DutySlotIn.of(s) for s in slots])
 
 
 @roster_router.put("/duty", response_model=DutyList, responses=_problem(403))
-async def replace_duty(body: DutyList, runtime: RuntimeDep, _: AdminDep) -> DutyList:
-    async with runtime.unit() as unit:
-        await rosterdb.replace_duty(unit.session, [s.to_slot() for s in body.items])
+async def replace_duty(body: DutyList, unit: UnitDep, _: AdminDep) -> DutyList:
+    await rosterdb.replace_duty(unit.session, [s.to_slot() for s in body.items])
     return body
 
 
@@ -275,33 +268,27 @@ async def replace_duty(body: DutyList, runtime: RuntimeDep, _: AdminDep) -> Duty
 
 
 @callbacks_router.get("", response_model=CallbackList, responses=_problem(403))
-async def list_callbacks(runtime: RuntimeDep, _: AdminDep, cursor: CursorQuery = None,
+async def list_callbacks(session: ReadSessionDep, _: AdminDep, cursor: CursorQuery = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> CallbackList:
     """Callbacks most recently changed first (then owner), paged by cursor."""
-    async with runtime.db.session() as session:
-        rows, next_cursor = await queries.page_of_callbacks(session, limit, cursor)
+    rows, next_cursor = await queries.page_of_callbacks(session, limit, cursor)
     return CallbackList(items=[CallbackOut.model_validate(r, from_attributes=True)
                                for r in rows], next_cursor=next_cursor)
 
 
 @callbacks_router.put("/{owner}", response_model=CallbackOut, responses=_problem(403))
-async def put_callback(owner: NamePath, body: CallbackIn, runtime: RuntimeDep,
+async def put_callback(owner: NamePath, body: CallbackIn, unit: UnitDep,
                        guard: GuardDep, _: AdminDep) -> CallbackOut:
     """Where the hotline system `owner` (its API key's owner) receives status changes. A URL
     to an internal address is refused (422) unless OUTBOUND_URL_ALLOWLIST names it."""
     await refuse_internal_urls(guard, [(("url",), body.url)])
-    row = CallbackRow(owner=owner, url=body.url, secret=body.secret,
-                      updated_at=dt.datetime.now(dt.UTC))
-    async with runtime.unit() as unit:
-        await unit.session.merge(row)
+    row = await rosterdb.put_callback(unit.session, owner, body.url, body.secret)
     return CallbackOut.model_validate(row, from_attributes=True)
 
 
 @callbacks_router.delete("/{owner}", status_code=204, responses=_problem(403))
-async def delete_callback(owner: str, runtime: RuntimeDep, _: AdminDep) -> None:
-    async with runtime.unit() as unit:
-        gone = await unit.session.execute(delete(CallbackRow).where(CallbackRow.owner == owner))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+async def delete_callback(owner: str, unit: UnitDep, _: AdminDep) -> None:
+    if not await rosterdb.delete_callback(unit.session, owner):
         raise HTTPException(404, f"no callback for {owner}")
 
 
@@ -311,33 +298,30 @@ async def delete_callback(owner: str, runtime: RuntimeDep, _: AdminDep) -> None:
 @statements_router.post("", response_model=StatementOut, status_code=201,
                         responses=_problem(403))
 async def draft_statement(
-    body: StatementIn, runtime: RuntimeDep,
+    body: StatementIn, unit: UnitDep,
     caller: Annotated[Caller, Depends(require("cases:write", "statements:draft"))],
 ) -> StatementOut:
-    async with runtime.unit() as unit:
-        row = await statements.draft(unit, title=body.title, text=body.text,
-                                     language=body.language, incident_id=body.incident_id,
-                                     by=who(caller))
+    row = await statements.draft(unit, title=body.title, text=body.text,
+                                 language=body.language, incident_id=body.incident_id,
+                                 by=who(caller))
     return StatementOut.model_validate(row, from_attributes=True)
 
 
 @statements_router.get("", response_model=StatementList)
-async def list_statements(runtime: RuntimeDep, status: str | None = None,
+async def list_statements(session: ReadSessionDep, status: str | None = None,
                           incident_id: str | None = None, cursor: CursorQuery = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 200) -> StatementList:
     """Statements newest first (then id), paged by cursor."""
-    async with runtime.db.session() as session:
-        rows, next_cursor = await queries.page_of_statements(session, status, incident_id,
-                                                             limit, cursor)
+    rows, next_cursor = await queries.page_of_statements(session, status, incident_id,
+                                                         limit, cursor)
     return StatementList(items=[StatementOut.model_validate(r, from_attributes=True)
                                 for r in rows], next_cursor=next_cursor)
 
 
 @statements_router.get("/{statement_id}", response_model=StatementOut)
-async def get_statement(statement_id: str, runtime: RuntimeDep) -> StatementOut:
+async def get_statement(statement_id: str, session: ReadSessionDep) -> StatementOut:
     """The text as approved, who approved it and when."""
-    async with runtime.db.session() as session:
-        row = await session.get(StatementRow, statement_id)
+    row = await queries.statement(session, statement_id)
     if row is None:
         raise HTTPException(404, f"no statement {statement_id}")
     return StatementOut.model_validate(row, from_attributes=True)
@@ -346,15 +330,14 @@ async def get_statement(statement_id: str, runtime: RuntimeDep) -> StatementOut:
 @statements_router.post("/{statement_id}/approve", response_model=StatementOut,
                         responses=_problem(403, 409))
 async def approve_statement(
-    statement_id: str, runtime: RuntimeDep,
+    statement_id: str, unit: UnitDep,
     caller: Annotated[Caller, Depends(require("statements:approve"))],
 ) -> StatementOut:
     """Approve (报公司领导批准确认) and distribute: liaisons and the public-opinion team are
     notified through statement.approved. Four eyes: whoever drafted the statement cannot
     approve it, an admin key included (403); an approved one answers 409."""
     try:
-        async with runtime.unit() as unit:
-            row = await statements.approve(unit, statement_id, by=who(caller))
+        row = await statements.approve(unit, statement_id, by=who(caller))
     except statements.StatementError as exc:
         raise HTTPException(exc.status, exc.detail) from exc
     return StatementOut.model_validate(row, from_attributes=True)

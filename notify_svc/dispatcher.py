@@ -27,14 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc import rosterdb
 from notify_svc.breaker import Backoff, Breakers
 from notify_svc.channels import ChannelError, Outgoing, PermanentFailure, Senders
-from notify_svc.models import DIGEST_EVENT_TYPE, Delivery, MemberRow
-from notify_svc.service import Notifier, refs_of
+from notify_svc.digest import members_of, settle_members
+from notify_svc.models import Delivery, MemberRow
+from notify_svc.recording import refs_of
+from notify_svc.service import Notifier
 from notify_svc.settings import NotifySettings
 from shared import tracing
 from shared.events.schemas import NotificationFailed
 from shared.runtime import ServiceRuntime, Unit
 
 log = logging.getLogger("beacon.notify.dispatch")
+
 
 ATTEMPTS = PromCounter("beacon_notify_attempts_total", "Delivery attempts by channel and outcome",
                        ["channel", "outcome"])
@@ -80,7 +83,10 @@ class Dispatcher:
         settler = asyncio.create_task(self._settle_loop())
         try:
             while True:
-                await self.fill()
+                try:
+                    await self.fill()
+                except Exception:  # the database away: claim again at the next poll
+                    log.exception("claiming due deliveries failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_poll_s)
                 self._wake.clear()
@@ -247,18 +253,15 @@ class Dispatcher:
                      final: bool) -> Outcome:
         """Record the attempt: sent; pending again after a backoff; or dead after the last."""
         now = dt.datetime.now(dt.UTC)
-        members = []
-        if row.event_type == DIGEST_EVENT_TYPE:
-            members = list((await unit.session.scalars(
-                select(Delivery).where(Delivery.digest_id == row.id))).all())
+        members = await members_of(unit, row)
         if error is None:
             row.status, row.sent_at, row.next_attempt_at = "sent", now, None
-            Notifier.settle_members(members, "sent", now, None)
+            settle_members(members, "sent", now, None)
             with tracing.continued(row.traceparent):
                 await self.notifier.emit_sent(unit, row, now)
         elif final or row.attempts >= self.settings.max_attempts:
             row.status, row.next_attempt_at = "dead", None
-            Notifier.settle_members(members, "dead", now, error[:2000])
+            settle_members(members, "dead", now, error[:2000])
             with tracing.continued(row.traceparent):
                 await self._emit_failed(unit, row, error, now)
         else:

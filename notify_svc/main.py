@@ -7,50 +7,24 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
 from notify_svc import api, consumers, rosterdb
+from notify_svc.ack_tokens import AckTokens
 from notify_svc.channels import Senders
 from notify_svc.dispatcher import Dispatcher
 from notify_svc.models import metadata
-from notify_svc.roster import Roster, RosterError, load_roster
-from notify_svc.service import AckTokens, Notifier
+from notify_svc.roster import RosterError, load_roster
+from notify_svc.service import Notifier
 from notify_svc.settings import NotifySettings
 from notify_svc.templating import Templates
 from shared.app import create_service_app
 from shared.bus import MemoryBroker
-from shared.migrations import prepare_schema
 from shared.runtime import ServiceRuntime
 from shared.settings import ConfigError
 
 log = logging.getLogger("beacon.notify")
-
-
-class NotifyRuntime(ServiceRuntime):
-    """The service runtime, plus: the roster seeded before any event is handled, and the
-    HTTP client closed at the end."""
-
-    def __init__(self, settings: NotifySettings, roster: Roster, senders: Senders,
-                 **kwargs: Any) -> None:
-        super().__init__("notify", settings, metadata, migrations="notify_svc.migrations",
-                         **kwargs)
-        self.roster, self.senders, self.roster_source = roster, senders, str(settings.roster_file)
-
-    async def start(self) -> None:
-        # A database that fails here fails again in super().start(), which names the setting.
-        with contextlib.suppress(OSError, SQLAlchemyError, TimeoutError):
-            await prepare_schema(self.db, self.metadata, self.migrations, self.name)
-            async with self.db.transaction() as session:
-                if await rosterdb.seed_once(session, self.roster, self.roster_source):
-                    log.info("roster seeded from %s", self.roster_source)
-        await super().start()
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self.senders.close()
 
 
 def ack_secret(settings: NotifySettings) -> str:
@@ -80,29 +54,32 @@ def create_app(
     except (KeyError, ValueError) as exc:
         raise ConfigError("NOTIFY_TIMEZONE", f"unknown time zone {settings.timezone!r}") from exc
     senders = Senders(settings)
-    runtime = NotifyRuntime(settings, roster, senders, broker=broker, schema=schema)
+    runtime = ServiceRuntime("notify", settings, metadata, migrations="notify_svc.migrations",
+                             broker=broker, schema=schema)
     notifier = Notifier(settings, roster.rules, templates, AckTokens(ack_secret(settings)))
     dispatcher = Dispatcher(runtime, settings, notifier, senders)
     consumers.register(runtime, notifier)
-    # Deliveries recorded by a handler are sent as soon as its transaction committed.
-    runtime.listeners.append(lambda _outcome, _delivery: dispatcher.wake())
-    runtime.every(settings.dispatch_poll_s, dispatcher.run)
 
-    first = True
+    async def seed_roster() -> None:
+        # Before any event is handled, so the first ones already reach the file's members.
+        async with runtime.unit() as unit:
+            if await rosterdb.seed_once(unit.session, roster, str(settings.roster_file)):
+                log.info("roster seeded from %s", settings.roster_file)
 
     async def digests() -> None:
-        # The runtime runs a job once at start; a digest covers a whole interval, so the
-        # first one goes out one interval after the start.
-        nonlocal first
-        if first:
-            first = False
-            return
         async with runtime.unit() as unit:
             made = await notifier.make_digests(unit)
         if made:
             dispatcher.wake()
 
-    runtime.every(settings.digest_interval_s, digests)
+    runtime.on_start(seed_roster)
+    # Deliveries recorded by a handler are sent as soon as its transaction committed.
+    runtime.listeners.append(lambda _outcome, _delivery: dispatcher.wake())
+    runtime.background(dispatcher.run)
+    # A digest covers a whole interval: the first goes out one interval after the start.
+    runtime.every(settings.digest_interval_s, digests,
+                  initial_delay=settings.digest_interval_s)
+    runtime.on_stop(senders.close)
     app = create_service_app(runtime, api.ROUTERS, title="Beacon notify")
     app.state.notifier, app.state.dispatcher = notifier, dispatcher
     app.state.guard = senders.guard

@@ -1,5 +1,5 @@
-"""Reads for notify's lists: deliveries, statements and callbacks, each in a stable order
-with cursor paging (shared.paging)."""
+"""Notify's reads: the lists of deliveries, statements and callbacks, each in a stable
+order with cursor paging (shared.paging), and what the acknowledgement page shows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.models import CallbackRow, Delivery, StatementRow
+from notify_svc.ack_tokens import AckTokens
+from notify_svc.models import CallbackRow, CaseClocks, Delivery, StatementRow
 from shared.paging import count_of, page_of
 
 
@@ -64,3 +65,25 @@ async def page_of_callbacks(session: AsyncSession, limit: int, cursor: str | Non
     rows, next_cursor = await page_of(session, select(CallbackRow), CallbackRow.updated_at,
                                       CallbackRow.owner, limit, cursor)
     return list(rows), next_cursor
+
+
+async def delivery_by_token(session: AsyncSession, token: str) -> Delivery | None:
+    return (await session.scalars(select(Delivery).where(
+        Delivery.ack_token_hash == AckTokens.hash(token)))).first()
+
+
+async def still_due(session: AsyncSession, d: Delivery) -> list[dict[str, str]] | None:
+    """What is still due on the delivery's case once it is acknowledged (the acknowledge
+    clock is met by the first acknowledgement), as triage last said; None when the
+    delivery is about no case or triage has not said yet."""
+    if d.case_id is None:
+        return None
+    clocks = await session.get(CaseClocks, d.case_id)
+    if clocks is None:
+        return None
+    return [c for c in clocks.outstanding
+            if c["clock"] != "acknowledge" or d.acknowledged_at is None]
+
+
+async def statement(session: AsyncSession, statement_id: str) -> StatementRow | None:
+    return await session.get(StatementRow, statement_id)

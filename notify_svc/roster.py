@@ -1,6 +1,11 @@
 """The roster file: members with roles and channel addresses, the duty schedule (值班表), and
 routing rules (who hears of what). Members and the schedule seed the database on the first
-start and are then edited through the admin API; the routing rules stay in the file."""
+start and are then edited through the admin API; the routing rules stay in the file.
+
+The file is checked by the pydantic models at the end of this module; a bad one stops the
+start with `RosterError` naming the file, the line and the key, e.g.
+`roster.toml:22: member #2 channels: unknown channel fax; known: log, webhook, ...`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,18 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from shared.toml_lines import TomlLines
 
 DEFAULT_ROSTER = Path(__file__).with_name("roster.toml")
 # `callback` is not a member channel: hotline callbacks are configured per API-key owner.
@@ -17,7 +33,7 @@ LANGUAGES = ("zh", "en")
 
 
 class RosterError(ValueError):
-    pass
+    """A roster file that cannot be used: the message names file, line and key."""
 
 
 @dataclass(frozen=True)
@@ -89,61 +105,138 @@ class Roster:
 
 def load_roster(path: Path = DEFAULT_ROSTER) -> Roster:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RosterError(f"{path}: {exc}") from exc
-    return parse_roster(raw, str(path))
+        raise RosterError(f"{path}: {exc}") from exc  # tomllib's message names the line
+    return parse_roster(raw, str(path), text)
 
 
-def parse_endpoint(channel: str, value: object, where: str) -> Endpoint:
-    if isinstance(value, str) and value:
-        return Endpoint(value)
-    if isinstance(value, dict) and isinstance(value.get("address"), str) and value["address"]:
-        secret = value.get("secret")
-        return Endpoint(value["address"], str(secret) if secret else None)
-    raise RosterError(f"{where}: channel {channel} needs an address (or {{address, secret}})")
-
-
-def parse_member(m: dict[str, Any], where: str) -> Member:
-    channels = m.get("channels", {})
-    unknown = set(channels) - set(CHANNELS)
-    if not m.get("id") or not m.get("roles") or unknown or not isinstance(m["roles"], list):
-        raise RosterError(f"{where} needs id and roles, known channels only"
-                          + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""))
-    language = m.get("language", "zh")
-    if language not in LANGUAGES:
-        raise RosterError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
-    return Member(
-        str(m["id"]), str(m.get("name", m["id"])), frozenset(str(r) for r in m["roles"]),
-        {ch: parse_endpoint(ch, v, f"{where} {m['id']}") for ch, v in channels.items()},
-        m.get("department"), language,
-    )
-
-
-def parse_duty(d: dict[str, Any], where: str) -> DutySlot:
+def parse_roster(raw: dict[str, Any], where: str, text: str = "") -> Roster:
+    """The roster in `raw` (a parsed TOML file); `where` names the file, and `text`, its
+    source, gives errors their line."""
     try:
-        on_date = d["date"] if isinstance(d["date"], dt.date) else dt.date.fromisoformat(d["date"])
-        slot = DutySlot(on_date, int(d.get("start_hour", 0)), int(d.get("end_hour", 24)),
-                        str(d["role"]), str(d["member"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RosterError(f"{where} needs date, role and member ({exc})") from exc
-    if not (0 <= slot.start_hour <= 23 and 1 <= slot.end_hour <= 24):
-        raise RosterError(f"{where}: start_hour must be 0-23 and end_hour 1-24")
-    return slot
+        parsed = RosterFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RosterError(_first_error(exc, where, TomlLines(text))) from exc
+    return parsed.to_roster()
 
 
-def parse_roster(raw: dict[str, Any], where: str) -> Roster:
-    members = [parse_member(m, f"{where}: member #{i + 1}")
-               for i, m in enumerate(raw.get("member", []))]
-    duty = [parse_duty(d, f"{where}: duty #{i + 1}") for i, d in enumerate(raw.get("duty", []))]
-    levels = {int(level): tuple(roles) for level, roles in raw.get("routing", {}).items()}
-    if set(levels) != {1, 2, 3, 4}:
-        raise RosterError(f"{where}: [routing] must name roles for levels 1, 2, 3 and 4")
-    rules = Routing(
-        levels,
-        frozenset(int(x) for x in raw.get("digest", {}).get("levels", [4])),
-        {str(k): tuple(v) for k, v in raw.get("incident", {}).items()},
-        tuple(raw.get("statement", {}).get(
-            "roles", ["department_liaison", "public_opinion_team"])),
-    )
-    return Roster(tuple(members), levels, rules, tuple(duty))
+# -- the file's shape ---------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Table(BaseModel):
+    # Unknown keys are ignored, as they always were; unknown channels are refused.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class EndpointTable(_Table):
+    address: Text
+    secret: str | None = None
+
+
+class MemberTable(_Table):
+    id: Text
+    name: str | None = None
+    roles: list[Text] = Field(min_length=1)
+    channels: dict[str, EndpointTable] = Field(default_factory=dict)
+    department: str | None = None
+    language: str = "zh"
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def known_channels(cls, value: object) -> object:
+        """Known channels only, each `name = "address"` or `name = {address, secret}`."""
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel {', '.join(unknown)}; known: "
+                             f"{', '.join(CHANNELS)}")
+        for channel, endpoint in value.items():
+            if not isinstance(endpoint, str | dict):
+                raise ValueError(f"channel {channel} needs an address (or {{address, secret}})")
+        return {channel: {"address": endpoint} if isinstance(endpoint, str) else endpoint
+                for channel, endpoint in value.items()}
+
+    @field_validator("language")
+    @classmethod
+    def known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    def to_member(self) -> Member:
+        channels = {ch: Endpoint(v.address, v.secret or None) for ch, v in self.channels.items()}
+        return Member(self.id, self.name or self.id, frozenset(self.roles), channels,
+                      self.department, self.language)
+
+
+class DutyTable(_Table):
+    date: dt.date
+    start_hour: int = Field(0, ge=0, le=23)
+    end_hour: int = Field(24, ge=1, le=24)
+    role: Text
+    member: Text
+
+    def to_slot(self) -> DutySlot:
+        return DutySlot(self.date, self.start_hour, self.end_hour, self.role, self.member)
+
+
+class DigestTable(_Table):
+    levels: list[int] = Field(default_factory=lambda: [4])
+
+
+class StatementTable(_Table):
+    roles: list[Text] = Field(default_factory=lambda: ["department_liaison",
+                                                       "public_opinion_team"])
+
+
+class RosterFile(_Table):
+    member: list[MemberTable] = Field(default_factory=list)
+    duty: list[DutyTable] = Field(default_factory=list)
+    routing: dict[int, list[Text]] = Field(default_factory=dict, validate_default=True)
+    digest: DigestTable = Field(default_factory=DigestTable)
+    incident: dict[str, list[Text]] = Field(default_factory=dict)
+    statement: StatementTable = Field(default_factory=StatementTable)
+
+    @field_validator("routing")
+    @classmethod
+    def every_level_routed(cls, value: dict[int, list[str]]) -> dict[int, list[str]]:
+        if set(value) != {1, 2, 3, 4}:
+            raise ValueError("[routing] must name roles for levels 1, 2, 3 and 4")
+        return value
+
+    def to_roster(self) -> Roster:
+        levels = {level: tuple(roles) for level, roles in self.routing.items()}
+        rules = Routing(levels, frozenset(self.digest.levels),
+                        {kind: tuple(roles) for kind, roles in self.incident.items()},
+                        tuple(self.statement.roles))
+        return Roster(tuple(m.to_member() for m in self.member), levels, rules,
+                      tuple(d.to_slot() for d in self.duty))
+
+
+def _first_error(exc: ValidationError, where: str, lines: TomlLines) -> str:
+    """`file:line: key: message` for the first problem (the key as the file spells it:
+    `member #2 channels`; the line of the key, else of its table)."""
+    error = exc.errors(include_url=False)[0]
+    loc = error["loc"]
+    loc = tuple(part for part in loc if part != "[key]")  # (a dict's key is the key)
+    line = lines.line(loc)
+    place = f"{where}:{line}" if line is not None else where
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{place}: {_key(loc)}: {message}" if loc else f"{place}: {message}"
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    """("member", 1, "channels", "fax") -> "member #2 channels.fax"; ("member", 0, "roles",
+    2) -> "member #1 roles[2]"."""
+    words, rest = [], list(loc)
+    if len(rest) >= 2 and isinstance(rest[1], int):
+        words, rest = [f"{rest[0]} #{rest[1] + 1}"], rest[2:]
+    dotted = ""
+    for part in rest:
+        dotted += f"[{part}]" if isinstance(part, int) else f".{part}" if dotted else part
+    return " ".join([*words, dotted] if dotted else words)

@@ -1,5 +1,5 @@
-"""The roster and duty schedule in the database: seeded once from the file, then edited
-through the admin API; read by routing on every event."""
+"""The roster, duty schedule and hotline callbacks in the database: the roster seeded once
+from the file, all edited through the admin API; read by routing on every event."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ async def upsert_member(session: AsyncSession, member: Member) -> None:
     await session.merge(row_from_member(member, dt.datetime.now(dt.UTC)))
 
 
+async def delete_member(session: AsyncSession, member_id: str) -> bool:
+    """False when there was no such member."""
+    gone = await session.execute(delete(MemberRow).where(MemberRow.id == member_id))
+    return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+
 async def load_duty(session: AsyncSession, on_date: dt.date | None = None) -> list[DutySlot]:
     query = select(DutyRow).order_by(DutyRow.on_date, DutyRow.start_hour, DutyRow.role)
     if on_date is not None:
@@ -98,3 +104,16 @@ async def on_duty(session: AsyncSession, roles: Iterable[str],
 
 async def callback_for(session: AsyncSession, owner: str) -> CallbackRow | None:
     return await session.get(CallbackRow, owner)
+
+
+async def put_callback(session: AsyncSession, owner: str, url: str,
+                       secret: str) -> CallbackRow:
+    row = CallbackRow(owner=owner, url=url, secret=secret, updated_at=dt.datetime.now(dt.UTC))
+    await session.merge(row)
+    return row
+
+
+async def delete_callback(session: AsyncSession, owner: str) -> bool:
+    """False when the owner had no callback."""
+    gone = await session.execute(delete(CallbackRow).where(CallbackRow.owner == owner))
+    return bool(gone.rowcount)  # type: ignore[attr-defined]

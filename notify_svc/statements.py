@@ -11,10 +11,12 @@ import uuid
 from sqlalchemy import select
 
 from notify_svc.models import StatementRow
-from notify_svc.service import STATEMENT_DISTRIBUTION
 from shared.events.schemas import StatementApproved
 from shared.runtime import Unit
 
+# Per 统一口径 in plan-media-complaint-duties-and-timelines.txt: "报公司领导批准确认后，综合部将
+# 在0.5小时内将解释口径发送给相关部门的接口人" — distribution is due half an hour after approval.
+STATEMENT_DISTRIBUTION = dt.timedelta(minutes=30)
 OWN_DRAFT = ("you drafted this statement, so you cannot approve it: another person holding "
              "statements:approve must (four eyes)")
 
@@ -55,3 +57,10 @@ async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
         language="en" if row.language == "en" else "zh", approved_by=by, approved_at=now,
     ), subject=row.id)
     return row
+
+
+async def distributed(unit: Unit, statement_id: str) -> None:
+    """The statement.approved handler has recorded its deliveries."""
+    row = await unit.session.get(StatementRow, statement_id)
+    if row is not None:
+        row.status, row.distributed_at = "distributed", dt.datetime.now(dt.UTC)

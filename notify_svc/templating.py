@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from notify_svc.ack_tokens import AckTokens
+from notify_svc.models import Delivery
 
 TEMPLATES = Path(__file__).with_name("templates")
 BLOCKS = ("subject", "text", "markdown", "sms")
@@ -88,3 +92,31 @@ class Templates:
 
     def page(self, name: str, variables: dict[str, Any]) -> str:
         return self.env.get_template(name).render(**variables)
+
+
+class Renderer:
+    """A delivery's message in its language, with its links (the acknowledgement one too)."""
+
+    def __init__(self, templates: Templates, tokens: AckTokens, base: str) -> None:
+        self.templates, self.tokens, self.base = templates, tokens, base
+
+    def render(self, d: Delivery, language: str | None = None) -> Message:
+        if d.channel == "callback":
+            return Message("", "", "", "")
+        return self.templates.render(d.event_type, language or d.language, {
+            "d": d.context, "links": self.links(d), "drill": bool(d.context.get("drill")),
+        })
+
+    def links(self, d: Delivery) -> dict[str, str]:
+        base = self.base
+        return {
+            "base": base,
+            "case": f"{base}/api/v1/cases/{d.case_id}",
+            "incident": f"{base}/api/v1/incidents/{d.incident_id}",
+            "statement": f"{base}/api/v1/statements/{d.statement_id}",
+            "ack": self.ack_url(d.id),
+        }
+
+    def ack_url(self, delivery_id: str) -> str:
+        token = quote(self.tokens.token_for(delivery_id))
+        return f"{self.base}/api/v1/notifications/ack?token={token}"

@@ -2,6 +2,10 @@
 
 A handler or a route does its work inside `runtime.unit()`: rows and outgoing events commit
 together, and the relay is woken once they have.
+
+Lifecycle hooks, registered before `start()`: `on_start` (after the schema is ready, before
+any event is handled), `background` (a task for as long as the service runs), `every`
+(a periodic job), and `on_stop` (after the tasks and the bus have stopped).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
 from shared.bus import Bus, BusMessage, BusUnavailable, MemoryBroker, MemoryBus
-from shared.bus.kafka import KafkaBus
+from shared.bus.kafka import KafkaBus  # build_bus only: the runtime speaks to Bus
 from shared.db import Database
 from shared.events import Envelope, EventPayload, make_event
 from shared.inbox import claim_event, claim_events
@@ -57,6 +61,14 @@ class Unit:
 
 
 EventHandler = Callable[[Unit, Envelope], Awaitable[None]]
+Job = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    seconds: float
+    job: Job
+    initial_delay: float = 0.0
 
 
 def build_bus(settings: ServiceSettings, broker: MemoryBroker | None) -> Bus:
@@ -93,8 +105,11 @@ class ServiceRuntime:
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".
         self.listeners: list[Callable[[str, BusMessage], None]] = []
-        self._periodic: list[tuple[float, Callable[[], Awaitable[object]]]] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._periodic: list[PeriodicJob] = []
+        self._background: list[Job] = []
+        self._on_start: list[Job] = []
+        self._on_stop: list[Job] = []
+        self._tasks: list[asyncio.Task[object]] = []
         # Run at the start of a batch's transaction with its events: a service that takes
         # locks while handling takes them here first, in one order, so that two batches
         # never wait for each other's locks in opposite orders (a deadlock).
@@ -108,17 +123,47 @@ class ServiceRuntime:
         consumer group."""
         self._handlers.append((tuple(e.topic for e in events), group or self.name, handler))
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
-        """Run `job` every `seconds` while the service runs (housekeeping, gauges)."""
-        self._periodic.append((seconds, job))
+    def every(self, seconds: float, job: Job, *, initial_delay: float = 0.0) -> None:
+        """Run `job` every `seconds` while the service runs (housekeeping, gauges), the
+        first time `initial_delay` seconds after the start. A failed run is logged and the
+        next one runs on schedule."""
+        self._periodic.append(PeriodicJob(seconds, job, initial_delay))
 
-    async def _repeat(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    def background(self, task: Job) -> None:
+        """Run `task()` from the start for as long as the service runs. At stop it is
+        cancelled and may catch the cancellation to finish what it has in hand, within the
+        shutdown budget. If it ends or fails on its own it is logged, not restarted."""
+        self._background.append(task)
+
+    def on_start(self, hook: Job) -> None:
+        """Run `hook()` at start, in order, once the schema is ready and before the bus
+        starts (so before any event is handled): seeding, warming caches. A database error
+        in it stops the start with a ConfigError naming the setting."""
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Job) -> None:
+        """Run `hook()` at stop (started or not), after the tasks and the bus have stopped
+        and before the database closes: release what the service holds."""
+        self._on_stop.append(hook)
+
+    async def _repeat(self, periodic: PeriodicJob) -> None:
+        await asyncio.sleep(periodic.initial_delay)
         while True:
             try:
-                await job()
+                await periodic.job()
             except Exception:
-                log.exception("periodic job %s failed", getattr(job, "__name__", job))
-            await asyncio.sleep(seconds)
+                log.exception("periodic job %s failed", _name_of(periodic.job))
+            await asyncio.sleep(periodic.seconds)
+
+    async def _run_in_background(self, task: Job) -> None:
+        try:
+            await task()
+        except Exception:
+            log.exception("background task %s failed", _name_of(task))
+            return
+        current = asyncio.current_task()
+        if current is None or not current.cancelling():  # it ended, not asked to stop
+            log.warning("background task %s ended", _name_of(task))
 
     async def _report_backlog(self) -> None:
         metrics.OUTBOX_BACKLOG.labels(self.name).set(await self.relay.backlog())
@@ -206,6 +251,8 @@ class ServiceRuntime:
         """
         try:
             await prepare_schema(self.db, self.metadata, self.migrations, self.name)
+            for hook in self._on_start:
+                await hook()
         except (OSError, SQLAlchemyError, TimeoutError) as exc:
             raise ConfigError(
                 f"{self.name.upper()}_DATABASE_URL/DATABASE_URL",
@@ -226,8 +273,9 @@ class ServiceRuntime:
             if replayed:
                 log.info("replaying %d recent events onto the in-memory bus", replayed)
         await self.relay.start()
-        self._tasks = [asyncio.create_task(self._repeat(seconds, job))
-                       for seconds, job in self._periodic]
+        self._tasks = [asyncio.create_task(self._repeat(p)) for p in self._periodic]
+        self._tasks += [asyncio.create_task(self._run_in_background(task))
+                        for task in self._background]
         self.started = True
 
     # The shutdown budget. The launcher sets `stop_deadline` (a time.monotonic() instant)
@@ -238,12 +286,14 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Shut down in order, by `stop_deadline` (else within `stop_timeout_s`): the
         consumers stop fetching, finish the batches in hand and commit their offsets while
-        the periodic jobs are cancelled (the notify dispatcher lets its sends finish); the
-        outbox is flushed once; the producer stops; the database closes.
+        the periodic jobs and background tasks are cancelled (a background task may finish
+        what it has in hand); the outbox is flushed once; the producer stops; the `on_stop`
+        hooks run; the database closes.
 
         A step cut short by the deadline loses nothing: an uncommitted event comes again (the
         inbox turns it into a no-op) and an unsent outbox row waits for the next relay."""
         if not self.started:
+            await self._run_stop_hooks(lambda: self.stop_timeout_s)
             await self.db.dispose()
             return
         began = time.monotonic()
@@ -252,7 +302,7 @@ class ServiceRuntime:
         def left() -> float:
             return max(deadline - time.monotonic(), 0.1)
 
-        async def periodic_jobs_end() -> None:
+        async def tasks_end() -> None:
             for task in self._tasks:
                 task.cancel()
             if not self._tasks:
@@ -260,22 +310,27 @@ class ServiceRuntime:
             done, pending = await asyncio.wait(self._tasks, timeout=left())
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
-                    log.error("periodic job failed while stopping: %r", task.exception())
+                    log.error("a task failed while stopping: %r", task.exception())
             if pending:
-                log.warning("%d periodic job(s) still running at the shutdown deadline",
-                            len(pending))
+                log.warning("%d task(s) still running at the shutdown deadline", len(pending))
 
-        kafka = self.bus if isinstance(self.bus, KafkaBus) else None
-        await asyncio.gather(periodic_jobs_end(),
-                             kafka.stop_consuming(left()) if kafka else asyncio.sleep(0))
+        await asyncio.gather(tasks_end(), self.bus.stop_consuming(left()))
         await self.relay.stop(left())
-        await (kafka.stop(left()) if kafka else self.bus.stop())  # the producer, last
+        await self.bus.stop(left())  # the producer, last
+        await self._run_stop_hooks(left)
         try:
             await asyncio.wait_for(self.db.dispose(), left())
         except TimeoutError:
             log.warning("closing the database connections timed out")
         self.started = False
         log.info("%s stopped in %.2fs", self.name, time.monotonic() - began)
+
+    async def _run_stop_hooks(self, left: Callable[[], float]) -> None:
+        for hook in self._on_stop:
+            try:
+                await asyncio.wait_for(hook(), left())
+            except Exception:  # one failing hook must not keep the others from running
+                log.exception("stop hook %s failed", _name_of(hook))
 
     async def readiness(self) -> dict[str, Any]:
         """What is reachable: {'database': 'ok' | error, 'bus': 'ok' | error}."""
@@ -287,3 +342,7 @@ class ServiceRuntime:
             except Exception as exc:
                 status[part] = f"unreachable: {type(exc).__name__}"
         return status
+
+
+def _name_of(job: Job) -> str:
+    return str(getattr(job, "__qualname__", job))

@@ -61,9 +61,9 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where to connect: `url` names the checked address; `host` goes in the Host header and
-    the TLS server name."""
+class OutboundAddress:
+    """Where to connect for a URL that passed the check: `url` names the checked (pinned)
+    address; `host` goes in the Host header and `sni` is the TLS server name."""
 
     url: str
     host: str
@@ -116,11 +116,11 @@ class OutboundGuard:
             return
         self._refuse_blocked(host, addresses)
 
-    async def target(self, url: str) -> Target:
+    async def address_for(self, url: str) -> OutboundAddress:
         """The checked address to connect to for `url`, at send time."""
         parsed, host, port = self._parts(url)
         if self.allows(host, port):
-            return Target(url, parsed.netloc.decode("ascii"), None)
+            return OutboundAddress(url, parsed.netloc.decode("ascii"), None)
         try:
             addresses = await self._addresses(host, port)
         except (OSError, TimeoutError, UnicodeError) as exc:
@@ -132,7 +132,7 @@ class OutboundGuard:
         literal = f"[{address}]" if address.version == 6 else str(address)
         pinned = parsed.copy_with(host=literal.strip("[]"))
         sni = host if parsed.scheme == "https" and literal != host else None
-        return Target(str(pinned), parsed.netloc.decode("ascii"), sni)
+        return OutboundAddress(str(pinned), parsed.netloc.decode("ascii"), sni)
 
     @staticmethod
     def _refuse_blocked(host: str, addresses: list[Address]) -> None:

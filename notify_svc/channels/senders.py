@@ -100,12 +100,12 @@ class Senders:
         target_url = url
         if channel != "sms":
             try:
-                target = await self.guard.target(url)
+                outbound = await self.guard.address_for(url)
             except UnsafeUrl as exc:
                 raise PermanentFailure(f"refused: {exc}") from exc
-            target_url, sending["host"] = target.url, target.host
-            if target.sni:
-                extensions["sni_hostname"] = target.sni
+            target_url, sending["host"] = outbound.url, outbound.host
+            if outbound.sni:
+                extensions["sni_hostname"] = outbound.sni
         try:
             return await self._client(url).post(
                 target_url, content=body, timeout=self.timeout_for(channel), headers=sending,

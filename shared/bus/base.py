@@ -99,7 +99,15 @@ class Bus(abc.ABC):
     async def start(self) -> None: ...
 
     @abc.abstractmethod
-    async def stop(self) -> None: ...
+    async def stop_consuming(self, within: float | None = None) -> None:
+        """Stop fetching, let the batches in hand finish and commit their offsets, and leave
+        the consumer groups, within `within` seconds (None: no bound). A batch cut off at
+        the bound stays uncommitted and comes again. Publishing still works (the outbox
+        relay flushes through it); calling it twice does nothing more."""
+
+    @abc.abstractmethod
+    async def stop(self, within: float | None = None) -> None:
+        """Stop consuming (if not yet), then publishing, within `within` seconds."""
 
     @abc.abstractmethod
     async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:

@@ -81,9 +81,11 @@ class MemoryBroker:
         self.groups[member.group].append(member)
         await self._rebalance(member.group)
 
-    async def leave(self, member: _Member) -> None:
+    async def leave(self, member: _Member, within: float | None = None) -> None:
+        """The member drains what it owns (its batches in hand get `within` seconds), then
+        the rest of its group rebalances."""
         self.groups[member.group].remove(member)
-        await member.assign(set())
+        await member.assign(set(), drain_within=within)
         await self._rebalance(member.group)
 
     async def _rebalance(self, group: str) -> None:
@@ -115,22 +117,30 @@ class _Member:
     def assigned(self) -> set[tuple[str, int]]:
         return set(self.workers)
 
-    async def assign(self, slots: set[tuple[str, int]]) -> None:
-        for slot in self.assigned - slots:
-            self.stopping.add(slot)
-            task = self.workers.pop(slot)
+    async def assign(self, slots: set[tuple[str, int]], *,
+                     drain_within: float | None = None) -> None:
+        revoked = self.assigned - slots
+        tasks = [self.workers.pop(slot) for slot in revoked]
+        self.stopping |= revoked
+        for slot in revoked:
             self.bus.broker.topic(slot[0])[slot[1]].wake()
-            await self._drain(task)
-            self.stopping.discard(slot)
+        await self._drain(tasks, 30.0 if drain_within is None else drain_within)
+        self.stopping -= revoked
         for slot in slots - self.assigned:
             self.workers[slot] = asyncio.create_task(self._work(*slot))
 
-    async def _drain(self, task: asyncio.Task[None]) -> None:
-        # The worker finishes the record in hand, then sees `stopping` and returns.
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=30)
-        except TimeoutError:
+    async def _drain(self, tasks: list[asyncio.Task[None]], within: float) -> None:
+        # Each worker finishes the batch in hand, then sees `stopping` and returns; one that
+        # is not done within the bound is cancelled, its batch uncommitted.
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=within)
+        for task in pending:
             task.cancel()
+        if pending:
+            log.warning("group %s: %d batch(es) in hand cut off after %.1fs, left uncommitted",
+                        self.group, len(pending), within)
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _work(self, topic: str, partition: int) -> None:
         broker = self.bus.broker
@@ -158,6 +168,7 @@ class MemoryBus(Bus):
         self.policy = policy or RetryPolicy()
         self.members: list[_Member] = []
         self.started = False
+        self.consuming = False
         metrics.CONSUMER_LAG.track(self)
 
     @property
@@ -175,10 +186,20 @@ class MemoryBus(Bus):
         self.started = True
         for member in self.members:
             await self.broker.join(member)
+        self.consuming = True
 
-    async def stop(self) -> None:
+    async def stop_consuming(self, within: float | None = None) -> None:
+        if not self.consuming:
+            return
+        self.consuming = False
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
         for member in self.members:
-            await self.broker.leave(member)
+            left = None if deadline is None else max(deadline - loop.time(), 0.1)
+            await self.broker.leave(member, left)
+
+    async def stop(self, within: float | None = None) -> None:
+        await self.stop_consuming(within)
         self.started = False
 
     async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from notify_svc.callbacks import next_sequence
 from notify_svc.models import CallbackSequence
-from notify_svc.service import next_sequence
 from shared.db import Database
 from shared.events.schemas import CaseUpdated, ComplaintTriaged
 from tests.notify.peers import (

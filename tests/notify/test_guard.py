@@ -46,7 +46,8 @@ async def test_a_send_connects_to_the_address_it_checked() -> None:
     async def resolver(_host: str, _port: int) -> list[str]:
         return ["93.184.216.34"]
 
-    target = await OutboundGuard(resolver=resolver).target("https://hooks.example.com/x?a=1")
+    target = await OutboundGuard(resolver=resolver).address_for(
+        "https://hooks.example.com/x?a=1")
     assert target.url == "https://93.184.216.34/x?a=1"
     assert target.host == "hooks.example.com" and target.sni == "hooks.example.com"
 
@@ -56,4 +57,4 @@ async def test_a_name_resolving_to_any_internal_address_is_refused() -> None:
         return ["93.184.216.34", "10.0.0.7"]
 
     with pytest.raises(UnsafeUrl, match=r"10\.0\.0\.7"):
-        await OutboundGuard(resolver=resolver).target("https://hooks.example.com/x")
+        await OutboundGuard(resolver=resolver).address_for("https://hooks.example.com/x")

@@ -50,7 +50,7 @@ async def test_open_cases_per_level_with_drills_apart(runtime: ServiceRuntime) -
         unit.session.add_all(cases)
 
     register_gauges(runtime)
-    _seconds, job = runtime._periodic[-1]  # what the runtime runs on its schedule
+    job = runtime._periodic[-1].job  # what the runtime runs on its schedule
     await job()
     assert {(level, drill): open_cases(level, drill)
             for level in (1, 2, 3, 4) for drill in (False, True)} == {

@@ -1,0 +1,68 @@
+"""Hotline callbacks: the system that filed a complaint hears of each change of its
+status, each callback of a complaint numbered in order (`sequence`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc import rosterdb
+from notify_svc.models import CallbackSequence, ComplaintOwner, Delivery
+from notify_svc.recording import Recipient, Recorder, Refs
+from shared.events import Envelope
+from shared.complaint_status import complaint_status
+from shared.events.schemas import CaseUpdated, ComplaintTriaged
+from shared.runtime import Unit
+
+async def next_sequence(session: AsyncSession, complaint_id: str) -> int:
+    """The complaint's next callback sequence (1, 2, ...), taken by one upsert: the row
+    stays locked until the transaction ends, so two replicas never take the same number,
+    and a rolled-back transaction gives its number back."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CallbackSequence).values(complaint_id=complaint_id, last_sequence=1)
+    taken = await session.scalar(statement.on_conflict_do_update(
+        index_elements=["complaint_id"],
+        set_={"last_sequence": CallbackSequence.last_sequence + 1},
+    ).returning(CallbackSequence.last_sequence))
+    return int(taken or 0)
+
+
+async def remember_owner(session: AsyncSession, complaint_id: str, owner: str | None) -> None:
+    """Which hotline filed the complaint (the events say), for its status callbacks."""
+    if not owner:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(ComplaintOwner).values(
+        complaint_id=complaint_id, owner=owner).on_conflict_do_nothing())
+
+
+async def call_back(recorder: Recorder, unit: Unit, event: Envelope,
+                    data: ComplaintTriaged | CaseUpdated, state: str, action: str) -> None:
+    """Tell the hotline that filed the complaint, so it can tell the complainant. Each
+    callback of a complaint takes the next `sequence` (see `next_sequence`)."""
+    session = unit.session
+    owner = await session.get(ComplaintOwner, data.complaint_id)
+    if owner is None:
+        return
+    callback = await rosterdb.callback_for(session, owner.owner)
+    if callback is None:
+        return
+    recorded = await session.scalar(select(Delivery.id).where(
+        Delivery.cause_event_id == event.id, Delivery.channel == "callback"))
+    if recorded is not None:  # a redelivered event: its callback has its sequence
+        return
+    answer = data.answer if isinstance(data, CaseUpdated) else None
+    context = {
+        "complaint_id": data.complaint_id, "case_id": data.case_id,
+        "external_ref": data.external_ref, "sequence": await next_sequence(
+            session, data.complaint_id),
+        "status": complaint_status(state) or "in_progress", "state": state,
+        "action": action, "response_level": data.response_level,
+        "answer": answer, "answer_version": (
+            data.answer_version if isinstance(data, CaseUpdated) else None),
+        "drill": data.drill, "event_type": event.type, "at": event.time.isoformat()}
+    hotline = Recipient(f"hotline:{owner.owner}", ("hotline",), "callback", callback.url, "zh")
+    await recorder.record(unit, event, [hotline],
+                          Refs(data.complaint_id, data.complaint_id, data.case_id), context)
