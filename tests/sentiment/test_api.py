@@ -12,8 +12,7 @@ from sentiment_svc.settings import SentimentSettings
 from shared.bus import MemoryBroker
 from shared.events import make_event
 from shared.events.schemas import ComplaintReceived, MentionScored, OpinionAlert, Target
-from tests.sentiment.conftest import START, Clock, Sentiment
-from tests.support import as_gateway
+from tests.support import START, Clock, Sentiment, as_gateway
 
 NEWS = {"source": "news", "url": "https://news.example.cn/a/1",
         "title": "某品牌热水器漏电致用户受伤",
