@@ -138,12 +138,12 @@ class Tally(Conditions):
 
 @overload
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, *,
-                     within: float = 30.0, every: float = 0.05) -> T: ...
+                     within: float = 30.0, every: float = 0.1) -> T: ...
 @overload
 async def eventually(check: Callable[[], T | None], what: str, *, within: float = 30.0,
-                     every: float = 0.05) -> T: ...
+                     every: float = 0.1) -> T: ...
 async def eventually(check: Callable[[], object], what: str, *, within: float = 30.0,
-                     every: float = 0.05) -> object:
+                     every: float = 0.1) -> object:
     """Poll `check` (a function, or a coroutine function) every `every` seconds until it
     gives a truthy value, and return that value; TimeoutError naming `what` after `within`
     seconds. The suite's one poll, for what no event announces (rows another process or
@@ -163,7 +163,7 @@ async def eventually(check: Callable[[], object], what: str, *, within: float = 
 
 
 def eventually_blocking(check: Callable[[], T | None], what: str, *, within: float = 30.0,
-                        every: float = 0.05) -> T:
+                        every: float = 0.1) -> T:
     """`eventually` for synchronous tests, which have no event loop to poll on (real
     processes reached through blocking clients, as tests/e2e does)."""
     deadline = time.monotonic() + within
