@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc import rosterdb
 from notify_svc.models import CallbackSequence, ComplaintOwner, Delivery
 from notify_svc.recording import Recipient, Recorder, Refs
-from shared.events import Envelope
 from shared.complaint_status import complaint_status
+from shared.events import Envelope
 from shared.events.schemas import CaseUpdated, ComplaintTriaged
 from shared.runtime import Unit
+
 
 async def next_sequence(session: AsyncSession, complaint_id: str) -> int:
     """The complaint's next callback sequence (1, 2, ...), taken by one upsert: the row

@@ -5,28 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import io
 import logging
+import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import unquote
 
+import asyncpg
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, make_url, select
 
+from notify_svc.roster import load_roster
+from sentiment_svc.state import MentionIntakeState
 from services.console.users import Role, UserStore
 from services.launcher import Embedded, build_embedded
 from services.settings import GatewaySettings
-from shared.bus import Bus, BusMessage
+from shared.bus import Bus, BusMessage, MemoryBroker
+from shared.bus.kafka import KafkaBus
 from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
 from shared.events import Envelope, EventPayload
 from shared.events.registry import dataschema_uri, register, schema_for
@@ -34,11 +42,12 @@ from shared.inbox import inbox_table
 from shared.logctx import ACCESS_LOGGER, configure_logging
 from shared.outbox import outbox_table
 from shared.runtime import ServiceRuntime, Unit
-from shared.settings import ServiceSettings
+from shared.settings import BusSettings, ServiceSettings
 
 # Services believe only callers the gateway signed: a test that calls a service directly signs
 # its x-beacon-* headers as the gateway would (with the secret the service checks).
 TEST_INTERNAL_SECRET = "test-internal-secret-0123456789"
+T = TypeVar("T")
 
 
 class AsGateway(httpx.Auth):
@@ -143,24 +152,42 @@ class Tally(Conditions):
         await self.wait_for(lambda: self.outcomes["applied"] >= count, within)
 
 
-async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
-    """Poll a condition that has no event to await (a consumer group's rebalance)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str, *,
+                     within: float = 30.0, every: float = 0.1) -> T: ...
+@overload
+async def eventually(check: Callable[[], T | None], what: str, *, within: float = 30.0,
+                     every: float = 0.1) -> T: ...
+async def eventually(check: Callable[[], object], what: str, *, within: float = 30.0,
+                     every: float = 0.1) -> object:
+    """Poll `check` (a function, or a coroutine function) every `every` seconds until it
+    gives a truthy value, and return that value; TimeoutError naming `what` after `within`
+    seconds. The suite's one poll, for what no event announces (rows another process or
+    replica writes, a consumer group's rebalance, a port opening); where an event can be
+    awaited, await it (Conditions). Synchronous tests use `eventually_blocking`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise TimeoutError(f"not met in {within:g} s: {what}")
+        await asyncio.sleep(every)
 
 
-async def until_true(check: Callable[[], Awaitable[bool]], what: str,
-                     within: float = 30.0) -> None:
-    """Poll an asynchronous condition that has no event to await (rows written by other
-    processes or replicas), failing with `what` when it is not met in time."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"not met in {within:.0f} s: {what}")
-        await asyncio.sleep(0.1)
+def eventually_blocking(check: Callable[[], T | None], what: str, *, within: float = 30.0,
+                        every: float = 0.1) -> T:
+    """`eventually` for synchronous tests, which have no event loop to poll on (real
+    processes reached through blocking clients, as tests/e2e does)."""
+    deadline = time.monotonic() + within
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not met in {within:g} s: {what}")
+        time.sleep(every)
+    return value
 
 
 class Probe:
@@ -392,7 +419,8 @@ async def serving(app: FastAPI, *, trusted_proxies: list[str] | None = None
     server = uvicorn.Server(server_config(app, "127.0.0.1", port, "warning",
                                           trusted_proxies=trusted_proxies or []))
     task = asyncio.create_task(server.serve())
-    await until(lambda: server.started or task.done(), within=20)
+    await eventually(lambda: server.started or task.done(), "the server started",
+                     within=20)
     try:
         yield port
     finally:
@@ -468,7 +496,7 @@ async def file_case(system: System, content: str, **extra: Any) -> str:
     async def triaged() -> bool:
         return (await system.client.get(path)).status_code == 200
 
-    await until_true(triaged, "the complaint's case")
+    await eventually(triaged, "the complaint's case")
     case_id: str = (await system.client.get(path)).json()["id"]
     return case_id
 
@@ -491,3 +519,225 @@ async def merged_openapi(tmp_path: Path, admin_key: str) -> dict[str, Any]:
             headers={"Authorization": f"Bearer {admin_key}"}) as client:
         spec: dict[str, Any] = (await client.get("/api/v1/openapi.json")).json()
     return spec
+
+
+# --- the backbone on {SQLite, PostgreSQL} x {memory bus, Tansu} (tests/integration) ---------
+
+PARTITIONS = 4
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Db:
+    url: str
+    schema: str | None
+
+
+def kafka_bus(bootstrap: str) -> KafkaBus:
+    settings = BusSettings(
+        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
+        max_attempts=MAX_ATTEMPTS, retry_backoff_ms=10, retry_backoff_max_ms=50,
+        kafka_connect_timeout_s=5, kafka_session_timeout_ms=2000,
+        kafka_heartbeat_interval_ms=300,
+    )
+    return KafkaBus(settings, client_id=f"test-{uuid.uuid4().hex[:6]}")
+
+
+BusFactory = Callable[[], Bus]
+
+
+# --- a sentiment app with a clock the test sets (tests/sentiment) --------------------------
+
+START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Sentiment:
+    app: FastAPI
+    client: httpx.AsyncClient
+    broker: MemoryBroker
+    clock: Clock
+    applied: list[BusMessage] = field(default_factory=list)
+    _waiters: list[tuple[Callable[[], bool], asyncio.Event]] = field(default_factory=list)
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.app.state.runtime
+        return runtime
+
+    @property
+    def intake_state(self) -> MentionIntakeState:
+        state: MentionIntakeState = self.app.state.intake_state
+        return state
+
+    def observe(self, _outcome: str, delivery: BusMessage) -> None:
+        self.applied.append(delivery)
+        for condition, event in self._waiters:
+            if condition():
+                event.set()
+
+    async def consumed(self, n: int) -> None:
+        """Wait (bounded) until the app's consumers have applied n events."""
+        event = asyncio.Event()
+        self._waiters.append((lambda: len(self.applied) >= n, event))
+        if len(self.applied) < n:
+            await asyncio.wait_for(event.wait(), 10)
+
+    async def emitted(self, event: type[EventPayload]) -> list[Envelope]:
+        """Events of the `event` class in sentiment's outbox (what it committed to publish)."""
+        from sqlalchemy import select
+
+        table = self.runtime.outbox
+        async with self.runtime.db.session() as session:
+            rows = (await session.execute(select(table).where(table.c.topic == event.topic)
+                                          .order_by(table.c.seq))).mappings().all()
+        return [Envelope.from_bytes(r["envelope"].encode()) for r in rows]
+
+    async def post(self, body: dict[str, Any]) -> httpx.Response:
+        return await self.client.post("/api/v1/mentions", json=body)
+
+
+# `async with gateway(name, **settings) as client`: an embedded system of a test's own
+# (tests/security's `gateway` fixture).
+Gateway = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+# --- distributed mode, driven as `make up` runs it (tests/e2e) -------------------------------
+
+DELIVERY_DEADLINE_S = 60.0
+LEVEL_1 = ["产品爆炸，有人受伤住院", "门店起火，顾客受伤住院", "热水器爆炸，邻居重伤"]
+OTHERS = [
+    "记者打电话说要采访我们门店的服务问题",
+    "我已经找了律师，准备起诉贵公司",
+    "插座漏电，存在安全隐患",
+    "快递送晚了两天，包装也破了",
+    "客服态度不好，电话一直没人接",
+    "发票开错了，需要重新开具",
+]
+TEXTS = LEVEL_1 + OTHERS
+# Some PII: with two intake replicas, one stores and the other may read it back, which only
+# works when `up` gave both the same PII key ring.
+COMPLAINANT = {"name": "张三", "phone": "13800000000"}
+Settled = tuple[dict[str, object], list[dict[str, str]]]  # (complaint view, its deliveries)
+
+
+async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
+    """asyncpg to the database of a SQLAlchemy URL (or to another one on its server)."""
+    parsed = make_url(url)
+    return await asyncpg.connect(host=parsed.host, port=parsed.port or 5432,
+                                 user=parsed.username, password=parsed.password,
+                                 database=database or parsed.database, timeout=5)
+
+
+def clean_env() -> dict[str, str]:
+    """The test's environment less anything that would point the deployment elsewhere."""
+    prefixes = ("GATEWAY_", "INTAKE_", "TRIAGE_", "NOTIFY_", "SENTIMENT_", "KAFKA_", "BUS")
+    exact = {"DATABASE_URL", "PII_KEYS", "DEV_API_KEY", "DATA_DIR", "SHUTDOWN_TIMEOUT_S"}
+    return {k: v for k, v in os.environ.items()
+            if k not in exact and not k.startswith(prefixes)}
+
+
+def complaint_body(text: str, i: int) -> dict[str, object]:
+    body: dict[str, object] = {"channel": "hotline", "content": f"{text}（第{i}件）"}
+    if i % 3 == 0:
+        body["complainant"] = COMPLAINANT
+    return body
+
+
+def submit(client: httpx.Client, text: str, i: int) -> str:
+    answer = client.post("/api/v1/complaints", json=complaint_body(text, i))
+    assert answer.status_code == 202, answer.text
+    complaint_id: str = answer.json()["id"]
+    return complaint_id
+
+
+def expected_deliveries(level: int) -> set[tuple[str, str]]:
+    """(recipient, channel) of every delivery a complaint of this level must cause."""
+    return {(member.id, channel)
+            for member, channel, _ in load_roster().recipients_for_level(level)}
+
+
+def settled(client: httpx.Client, complaint_id: str) -> Settled | None:
+    """(complaint, deliveries) once triaged and every delivery of its level is made; None
+    until then (or while the gateway answers with an error)."""
+    answer = client.get(f"/api/v1/complaints/{complaint_id}")
+    if answer.status_code != 200:
+        return None
+    complaint = answer.json()
+    case = complaint.get("case")
+    if not case:
+        return None
+    found = client.get("/api/v1/notifications", params={"complaint_id": complaint_id})
+    items: list[dict[str, str]] = found.json()["items"] if found.status_code == 200 else []
+    if len(items) < len(expected_deliveries(int(case["response_level"]))):
+        return None
+    return complaint, items
+
+
+def await_all(client: httpx.Client, ids: list[str],
+              within: float = DELIVERY_DEADLINE_S) -> dict[str, Settled]:
+    """Poll the API until every complaint settled, or fail naming the ones that did not."""
+    done: dict[str, Settled] = {}
+
+    def all_settled() -> bool:
+        for complaint_id in (i for i in ids if i not in done):
+            outcome = settled(client, complaint_id)
+            if outcome is not None:
+                done[complaint_id] = outcome
+        return len(done) == len(ids)
+
+    try:
+        eventually_blocking(all_settled, "every complaint settled", within=within, every=0.2)
+    except TimeoutError as exc:
+        raise AssertionError(
+            f"not settled after {within}s: {sorted(set(ids) - set(done))}") from exc
+    return done
+
+
+# --- insert races on PostgreSQL (the IntegrityError fallbacks) ------------------------------
+
+async def race(url: str, table: str, *writers: Awaitable[T]) -> list[T]:
+    """Run `writers` (each a transaction that reads `table`, finds nothing, then inserts
+    into it) so that they really race: a transaction of the test's own holds `table` in
+    EXCLUSIVE mode, which lets them read but makes every insert wait, until all of them
+    wait on it; then it commits, they insert together, and the unique key lets one win.
+    Their results (or the first exception), in order."""
+    holder = await asyncpg.connect(make_url(url).set(drivername="postgresql")
+                                   .render_as_string(hide_password=False))
+    try:
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        tasks = [asyncio.ensure_future(writer) for writer in writers]
+
+        async def all_waiting() -> bool:
+            if any(task.done() for task in tasks):  # one did not wait: no race happened
+                raise AssertionError("a writer finished before the race")
+            # In a transaction, pg_stat_activity keeps its first snapshot unless cleared.
+            await holder.execute("SELECT pg_stat_clear_snapshot()")
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                holder.get_server_pid())
+            return int(waiting) == len(tasks)
+
+        try:
+            await eventually(all_waiting, f"{len(tasks)} writers waiting to insert into {table}")
+        except BaseException:
+            await lock.rollback()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        await lock.commit()
+        return list(await asyncio.gather(*tasks))
+    finally:
+        await holder.close()

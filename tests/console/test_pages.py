@@ -21,7 +21,7 @@ from services.auth import ApiKey, key_hash
 from services.console.opinion import spike_areas
 from services.launcher import Embedded, build_embedded
 from services.settings import GatewaySettings
-from tests.support import sign_in, until_true
+from tests.support import eventually, sign_in
 
 ADMIN_SECRET = "pages-admin-key-0123456789"
 READER_KEY = "pages-reader-key-0123456789"  # an API key with cases:read only
@@ -132,7 +132,7 @@ async def test_an_incident_lists_its_cases_and_closes_once_with_a_reason(
         found = (await console.api.get("/api/v1/incidents", params={"kind": "group"})).json()
         return bool(found["items"]) and len(found["items"][0]["complaint_ids"]) >= 5
 
-    await until_true(grouped, "a group incident with five complaints")
+    await eventually(grouped, "a group incident with five complaints")
     incident = (await console.api.get("/api/v1/incidents", params={"kind": "group"})
                 ).json()["items"][0]
     cases = (await console.api.get("/api/v1/cases", params={"incident_id": incident["id"]})
@@ -282,7 +282,7 @@ async def test_the_csv_export_has_the_page_figures_and_keeps_drills_apart(
                                    sum(drill["by_state"].values()))
         return counts == (1, 2)
 
-    await until_true(triaged, "three cases triaged")
+    await eventually(triaged, "three cases triaged")
     async with console.as_user("duty_officer") as (browser, token):
         answer = await browser.get("/stats.csv")
         assert answer.status_code == 200
@@ -492,7 +492,7 @@ async def test_the_case_page_shows_every_answer_version(console: Console) -> Non
         view = await console.api.get(f"/api/v1/complaints/{complaint_id}")
         return view.json()["case"] is not None
 
-    await until_true(triaged, "the complaint is triaged")
+    await eventually(triaged, "the complaint is triaged")
     case_id = (await console.api.get(f"/api/v1/complaints/{complaint_id}")).json()["case"]["id"]
     for action, body in (("acknowledge", {}), ("answer", {"text": "第一版答复"}),
                          ("appeal", {"reason": "补偿不足"}), ("answer", {"text": "复议后的答复"})):

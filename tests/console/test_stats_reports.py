@@ -8,7 +8,7 @@ import re
 
 from services.console.i18n import translator
 from services.console.web import LANG_COOKIE
-from tests.support import PASSWORD, ConsoleWorld, sign_in, until_true
+from tests.support import PASSWORD, ConsoleWorld, eventually, sign_in
 
 
 def _cell(page: str, table: str) -> str:
@@ -31,7 +31,7 @@ async def test_the_stats_page_shows_hotspots_and_public_opinion(world: ConsoleWo
         report = (await api.get("/api/v1/reports/hotspots")).json()
         return bool(report["total"]["count"] == 2)
 
-    await until_true(filed, "two cases in the hotspot report")
+    await eventually(filed, "two cases in the hotspot report")
     category = (await api.get("/api/v1/reports/hotspots")).json()["groups"][0]["key"]
     async with world.browser() as browser:
         await sign_in(browser, "leader", PASSWORD)

@@ -16,6 +16,7 @@ from services.console.users import UserStore
 from services.models import metadata
 from shared.db import Database
 from shared.migrations import prepare_schema
+from tests.support import race
 
 pytestmark = pytest.mark.postgres
 SECRET = "the admin secret 123"
@@ -49,3 +50,16 @@ async def test_a_name_taken_after_the_check_is_a_refusal(
     assert await stores[1].ensure_admin("another secret 456") is False  # the unique key said no
     monkeypatch.undo()
     assert await stores[1].verify("admin", SECRET) is not None  # the first one stands
+
+
+async def test_a_name_two_replicas_take_at_once_goes_to_one(
+        stores: list[UserStore], pg_url: str, pg_schema: str) -> None:
+    made = await race(pg_url, f"{pg_schema}.gateway_console_users", *[
+        store.create("duty", f"Duty {n}", f"password of {n} 123", "duty_officer", False)
+        for n, store in enumerate(stores[:2])])
+    # Only the fallback makes the loser's answer None (without it, the duplicate name raises).
+    assert sorted(user is None for user in made) == [False, True]
+    winner = next(user for user in made if user is not None)
+    n = made.index(winner)
+    assert [u.display_name for u in await stores[2].all_users()] == [winner.display_name]
+    assert await stores[2].verify("duty", f"password of {n} 123") is not None

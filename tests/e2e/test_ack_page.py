@@ -20,7 +20,7 @@ from playwright.async_api import ViewportSize, async_playwright
 from deploy.tansu import free_port
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
-from tests.support import ADMIN, CHROMIUM_ARGS, Tally, until
+from tests.support import ADMIN, CHROMIUM_ARGS, Tally, eventually
 
 PHONE: ViewportSize = {"width": 375, "height": 667}
 
@@ -49,7 +49,8 @@ async def _serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     serving = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"
     try:
-        await until(lambda: server.started or serving.done(), within=30)
+        await eventually(lambda: server.started or serving.done(), "the server started",
+                         within=30)
         async with httpx.AsyncClient(base_url=base,
                                      headers={"Authorization": f"Bearer {ADMIN}"}) as client:
             posted = await client.post("/api/v1/complaints", json={

@@ -15,16 +15,17 @@ import pytest
 
 from deploy import local
 from deploy.tansu import free_port
-from tests.e2e.conftest import (
+from tests.support import (
     COMPLAINANT,
     LEVEL_1,
     OTHERS,
     await_all,
     clean_env,
+    csrf_token_in,
     expected_deliveries,
+    sse_events_sync,
     submit,
 )
-from tests.support import csrf_token_in, sse_events_sync
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

@@ -11,7 +11,6 @@ import asyncio
 import secrets
 import signal
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,14 +24,14 @@ from deploy import local
 from deploy.tansu import free_port
 from services.settings import SERVICES
 from shared.events.schemas import ComplaintReceived, ComplaintTriaged
-from tests.e2e.conftest import (
+from tests.support import (
     TEXTS,
     clean_env,
     complaint_body,
     connect,
+    eventually_blocking,
     expected_deliveries,
     settled,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -93,20 +92,26 @@ class Sender(threading.Thread):
     def _send(self, client: httpx.Client, i: int) -> None:
         body = complaint_body(TEXTS[i % len(TEXTS)], i)
         headers = {"Idempotency-Key": f"scale-{self.run_id}-{i}"}
-        deadline = time.monotonic() + 30
-        while True:
+        problem = ""
+
+        def accepted() -> str | None:
+            nonlocal problem
             try:
                 answer = client.post("/api/v1/complaints", json=body, headers=headers)
-                if answer.status_code in (200, 202):
-                    self.accepted.append(answer.json()["id"])
-                    return
-                problem = f"{answer.status_code} {answer.text[:200]}"
             except httpx.HTTPError as exc:
                 problem = repr(exc)
-            if time.monotonic() > deadline:
-                self.failures.append(f"complaint {i}: {problem}")
-                return
-            time.sleep(0.2)
+                return None
+            if answer.status_code in (200, 202):
+                complaint_id: str = answer.json()["id"]
+                return complaint_id
+            problem = f"{answer.status_code} {answer.text[:200]}"
+            return None
+
+        try:
+            self.accepted.append(eventually_blocking(accepted, f"complaint {i} accepted",
+                                                     within=30, every=0.2))
+        except TimeoutError:
+            self.failures.append(f"complaint {i}: {problem}")
 
     def count(self) -> int:
         return len(self.accepted)
@@ -191,9 +196,10 @@ def test_replicas_leave_and_join_while_complaints_flow(
     sender = Sender(d.url, d.key)
     sender.start()
     try:
-        wait_until(lambda: sender.count() >= 10 and all_settled(d.database_url,
-                                                               sender.accepted[:10]),
-                   PHASE_DEADLINE_S, "the first complaints settled on 2 triage + 2 notify")
+        eventually_blocking(lambda: sender.count() >= 10
+                            and all_settled(d.database_url, sender.accepted[:10]),
+                            "the first complaints settled on 2 triage + 2 notify",
+                            within=PHASE_DEADLINE_S, every=0.3)
 
         # (a) One replica of each leaves while complaints keep coming.
         stopped = [local.stop_replica(d.data_dir, name, sig) for name in ("triage-1", "notify-1")]
@@ -205,27 +211,31 @@ def test_replicas_leave_and_join_while_complaints_flow(
                 assert gone.exit_code == -signal.SIGKILL, gone
         print(f"stopped with {sig.name}: {stopped}")
         after_stop = sender.count()
-        wait_until(lambda: sender.count() >= after_stop + 10
-                   and all_settled(d.database_url, sender.accepted[:after_stop + 10]),
-                   PHASE_DEADLINE_S, "complaints sent after the stop settled on the survivors")
+        eventually_blocking(lambda: sender.count() >= after_stop + 10
+                            and all_settled(d.database_url, sender.accepted[:after_stop + 10]),
+                            "complaints sent after the stop settled on the survivors",
+                            within=PHASE_DEADLINE_S, every=0.3)
 
         # (b) A new replica of each joins its groups and takes a share of the work.
         triage = local.start_replica(d.data_dir, "triage", d.env)
         notify = local.start_replica(d.data_dir, "notify", d.env)
-        wait_until(lambda: applied(triage.url, "triage", ComplaintReceived.topic) > 0
-                   and applied(notify.url, "notify", ComplaintTriaged.topic) > 0,
-                   PHASE_DEADLINE_S, "the new replicas applied events of their own")
+        eventually_blocking(lambda: applied(triage.url, "triage", ComplaintReceived.topic) > 0
+                            and applied(notify.url, "notify", ComplaintTriaged.topic) > 0,
+                            "the new replicas applied events of their own",
+                            within=PHASE_DEADLINE_S, every=0.3)
         after_join = sender.count()
-        wait_until(lambda: sender.count() >= after_join + 10, PHASE_DEADLINE_S,
-                   "complaints accepted after the join")
+        eventually_blocking(lambda: sender.count() >= after_join + 10,
+                            "complaints accepted after the join",
+                            within=PHASE_DEADLINE_S, every=0.3)
     finally:
         ids = sender.stop()
 
     print(f"{len(ids)} complaints accepted")
     assert not sender.failures, sender.failures
     assert len(ids) == len(set(ids))
-    wait_until(lambda: all_settled(d.database_url, ids), SETTLE_DEADLINE_S,
-               f"all {len(ids)} complaints triaged and notified", every=1.0)
+    eventually_blocking(lambda: all_settled(d.database_url, ids),
+                        f"all {len(ids)} complaints triaged and notified",
+                        within=SETTLE_DEADLINE_S, every=1.0)
 
     now = snapshot(d.database_url)
     assert now.complaints == set(ids), "stored complaints differ from the accepted ones"
@@ -321,13 +331,15 @@ def _scale_and_route(client: httpx.Client, data_dir: Path, env: dict[str, str],
         assert client.get("/api/v1/cases").status_code == 200
         return api_requests(new.url, "/api/v1/cases") > 0
 
-    wait_until(new_replica_answered, 30, "the new replica answered the gateway's requests")
+    eventually_blocking(new_replica_answered, "the new replica answered the gateway's requests",
+                        within=30, every=0.3)
 
     local.scale(data_dir, "triage", 0, env)
     state = local.read_state(data_dir)
     assert state is not None and state.urls("triage") == [] and state.routes["triage"] == []
-    wait_until(lambda: client.get("/api/v1/cases").status_code == 503, 30,
-               "the gateway answers 503 for a service scaled to 0")
+    eventually_blocking(lambda: client.get("/api/v1/cases").status_code == 503,
+                        "the gateway answers 503 for a service scaled to 0",
+                        within=30, every=0.3)
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "triage" in ready.json()["detail"]
     filed = client.post("/api/v1/complaints", json=complaint_body(TEXTS[0], 0))
@@ -337,6 +349,7 @@ def _scale_and_route(client: httpx.Client, data_dir: Path, env: dict[str, str],
     state = local.read_state(data_dir)
     assert state is not None and [p.port for p in state.processes if p.role == "triage"] == [
         base + 1]  # the lowest free port again
-    wait_until(lambda: settled(client, filed.json()["id"]) is not None, 90,
-               "the complaint filed while triage was stopped is triaged once it is back")
+    eventually_blocking(lambda: settled(client, filed.json()["id"]) is not None,
+                        "the complaint filed while triage was stopped is triaged once it is back",
+                        within=90, every=0.3)
     assert client.get("/readyz").status_code == 200

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 
-from shared.bus import Bus, MemoryBroker, MemoryBus, RetryPolicy
-from shared.bus.kafka import KafkaBus
-from shared.settings import BusSettings
-
-PARTITIONS = 4
-MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Db:
-    url: str
-    schema: str | None
+from shared.bus import MemoryBroker, MemoryBus, RetryPolicy
+from tests.support import MAX_ATTEMPTS, PARTITIONS, BusFactory, Db, kafka_bus
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -27,19 +13,6 @@ def db(request: pytest.FixtureRequest) -> Db:
     if request.param == "sqlite":
         return Db(request.getfixturevalue("sqlite_url"), None)
     return Db(request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema"))
-
-
-def kafka_bus(bootstrap: str) -> KafkaBus:
-    settings = BusSettings(
-        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
-        max_attempts=MAX_ATTEMPTS, retry_backoff_ms=10, retry_backoff_max_ms=50,
-        kafka_connect_timeout_s=5, kafka_session_timeout_ms=2000,
-        kafka_heartbeat_interval_ms=300,
-    )
-    return KafkaBus(settings, client_id=f"test-{uuid.uuid4().hex[:6]}")
-
-
-BusFactory = Callable[[], Bus]
 
 
 @pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])

@@ -8,8 +8,19 @@ from sqlalchemy import select
 from shared.bus import MemoryBus, dlq_topic
 from shared.bus.kafka import KafkaBus
 from shared.events import Envelope
-from tests.integration.conftest import MAX_ATTEMPTS, PARTITIONS, BusFactory, Db
-from tests.support import Happened, Probe, Tally, assert_once_in_order, events_for, new_topic, until
+from tests.support import (
+    MAX_ATTEMPTS,
+    PARTITIONS,
+    BusFactory,
+    Db,
+    Happened,
+    Probe,
+    Tally,
+    assert_once_in_order,
+    events_for,
+    eventually,
+    new_topic,
+)
 
 
 async def test_every_event_applied_once_in_key_order(db: Db, bus_factory: BusFactory) -> None:
@@ -96,8 +107,9 @@ async def test_two_consumers_split_partitions_with_one_effect_each(
     await second.runtime.start()
     try:
         a, b = first.runtime.bus, second.runtime.bus
-        await until(lambda: bool(a.assignment()) and bool(b.assignment())
-                    and len(a.assignment() | b.assignment()) == PARTITIONS)
+        await eventually(lambda: bool(a.assignment()) and bool(b.assignment())
+                         and len(a.assignment() | b.assignment()) == PARTITIONS,
+                         "every partition assigned across both replicas")
         assert not a.assignment() & b.assignment()
         expected = events_for(keys=40, per_key=5)
         for start in range(0, len(expected), 40):

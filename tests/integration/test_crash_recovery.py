@@ -16,8 +16,16 @@ import pytest
 from deploy.tansu import Tansu
 from shared.bus import BusUnavailable, MemoryBroker, MemoryBus, Record
 from shared.events import Envelope
-from tests.integration.conftest import BusFactory, Db, kafka_bus
-from tests.support import Probe, assert_once_in_order, events_for, new_topic, until
+from tests.support import (
+    BusFactory,
+    Db,
+    Probe,
+    assert_once_in_order,
+    events_for,
+    eventually,
+    kafka_bus,
+    new_topic,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,10 +55,11 @@ async def test_process_killed_between_commit_and_publish_loses_nothing(
 
 async def until_drained(probe: Probe, within: float = 10.0) -> None:
     """Poll the outbox (the relay's commit has no event to await) until it is empty."""
-    deadline = asyncio.get_running_loop().time() + within
-    while await probe.runtime.relay.backlog():
-        assert asyncio.get_running_loop().time() < deadline, "relay did not drain"
-        await asyncio.sleep(0.02)
+
+    async def drained() -> bool:
+        return not await probe.runtime.relay.backlog()
+
+    await eventually(drained, "the relay drained the outbox", within=within, every=0.02)
 
 
 class FlakyBus(MemoryBus):
@@ -91,7 +100,7 @@ async def test_publishing_resumes_when_the_broker_comes_back(db: Db, own_tansu: 
     probe = Probe(db.url, kafka_bus(own_tansu.bootstrap), new_topic(), schema=db.schema)
     await probe.runtime.start()
     try:
-        await until(lambda: bool(probe.runtime.bus.assignment()))
+        await eventually(lambda: bool(probe.runtime.bus.assignment()), "partitions assigned")
         before = events_for(keys=5, per_key=2)
         await probe.emit(before)
         await probe.tally.applied(len(before))
@@ -200,7 +209,7 @@ async def test_a_consumer_ahead_of_a_log_that_restarted_reads_it_from_the_start(
     probe.runtime.relay.replay_s = 0.0
     await probe.runtime.start()
     try:
-        await until(lambda: bool(probe.runtime.bus.assignment()))
+        await eventually(lambda: bool(probe.runtime.bus.assignment()), "partitions assigned")
         before = events_for(keys=4, per_key=10)
         await probe.emit(before)
         await probe.tally.applied(len(before))

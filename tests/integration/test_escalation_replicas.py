@@ -24,7 +24,7 @@ from shared.bus.kafka import KafkaBus
 from shared.events import Envelope, make_event
 from shared.events.schemas import CaseEscalated, ComplaintReceived
 from shared.settings import BusSettings
-from tests.support import until_true
+from tests.support import eventually
 from triage_svc.main import create_app
 from triage_svc.models import Case, Escalation
 from triage_svc.rules import DEFAULT_RULES
@@ -123,11 +123,11 @@ async def test_two_replicas_fire_each_escalation_exactly_once(
         async def all_fired() -> bool:
             return await fired() >= CASES * STEPS_PER_CASE
 
-        await until_true(some_fired, "first escalations", within=60)
+        await eventually(some_fired, "first escalations", within=60)
         await stoppable.aclose()  # one replica leaves mid-way ...
         third = _replica(url, bus, rules, tmp_path)  # ... and a new one joins
         await stack.enter_async_context(third.router.lifespan_context(third))
-        await until_true(all_fired, "every step of every case", within=90)
+        await eventually(all_fired, "every step of every case", within=90)
 
         async with db.session() as session:
             cases = int(await session.scalar(select(func.count()).select_from(Case)) or 0)
@@ -139,7 +139,7 @@ async def test_two_replicas_fire_each_escalation_exactly_once(
         async def published() -> bool:  # outboxes drained before reading the log
             return all([await app.state.runtime.relay.backlog() == 0 for app in (second, third)])
 
-        await until_true(published, "outboxes drained")
+        await eventually(published, "outboxes drained")
         events = await _escalations_on_the_log(own_tansu.bootstrap)
     ids = Counter(e.payload().escalation_id for e in events)  # type: ignore[attr-defined]
     assert len(ids) == CASES * STEPS_PER_CASE and set(ids.values()) == {1}

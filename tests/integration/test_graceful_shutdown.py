@@ -31,14 +31,14 @@ from shared.events import Envelope, make_event
 from shared.events.schemas import ComplaintReceived
 from shared.privacy import new_key_ring_spec
 from shared.runtime import Unit
-from tests.integration.conftest import kafka_bus
 from tests.support import (
     TEST_INTERNAL_SECRET,
     AsGateway,
     Probe,
     events_for,
+    eventually,
+    kafka_bus,
     new_topic,
-    until_true,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -93,18 +93,21 @@ class Service:
         return self
 
     async def ready(self, within: float = 60.0) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + within
+        process = self.process
+        assert process is not None
         async with httpx.AsyncClient(timeout=2) as client:
-            while True:
-                assert self.process.poll() is None, f"{self.name} exited:\n{self.tail()}"
+
+            async def answers() -> bool:
+                assert process.poll() is None, f"{self.name} exited:\n{self.tail()}"
                 try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
+                    return (await client.get(f"{self.url}/readyz")).status_code == 200
                 except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, f"{self.name} not ready:\n{self.tail()}"
-                await asyncio.sleep(0.1)
+                    return False
+
+            try:
+                await eventually(answers, f"{self.name} ready", within=within, every=0.1)
+            except TimeoutError as exc:
+                raise AssertionError(f"{self.name} not ready:\n{self.tail()}") from exc
 
     def terminate(self) -> None:
         assert self.process is not None
@@ -113,14 +116,12 @@ class Service:
     async def exited(self, within: float) -> int:
         """The exit code, waiting at most `within` seconds (then SIGKILL and fail)."""
         assert self.process is not None
-        deadline = time.monotonic() + within
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                self.kill()
-                pytest.fail(f"{self.name} still running {within:.1f}s after SIGTERM:\n"
-                            f"{self.tail()}")
-            await asyncio.sleep(0.01)
-        return self.process.returncode
+        try:
+            return await asyncio.to_thread(self.process.wait, within)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"{self.name} still running {within:.1f}s after SIGTERM:\n"
+                        f"{self.tail()}")
 
     async def stop_and_measure(self) -> tuple[int, float]:
         """SIGTERM; (exit code, seconds until the process ended)."""
@@ -257,7 +258,7 @@ async def test_sigterm_drains_the_batch_in_hand_and_commits_what_it_applied(
     cases = "SELECT count(*) FROM triage_cases"
     try:
         # Mid-stream: the service has applied some, more keep coming in through the drain.
-        await until_true(lambda: _at_least(database, cases, 200), "200 cases", within=60)
+        await eventually(lambda: _at_least(database, cases, 200), "200 cases", within=60)
         assert not feeding.done(), feeding
         code, seconds = await triage.stop_and_measure()
         at_exit = len(sent)
@@ -293,7 +294,7 @@ async def test_sigterm_drains_the_batch_in_hand_and_commits_what_it_applied(
     again = Service("triage", env, tmp_path / "triage-1.log").start()
     services.append(again)
     await again.ready()
-    await until_true(lambda: _at_least(database, cases, total), f"{total} cases", within=120)
+    await eventually(lambda: _at_least(database, cases, total), f"{total} cases", within=120)
     code, seconds = await again.stop_and_measure()
     print(f"triage (restarted): exit {code} {seconds:.2f}s after SIGTERM")
     assert code == 0, again.tail()
@@ -362,7 +363,7 @@ async def test_sigterm_answers_the_requests_in_flight_and_publishes_them(
 
     clients = [asyncio.create_task(client_loop(w)) for w in range(16)]
     try:
-        await until_true(enough, "100 complaints accepted", within=60)
+        await eventually(enough, "100 complaints accepted", within=60)
         signal_at = time.monotonic()
         signalled.set()
         code, seconds = await intake.stop_and_measure()

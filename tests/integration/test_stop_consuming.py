@@ -10,8 +10,7 @@ import uuid
 
 from shared.events import Envelope
 from shared.runtime import Unit
-from tests.integration.conftest import BusFactory
-from tests.support import Probe, events_for, new_topic
+from tests.support import BusFactory, Probe, events_for, new_topic
 
 
 class HeldProbe(Probe):

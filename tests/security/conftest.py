@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,8 @@ import pytest
 from services.auth import ApiKey, key_hash
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
-from tests.support import ADMIN
+from tests.support import ADMIN, Gateway
 
-Gateway = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
 LIMITED = ApiKey("limited", "ops", frozenset({"cases:read"}), key_hash("key-limited"),
                  rate_per_s=0.1, burst=3)
 

@@ -18,8 +18,7 @@ from redis.exceptions import ConnectionError as RedisDown
 from services.auth import KeyStore
 from services.models import ApiKeyRecord
 from shared.db import Database
-from tests.security.conftest import Gateway
-from tests.support import raw_request, request_head, serving
+from tests.support import Gateway, raw_request, request_head, serving
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
 

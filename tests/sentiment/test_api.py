@@ -18,8 +18,7 @@ from shared.events.schemas import (
     MentionScored,
     OpinionAlert,
 )
-from tests.sentiment.conftest import START, Clock, Sentiment
-from tests.support import as_gateway
+from tests.support import START, Clock, Sentiment, as_gateway
 
 NEWS = {"source": "news", "url": "https://news.example.cn/a/1",
         "title": "某品牌热水器漏电致用户受伤",

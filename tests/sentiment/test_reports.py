@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sentiment_svc.models import Alert, Mention, MentionLink, Story, Topic
-from tests.sentiment.conftest import Sentiment
-from tests.support import System
+from tests.support import Sentiment, System
 
 START = datetime(2025, 2, 1, tzinfo=UTC)
 END = START + timedelta(days=1)

@@ -26,6 +26,7 @@ from schemathesis.generation.stateful.state_machine import APIStateMachine, Step
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from deploy.tansu import free_port
+from tests.support import eventually_blocking
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "fuzz-admin-key-0123456789"
@@ -60,17 +61,18 @@ def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    """The server has no start signal to await but its port: poll /readyz."""
     with httpx.Client(base_url=base, timeout=1) as client:
-        for _ in range(300):
+
+        def ready() -> bool:
             if server.poll() is not None:
                 raise RuntimeError("embedded server exited at start")
             try:
-                if client.get("/readyz").status_code == 200:
-                    return
+                return client.get("/readyz").status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.1)  # the server has no start signal to await but its port
-    raise TimeoutError("embedded server not ready in 30 s")
+                return False
+
+        eventually_blocking(ready, "the embedded server ready", within=30, every=0.1)
 
 
 # The reports take a period whose rules a schema cannot say (`from` before `to`, at most 366

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from deploy.tansu import free_port
 from services.launcher import server_config
 from services.replicas import AsgiReplica, HttpReplica
-from tests.support import serving, until
+from tests.support import eventually, serving
 
 peers: set[tuple[str, int]] = set()
 
@@ -95,7 +95,7 @@ async def _serve_once(app: FastAPI, port: int, client: HttpReplica, path: str) -
     connection the client keeps)."""
     server = uvicorn.Server(server_config(app, "127.0.0.1", port, "warning"))
     task = asyncio.create_task(server.serve())
-    await until(lambda: server.started or task.done(), within=20)
+    await eventually(lambda: server.started or task.done(), "the server started", within=20)
     try:
         return (await client.send("GET", path, [], b"")).status_code
     finally:

@@ -19,7 +19,7 @@ from shared.bus.kafka import KafkaBus
 from shared.events import make_event
 from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 from shared.settings import BusSettings
-from tests.support import Happened, Probe, System, new_topic, on_topic, until
+from tests.support import Happened, Probe, System, eventually, new_topic, on_topic
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
@@ -91,7 +91,7 @@ async def test_memory_lag_rises_while_behind_and_returns_to_zero() -> None:
         assert lag_of(service, topic) == 6
         gate.release.set()
         # The commit follows the handler with no event of its own to await: poll it.
-        await until(lambda: lag_of(service, topic) == 0, within=5)
+        await eventually(lambda: lag_of(service, topic) == 0, "the lag back to 0", within=5)
         assert gate.handled == 6
     finally:
         await consumer.stop()
@@ -139,10 +139,12 @@ async def test_kafka_lag_rises_while_behind_and_returns_to_zero(tansu: Tansu) ->
         await asyncio.wait_for(gate.entered.wait(), 30)
         assert lag_of(service, topic) == 5  # highwater 5, nothing committed
         gate.release.set()
-        await until(lambda: lag_of(service, topic) == 0 and gate.handled == 5, within=30)
+        await eventually(lambda: lag_of(service, topic) == 0 and gate.handled == 5,
+                         "5 handled, lag 0", within=30)
         # New records behind a consumer that keeps up: back to 0 once they are committed.
         await _publish(producer, topic, [Happened(key="k", n=i) for i in range(5, 8)])
-        await until(lambda: gate.handled == 8 and lag_of(service, topic) == 0, within=30)
+        await eventually(lambda: gate.handled == 8 and lag_of(service, topic) == 0,
+                         "8 handled, lag 0", within=30)
     finally:
         gate.release.set()
         await consumer.stop()

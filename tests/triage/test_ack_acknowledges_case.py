@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import System, until_true
+from tests.support import System, eventually
 
 
 async def _level_one(system: System) -> tuple[str, list[dict[str, Any]]]:
@@ -22,7 +22,7 @@ async def _level_one(system: System) -> tuple[str, list[dict[str, Any]]]:
         found[:] = answer.json()["items"]
         return len(found) >= 2
 
-    await until_true(notified, "level 1 reaches several people")
+    await eventually(notified, "level 1 reaches several people")
     return complaint_id, found
 
 
@@ -45,7 +45,7 @@ async def test_an_operator_acknowledgement_acknowledges_the_case_under_the_opera
     async def acknowledged() -> bool:
         return bool((await _case(system, complaint_id))["state"] == "acknowledged")
 
-    await until_true(acknowledged, "the case is acknowledged")
+    await eventually(acknowledged, "the case is acknowledged")
     repeat = await system.client.post(f"/api/v1/notifications/{deliveries[0]['id']}/ack",
                                       headers=ops)
     assert repeat.status_code == 409
@@ -61,7 +61,7 @@ async def test_an_operator_acknowledgement_acknowledges_the_case_under_the_opera
         timeline = (await _case(system, complaint_id))["timeline"]
         return bool(sum(t["action"] == "notification_acknowledged" for t in timeline) == 2)
 
-    await until_true(both_on_timeline, "both acknowledgements are on the timeline")
+    await eventually(both_on_timeline, "both acknowledgements are on the timeline")
     case = await _case(system, complaint_id)
     entries = [(t["action"], t["actor"]) for t in case["timeline"]
                if t["action"] in ("acknowledged", "notification_acknowledged")]
@@ -88,7 +88,7 @@ async def test_a_token_acknowledgement_acknowledges_the_case_under_the_recipient
     async def acknowledged() -> bool:
         return bool((await _case(system, complaint_id))["state"] == "acknowledged")
 
-    await until_true(acknowledged, "the case is acknowledged")
+    await eventually(acknowledged, "the case is acknowledged")
     case = await _case(system, complaint_id)
     [entry] = [t for t in case["timeline"] if t["action"] == "acknowledged"]
     assert entry["actor"] == target["recipient"]
@@ -107,7 +107,7 @@ async def test_a_case_past_acknowledgement_is_not_moved_back(system: System) -> 
         timeline = (await _case(system, complaint_id))["timeline"]
         return any(t["action"] == "notification_acknowledged" for t in timeline)
 
-    await until_true(on_timeline, "the acknowledgement is on the timeline")
+    await eventually(on_timeline, "the acknowledgement is on the timeline")
     after = await _case(system, complaint_id)
     assert after["state"] == "investigating"
     assert not any(t["action"] == "acknowledged" for t in after["timeline"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import System, until_true
+from tests.support import System, eventually
 
 
 async def _file(system: System, key: str, ref: str | None = None) -> str:
@@ -22,7 +22,7 @@ async def _file(system: System, key: str, ref: str | None = None) -> str:
         view = await system.client.get(f"/api/v1/complaints/{complaint_id}")
         return view.json()["case"] is not None
 
-    await until_true(triaged, "the complaint is triaged")
+    await eventually(triaged, "the complaint is triaged")
     return complaint_id
 
 

@@ -18,7 +18,7 @@ from intake_svc.settings import IntakeSettings
 from shared.events import Envelope
 from shared.privacy import FieldCipher, load_or_create_key_ring, load_or_pin_fingerprint_key
 from shared.runtime import ServiceRuntime
-from tests.support import until_true
+from tests.support import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -49,7 +49,7 @@ async def test_the_loser_of_an_external_ref_race_answers_from_the_winners_row(
             won = await accept_complaint(first, cipher, complaint, owner="hotline",
                                          idempotency_key=None)
             second = asyncio.create_task(file_again())
-            await until_true(waiting_on_a_lock, "the second insert waits for the first's")
+            await eventually(waiting_on_a_lock, "the second insert waits for the first's")
         lost, lost_events = await second
         async with runtime.db.session() as session:
             rows = await session.scalar(select(func.count()).select_from(Complaint))

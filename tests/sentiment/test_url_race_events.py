@@ -18,7 +18,7 @@ from sentiment_svc.settings import SentimentSettings
 from sentiment_svc.state import MentionIntakeState
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime
-from tests.support import until_true
+from tests.support import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -47,7 +47,7 @@ async def test_the_loser_of_a_url_race_answers_with_the_winners_id(
         async with runtime.unit() as first:
             [won] = await accept_mentions(first, replicas[0], [mention])
             second = asyncio.create_task(post_to_the_second())
-            await until_true(waiting_on_a_lock, "the second insert waits for the first's")
+            await eventually(waiting_on_a_lock, "the second insert waits for the first's")
         [lost], lost_events = await second
         async with runtime.db.session() as session:
             rows = await session.scalar(select(func.count()).select_from(Mention))
