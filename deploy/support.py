@@ -17,10 +17,12 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar, overload
 
 import httpx
 
 LOG_TAIL_LINES = 20
+T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -42,28 +44,38 @@ def bindable(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def wait_until(check: Callable[[], bool], *, within: float, what: str,
-               every: float = 0.1) -> None:
-    """Call `check` every `every` seconds until it is true; TimeoutError naming `what` after
-    `within` seconds. Whatever `check` raises (a child that exited) ends the wait."""
+def wait_until(check: Callable[[], T | None], *, within: float, what: str,
+               every: float = 0.1) -> T:
+    """Call `check` every `every` seconds until it gives a truthy value, and return it;
+    TimeoutError naming `what` after `within` seconds. Whatever `check` raises (a child
+    that exited) ends the wait."""
     deadline = time.monotonic() + within
-    while not check():
+    while not (value := check()):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not met in {within:.0f} s: {what}")
+            raise TimeoutError(f"not met in {within:g} s: {what}")
         time.sleep(every)
+    return value
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], *, within: float, what: str,
-                every: float = 0.05) -> None:
+@overload
+async def until(check: Callable[[], Awaitable[T | None]], *, within: float, what: str,
+                every: float = 0.05) -> T: ...
+@overload
+async def until(check: Callable[[], T | None], *, within: float, what: str,
+                every: float = 0.05) -> T: ...
+async def until(check: Callable[[], object], *, within: float, what: str,
+                every: float = 0.05) -> object:
     """`wait_until` in an event loop; `check` may be a coroutine function."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
-        outcome = check()
-        if await outcome if inspect.isawaitable(outcome) else outcome:
-            return
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
         if loop.time() > deadline:
-            raise TimeoutError(f"not met in {within:.0f} s: {what}")
+            raise TimeoutError(f"not met in {within:g} s: {what}")
         await asyncio.sleep(every)
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import io
 import logging
 import os
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
@@ -28,6 +26,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, make_url, select
 
+from deploy.support import until, wait_until
 from notify_svc.roster import load_roster
 from sentiment_svc.state import MentionIntakeState
 from services.console.users import Role, UserStore
@@ -162,32 +161,18 @@ async def eventually(check: Callable[[], object], what: str, *, within: float = 
                      every: float = 0.1) -> object:
     """Poll `check` (a function, or a coroutine function) every `every` seconds until it
     gives a truthy value, and return that value; TimeoutError naming `what` after `within`
-    seconds. The suite's one poll, for what no event announces (rows another process or
-    replica writes, a consumer group's rebalance, a port opening); where an event can be
-    awaited, await it (Conditions). Synchronous tests use `eventually_blocking`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise TimeoutError(f"not met in {within:g} s: {what}")
-        await asyncio.sleep(every)
+    seconds. The suite's one poll (deploy.support's, which deploy and bench use too), for
+    what no event announces (rows another process or replica writes, a consumer group's
+    rebalance, a port opening); where an event can be awaited, await it (Conditions).
+    Synchronous tests use `eventually_blocking`."""
+    return await until(check, within=within, what=what, every=every)
 
 
 def eventually_blocking(check: Callable[[], T | None], what: str, *, within: float = 30.0,
                         every: float = 0.1) -> T:
     """`eventually` for synchronous tests, which have no event loop to poll on (real
     processes reached through blocking clients, as tests/e2e does)."""
-    deadline = time.monotonic() + within
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not met in {within:g} s: {what}")
-        time.sleep(every)
-    return value
+    return wait_until(check, within=within, what=what, every=every)
 
 
 class Probe:
@@ -412,7 +397,7 @@ async def serving(app: FastAPI, *, trusted_proxies: list[str] | None = None
                   ) -> AsyncIterator[int]:
     """`app` behind uvicorn on a loopback port, configured as the launcher configures it
     (its lifespan is the caller's); yields the port."""
-    from deploy.tansu import free_port
+    from deploy.support import free_port
     from services.launcher import server_config
 
     port = free_port()

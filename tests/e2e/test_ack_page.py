@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from playwright.async_api import ViewportSize, async_playwright
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from services.launcher import build_embedded
 from services.settings import GatewaySettings
 from tests.support import ADMIN, CHROMIUM_ARGS, Tally, eventually

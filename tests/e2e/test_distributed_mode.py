@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from deploy import local
-from deploy.tansu import free_port
+from deploy.support import free_port
 from tests.support import (
     COMPLAINANT,
     LEVEL_1,

@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy import local
-from deploy.tansu import free_port
+from deploy.support import free_port
 from services.settings import SERVICES
 from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 from tests.support import (

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from notify_svc.dispatcher import Outcome
 from notify_svc.main import create_app
 from notify_svc.settings import NotifySettings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from triage_svc.rules import DEFAULT_RULES
 
 ROOT = Path(__file__).resolve().parents[2]

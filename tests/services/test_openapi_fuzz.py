@@ -25,7 +25,7 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.stateful.state_machine import APIStateMachine, StepInput, StepOutput
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from tests.support import eventually_blocking
 
 ROOT = Path(__file__).resolve().parents[2]

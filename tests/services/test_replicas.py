@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from services.launcher import server_config
 from services.replicas import AsgiReplica, HttpReplica
 from tests.support import eventually, serving

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from deploy.tansu import free_port
+from deploy.support import free_port
 from services.upstreams import Upstream
 
 
