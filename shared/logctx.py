@@ -13,9 +13,11 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Literal, TextIO
 
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from pythonjsonlogger.json import JsonFormatter
 
-from shared.settings import ConfigError
+from shared.settings import settings_from_env
 from shared.tracing import current_span
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -81,22 +83,30 @@ def json_formatter() -> JsonFormatter:
                                         "name": "logger"})
 
 
+class LogSettings(BaseSettings):
+    """LOG_FORMAT: `text`, `json`, or `auto` (the default): text on a terminal, else JSON.
+    LOG_ACCESS: one line per HTTP request, on unless false."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    log_format: Literal["auto", "text", "json"] = Field("auto", validation_alias="LOG_FORMAT")
+    log_access: bool = Field(True, validation_alias="LOG_ACCESS")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 def log_format(env: Mapping[str, str], stream: TextIO) -> LogFormat:
-    """LOG_FORMAT: `text`, `json`, or `auto` (the default): text on a terminal, else JSON."""
-    raw = env.get("LOG_FORMAT", "").strip().lower() or "auto"
-    if raw == "auto":
+    chosen = settings_from_env(LogSettings, env).log_format
+    if chosen == "auto":
         return "text" if stream.isatty() else "json"
-    if raw in ("text", "json"):
-        return "text" if raw == "text" else "json"
-    raise ConfigError("LOG_FORMAT", f"expected auto, text or json, got {raw!r}")
+    return chosen
 
 
 def access_logging(env: Mapping[str, str]) -> bool:
-    """LOG_ACCESS: one line per HTTP request, on unless `false`."""
-    raw = env.get("LOG_ACCESS", "").strip().lower() or "true"
-    if raw not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-        raise ConfigError("LOG_ACCESS", f"expected true or false, got {raw!r}")
-    return raw in ("true", "1", "yes", "on")
+    return settings_from_env(LogSettings, env).log_access
 
 
 @contextlib.contextmanager
@@ -119,8 +129,8 @@ def configure_logging(level: str = "INFO", *, service: str = "beacon",
                       stream: TextIO | None = None) -> logging.Handler:
     """One line per record on `stream` (stderr), text or JSON as LOG_FORMAT says, each
     naming its service (`service` for lines outside any service's work: the process's
-    own). Raises ConfigError for a bad LOG_FORMAT or LOG_ACCESS. Called again, it replaces
-    its handler."""
+    own). Raises ConfigError for a bad LOG_FORMAT or LOG_ACCESS (LogSettings). Called
+    again, it replaces its handler."""
     global _process_service
     env = os.environ if env is None else env
     stream = sys.stderr if stream is None else stream

@@ -123,9 +123,11 @@ def database_alias(service: str) -> AliasChoices:
 
 
 S = TypeVar("S", bound=BaseSettings)
-# Errors whose input is a number given wrong, never a secret: the message may repeat it.
-_NUMBER_ERRORS = ("int_parsing", "float_parsing", "int_from_float", "greater_than",
-                  "greater_than_equal", "less_than", "less_than_equal")
+# Errors whose input is a number, a flag or a choice given wrong, never a secret: the message
+# may repeat it.
+_ECHOED_ERRORS = ("int_parsing", "float_parsing", "int_from_float", "greater_than",
+                  "greater_than_equal", "less_than", "less_than_equal", "literal_error",
+                  "bool_parsing")
 
 
 def settings_from_env(cls: type[S], env: Mapping[str, str]) -> S:
@@ -140,7 +142,7 @@ def settings_from_env(cls: type[S], env: Mapping[str, str]) -> S:
         error = exc.errors()[0]
         variable = ".".join(str(part) for part in error["loc"]) or cls.__name__
         problem = error["msg"]
-        if error["type"] in _NUMBER_ERRORS:
+        if error["type"] in _ECHOED_ERRORS:
             problem += f", got {error['input']!r}"
         raise ConfigError(variable, problem) from None
 

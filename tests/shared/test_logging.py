@@ -131,4 +131,5 @@ def test_a_bad_log_format_stops_the_start_with_one_line() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "beacon: configuration error: LOG_FORMAT: expected auto, text or json, got 'xml'"]
+        "beacon: configuration error: LOG_FORMAT: Input should be 'auto', 'text' or 'json', "
+        "got 'xml'"]
