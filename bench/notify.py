@@ -118,6 +118,7 @@ async def bench(args: argparse.Namespace, port: int, data: Path) -> None:
         roster_file=roster_file, ack_secret="bench-ack-secret-0123456789",
         max_attempts=3, backoff_s=0.2, backoff_max_s=1.0, outbox_idle_poll_s=0.05,
         timeout_webhook_s=args.slow_s + 2,
+        outbound_url_allowlist="127.0.0.1",  # the sink is on loopback, which the guard refuses
     )
     broker = MemoryBroker()
     app = create_app(settings, broker=broker)
