@@ -107,8 +107,11 @@ def test_history_raises_a_repeated_complaint() -> None:
     assert by_rules(History(complainant_recent=1)) == 4
     assert by_rules(History(complainant_recent=2)) == 2
     assert "repeated_history" in fired("宽带又慢了", History(complainant_recent=2))
-    assert by_rules(History(target_recent=10)) == 2
-    assert by_rules(History(target_recent=9)) == 4
+    # The target's history alone never decides the level (the labelling policy): group
+    # complaints across complaints are found by the group incidents instead.
+    assert by_rules(History(target_recent=10)) == 4
+    assert by_rules(History(target_recent=50)) == 4
+    assert "small_group" not in fired("宽带又慢了", History(target_recent=50))
 
 
 def test_a_drill_is_assessed_like_a_real_complaint_and_says_so() -> None:
