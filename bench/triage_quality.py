@@ -8,12 +8,13 @@
     .venv/bin/python bench/triage_quality.py --data a.jsonl --data b.jsonl --rules my.toml
 
 In-sample: the development sets (`triage_svc.quality.DEVELOPMENT`: tests/data/complaints.jsonl
-and tests/data/dev/complaints*.jsonl, the retired held-out sets v1 and v2 among them), which
+and tests/data/dev/complaints*.jsonl, the retired held-out sets v1, v2 and v3 among them), which
 the rules and both models (category, severity safety net) were developed on. `--cv` adds
 them cross-validated: both models retrained without the rows they score, k-fold with
 near-duplicates in one fold, the whole-file split (complaints_more.jsonl and
-complaints_heldout_v1.jsonl scored by models of the other files) and leave-v2-out
-(complaints_heldout_v2.jsonl scored by models of the others); the rules stay in-sample.
+complaints_heldout_v1.jsonl scored by models of the other files), leave-v2-out and
+leave-v3-out (complaints_heldout_v2.jsonl, then _v3.jsonl, scored by models of the others);
+the rules stay in-sample.
 Held-out: tests/data/heldout/complaints.jsonl when the lead has placed a blind set there,
 written apart from the rules and never used to build them (its rows are never shown);
 "no held-out set present" otherwise.

@@ -11,8 +11,8 @@ from sentiment_svc.model import Language
 MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
-# the held-out mentions v1 and v2 were retired into DEV_SETS (mentions_heldout_v{1,2}_*),
-# and the lead drops the next blind set (v3) here.
+# the held-out mentions v1-v3 were retired into DEV_SETS (mentions_heldout_v{1,2,3}_*),
+# and the lead drops the next blind set (v4) here.
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 
@@ -27,7 +27,8 @@ class Labelled:
 
 # The labelled mentions the mention-domain head trains on (train.py), as (folder, stem).
 TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, "mentions_more"),
-                 (DEV_SETS, "mentions_heldout_v1"), (DEV_SETS, "mentions_heldout_v2"))
+                 (DEV_SETS, "mentions_heldout_v1"), (DEV_SETS, "mentions_heldout_v2"),
+                 (DEV_SETS, "mentions_heldout_v3"))
 
 
 def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:

@@ -21,14 +21,16 @@ MORE = DATA / "dev" / "complaints_more.jsonl"
 HELDOUT_V1 = DATA / "dev" / "complaints_heldout_v1.jsonl"
 # The second held-out set, measured once and retired to development data (same README).
 HELDOUT_V2 = DATA / "dev" / "complaints_heldout_v2.jsonl"
+# The third, measured once after rules v6 and retired the same way.
+HELDOUT_V3 = DATA / "dev" / "complaints_heldout_v3.jsonl"
 # What the rules and both models are developed on (each file when it exists).
-DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2)
+DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3)
 # The whole-file split: models trained on the other development files score these, which
 # were written by other hands than the files the rules were first written on.
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
-# Leave-v2-out: the newest file alone, scored by models of all the others.
-LEAVE_OUT = (HELDOUT_V2,)
-# Measured, never developed on; absent until the lead drops the next blind set (v3) here.
+# Leave-v2-out and leave-v3-out: each newest file alone, scored by models of all the others.
+LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3)
+# Measured, never developed on; absent until the lead drops the next blind set (v4) here.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5
@@ -160,7 +162,7 @@ def out_of_sample(paths: Sequence[Path], rules: Rules, folds: int = 5,
     """Both models retrained without the rows they score:
     - k-fold over all the files, near-duplicates kept in one fold (`near_duplicate_groups`);
     - the whole-file split: the files of `test_files` scored by models of the other files;
-    - each file of `leave_out` (leave-v2-out) scored by models of all the others;
+    - each file of `leave_out` (leave-v2-out, leave-v3-out) scored by models of all the others;
     - with `each_file`, each file scored by models of all the others.
     The rules stay as they are: they were written on these files, only the models are out
     of sample (the held-out set, when present, measures the rules too)."""

@@ -107,8 +107,11 @@ def test_history_raises_a_repeated_complaint() -> None:
     assert by_rules(History(complainant_recent=1)) == 4
     assert by_rules(History(complainant_recent=2)) == 2
     assert "repeated_history" in fired("宽带又慢了", History(complainant_recent=2))
-    assert by_rules(History(target_recent=10)) == 2
-    assert by_rules(History(target_recent=9)) == 4
+    # The target's history alone never decides the level (the labelling policy): group
+    # complaints across complaints are found by the group incidents instead.
+    assert by_rules(History(target_recent=10)) == 4
+    assert by_rules(History(target_recent=50)) == 4
+    assert "small_group" not in fired("宽带又慢了", History(target_recent=50))
 
 
 def test_a_drill_is_assessed_like_a_real_complaint_and_says_so() -> None:
@@ -319,3 +322,39 @@ def test_the_net_does_not_read_what_the_filters_ruled_out() -> None:
     fixed = severity_text(complaint("之前投诉过一次，已经解决了，这次想咨询套餐"), RULES)
     assert "投诉过" not in fixed
     assert severity_text(complaint("我父亲受伤了"), RULES) == "\n我父亲受伤了"
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("出院一个礼拜了，住院押金到现在还没退", 4),       # a hospital stay named, no harm caused
+    ("住院发票抬头开错了，单位报销不认", 4),
+    ("我爸昨天在家里走了，死亡证明要等周一才能开", 4),  # a death not caused (policy 8)
+    ("吃了你们的外卖之后上吐下泻，住院三天", 1),
+    ("孩子吃了你们的饼干后住院了", 1),
+    ("my father died after the wrong medication was given", 1),
+])
+def test_care_and_death_words_count_only_when_the_matter_caused_them(
+        content: str, expected: int) -> None:
+    assert level(content) == expected
+
+
+def test_an_urgent_deadline_or_a_vulnerable_person_raises_to_three() -> None:
+    assert level("临时号牌明天就到期了，预约系统一直显示服务器繁忙，怎么办") == 3
+    assert "urgent_deadline" in fired("Your removals firm has just cancelled our move booked "
+                                      "for tomorrow")
+    assert level("临时号牌下个月到期，想问一下怎么预约") == 4  # no near date, nothing stops it
+    assert level("冰箱坏了，里面放着胰岛素，最早下周三才上门") == 3
+    assert level("My father is 91 and his hearing aids went for repair a month ago, still "
+                  "nothing") == 3
+
+
+@pytest.mark.parametrize(("content", "absent"), [
+    ("There's been an explosion of little extra charges on my bill", "public_safety"),
+    ("消防通道被堵，真要着火了人都跑不出去", "public_safety"),
+    ("公告栏贴满小广告，停水通知都被盖住了", "urgent_failure"),
+    ("照片曝光过度，脸都白了，要求重拍", "threat_to_expose"),
+    ("I happen to be a solicitor, but I am writing purely as a customer", "legal_action"),
+    ("中介让我们签阴阳合同，网签价低一百万", "national_media"),
+])
+def test_figures_of_speech_hypotheticals_and_notices_do_not_fire(
+        content: str, absent: str) -> None:
+    assert absent not in fired(content)
