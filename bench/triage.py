@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -122,7 +123,9 @@ async def kafka_postgres(complaints: list[ComplaintReceived], tansu: Tansu,
     bus_settings = BusSettings(kind="kafka", kafka_bootstrap_servers=tansu.bootstrap,
                                kafka_partitions=4)
     async with _database() as url:
-        app = create_app(TriageSettings(data_dir=data_dir, database_url=url, bus=bus_settings))
+        # With BUS=kafka a service needs the secret the gateway signs with; nothing signs here.
+        app = create_app(TriageSettings(data_dir=data_dir, database_url=url, bus=bus_settings,
+                                        internal_secret=secrets.token_hex(16)))
         producer = KafkaBus(bus_settings, client_id="bench-producer")
         await producer.start()
         try:
