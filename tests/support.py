@@ -24,7 +24,18 @@ import asyncpg
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, make_url, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+)
 
 from deploy.support import until, wait_until
 from notify_svc.roster import load_roster
@@ -35,6 +46,7 @@ from services.settings import GatewaySettings
 from shared.bus import Bus, BusMessage, MemoryBroker
 from shared.bus.kafka import KafkaBus
 from shared.caller import CALLER_KEY_ID, CALLER_OWNER, CALLER_SCOPES, Caller, signed_headers
+from shared.db import Database
 from shared.events import Envelope, EventPayload
 from shared.events.registry import dataschema_uri, register, schema_for
 from shared.inbox import inbox_table
@@ -173,6 +185,15 @@ def eventually_blocking(check: Callable[[], T | None], what: str, *, within: flo
     """`eventually` for synchronous tests, which have no event loop to poll on (real
     processes reached through blocking clients, as tests/e2e does)."""
     return wait_until(check, within=within, what=what, every=every)
+
+
+async def waits_on_a_lock(db: Database) -> bool:
+    """Whether a session of this database waits on a lock (PostgreSQL): the second writer of
+    an event-level race has reached the first's row."""
+    async with db.session() as session:
+        return bool(await session.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")))
 
 
 class Probe:

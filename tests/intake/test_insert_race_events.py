@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from intake_svc.models import Complaint, metadata
 from intake_svc.schemas import ComplaintIn
@@ -18,7 +18,7 @@ from intake_svc.settings import IntakeSettings
 from shared.events import Envelope
 from shared.privacy import FieldCipher, load_or_create_key_ring, load_or_pin_fingerprint_key
 from shared.runtime import ServiceRuntime
-from tests.support import eventually
+from tests.support import eventually, waits_on_a_lock
 
 pytestmark = pytest.mark.postgres
 
@@ -39,17 +39,12 @@ async def test_the_loser_of_an_external_ref_race_answers_from_the_winners_row(
                                                 idempotency_key=None)
                 return answer, [event for _, event in unit.emitted]
 
-        async def waiting_on_a_lock() -> bool:
-            async with runtime.db.session() as session:
-                return bool(await session.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()")))
-
         async with runtime.unit() as first:
             won = await accept_complaint(first, cipher, complaint, owner="hotline",
                                          idempotency_key=None)
             second = asyncio.create_task(file_again())
-            await eventually(waiting_on_a_lock, "the second insert waits for the first's")
+            await eventually(lambda: waits_on_a_lock(runtime.db),
+                             "the second insert waits for the first's")
         lost, lost_events = await second
         async with runtime.db.session() as session:
             rows = await session.scalar(select(func.count()).select_from(Complaint))

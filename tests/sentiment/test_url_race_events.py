@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from sentiment_svc.model import default_model
 from sentiment_svc.models import Mention, metadata
@@ -18,7 +18,7 @@ from sentiment_svc.settings import SentimentSettings
 from sentiment_svc.state import MentionIntakeState
 from shared.events import Envelope
 from shared.runtime import ServiceRuntime
-from tests.support import eventually
+from tests.support import eventually, waits_on_a_lock
 
 pytestmark = pytest.mark.postgres
 
@@ -38,16 +38,11 @@ async def test_the_loser_of_a_url_race_answers_with_the_winners_id(
                 answer = await accept_mentions(unit, replicas[1], [mention])
                 return answer, [event for _, event in unit.emitted]
 
-        async def waiting_on_a_lock() -> bool:
-            async with runtime.db.session() as session:
-                return bool(await session.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()")))
-
         async with runtime.unit() as first:
             [won] = await accept_mentions(first, replicas[0], [mention])
             second = asyncio.create_task(post_to_the_second())
-            await eventually(waiting_on_a_lock, "the second insert waits for the first's")
+            await eventually(lambda: waits_on_a_lock(runtime.db),
+                             "the second insert waits for the first's")
         [lost], lost_events = await second
         async with runtime.db.session() as session:
             rows = await session.scalar(select(func.count()).select_from(Mention))
