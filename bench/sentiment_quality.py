@@ -60,6 +60,7 @@ SETS = (("in-sample", "mentions (tests/data)", MENTION_SETS, "mentions"),
         ("in-sample", "mentions_heldout_v1 (tests/data/dev)", DEV_SETS, "mentions_heldout_v1"),
         ("in-sample", "mentions_heldout_v2 (tests/data/dev)", DEV_SETS, "mentions_heldout_v2"),
         ("in-sample", "mentions_heldout_v3 (tests/data/dev)", DEV_SETS, "mentions_heldout_v3"),
+        ("in-sample", "mentions_heldout_v4 (tests/data/dev)", DEV_SETS, "mentions_heldout_v4"),
         ("out-of-sample", "mentions (tests/data/heldout)", HELDOUT_SETS, "mentions"))
 
 
@@ -111,9 +112,10 @@ def cross_validated(model: SentimentModel) -> None:
     more = labelled_mentions(DEV_SETS, "mentions_more")
     rest = [m for folder, stem in TRAINING_SETS if stem != "mentions_more"
             for m in labelled_mentions(folder, stem)]
-    v2, v3 = (labelled_mentions(DEV_SETS, f"mentions_heldout_v{n}") for n in (2, 3))
-    not_v2, not_v3 = ([m for folder, stem in TRAINING_SETS if stem != f"mentions_heldout_v{n}"
-                       for m in labelled_mentions(folder, stem)] for n in (2, 3))
+    v2, v3, v4 = (labelled_mentions(DEV_SETS, f"mentions_heldout_v{n}") for n in (2, 3, 4))
+    not_v2, not_v3, not_v4 = (
+        [m for folder, stem in TRAINING_SETS if stem != f"mentions_heldout_v{n}"
+         for m in labelled_mentions(folder, stem)] for n in (2, 3, 4))
     for train_name, train_on, test_name, test_on in (
             ("mentions_more", more, "dev/mentions", labelled_mentions(DEV_SETS)),
             ("mentions_more", more, "tests/data/mentions", labelled_mentions(MENTION_SETS)),
@@ -121,7 +123,8 @@ def cross_validated(model: SentimentModel) -> None:
              labelled_mentions(DEV_SETS, "mentions_heldout_v1")),
             ("the others", rest, "mentions_more", more),
             ("the others (leave-v2-out)", not_v2, "mentions_heldout_v2", v2),
-            ("the others (leave-v3-out)", not_v3, "mentions_heldout_v3", v3)):
+            ("the others (leave-v3-out)", not_v3, "mentions_heldout_v3", v3),
+            ("the others (leave-v4-out)", not_v4, "mentions_heldout_v4", v4)):
         predicted = cross_file(model, params, train_on, test_on)
         by_language("cross-file", f"{train_name} -> {test_name}", test_on, predicted)
         by_language("rules only", f"  on {test_name}", test_on, rule_labels(model, test_on))

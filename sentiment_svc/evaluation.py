@@ -28,7 +28,7 @@ class Labelled:
 # The labelled mentions the mention-domain head trains on (train.py), as (folder, stem).
 TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, "mentions_more"),
                  (DEV_SETS, "mentions_heldout_v1"), (DEV_SETS, "mentions_heldout_v2"),
-                 (DEV_SETS, "mentions_heldout_v3"))
+                 (DEV_SETS, "mentions_heldout_v3"), (DEV_SETS, "mentions_heldout_v4"))
 
 
 def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:
