@@ -138,15 +138,23 @@ async def read_complaint(
 complainants = APIRouter(prefix="/api/v1/complainants", tags=["complainants"])
 
 
-@complainants.post("/at-risk", status_code=201, response_model=AtRiskOut)
+@complainants.post("/at-risk", status_code=201, response_model=AtRiskOut, responses={
+    404: {"description": "no such complaint"},
+    409: {"description": "the complaint named holds no phone or email"}})
 async def pre_register(body: AtRiskIn, caller: CallerDep, unit: UnitDep,
                        cipher: Annotated[FieldCipher, Depends(_cipher)]) -> AtRiskOut:
     """易造成升级投诉的…提前报备: the complainant's next complaint (matched on the keyed hash
     of this phone or e-mail) is raised one response level. The contact is never stored."""
-    if not (body.phone or body.email):
-        raise HTTPException(422, "give the complainant's phone or email")
-    row = at_risk.pre_register(unit, cipher, phone=body.phone, email=body.email,
-                               note=body.note, actor=caller.owner or caller.key_id or "unknown")
+    try:
+        row = await at_risk.pre_register(
+            unit, cipher, phone=body.phone, email=body.email, complaint_id=body.complaint_id,
+            note=body.note, actor=caller.owner or caller.key_id or "unknown")
+    except at_risk.NoSuchComplaint as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except at_risk.NoContact as exc:
+        # A complaint named without a contact conflicts with its state; a body naming
+        # nothing to hash is invalid.
+        raise HTTPException(409 if body.complaint_id else 422, str(exc)) from exc
     return at_risk_out(row)
 
 

@@ -15,15 +15,38 @@ from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 
-from intake_svc.models import AtRiskComplainant
+from intake_svc.models import AtRiskComplainant, Complaint
 from shared.pii_text import mask_text
 from shared.privacy import FieldCipher
 from shared.runtime import Unit
 
 
-def pre_register(unit: Unit, cipher: FieldCipher, *, phone: str | None, email: str | None,
-                 note: str, actor: str) -> AtRiskComplainant:
-    """The pre-registration; the note is stored masked (it may name a number)."""
+class NoSuchComplaint(LookupError):
+    """The complaint named does not exist (404)."""
+
+
+class NoContact(ValueError):
+    """Nothing to hash: no phone or e-mail given, or the complaint named holds none."""
+
+
+async def pre_register(unit: Unit, cipher: FieldCipher, *, phone: str | None,
+                       email: str | None, complaint_id: str | None, note: str,
+                       actor: str) -> AtRiskComplainant:
+    """The pre-registration of the contact given, or of the complainant of `complaint_id`
+    (their sealed phone and e-mail, unsealed here only to be hashed); the note is stored
+    masked (it may name a number)."""
+    if complaint_id is not None:
+        complaint = await unit.session.get(Complaint, complaint_id)
+        if complaint is None:
+            raise NoSuchComplaint(f"no complaint {complaint_id}")
+        context = complaint.id.encode()
+        phone = cipher.decrypt(complaint.complainant_phone, context=context)
+        email = cipher.decrypt(complaint.complainant_email, context=context)
+        if not (phone or email):
+            raise NoContact("the complaint holds no phone or email (never given, or purged "
+                            "under the retention period)")
+    if not (phone or email):
+        raise NoContact("give the complainant's phone or email, or a complaint_id")
     row = AtRiskComplainant(id=uuid.uuid4().hex, phone_key=cipher.fingerprint(phone),
                             email_key=cipher.fingerprint(email), note=mask_text(note),
                             registered_by=actor, registered_at=datetime.now(UTC))

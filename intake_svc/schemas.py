@@ -133,10 +133,15 @@ class BatchResult(BaseModel):
 
 
 class AtRiskIn(RequestModel):
-    """易造成升级投诉…提前报备: the complainant's contact (hashed, never stored) and why."""
+    """易造成升级投诉…提前报备: the complainant's contact (hashed, never stored), or the
+    complaint whose complainant it is, and why."""
 
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
     email: str | None = Field(None, max_length=254, pattern=patterns.EMAIL)
+    complaint_id: str | None = Field(
+        None, min_length=1, max_length=32, pattern=r"^[0-9a-f]+$",
+        description="instead of a contact: the complaint whose complainant's phone and "
+        "e-mail are hashed (the console's case page)")
     note: str = Field(min_length=1, max_length=1000, pattern=patterns.NOT_BLANK,
                       description="why this complainant may escalate")
 

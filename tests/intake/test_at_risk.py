@@ -69,8 +69,31 @@ async def test_bad_pre_registrations_are_refused(system: System) -> None:
         answer = await system.client.post(PATH, json=bad, headers=operator)
         assert answer.status_code == 422, (bad, answer.text)
         assert PHONE not in answer.text
+    unknown = await system.client.post(PATH, json={"complaint_id": "0" * 32, "note": "n"},
+                                       headers=operator)
+    assert unknown.status_code == 404
+    malformed = await system.client.post(PATH, json={"complaint_id": "../x", "note": "n"},
+                                         headers=operator)
+    assert malformed.status_code == 422
     # A hotline (complaints:write) may not pre-register; a reader may not either.
     for key in ("hotline-a", "operator-pii"):
         answer = await system.client.post(PATH, json={"phone": PHONE, "note": "n"},
                                           headers=system.as_key(key))
         assert answer.status_code == 403, key
+
+
+async def test_a_complaint_s_complainant_is_pre_registered_by_its_id(system: System) -> None:
+    """The console's case page: intake unseals the complaint's contact only to hash it."""
+    first = await file_case(system, LEVEL_4, complainant={"phone": PHONE})
+    complaint_id = (await _level(system, first))["complaint_id"]
+    made = await system.client.post(PATH, json={"complaint_id": complaint_id, "note": "n"},
+                                    headers=system.as_key("operator"))
+    assert made.status_code == 201 and made.json()["contacts"] == ["phone"]
+    assert PHONE not in made.text
+    nameless = await file_case(system, LEVEL_4)
+    refused = await system.client.post(PATH, json={
+        "complaint_id": (await _level(system, nameless))["complaint_id"], "note": "n"},
+        headers=system.as_key("operator"))
+    assert refused.status_code == 409 and "phone or email" in refused.json()["detail"]
+    raised = await file_case(system, LEVEL_4, complainant={"phone": PHONE})
+    assert (await _level(system, raised))["response_level"] == 3
