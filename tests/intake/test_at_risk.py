@@ -63,7 +63,9 @@ async def test_an_e_mail_pre_registration_matches_a_complaint_that_also_gives_a_
 
 async def test_bad_pre_registrations_are_refused(system: System) -> None:
     operator = system.as_key("operator")
-    for bad in ({"note": "no contact"}, {"phone": "abc", "note": "n"},
+    nothing = await system.client.post(PATH, json={"note": "no contact"}, headers=operator)
+    assert nothing.status_code == 409 and "phone or email" in nothing.json()["detail"]
+    for bad in ({"phone": "abc", "note": "n"},
                 {"email": "not-an-email", "note": "n"}, {"phone": PHONE},
                 {"phone": PHONE, "note": " "}, {"phone": PHONE, "note": "n", "name": "x"}):
         answer = await system.client.post(PATH, json=bad, headers=operator)
