@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shared.runtime import Unit
-from triage_svc import actions, escalation
+from triage_svc import actions, escalation, rectification
 from triage_svc.errors import Conflict
-from triage_svc.models import Case, CaseRecord, Rectification
+from triage_svc.models import Case, CaseRecord
 from triage_svc.rules import Rules
 
 
@@ -106,10 +106,9 @@ async def archive(unit: Unit, case: Case, actor: str) -> None:
     if case.state != "closed":
         raise Conflict(f"only a closed case can be archived; this one is {case.state}")
     # 整改措施 "确保问题得到有效解决": the case is filed once its corrections were checked.
-    pending = (await unit.session.scalars(select(Rectification.id).where(
-        Rectification.case_id == case.id, Rectification.verified_at.is_(None)))).all()
+    pending = await rectification.unverified(unit, case)
     if pending:
-        raise Conflict(f"rectifications not verified yet: {', '.join(pending)}")
+        raise Conflict(f"rectifications not verified yet: {', '.join(r.id for r in pending)}")
     now = datetime.now(UTC)
     case.archived_at = now
     await actions.record(unit, case, actor, "archived", at=now, detail={})

@@ -83,6 +83,7 @@ async def verify(unit: Unit, row: Rectification, actor: str, note: str,
 
 
 async def unverified(unit: Unit, case: Case) -> list[Rectification]:
+    """The case's corrective actions not verified yet (an archive waits for them)."""
     return list((await unit.session.scalars(select(Rectification).where(
         Rectification.case_id == case.id, Rectification.verified_at.is_(None)))).all())
 
