@@ -5,8 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import ValidationError
 
-from intake_svc.queries import find_by_external_ref, get_complaint
+from intake_svc import at_risk
+from intake_svc.queries import at_risk_out, find_by_external_ref, get_complaint, pre_registrations
 from intake_svc.schemas import (
+    AtRiskIn,
+    AtRiskList,
+    AtRiskOut,
     BatchItemResult,
     BatchResult,
     ComplaintAccepted,
@@ -21,6 +25,7 @@ from intake_svc.service import Accepted, IdempotencyConflict, accept_batch, acce
 from shared import patterns
 from shared.app import ReadSessionDep, UnitDep
 from shared.caller import Caller, current_caller
+from shared.paging import CursorQuery
 from shared.privacy import FieldCipher
 from shared.problems import field_errors
 
@@ -128,3 +133,37 @@ async def read_complaint(
     if complaint is None:
         raise HTTPException(404, f"no complaint {complaint_id}")
     return complaint
+
+
+complainants = APIRouter(prefix="/api/v1/complainants", tags=["complainants"])
+
+
+@complainants.post("/at-risk", status_code=201, response_model=AtRiskOut, responses={
+    404: {"description": "no such complaint"},
+    409: {"description": "no phone, email or complaint_id given, or the complaint named "
+                         "holds no phone or email"}})
+async def pre_register(body: AtRiskIn, caller: CallerDep, unit: UnitDep,
+                       cipher: Annotated[FieldCipher, Depends(_cipher)]) -> AtRiskOut:
+    """易造成升级投诉的…提前报备: the complainant's next complaint (matched on the keyed hash
+    of this phone or e-mail) is raised one response level. The contact is never stored."""
+    try:
+        row = await at_risk.pre_register(
+            unit, cipher, phone=body.phone, email=body.email, complaint_id=body.complaint_id,
+            note=body.note, actor=caller.owner or caller.key_id or "unknown")
+    except at_risk.NoSuchComplaint as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except at_risk.NoContact as exc:
+        # Well-formed, but nothing to hash: 409, not 422 (422 is for bodies the schema
+        # refuses; schemathesis holds the API to that).
+        raise HTTPException(409, str(exc)) from exc
+    return at_risk_out(row)
+
+
+@complainants.get("/at-risk", response_model=AtRiskList)
+async def list_pre_registrations(
+        session: ReadSessionDep, cursor: CursorQuery = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AtRiskList:
+    """Pre-registrations, newest first: which contacts were hashed, the note, and the
+    complaint that used each up."""
+    items, next_cursor = await pre_registrations(session, limit, cursor)
+    return AtRiskList(items=items, next_cursor=next_cursor)

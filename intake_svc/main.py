@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from intake_svc import api
+from intake_svc import api, consumers
 from intake_svc.models import metadata
 from intake_svc.service import purge_idempotency_keys
 from intake_svc.settings import IntakeSettings
@@ -40,7 +40,9 @@ def create_app(
             return await purge_idempotency_keys(unit, ttl)
 
     runtime.every(3600.0, purge)
-    app = create_service_app(runtime, [api.router], title="Beacon intake")
+    consumers.register(runtime, timedelta(days=settings.pii_retention_days),
+                       settings.pii_retention_check_s)
+    app = create_service_app(runtime, [api.router, api.complainants], title="Beacon intake")
     if not (settings.pii_keys or "").strip() and settings.bus.kind == "kafka":
         # Replicas must share one key ring, so distributed mode never generates its own.
         raise ConfigError("PII_KEYS", "required when BUS=kafka (see README: keys and rotation)")

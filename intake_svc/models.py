@@ -39,6 +39,8 @@ class Complaint(Base):
     complainant_email: Mapped[bytes | None] = mapped_column(LargeBinary)
     complainant_id_number: Mapped[bytes | None] = mapped_column(LargeBinary)
     complainant_key: Mapped[str | None] = mapped_column(String(64))
+    # Retention: when the personal data above was purged (the sealed fields are then null).
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ux_intake_complaints_external_ref", "submitted_by", "external_ref", unique=True),
@@ -64,6 +66,35 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     complaint_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class ArchivedComplaint(Base):
+    """A complaint whose case triage archived (`case.updated` archived): its personal data
+    is purged once `purge_after` has passed (retention, `PII_RETENTION_DAYS`)."""
+
+    __tablename__ = "intake_archived"
+
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    purge_after: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AtRiskComplainant(Base):
+    """A complainant pre-registered as at risk of escalating (易造成升级投诉…提前报备), by
+    the keyed hash of one contact (never the contact itself). Their next complaint is
+    raised one level, which uses the pre-registration up (`used_by`)."""
+
+    __tablename__ = "intake_at_risk"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    phone_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    note: Mapped[str] = mapped_column(String(1000))
+    registered_by: Mapped[str] = mapped_column(String(100))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_by: Mapped[str | None] = mapped_column(String(32))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 metadata = Base.metadata

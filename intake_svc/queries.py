@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.models import Complaint, SealedText
-from intake_svc.schemas import ComplainantOut, ComplaintOut, TargetIn
+from intake_svc.models import AtRiskComplainant, Complaint, SealedText
+from intake_svc.schemas import AtRiskOut, ComplainantOut, ComplaintOut, TargetIn
 from shared.caller import Caller
+from shared.paging import page_of
 from shared.privacy import FieldCipher, mask_email, mask_id_number, mask_name, mask_phone
 
 
@@ -31,7 +34,7 @@ async def get_complaint(
         occurred_at=row.occurred_at, location=row.location,
         target=TargetIn(department=row.target_department, product=row.target_product),
         people_count=row.people_count, media_involved=row.media_involved, drill=row.drill,
-        complainant=_complainant(cipher, row, reveal=reveal),
+        complainant=_complainant(cipher, row, reveal=reveal), purged_at=row.purged_at,
     )
 
 
@@ -63,3 +66,23 @@ def _complainant(cipher: FieldCipher, row: Complaint, *, reveal: bool) -> Compla
         return ComplainantOut(name=name, phone=phone, email=email, id_number=id_number)
     return ComplainantOut(name=mask_name(name), phone=mask_phone(phone), email=mask_email(email),
                           id_number=mask_id_number(id_number))
+
+
+def at_risk_out(row: AtRiskComplainant) -> AtRiskOut:
+    contacts: list[Literal["phone", "email"]] = []
+    if row.phone_key:
+        contacts.append("phone")
+    if row.email_key:
+        contacts.append("email")
+    return AtRiskOut(id=row.id, contacts=contacts, note=row.note,
+                     registered_by=row.registered_by, registered_at=row.registered_at,
+                     used_by=row.used_by, used_at=row.used_at)
+
+
+async def pre_registrations(session: AsyncSession, limit: int, cursor: str | None
+                            ) -> tuple[list[AtRiskOut], str | None]:
+    """A page of pre-registrations, newest first, and the next page's cursor."""
+    rows, next_cursor = await page_of(session, select(AtRiskComplainant),
+                                      AtRiskComplainant.registered_at, AtRiskComplainant.id,
+                                      limit, cursor)
+    return [at_risk_out(row) for row in rows], next_cursor

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from shared import dates, patterns
 from shared.events.schemas import Channel
+from shared.paging import NEXT_CURSOR_DESCRIPTION
 from shared.schemas import RequestModel
 
 
@@ -79,6 +80,9 @@ class ComplaintOut(BaseModel):
     media_involved: bool
     drill: bool
     complainant: ComplainantOut | None
+    purged_at: datetime | None = Field(None, description=(
+        "retention: when the complainant's personal data was purged (the case was archived "
+        "PII_RETENTION_DAYS before); `complainant` is null from then on"))
     case: dict[str, object] | None = None
 
 
@@ -126,3 +130,35 @@ class BatchResult(BaseModel):
     replayed: int
     rejected: int
     results: list[BatchItemResult]
+
+
+class AtRiskIn(RequestModel):
+    """易造成升级投诉…提前报备: the complainant's contact (hashed, never stored), or the
+    complaint whose complainant it is, and why."""
+
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
+    email: str | None = Field(None, max_length=254, pattern=patterns.EMAIL)
+    complaint_id: str | None = Field(
+        None, min_length=1, max_length=32, pattern=r"^[0-9a-f]+$",
+        description="instead of a contact: the complaint whose complainant's phone and "
+        "e-mail are hashed (the console's case page)")
+    note: str = Field(min_length=1, max_length=1000, pattern=patterns.NOT_BLANK,
+                      description="why this complainant may escalate")
+
+
+class AtRiskOut(BaseModel):
+    """A pre-registration as stored: which contacts were hashed, never the contacts."""
+
+    id: str
+    contacts: list[Literal["phone", "email"]] = Field(
+        description="the contacts whose keyed hash is kept")
+    note: str = Field(description="masked: numbers typed into it are hidden")
+    registered_by: str
+    registered_at: datetime
+    used_by: str | None = Field(None, description="the complaint whose level it raised")
+    used_at: datetime | None = None
+
+
+class AtRiskList(BaseModel):
+    items: list[AtRiskOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from intake_svc import at_risk
 from intake_svc.models import Complaint, IdempotencyKey, SealedText
 from intake_svc.schemas import ComplaintIn, TargetIn
 from shared.events.schemas import ComplaintReceived, ComplaintTarget
@@ -87,7 +88,8 @@ async def accept_complaint(
                     complaint_id=row.id, created_at=row.received_at,
                 ))
             await unit.session.flush()
-            await unit.emit(received_event(row), subject=row.id)
+            note = await _at_risk(unit, cipher, row, complaint)
+            await unit.emit(received_event(row, note), subject=row.id)
             return Accepted(row.id, created=True)
     except IntegrityError:
         earlier = await _replay(unit, owner, idempotency_key, complaint, digest)
@@ -154,7 +156,8 @@ async def _accept_all(
         _seal_text(unit, cipher, row, item)
         if item.external_ref:
             seen[item.external_ref] = row
-        await unit.emit(received_event(row), subject=row.id)
+        note = await _at_risk(unit, cipher, row, item)
+        await unit.emit(received_event(row, note), subject=row.id)
         results.append(Accepted(row.id, created=True))
     return results
 
@@ -204,7 +207,17 @@ def _seal_text(unit: Unit, cipher: FieldCipher, row: Complaint, complaint: Compl
         subject=cipher.encrypt(complaint.subject, context=context)))
 
 
-def received_event(row: Complaint) -> ComplaintReceived:
+async def _at_risk(unit: Unit, cipher: FieldCipher, row: Complaint,
+                   complaint: ComplaintIn) -> str | None:
+    """The note of the complainant's pre-registration (提前报备), used up by this one."""
+    person = complaint.complainant
+    if person is None:
+        return None
+    return await at_risk.use_pre_registration(unit, cipher, row.id, person.phone,
+                                              person.email)
+
+
+def received_event(row: Complaint, at_risk_note: str | None = None) -> ComplaintReceived:
     """What triage needs, and no complainant data: history matches on `complainant_key`."""
     return ComplaintReceived(
         complaint_id=row.id,
@@ -221,6 +234,7 @@ def received_event(row: Complaint) -> ComplaintReceived:
         complainant_key=row.complainant_key,
         submitted_by=row.submitted_by,
         external_ref=row.external_ref,
+        at_risk=at_risk_note,
     )
 
 

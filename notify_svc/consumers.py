@@ -7,12 +7,13 @@ from shared.events.schemas import (
     ComplaintTriaged,
     IncidentOpened,
     IncidentUpdated,
+    RectificationOverdue,
     StatementApproved,
 )
 from shared.runtime import ServiceRuntime
 
 EVENTS = (ComplaintTriaged, CaseEscalated, CaseUpdated, IncidentOpened, IncidentUpdated,
-          StatementApproved)
+          StatementApproved, RectificationOverdue)
 
 
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:

@@ -80,6 +80,8 @@ class Routing:
     digest_levels: frozenset[int] = frozenset({4})
     incidents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     statement: tuple[str, ...] = ("department_liaison", "public_opinion_team")
+    # Who besides its owner hears of an overdue corrective action (整改措施).
+    rectification: tuple[str, ...] = ("general_affairs",)
 
     def roles_for_incident(self, kind: str, level: int) -> tuple[str, ...]:
         """A kind without a rule of its own (a group complaint) follows its level's roles."""
@@ -194,6 +196,10 @@ class StatementTable(_Table):
                                                        "public_opinion_team"])
 
 
+class RectificationTable(_Table):
+    roles: list[Text] = Field(default_factory=lambda: ["general_affairs"])
+
+
 class RosterFile(_Table):
     member: list[MemberTable] = Field(default_factory=list)
     duty: list[DutyTable] = Field(default_factory=list)
@@ -201,6 +207,7 @@ class RosterFile(_Table):
     digest: DigestTable = Field(default_factory=DigestTable)
     incident: dict[str, list[Text]] = Field(default_factory=dict)
     statement: StatementTable = Field(default_factory=StatementTable)
+    rectification: RectificationTable = Field(default_factory=RectificationTable)
 
     @field_validator("routing")
     @classmethod
@@ -213,7 +220,7 @@ class RosterFile(_Table):
         levels = {level: tuple(roles) for level, roles in self.routing.items()}
         rules = Routing(levels, frozenset(self.digest.levels),
                         {kind: tuple(roles) for kind, roles in self.incident.items()},
-                        tuple(self.statement.roles))
+                        tuple(self.statement.roles), tuple(self.rectification.roles))
         return Roster(tuple(m.to_member() for m in self.member), levels, rules,
                       tuple(d.to_slot() for d in self.duty))
 

@@ -53,3 +53,23 @@ class Router:
                       for channel, endpoint in sorted(m.channels.items())]
         return await self.recorder.record(unit, event, recipients, refs, event.data,
                                           batched=batched)
+
+    async def route_to_owner(self, unit: Unit, event: Envelope, owner: str,
+                             roles: Sequence[str], refs: Refs,
+                             department: str | None) -> list[Delivery]:
+        """`route`, plus the roster member the owner names (by id or name; role `owner`):
+        an overdue corrective action reaches whoever answers for it."""
+        members = await rosterdb.load_members(unit.session)
+        reached = dict((m.id, (m, matched))
+                       for m, matched in await self.members_for(unit, roles, department))
+        for member in members:
+            if owner in (member.id, member.name):
+                _, matched = reached.get(member.id, (member, ()))
+                reached[member.id] = (member, tuple(sorted({*matched, "owner"})))
+        if not reached:
+            log.warning("%s %s reaches nobody: no roster member is %s or holds %s",
+                        event.type, event.id, owner, ", ".join(roles))
+        recipients = [Recipient(m.id, matched, channel, endpoint.address, m.language)
+                      for m, matched in reached.values()
+                      for channel, endpoint in sorted(m.channels.items())]
+        return await self.recorder.record(unit, event, recipients, refs, event.data)

@@ -30,6 +30,7 @@ from shared.events.schemas import (
     ComplaintTriaged,
     IncidentOpened,
     IncidentUpdated,
+    RectificationOverdue,
     StatementApproved,
 )
 from shared.runtime import Unit
@@ -70,6 +71,11 @@ class Notifier:
                         statement_id=data.statement_id)
             await self.router.route(unit, event, self.rules.statement, refs, None)
             await statements.distributed(unit, data.statement_id)
+        elif isinstance(data, RectificationOverdue):
+            refs = Refs(data.complaint_id or data.incident_id or data.rectification_id,
+                        data.complaint_id, data.case_id, incident_id=data.incident_id)
+            await self.router.route_to_owner(unit, event, data.owner, self.rules.rectification,
+                                             refs, data.department)
 
     async def _triaged(self, unit: Unit, event: Envelope, data: ComplaintTriaged) -> None:
         refs = Refs(data.complaint_id, data.complaint_id, data.case_id)

@@ -19,7 +19,7 @@ from shared.schemas import RequestModel
 
 Scope = Literal["complaints:write", "complaints:read", "mentions:write", "cases:read",
                 "cases:write", "pii:read", "statements:draft", "statements:approve",
-                "metrics:read", "admin"]
+                "metrics:read", "admin", "accountability"]
 
 
 class KeyCreate(RequestModel):

@@ -26,6 +26,7 @@ from shared.migrations import prepare_schema
 SCOPES = frozenset({
     "complaints:write", "complaints:read", "mentions:write", "cases:read", "cases:write",
     "pii:read", "statements:draft", "statements:approve", "metrics:read", "admin",
+    "accountability",
 })
 CACHE_S = 5.0  # how long a replica trusts what it read: revocation elsewhere takes this long
 CACHE_SIZE = 10_000  # per cache; known and unknown keys are cached apart

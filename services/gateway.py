@@ -179,7 +179,7 @@ def create_gateway(
                  else settings.max_body_bytes)
         body = await _read_body(request, limit)
         response = await _send(forwarder, route.service, request, caller, body)
-        if (route.service == "intake" and request.method == "GET"
+        if (route.prefix == "/api/v1/complaints" and request.method == "GET"
                 and response.status_code == 200 and decided.count("/") == 4):
             return JSONResponse(await forwarder.complaint_view(response.json(), caller))
         return _relay(response)

@@ -38,6 +38,15 @@ ROUTES = (
     # computed by the service owning its data; they answer GET only (405 otherwise).
     _r("/api/v1/reports/hotspots", "triage", {"cases:read"}, {"cases:read"}),
     _r("/api/v1/reports/public-opinion", "sentiment", {"cases:read"}, {"cases:read"}),
+    # Pre-registration of complainants at risk of escalating (提前报备): intake hashes them.
+    _r("/api/v1/complainants", "intake", {"cases:read"}, {"cases:write"}),
+)
+
+# Paths inside a route's prefix that need scopes of their own; matched before ROUTES.
+# Accountability records (追责问责) are for the leadership (console roles leader, admin).
+PATTERN_ROUTES = (
+    (re.compile(r"/api/v1/cases/[^/]+/accountability"),
+     _r("/api/v1/cases", "triage", {"accountability"}, {"accountability"})),
 )
 
 # Reached without an API key: the acknowledgement token in the request is the authority
@@ -50,6 +59,9 @@ def is_token_path(path: str) -> bool:
 
 
 def route_for(path: str) -> Route | None:
+    for pattern, special in PATTERN_ROUTES:
+        if pattern.fullmatch(path):
+            return special
     for route in ROUTES:
         if path == route.prefix or path.startswith(route.prefix + "/"):
             return route

@@ -286,6 +286,8 @@ KEYS = {
     "hotline-b": ("hotline-b", {"complaints:write", "complaints:read"}),
     "operator": ("ops", {"cases:read", "cases:write"}),
     "operator-pii": ("ops", {"cases:read", "pii:read"}),
+    # The leadership (追责问责): what the console's leader role holds.
+    "leader": ("lead", {"cases:read", "cases:write", "accountability"}),
 }
 
 

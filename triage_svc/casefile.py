@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shared.runtime import Unit
-from triage_svc import actions, escalation
+from triage_svc import actions, escalation, rectification
 from triage_svc.errors import Conflict
 from triage_svc.models import Case, CaseRecord
 from triage_svc.rules import Rules
@@ -88,11 +88,27 @@ async def follow_up_impossible(unit: Unit, case: Case, actor: str, reason: str) 
                          detail={"version": version})
 
 
+async def analyse_cause(unit: Unit, case: Case, actor: str, cause: str,
+                        prevention: str) -> None:
+    """对重复投诉,分析原因,制定预防措施 (plans-complaint-and-media-b.txt): a repeated
+    complaint closes only with it (`closing.missing_parts`)."""
+    now = datetime.now(UTC)
+    version = await add_record(unit, case, "cause_analysis",
+                               {"cause": cause, "prevention": prevention}, actor, now)
+    await actions.record(unit, case, actor, "cause_analysed", at=now,
+                         detail={"version": version, "cause": cause,
+                                 "prevention": prevention})
+
+
 async def archive(unit: Unit, case: Case, actor: str) -> None:
     """归档: "投诉处理结束后,投诉处理办公室将相关资料归档" (plans-complaint-and-media-a.txt):
     only a closed case, which is read-only from then on."""
     if case.state != "closed":
         raise Conflict(f"only a closed case can be archived; this one is {case.state}")
+    # 整改措施 "确保问题得到有效解决": the case is filed once its corrections were checked.
+    pending = await rectification.unverified(unit, case)
+    if pending:
+        raise Conflict(f"rectifications not verified yet: {', '.join(r.id for r in pending)}")
     now = datetime.now(UTC)
     case.archived_at = now
     await actions.record(unit, case, actor, "archived", at=now, detail={})

@@ -1,6 +1,8 @@
 """What a case needs before it closes (归档资料包括:投诉登记表、调查报告、处理意见、反馈记录,
 plans-complaint-and-media-a.txt, 5. 投诉归档): its registration, an investigation, a handling
-opinion, an answer, and a follow-up (回访) or a recorded reason why none was possible."""
+opinion, an answer, and a follow-up (回访) or a recorded reason why none was possible; and
+for a repeated complaint its cause analysis ("对重复投诉,分析原因,制定预防措施",
+plans-complaint-and-media-b.txt)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from triage_svc.errors import IncompleteRecord
 from triage_svc.models import AnswerVersion, Case, CaseRecord, TimelineEntry
 
 # The record's parts, in the order the plans list them.
-PARTS = ("registration", "investigation", "opinion", "answer", "follow_up")
+PARTS = ("registration", "investigation", "opinion", "answer", "follow_up", "cause_analysis")
 
 
 async def missing_parts(session: AsyncSession, case: Case) -> list[str]:
@@ -29,6 +31,7 @@ async def missing_parts(session: AsyncSession, case: Case) -> list[str]:
         "opinion": "opinion" in kinds,
         "answer": answered is not None or case.answer is not None,
         "follow_up": "followed_up" in actions or "no_follow_up" in kinds,
+        "cause_analysis": case.repeat_reason is None or "cause_analysis" in kinds,
     }
     return [part for part in PARTS if not have[part]]
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from shared.events import Envelope
 from shared.events.schemas import (
+    ComplaintPurged,
     ComplaintReceived,
     MentionLinked,
     NotificationAcknowledged,
     OpinionAlert,
 )
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import actions, escalation, incidents
+from triage_svc import actions, escalation, incidents, rectification, retention
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
-EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged)
+EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged,
+          ComplaintPurged)
 
 
 def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
@@ -31,10 +33,16 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
             case = await escalation.record_acknowledgement(unit, data)
             if case is not None:
                 await actions.acknowledged_by_notification(unit, case, data)
+        elif isinstance(data, ComplaintPurged):
+            await retention.on_purged(unit, data)
 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)
 
+    async def remind_rectifications() -> int:
+        return await rectification.remind_overdue(runtime)
+
     runtime.on(EVENTS, on_event)
     runtime.before_batch = incidents.lock_batch
     runtime.every(timer_interval_s, check_escalations)
+    runtime.every(timer_interval_s, remind_rectifications)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import pdf
 from shared.pii_text import mask_text
 from triage_svc.models import Case, Registration
-from triage_svc.queries import full_case, incident_view
+from triage_svc.queries import accountability_of, full_case, incident_view, rectifications_of
 from triage_svc.schemas import DossierOut, FollowUpEntry, RecordOut, RegistrationOut
 
 NOTIFICATIONS = ("notification deliveries are kept by notify (GET /api/v1/notifications"
@@ -41,21 +41,31 @@ def mask_tree(value: Any, key: str = "") -> Any:
     return value
 
 
-async def build(session: AsyncSession, case_id: str, *, pii: bool) -> DossierOut | None:
-    """The case's dossier, None if there is no such case."""
+async def build(session: AsyncSession, case_id: str, *, pii: bool,
+                accountability: bool = False) -> DossierOut | None:
+    """The case's dossier, None if there is no such case. Its accountability records only
+    for the leadership (`accountability`); once the retention period purged the
+    complainant's data, free text is masked for everyone."""
     case = await session.get(Case, case_id)
     if case is None:
         return None
+    purged = case.personal_data_purged_at is not None
+    pii = pii and not purged
     full = await full_case(session, case)
     timeline, records = full.timeline or [], full.records or []
     registration = await session.get(Registration, case.id)
     incident = await incident_view(session, case.incident_id) if case.incident_id else None
     by_kind = {kind: [r for r in records if r.kind == kind] for kind in (
-        "plan", "investigation", "opinion", "transfer", "no_follow_up")}
+        "plan", "investigation", "opinion", "transfer", "no_follow_up", "cause_analysis")}
+    rectifications = full.rectifications or []
+    if case.incident_id:
+        rectifications += await rectifications_of(session, incident_id=case.incident_id)
     dossier = DossierOut(
-        generated_at=datetime.now(UTC), personal_data="shown" if pii else "masked",
+        generated_at=datetime.now(UTC),
+        personal_data="purged" if purged else "shown" if pii else "masked",
         case=full.model_copy(update={"timeline": None, "answers": None, "escalations": None,
-                                     "mentions": None, "records": None}),
+                                     "mentions": None, "records": None,
+                                     "rectifications": None}),
         registration=None if registration is None else RegistrationOut.model_validate(
             registration, from_attributes=True).model_copy(update={"channel": case.channel}),
         plans=by_kind["plan"], investigations=by_kind["investigation"],
@@ -67,10 +77,15 @@ async def build(session: AsyncSession, case_id: str, *, pii: bool) -> DossierOut
         timeline=timeline, escalations=full.escalations or [],
         acknowledgements=[t for t in timeline
                           if t.action in ("notification_acknowledged", "acknowledged")],
-        mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS)
+        mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS,
+        cause_analyses=by_kind["cause_analysis"], rectifications=rectifications,
+        accountability=await accountability_of(session, case.id) if accountability else None)
     if pii:
         return dossier
-    return DossierOut.model_validate(mask_tree(dossier.model_dump(mode="json")))
+    masked = DossierOut.model_validate(mask_tree(dossier.model_dump(mode="json")))
+    # A corrective action's `action` is its text (mask_tree leaves `action` keys alone).
+    return masked.model_copy(update={"rectifications": [
+        r.model_copy(update={"action": mask_text(r.action)}) for r in masked.rectifications]})
 
 
 def render_pdf(dossier: DossierOut, timezone: str = "Asia/Shanghai") -> bytes:
@@ -117,6 +132,18 @@ def render_pdf(dossier: DossierOut, timezone: str = "Asia/Shanghai") -> bytes:
         _records("转交 Transfers", dossier.transfers, lambda b: [
             ("转出", f"{b.get('from_department') or '—'} / {b.get('from_owner') or '—'}"),
             ("转入", f"{b['to_department']} / {b.get('to_owner') or '—'}")], at),
+        _records("重复投诉原因分析 Cause analysis", dossier.cause_analyses, lambda b: [
+            ("原因", b["cause"]), ("预防措施", b["prevention"])], at),
+        pdf.Section("整改措施 Rectifications", table=pdf.Table(
+            ["措施", "责任人", "期限", "状态", "验证"],
+            [[r.action, r.owner, at(r.due_at), r.status,
+              f"{r.verified_by or ''} {r.verify_note or ''}".strip()]
+             for r in dossier.rectifications], widths=[5, 2, 3, 2, 4]), empty="（无）"),
+        *([] if dossier.accountability is None else [pdf.Section(
+            "追责问责 Accountability", table=pdf.Table(
+                ["部门", "责任人", "调查结论", "处理措施"],
+                [[a.department, a.person or "—", a.finding, a.measure]
+                 for a in dossier.accountability], widths=[3, 2, 6, 5]), empty="（无）")]),
         pdf.Section("升级记录 Escalations", table=pdf.Table(
             ["步骤", "角色", "时钟", "到期", "状态", "确认人"],
             [[str(e.step), e.role, e.clock, at(e.due_at), e.status, e.acknowledged_by or ""]
@@ -132,7 +159,8 @@ def render_pdf(dossier: DossierOut, timezone: str = "Asia/Shanghai") -> bytes:
             widths=[3, 2, 3, 7])),
         pdf.Section("通知 Notifications", paragraphs=[dossier.notifications]),
     ]
-    privacy = "个人信息已显示" if dossier.personal_data == "shown" else "个人信息已隐藏"
+    privacy = {"shown": "个人信息已显示", "masked": "个人信息已隐藏",
+               "purged": "个人信息已按保存期限清除"}[dossier.personal_data]
     return pdf.render(f"投诉案件档案 {case.id}", sections,
                       subtitle=f"生成于 {at(dossier.generated_at)} · {privacy}",
                       footer=f"Beacon 案件档案 {case.id}")

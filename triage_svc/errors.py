@@ -21,8 +21,10 @@ class IncompleteRecord(Conflict):
 
     def __init__(self, missing: list[str]) -> None:
         self.missing = missing
+        hint = ("; a repeated complaint needs POST …/cause-analysis"
+                if "cause_analysis" in missing else "")
         super().__init__(f"the case file is incomplete; missing: {', '.join(missing)} "
-                         "(a follow-up may be replaced by POST …/follow-up-impossible)")
+                         f"(a follow-up may be replaced by POST …/follow-up-impossible{hint})")
 
 
 class Archived(Conflict):

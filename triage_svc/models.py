@@ -68,6 +68,11 @@ class Case(Base):
     plan_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # 归档: a closed case made read-only.
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # 重复投诉: why this complaint counts as a repeated one (None: it does not); closing
+    # then needs its cause analysed ("对重复投诉,分析原因,制定预防措施").
+    repeat_reason: Mapped[str | None] = mapped_column(String(500))
+    # Retention: when intake purged the complainant's personal data (complaint.purged).
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
@@ -223,3 +228,46 @@ class CaseRecord(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     author: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Rectification(Base):
+    """A corrective action (整改措施: "对存在的问题,制定整改措施,确保问题得到有效解决") of a
+    case or an incident: what, who, by when, then verified with a note. Missed unverified,
+    it is reminded once (`reminded_at`, set under the row's lock with the event)."""
+
+    __tablename__ = "triage_rectifications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("triage_cases.id"), index=True)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("triage_incidents.id"),
+                                                    index=True)
+    action: Mapped[str] = mapped_column(String(2000))
+    owner: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verify_note: Mapped[str | None] = mapped_column(String(2000))
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        # The reminder check: unverified, unreminded, due.
+        Index("ix_triage_rectifications_open_due", "verified_at", "reminded_at", "due_at"),
+    )
+
+
+class Accountability(Base):
+    """An accountability record (追责问责: "对相关责任人员进行追责"), for the leadership only:
+    which department (and person), what was found, what measure was taken."""
+
+    __tablename__ = "triage_accountability"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("triage_cases.id"), index=True)
+    department: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str | None] = mapped_column(String(100))
+    finding: Mapped[str] = mapped_column(String(5000))
+    measure: Mapped[str] = mapped_column(String(2000))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)

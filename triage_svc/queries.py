@@ -16,6 +16,7 @@ from shared.paging import after_cursor, count_of, encode_cursor, page_of
 from triage_svc.closing import missing_parts
 from triage_svc.escalation import ANSWERED, is_overdue, overdue_clause
 from triage_svc.models import (
+    Accountability,
     AnswerVersion,
     Case,
     CaseRecord,
@@ -23,9 +24,11 @@ from triage_svc.models import (
     Incident,
     IncidentMember,
     MediaLink,
+    Rectification,
     TimelineEntry,
 )
 from triage_svc.schemas import (
+    AccountabilityOut,
     AnswerOut,
     AppealOut,
     CaseOut,
@@ -37,6 +40,7 @@ from triage_svc.schemas import (
     LevelCounts,
     MediaLinkOut,
     RecordOut,
+    RectificationOut,
     TimelineOut,
 )
 
@@ -191,7 +195,8 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
              now: datetime | None = None, ladder: list[Escalation] | None = None,
              links: list[MediaLink] | None = None,
              answers: list[AnswerOut] | None = None, records: list[RecordOut] | None = None,
-             missing: list[str] | None = None) -> CaseOut:
+             missing: list[str] | None = None,
+             rectifications: list[RectificationOut] | None = None) -> CaseOut:
     """A case as the API shows it; the lists left None are left out (a list page)."""
     return CaseOut(
         id=case.id, complaint_id=case.complaint_id, response_level=case.response_level,
@@ -207,6 +212,8 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
         channel=case.channel, answers=answers, owner=case.owner, plan_due_at=case.plan_by,
         archived_at=case.archived_at, records=records, missing=missing,
+        repeat_reason=case.repeat_reason, personal_data_purged_at=case.personal_data_purged_at,
+        rectifications=rectifications,
         escalations=None if ladder is None else [
             EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
         mentions=None if links is None else [
@@ -238,7 +245,8 @@ async def full_case(session: AsyncSession, case: Case) -> CaseOut:
                     links=await mentions_of(session, case.complaint_id),
                     answers=await answers_of(session, case.id),
                     records=await records_of(session, case.id),
-                    missing=await missing_parts(session, case))
+                    missing=await missing_parts(session, case),
+                    rectifications=await rectifications_of(session, case_id=case.id))
 
 
 async def case_view(session: AsyncSession, case_id: str) -> CaseOut | None:
@@ -323,3 +331,37 @@ async def incident_view(session: AsyncSession, incident_id: str) -> IncidentOut 
     if incident is None:
         return None
     return incident_out(incident, await members_of(session, [incident_id]))
+
+
+def rectification_out(row: Rectification, now: datetime | None = None) -> RectificationOut:
+    moment = now or datetime.now(UTC)
+    late = row.due_at <= moment or row.reminded_at is not None
+    status = "verified" if row.verified_at is not None else "overdue" if late else "open"
+    return RectificationOut(
+        id=row.id, case_id=row.case_id, incident_id=row.incident_id, action=row.action,
+        owner=row.owner, due_at=row.due_at, created_by=row.created_by,
+        created_at=row.created_at, status=status, verified_at=row.verified_at,
+        verified_by=row.verified_by, verify_note=row.verify_note, reminded_at=row.reminded_at)
+
+
+async def rectifications_of(session: AsyncSession, *, case_id: str | None = None,
+                            incident_id: str | None = None) -> list[RectificationOut]:
+    """The corrective actions of a case or an incident, oldest first."""
+    column = Rectification.case_id if case_id is not None else Rectification.incident_id
+    rows = await session.scalars(select(Rectification).where(
+        column == (case_id if case_id is not None else incident_id))
+        .order_by(Rectification.created_at, Rectification.id))
+    now = datetime.now(UTC)
+    return [rectification_out(row, now) for row in rows]
+
+
+def accountability_out(row: Accountability) -> AccountabilityOut:
+    return AccountabilityOut.model_validate(row, from_attributes=True)
+
+
+async def accountability_of(session: AsyncSession, case_id: str) -> list[AccountabilityOut]:
+    """The case's accountability records (追责问责), oldest first."""
+    rows = await session.scalars(select(Accountability).where(
+        Accountability.case_id == case_id).order_by(Accountability.recorded_at,
+                                                    Accountability.id))
+    return [accountability_out(row) for row in rows]

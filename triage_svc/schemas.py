@@ -75,13 +75,47 @@ class AppealOut(BaseModel):
 class RecordOut(BaseModel):
     """One version of a case-file record; `body` by `kind`: plan {method, owner, due_at},
     investigation {findings, root_cause, evidence}, opinion {text}, transfer
-    {from_department, from_owner, to_department, to_owner}, no_follow_up {reason}."""
+    {from_department, from_owner, to_department, to_owner}, no_follow_up {reason},
+    cause_analysis {cause, prevention} (重复投诉的原因分析)."""
 
-    kind: Literal["plan", "investigation", "opinion", "transfer", "no_follow_up"]
+    kind: Literal["plan", "investigation", "opinion", "transfer", "no_follow_up",
+                  "cause_analysis"]
     version: int
     body: dict[str, Any]
     author: str
     at: datetime
+
+
+class RectificationOut(BaseModel):
+    """A corrective action (整改措施) of a case or an incident."""
+
+    id: str
+    case_id: str | None = None
+    incident_id: str | None = None
+    action: str
+    owner: str
+    due_at: datetime
+    created_by: str
+    created_at: datetime
+    status: Literal["open", "overdue", "verified"] = Field(
+        description="open; overdue: past due_at unverified; verified")
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    verify_note: str | None = None
+    reminded_at: datetime | None = Field(None, description="when the overdue reminder went out")
+
+
+class AccountabilityOut(BaseModel):
+    """An accountability record (追责问责), shown to the leadership only."""
+
+    id: str
+    case_id: str
+    department: str
+    person: str | None = None
+    finding: str
+    measure: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 class CaseOut(BaseModel):
@@ -121,7 +155,15 @@ class CaseOut(BaseModel):
         "transfers, follow-up impossible), oldest first, on the single-case view")
     missing: list[str] | None = Field(
         None, description="what the record still lacks before the case may close "
-        "(registration, investigation, opinion, answer, follow_up), on the single-case view")
+        "(registration, investigation, opinion, answer, follow_up, and cause_analysis for "
+        "a repeated complaint), on the single-case view")
+    repeat_reason: str | None = Field(
+        None, description="重复投诉: why this counts as a repeated complaint (null: it does "
+        "not); its cause analysis is needed before it may close")
+    personal_data_purged_at: datetime | None = Field(
+        None, description="retention: when intake purged the complainant's personal data")
+    rectifications: list[RectificationOut] | None = Field(
+        None, description="corrective actions (整改措施), on the single-case view")
 
 
 class ComplaintCaseOut(BaseModel):
@@ -274,6 +316,40 @@ class CloseIn(_Action):
     reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
 
 
+class CauseAnalysisIn(_Action):
+    """对重复投诉,分析原因,制定预防措施 (plans-complaint-and-media-b.txt)."""
+
+    cause: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK,
+                       description="why the complainant had to come back")
+    prevention: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK,
+                            description="what prevents it happening again")
+
+
+class RectificationIn(_Action):
+    """整改措施: what is to be corrected, who answers for it, by when."""
+
+    action: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+    owner: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK,
+                       description="a roster member's id or name: the overdue reminder "
+                       "reaches them")
+    due_at: AwareDatetime = Field(description="in the future, with its time zone")
+
+
+class VerifyIn(_Action):
+    note: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK,
+                      description="how the correction was checked")
+
+
+class AccountabilityIn(_Action):
+    """追责问责: the department (and person) held to account, the finding, the measure."""
+
+    department: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)
+    person: str | None = Field(None, min_length=1, max_length=100,
+                               pattern=patterns.NOT_BLANK)
+    finding: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK)
+    measure: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+
+
 class RegistrationOut(BaseModel):
     """投诉登记表 as triage received it; the complainant's identity stays in intake."""
 
@@ -302,9 +378,10 @@ class DossierOut(BaseModel):
     acknowledgements, linked mentions and incident."""
 
     generated_at: datetime
-    personal_data: Literal["shown", "masked"] = Field(
+    personal_data: Literal["shown", "masked", "purged"] = Field(
         description="masked: phone numbers, e-mail addresses and ID numbers in free text are "
-        "masked (the caller lacks pii:read)")
+        "masked (the caller lacks pii:read); purged: the retention period ran out, intake "
+        "purged the complainant's data and free text is masked for everyone")
     case: CaseOut
     registration: RegistrationOut | None
     plans: list[RecordOut]
@@ -321,3 +398,9 @@ class DossierOut(BaseModel):
     mentions: list[MediaLinkOut]
     incident: IncidentOut | None
     notifications: str = Field(description="where the notification deliveries are")
+    cause_analyses: list[RecordOut] = Field(
+        default_factory=list, description="重复投诉的原因分析, when it is a repeated complaint")
+    rectifications: list[RectificationOut] = Field(
+        default_factory=list, description="整改措施 of the case and of its incident")
+    accountability: list[AccountabilityOut] | None = Field(
+        None, description="追责问责 records; null unless the caller holds accountability")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
@@ -51,6 +52,35 @@ async def recent_history(unit: Unit, complaint: ComplaintReceived, rules: Rules)
     return History(complainant_recent=complainant, target_recent=target)
 
 
+# The rules that recognise a repeated complaint (rules.toml): its words, or its history.
+REPEAT_RULES = ("repeated_text", "repeated_history")
+
+
+def repeat_reason(result: Assessment, history: History, rules: Rules) -> str | None:
+    """Why the complaint counts as a repeated one (重复投诉), None when it does not: a
+    repeat rule fired, or the same complainant (by keyed hash) complained before within
+    the rules' history window."""
+    fired = next((reason for reason in result.level_reasons
+                  if any(f"[{name} →" in reason for name in REPEAT_RULES)), None)
+    if fired is not None:
+        return fired[:500]
+    if history.complainant_recent:
+        return (f"{history.complainant_recent} earlier complaint(s) from the same complainant "
+                f"within {rules.history_window_days} days")
+    return None
+
+
+def pre_registered(result: Assessment, note: str | None) -> Assessment:
+    """A complainant pre-registered as at risk of escalating (易造成升级投诉…提前报备) has
+    this complaint raised one level (level 1 stays 1), with the reason."""
+    if note is None:
+        return result
+    level = max(1, result.response_level - 1)
+    reason = (f"pre-registered as at risk of escalating (提前报备): {note} "
+              f"[at_risk → level {level}]")
+    return replace(result, response_level=level, level_reasons=[*result.level_reasons, reason])
+
+
 async def _count(unit: Unit, condition: ColumnElement[bool]) -> int:
     return int(await unit.session.scalar(select(func.count()).select_from(Case).where(condition))
                or 0)
@@ -67,7 +97,8 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     )
     if existing is not None:
         return existing
-    result = assess(complaint, rules, await recent_history(unit, complaint, rules))
+    history = await recent_history(unit, complaint, rules)
+    result = pre_registered(assess(complaint, rules, history), complaint.at_risk)
     due = deadlines(result.response_level, complaint.received_at, rules)
     case = Case(
         id=uuid.uuid4().hex,
@@ -89,6 +120,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         media=complaint.media_involved or complaint.channel == "media",
         people_count=complaint.people_count,
         fingerprint=fingerprint(f"{complaint.subject or ''} {complaint.content}"),
+        repeat_reason=repeat_reason(result, history, rules),
         **due.model_dump(),
     )
     unit.session.add(case)
@@ -103,7 +135,9 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     unit.session.add(TimelineEntry(
         case_id=case.id, at=complaint.received_at, actor="triage", action="triaged",
         detail={"response_level": case.response_level, "category": case.category,
-                "incident_id": case.incident_id, "media": case.media},
+                "incident_id": case.incident_id, "media": case.media,
+                "repeat": case.repeat_reason is not None,
+                "at_risk": complaint.at_risk is not None},
         reason="; ".join(case.level_reasons),
     ))
     await actions.announce_triage(unit, case)

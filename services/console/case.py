@@ -31,6 +31,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "investigation": ("findings", "root_cause", "evidence_name", "evidence_url"),
     "opinion": ("text",), "transfer": ("to_department", "to_owner", "reason"),
     "follow-up-impossible": ("reason",), "archive": (),
+    "cause-analysis": ("cause", "prevention"),
+    "rectifications": ("action", "owner", "due_at"),
+    "accountability": ("department", "person", "finding", "measure"),
 }
 INTEGER_FIELDS = frozenset({"response_level", "satisfaction"})
 
@@ -41,6 +44,9 @@ async def case_context(console: Console, session: Session, case_id: str, *,
     case = await api.json(f"/api/v1/cases/{case_id}")
     complaint = await api.get(f"/api/v1/complaints/{case['complaint_id']}", reveal=reveal)
     notes = await api.get("/api/v1/notifications", {"case_id": case_id, "limit": 200})
+    # 追责问责 is the leadership's: only they fetch (and see) the records.
+    leadership = session.user.caller().has("accountability")
+    records = await api.get(f"/api/v1/cases/{case_id}/accountability") if leadership else None
     return {
         "case": case,
         "complaint": complaint.json() if complaint.status_code == 200 else None,
@@ -48,6 +54,8 @@ async def case_context(console: Console, session: Session, case_id: str, *,
         "revealed": reveal,
         "can_reveal": session.user.pii or session.user.role == "admin",
         "can_act": "cases:write" in session.user.scopes or session.user.role == "admin",
+        "leadership": leadership,
+        "accountability": records.json() if records and records.status_code == 200 else [],
         "oob_header": True,  # a fragment refreshes the page's header too
     }
 
@@ -125,14 +133,46 @@ async def act(request: Request, console: ConsoleDep, session: PostSessionDep, ca
         if value:
             body[name] = int(value) if name in INTEGER_FIELDS and value.isdigit() else value
     body = _case_file_body(body, console)
-    api = Api(console, session.user, language_of(request))
-    answer = await api.post(f"/api/v1/cases/{case_id}/{action}", body)
-    message = (("Done.", {}) if answer.status_code == 200 else
+    return await _post_action(request, console, session, case_id,
+                              f"/api/v1/cases/{case_id}/{action}", body)
+
+
+@router.post("/cases/{case_id}/rectifications/{rectification_id}/verify",
+             response_class=HTMLResponse)
+async def verify_rectification(request: Request, console: ConsoleDep, session: PostSessionDep,
+                               case_id: str, rectification_id: str) -> Response:
+    """验证 a corrective action, with its note, through the API."""
+    form = await request.form()
+    body = {"note": str(form.get("note") or "").strip()}
+    return await _post_action(
+        request, console, session, case_id,
+        f"/api/v1/cases/{case_id}/rectifications/{rectification_id}/verify", body)
+
+
+@router.post("/cases/{case_id}/pre-register", response_class=HTMLResponse)
+async def pre_register(request: Request, console: ConsoleDep, session: PostSessionDep,
+                       case_id: str) -> Response:
+    """提前报备 this case's complainant: intake hashes their contact (the console never
+    sees it), and their next complaint is raised one level."""
+    form = await request.form()
+    case = await Api(console, session.user).json(f"/api/v1/cases/{case_id}")
+    body = {"complaint_id": case["complaint_id"], "note": str(form.get("note") or "").strip()}
+    return await _post_action(request, console, session, case_id,
+                              "/api/v1/complainants/at-risk", body,
+                              done_message="Pre-registered: their next complaint is raised "
+                                           "one level.")
+
+
+async def _post_action(request: Request, console: Console, session: Session, case_id: str,
+                       path: str, body: dict[str, Any], *,
+                       done_message: str = "Done.") -> Response:
+    answer = await Api(console, session.user, language_of(request)).post(path, body)
+    done = answer.status_code in (200, 201)
+    message = ((done_message, {}) if done else
                ("This action is not allowed now: {detail}" if answer.status_code == 409
                 else "Refused: {detail}", {"detail": problem_detail(answer)}))
     # The API's status goes back too: the page swaps 403, 409 and 422 answers in (base.html's
     # htmx config) and keeps what the user typed unless the action was done.
-    status = 200 if answer.status_code == 200 else answer.status_code
+    status = 200 if done else answer.status_code
     return render(request, console, session, "_case_panel.html", status=status,
-                  message=message, ok=answer.status_code == 200,
-                  **await case_context(console, session, case_id))
+                  message=message, ok=done, **await case_context(console, session, case_id))

@@ -201,6 +201,29 @@ ZH: dict[str, str] = {
     "planned": "制定处理方案", "investigated": "调查核实", "opinion_given": "提出处理意见",
     "transferred": "已转交", "follow_up_impossible": "无法回访", "archived": "已归档",
     "notification_acknowledged": "通知已确认",
+    # repeats, rectification, accountability, pre-registration, retention
+    "Cause of the repeat": "重复投诉的原因", "Prevention": "预防措施",
+    "Record cause analysis": "记录原因分析", "Corrective action": "整改措施",
+    "Rectification deadline": "整改期限", "Add rectification": "添加整改措施",
+    "Person held to account": "责任人（可选）", "Finding": "调查结论",
+    "Measure taken": "处理措施", "Record accountability": "记录追责问责",
+    "Why this complainant may escalate": "易升级投诉的原因",
+    "Their next complaint is raised one level": "该投诉人的下一次投诉提高一级响应",
+    "Pre-register as at risk": "提前报备",
+    "Pre-registered: their next complaint is raised one level.":
+        "已报备：该投诉人的下一次投诉将提高一级响应。",
+    "Repeated complaint": "重复投诉", "cause analysis needed before close": "结案前需分析原因",
+    "Personal data": "个人信息",
+    "Purged under the retention period on {at}": "已于 {at} 按保存期限清除",
+    "Rectifications": "整改措施", "rectification open": "整改中",
+    "rectification overdue": "整改逾期", "rectification verified": "已验证",
+    "Verified by {who}": "{who} 验证", "Verification note": "验证说明", "Verify": "验证",
+    "No rectifications": "尚无整改措施", "Accountability": "追责问责",
+    "No accountability records": "尚无追责问责记录",
+    "cause_analysis": "重复投诉原因分析", "cause_analysed": "分析重复投诉原因",
+    "rectification_added": "添加整改措施", "rectification_verified": "整改已验证",
+    "rectification_overdue": "整改逾期提醒", "accountability_recorded": "记录追责问责",
+    "personal_data_purged": "个人信息已按期限清除",
 }
 
 
@@ -210,7 +233,11 @@ EN: dict[str, str] = {code: code.replace("_", " ").capitalize() for code in (
     "privacy", "safety", "legal", "other", "received", "triaged", "acknowledged",
     "investigating", "responded", "follow_up", "closed", "reopened", "duty_room",
     "department_head", "department_liaison", "general_affairs", "leadership_group",
-    "superior_authority", "public_opinion_team", "case_owner", "account_manager")}
+    "superior_authority", "public_opinion_team", "case_owner", "account_manager",
+    "cause_analysis", "cause_analysed", "rectification_added", "rectification_verified",
+    "rectification_overdue", "accountability_recorded", "personal_data_purged")} | {
+    "rectification open": "Open", "rectification overdue": "Overdue",
+    "rectification verified": "Verified"}
 
 
 def translator(language: Language) -> Callable[..., str]:

@@ -28,7 +28,8 @@ _DUTY = frozenset({"complaints:write", "complaints:read", "cases:read", "cases:w
 # Roles map to the API's scopes (the plans' 值班室/客服部, 应急领导小组, 舆情监测小组).
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     "duty_officer": _DUTY,
-    "leader": _DUTY | {"statements:approve"},
+    # 追责问责 is the leadership's: only leaders (and admin) see or record accountability.
+    "leader": _DUTY | {"statements:approve", "accountability"},
     "opinion_officer": frozenset({"cases:read", "mentions:write", "statements:draft"}),
     "admin": frozenset({"admin"}),
 }

@@ -65,6 +65,9 @@ class ComplaintReceived(EventPayload):
     complainant_key: str | None = None
     submitted_by: str | None = None
     external_ref: str | None = Field(None, description="the filing caller's own reference")
+    at_risk: str | None = Field(
+        None, description="the complainant was pre-registered as at risk of escalating "
+        "(易造成升级投诉…提前报备): the pre-registration's note, masked; null when not")
 
 
 @register("complaint.triaged", 1)
@@ -119,7 +122,10 @@ class CaseUpdated(EventPayload):
     complaint_id: str
     action: str = Field(description="e.g. acknowledged, assigned, level_changed, state_changed, "
                         "planned, investigated, opinion_given, transferred, "
-                        "follow_up_impossible, archived")
+                        "follow_up_impossible, archived, cause_analysed (重复投诉的原因分析), "
+                        "rectification_added, rectification_verified, rectification_overdue "
+                        "(整改措施), accountability_recorded (追责问责), "
+                        "personal_data_purged (retention)")
     state: CaseState
     response_level: int = Field(ge=1, le=4)
     actor: str
@@ -266,3 +272,29 @@ class StatementApproved(EventPayload):
     language: Literal["zh", "en"] = "zh"
     approved_by: str
     approved_at: datetime
+
+
+@register("complaint.purged", 1)
+class ComplaintPurged(EventPayload):
+    """Intake purged an archived complaint's personal data once its retention period ran
+    out (the sealed fields and text are gone, so nothing can decrypt them again)."""
+
+    complaint_id: str
+    archived_at: datetime
+    purged_at: datetime
+
+
+@register("rectification.overdue", 1)
+class RectificationOverdue(EventPayload):
+    """A corrective action (整改措施) passed its deadline unverified; published once."""
+
+    rectification_id: str
+    case_id: str | None = None
+    complaint_id: str | None = None
+    incident_id: str | None = None
+    action: str = Field(description="the corrective action, masked")
+    owner: str = Field(description="who answers for it (a roster member's id or name)")
+    department: str | None = None
+    due_at: datetime
+    overdue_at: datetime
+    drill: bool = False

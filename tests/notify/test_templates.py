@@ -12,6 +12,7 @@ from shared.events.schemas import (
     ComplaintTriaged,
     IncidentOpened,
     IncidentUpdated,
+    RectificationOverdue,
     StatementApproved,
 )
 from tests.notify.peers import NOW, triaged
@@ -35,6 +36,9 @@ CASES = {
     StatementApproved.topic: StatementApproved(
         statement_id="s", title="说明", text="公司正在处理。", approved_by="leader",
         approved_at=NOW).model_dump(mode="json"),
+    RectificationOverdue.topic: RectificationOverdue(
+        rectification_id="r", case_id="k", complaint_id="c", action="更换营业厅叫号系统",
+        owner="wang.fang", due_at=NOW, overdue_at=NOW).model_dump(mode="json"),
     DIGEST_EVENT_TYPE: {"items": [triaged(4).model_dump(mode="json")] * 2},
 }
 
@@ -61,3 +65,12 @@ def test_a_raised_incident_says_from_which_level() -> None:
     zh = Templates("Asia/Shanghai").render(IncidentUpdated.topic, "zh", {
         "d": CASES[IncidentUpdated.topic], "links": LINKS, "drill": False})
     assert "升级为一级" in zh.subject and "原二级" in zh.text and "31 件" in zh.text
+
+
+def test_an_overdue_rectification_names_the_action_owner_and_deadline() -> None:
+    for language, words in (("zh", ("整改措施：更换营业厅叫号系统", "责任人：wang.fang")),
+                            ("en", ("Corrective action: 更换营业厅叫号系统", "Owner: wang.fang"))):
+        message = Templates("Asia/Shanghai").render(RectificationOverdue.topic, language, {
+            "d": CASES[RectificationOverdue.topic], "links": LINKS, "drill": False})
+        assert all(word in message.text for word in words), message.text
+        assert LINKS["case"] in message.text and LINKS["incident"] not in message.text

@@ -24,6 +24,7 @@ LISTS = {
     "/api/v1/mentions": ("id", "received_at"),
     "/api/v1/admin/keys": ("id", "created_at"),
     "/api/v1/admin/users": ("username", None),
+    "/api/v1/complainants/at-risk": ("id", "registered_at"),
 }
 
 
@@ -65,7 +66,8 @@ async def _file(system: System) -> None:
                                         "scopes": ["cases:read"]}),
                 ("/api/v1/admin/users", {"username": f"user-{n}", "display_name": f"U{n}",
                                          "password": "x" * 12, "role": "duty_officer"}),
-                ("/api/v1/mentions", {"source": "news", "content": f"第{n}条报道"})):
+                ("/api/v1/mentions", {"source": "news", "content": f"第{n}条报道"}),
+                ("/api/v1/complainants/at-risk", {"phone": f"1380000000{n}", "note": "n"})):
             made = await system.client.post(resource, json=body)
             assert made.status_code in (201, 202), made.text
         put = await system.client.put(f"/api/v1/callbacks/hotline-{n}", json={

@@ -54,10 +54,22 @@ VALID_BODIES: dict[str, list[Any]] = {
                                        "secret": "s" * 16}],
     "POST /api/v1/statements": [{"title": "口径", "text": "正在处理", "incident_id": None}],
     "POST /api/v1/mentions": [MENTION, {"mentions": [MENTION]}],
+    "POST /api/v1/cases/{case_id}/cause-analysis": [{"cause": "退款漏笔", "prevention": "核对"}],
+    "POST /api/v1/cases/{case_id}/rectifications": [{
+        "action": "建立巡检", "owner": "wang", "due_at": "2099-01-01T10:00:00+08:00"}],
+    "POST /api/v1/cases/{case_id}/rectifications/{rectification_id}/verify": [{"note": "已验"}],
+    "POST /api/v1/incidents/{incident_id}/rectifications": [{
+        "action": "更换管道", "owner": "wang", "due_at": "2099-01-01T10:00:00+08:00"}],
+    "POST /api/v1/incidents/{incident_id}/rectifications/{rectification_id}/verify": [{
+        "note": "已验"}],
+    "POST /api/v1/cases/{case_id}/accountability": [{
+        "department": "营业厅", "person": "张", "finding": "未巡检", "measure": "通报"}],
+    "POST /api/v1/complainants/at-risk": [{"phone": "13812345678", "note": "扬言找媒体"}],
 }
 # Batch items are validated one by one: an item with an unknown field gets its own 422.
 BATCHES = {"POST /api/v1/complaints/batch": "complaints", "POST /api/v1/mentions": "mentions"}
-PATH_VALUES = {"username": "admin", "owner": "hotline-a", "member_id": "m1"}
+PATH_VALUES = {"username": "admin", "owner": "hotline-a", "member_id": "m1",
+               "rectification_id": "0" * 32}
 
 
 def json_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, str]]:

@@ -1,5 +1,6 @@
 """Case-file routes: handling plan, investigation, opinion, transfer, follow-up
-impossible, archive (scope cases:write) and the dossier (cases:read)."""
+impossible, a repeated complaint's cause analysis, archive (scope cases:write) and the
+dossier (cases:read)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from triage_svc.actions import writable_case
 from triage_svc.api.deps import CONFLICT, DOMAIN_ERRORS, CallerDep, RulesDep, actor_of
 from triage_svc.schemas import (
     CaseOut,
+    CauseAnalysisIn,
     DossierOut,
     InvestigationIn,
     NoFollowUpIn,
@@ -80,9 +82,20 @@ async def follow_up_impossible(case_id: str, body: NoFollowUpIn, unit: UnitDep,
     return queries.case_out(case)
 
 
+@router.post("/{case_id}/cause-analysis", response_model=CaseOut, responses=CONFLICT)
+async def cause_analysis(case_id: str, body: CauseAnalysisIn, unit: UnitDep,
+                         caller: CallerDep) -> CaseOut:
+    """对重复投诉,分析原因,制定预防措施: a case with a `repeat_reason` closes only with it
+    (closing answers 409 naming cause_analysis). A later one is a new version."""
+    case = await writable_case(unit, case_id)
+    await casefile.analyse_cause(unit, case, actor_of(caller), body.cause, body.prevention)
+    return queries.case_out(case)
+
+
 @router.post("/{case_id}/archive", response_model=CaseOut, responses=CONFLICT)
 async def archive(case_id: str, unit: UnitDep, caller: CallerDep) -> CaseOut:
-    """归档: a closed case becomes read-only; every later write answers 409."""
+    """归档: a closed case becomes read-only; every later write answers 409. Refused (409)
+    while a corrective action (整改措施) of the case is not verified."""
     case = await writable_case(unit, case_id)
     await casefile.archive(unit, case, actor_of(caller))
     return queries.case_out(case)
@@ -101,8 +114,11 @@ async def read_dossier(case_id: str, session: ReadSessionDep, caller: CallerDep,
                        ) -> DossierOut | Response:
     """归档资料 (投诉登记表、调查报告、处理意见、反馈记录) with the timeline, escalations,
     acknowledgements, linked mentions and incident. Phone numbers, e-mail addresses and ID
-    numbers in its free text are masked unless the caller has pii:read."""
-    found = await dossier.build(session, case_id, pii=caller.has("pii:read"))
+    numbers in its free text are masked unless the caller has pii:read, and for everyone
+    once retention purged the complainant's data (`personal_data: purged`). Accountability
+    records (追责问责) only for a caller with the accountability scope."""
+    found = await dossier.build(session, case_id, pii=caller.has("pii:read"),
+                                accountability=caller.has("accountability"))
     if found is None:
         raise HTTPException(404, f"no case {case_id}")
     if format == "json":
