@@ -141,10 +141,12 @@ def main() -> int:
     print(f"\n{'':<14}{'set':<34}{'rows':>5}{'exact':>9}{'category':>10}{'severe':>8}"
           f"{'over':>6}{'raised':>8}{'CPU ms':>9}")
     print("\n".join(table))
+    # The aims are judged on the sets in the table (a held-out set when present), not on
+    # the cross-validation below, which is a development estimate.
+    print("aims on the sets above:", "all met" if ok else "NOT all met")
     if args.cv:
         print_cross_validation([p for kind, p in sets if kind == "in-sample"], rules,
                                args.folds, args.each_file)
-    print("aims:", "all met" if ok else "NOT all met")
     return 0 if ok else 1
 
 
