@@ -24,12 +24,14 @@ from pydantic import (
     field_validator,
 )
 
+from shared.events.schemas import Category
 from shared.toml_lines import TomlLines
 
 DEFAULT_ROSTER = Path(__file__).with_name("roster.toml")
 # `callback` is not a member channel: hotline callbacks are configured per API-key owner.
 CHANNELS = ("log", "webhook", "email", "sms", "dingtalk", "wecom", "feishu")
 LANGUAGES = ("zh", "en")
+CATEGORIES: tuple[str, ...] = Category.__args__
 
 
 class RosterError(ValueError):
@@ -80,6 +82,10 @@ class Routing:
     digest_levels: frozenset[int] = frozenset({4})
     incidents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     statement: tuple[str, ...] = ("department_liaison", "public_opinion_team")
+    # By category as well as by level: "对涉及法律问题的投诉,由法务部协助处理"
+    # (plans-complaint-and-media-a.txt); privacy to the data-protection officer, safety to
+    # the safety officer ([category] in roster.toml).
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def roles_for_incident(self, kind: str, level: int) -> tuple[str, ...]:
         """A kind without a rule of its own (a group complaint) follows its level's roles."""
@@ -201,6 +207,16 @@ class RosterFile(_Table):
     digest: DigestTable = Field(default_factory=DigestTable)
     incident: dict[str, list[Text]] = Field(default_factory=dict)
     statement: StatementTable = Field(default_factory=StatementTable)
+    category: dict[str, list[Text]] = Field(default_factory=dict)
+
+    @field_validator("category")
+    @classmethod
+    def known_categories(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown category {', '.join(unknown)}; known: "
+                             f"{', '.join(CATEGORIES)}")
+        return value
 
     @field_validator("routing")
     @classmethod
@@ -213,7 +229,8 @@ class RosterFile(_Table):
         levels = {level: tuple(roles) for level, roles in self.routing.items()}
         rules = Routing(levels, frozenset(self.digest.levels),
                         {kind: tuple(roles) for kind, roles in self.incident.items()},
-                        tuple(self.statement.roles))
+                        tuple(self.statement.roles),
+                        {name: tuple(roles) for name, roles in self.category.items()})
         return Roster(tuple(m.to_member() for m in self.member), levels, rules,
                       tuple(d.to_slot() for d in self.duty))
 

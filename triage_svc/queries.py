@@ -22,6 +22,7 @@ from triage_svc.models import (
     Escalation,
     Incident,
     IncidentMember,
+    IncidentRecord,
     MediaLink,
     TimelineEntry,
 )
@@ -34,6 +35,7 @@ from triage_svc.schemas import (
     EscalationOut,
     FollowUpOut,
     IncidentOut,
+    IncidentRecordOut,
     LevelCounts,
     MediaLinkOut,
     RecordOut,
@@ -207,6 +209,7 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         assignee=case.assignee, answer=case.answer, satisfaction=case.satisfaction,
         channel=case.channel, answers=answers, owner=case.owner, plan_due_at=case.plan_by,
         archived_at=case.archived_at, records=records, missing=missing,
+        media_at=case.media_at,
         escalations=None if ladder is None else [
             EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
         mentions=None if links is None else [
@@ -319,7 +322,15 @@ def incident_out(incident: Incident, members: Members) -> IncidentOut:
 
 
 async def incident_view(session: AsyncSession, incident_id: str) -> IncidentOut | None:
+    """One incident with its records (a group's registrations and work groups)."""
     incident = await session.get(Incident, incident_id)
     if incident is None:
         return None
-    return incident_out(incident, await members_of(session, [incident_id]))
+    out = incident_out(incident, await members_of(session, [incident_id]))
+    rows = await session.scalars(select(IncidentRecord).where(
+        IncidentRecord.incident_id == incident_id).order_by(
+        IncidentRecord.at, IncidentRecord.kind, IncidentRecord.version))
+    out.records = [IncidentRecordOut.model_validate(r, from_attributes=True) for r in rows]
+    latest = {r.kind: r for r in out.records}
+    out.registration, out.work_group = latest.get("registration"), latest.get("work_group")
+    return out
