@@ -77,7 +77,7 @@ def _media_escalation() -> CaseEscalated:
     hour = dt.timedelta(hours=1)
     form = MediaForm(
         received_at=NOW, media_since=NOW, channel="hotline", subject="宽带断网",
-        content="断网三天没人管，我要找记者曝光", location="幸福小区", people_count=1,
+        content="断网三天没人管，我要找记者曝光", location="幸福小区",
         category="after_sales", receiving_department="客服部", receiver="wang.fang",
         state="acknowledged",
         mentions=[MediaMention(source="weibo", url="https://weibo.example/1")],
@@ -106,7 +106,8 @@ async def test_the_media_form_is_rendered_and_emailed_to_general_affairs(
     assert isinstance(payload, bytes)
     body = payload.decode()
     for shown in ("《媒体投诉登记表》", "接收部门：客服部", "接收人员：wang.fang",
-                  "投诉内容：断网三天没人管，我要找记者曝光", "都市晚报 李记者", "已安排抢修，今日恢复",
+                  "投诉内容：断网三天没人管，我要找记者曝光", "都市晚报 李记者",
+                  "已安排抢修，今日恢复",
                   "weibo https://weibo.example/1", "媒体投诉登记表报综合部"):
         assert shown in body, shown
 
