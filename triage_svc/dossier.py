@@ -51,7 +51,7 @@ async def build(session: AsyncSession, case_id: str, *, pii: bool) -> DossierOut
     registration = await session.get(Registration, case.id)
     incident = await incident_view(session, case.incident_id) if case.incident_id else None
     by_kind = {kind: [r for r in records if r.kind == kind] for kind in (
-        "plan", "investigation", "opinion", "transfer", "no_follow_up")}
+        "plan", "investigation", "opinion", "transfer", "no_follow_up", "interview")}
     dossier = DossierOut(
         generated_at=datetime.now(UTC), personal_data="shown" if pii else "masked",
         case=full.model_copy(update={"timeline": None, "answers": None, "escalations": None,
@@ -67,7 +67,8 @@ async def build(session: AsyncSession, case_id: str, *, pii: bool) -> DossierOut
         timeline=timeline, escalations=full.escalations or [],
         acknowledgements=[t for t in timeline
                           if t.action in ("notification_acknowledged", "acknowledged")],
-        mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS)
+        mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS,
+        interviews=by_kind["interview"])
     if pii:
         return dossier
     return DossierOut.model_validate(mask_tree(dossier.model_dump(mode="json")))
@@ -116,7 +117,13 @@ def render_pdf(dossier: DossierOut, timezone: str = "Asia/Shanghai") -> bytes:
                for r in dossier.follow_up_impossible], widths=[3, 2, 2, 7]), empty="（无）"),
         _records("转交 Transfers", dossier.transfers, lambda b: [
             ("转出", f"{b.get('from_department') or '—'} / {b.get('from_owner') or '—'}"),
-            ("转入", f"{b['to_department']} / {b.get('to_owner') or '—'}")], at),
+            ("转入", f"{b['to_department']} / {b.get('to_owner') or '—'}"),
+            *([("管辖", "不属于管辖范围，转交相关单位")] if b.get("out_of_jurisdiction") else [])],
+            at),
+        _records("采访记录 Interviews", dossier.interviews, lambda b: [
+            ("时间地点", f"{at(b['at'])} {b['place']}"),
+            ("记者", f"{b['outlet']} {b['reporter']}"), ("议题", b.get("topic") or "—"),
+            ("答复内容", b["answers"])], at),
         pdf.Section("升级记录 Escalations", table=pdf.Table(
             ["步骤", "角色", "时钟", "到期", "状态", "确认人"],
             [[str(e.step), e.role, e.clock, at(e.due_at), e.status, e.acknowledged_by or ""]

@@ -348,6 +348,8 @@ class DossierOut(BaseModel):
     mentions: list[MediaLinkOut]
     incident: IncidentOut | None
     notifications: str = Field(description="where the notification deliveries are")
+    interviews: list[RecordOut] = Field(
+        default_factory=list, description="采访记录 of a media complaint, oldest first")
 
 
 class InterviewIn(_Action):

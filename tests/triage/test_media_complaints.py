@@ -7,12 +7,13 @@ and make a case a media complaint. And a transfer out of the organisation's juri
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.events.schemas import CaseEscalated
-from tests.support import System
+from tests.support import System, pdf_text
 from tests.triage.test_case_file import SECOND, _case, _file, _post, _triage, _updates
 from triage_svc import escalation, severity
 
@@ -104,7 +105,8 @@ async def test_an_ordinary_complaint_has_no_media_clocks(system: System) -> None
     assert _media_timers(case) == {}
 
 
-async def test_an_interview_is_recorded_and_makes_a_media_complaint(system: System) -> None:
+async def test_an_interview_is_recorded_and_makes_a_media_complaint(system: System,
+                                                                   tmp_path: Path) -> None:
     runtime, rules = _triage(system)
     case_id = await _file(system, ORDINARY)
     interview = {"at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
@@ -130,6 +132,14 @@ async def test_an_interview_is_recorded_and_makes_a_media_complaint(system: Syst
     [account] = [e for e in await _updates(runtime, case_id, CaseEscalated)
                  if e["clock"] == "media_account"]
     assert [i["outlet"] for i in account["media_form"]["interviews"]] == ["都市晚报", "都市晚报"]
+
+    # The dossier keeps them, in JSON and in print.
+    dossier = (await system.client.get(f"/api/v1/cases/{case_id}/dossier")).json()
+    assert [r["body"]["reporter"] for r in dossier["interviews"]] == ["李记者", "张记者"]
+    printed = await system.client.get(f"/api/v1/cases/{case_id}/dossier",
+                                      params={"format": "pdf"})
+    text = pdf_text(printed.content, tmp_path)
+    assert "采访记录" in text and "都市晚报" in text
 
 
 async def test_bad_interviews_are_refused(system: System) -> None:
