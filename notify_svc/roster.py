@@ -13,7 +13,7 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -31,7 +31,7 @@ DEFAULT_ROSTER = Path(__file__).with_name("roster.toml")
 # `callback` is not a member channel: hotline callbacks are configured per API-key owner.
 CHANNELS = ("log", "webhook", "email", "sms", "dingtalk", "wecom", "feishu")
 LANGUAGES = ("zh", "en")
-CATEGORIES: tuple[str, ...] = Category.__args__
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 class RosterError(ValueError):

@@ -221,7 +221,7 @@ async def _fire(unit: Unit, case: Case, timer: Escalation, rules: Rules, now: da
                                rules.calendar)
     case.escalation_step = max(case.escalation_step, timer.step)
     # A media clock that fired starts the ones that run from it (media_company_team).
-    media.schedule_after(unit.session, case, timer, rules, now)
+    await media.schedule_after(unit.session, case, timer, rules, now)
     why = (f"{skipped_role} did not acknowledge by {deadline.isoformat()} (跨级上报)"
            if skipped_role else f"{timer.clock} deadline {deadline.isoformat()} missed")
     _timeline(unit, case, now, "escalated", {

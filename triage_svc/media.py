@@ -38,13 +38,19 @@ def mark(session: AsyncSession, case: Case, rules: Rules, at: datetime) -> bool:
     return True
 
 
-def schedule_after(session: AsyncSession, case: Case, fired: Escalation, rules: Rules,
-                   now: datetime) -> None:
+async def schedule_after(session: AsyncSession, case: Case, fired: Escalation, rules: Rules,
+                         now: datetime) -> None:
     """A media clock fired: start the clocks that run from it ("如果不能在综合部权限范围内
     解决,则必须在1小时内…召集成立…公司级媒体投诉处理小组": an hour from general affairs'
-    receiving the full account)."""
-    for step in rules.media.steps:
-        if step.after == fired.clock:
+    receiving the full account), once (a skip-level timer on the same clock starts none)."""
+    following = [step for step in rules.media.steps if step.after == fired.clock]
+    if not following:
+        return
+    await session.flush()
+    existing = set((await session.scalars(select(Escalation.clock).where(
+        Escalation.case_id == case.id))).all())
+    for step in following:
+        if step.clock not in existing:
             _add_timer(session, case, step, clocks.due(now, step.within, rules.calendar))
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -367,6 +367,8 @@ class InterviewIn(_Action):
 
 
 EmotionalState = Literal["calm", "anxious", "agitated", "hostile"]
+ComplaintId = Annotated[str, Field(min_length=1, max_length=64, pattern=patterns.NOT_BLANK)]
+PersonName = Annotated[str, Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK)]
 
 
 class GroupRegistrationIn(_Action):
@@ -379,7 +381,7 @@ class GroupRegistrationIn(_Action):
     emotional_state: EmotionalState = Field(
         description="当前情绪状态: calm 平稳, anxious 焦虑, agitated 激动, hostile 对立")
     note: str | None = Field(None, max_length=2000, description="how the state shows")
-    representatives: list[str] = Field(
+    representatives: list[ComplaintId] = Field(
         min_length=2, max_length=3, description="推选代表: 2 or 3 complaint ids, one per "
         "representative's own complaint (their identity stays in intake); a complaint not in "
         "the incident yet joins it")
@@ -388,7 +390,7 @@ class GroupRegistrationIn(_Action):
 class TeamIn(_Action):
     lead: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK,
                       description="the team's 负责人")
-    members: list[str] = Field(default_factory=list, max_length=50)
+    members: list[PersonName] = Field(default_factory=list, max_length=50)
 
 
 class WorkGroupIn(_Action):

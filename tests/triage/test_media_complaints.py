@@ -133,6 +133,14 @@ async def test_an_interview_is_recorded_and_makes_a_media_complaint(system: Syst
                  if e["clock"] == "media_account"]
     assert [i["outlet"] for i in account["media_form"]["interviews"]] == ["都市晚报", "都市晚报"]
 
+    # Nobody acknowledges: skip-level reaches past general affairs on the same clock, and
+    # the company-level team's clock still starts only once.
+    await escalation.check(runtime, rules, now=since + 6 * 60 * MINUTE)
+    later = await _case(system, case_id)
+    assert [e["clock"] for e in later["escalations"]].count("media_company_team") == 1
+    assert any(e["reason"] == "not_acknowledged" and e["clock"] == "media_account"
+               for e in later["escalations"])
+
     # The dossier keeps them, in JSON and in print.
     dossier = (await system.client.get(f"/api/v1/cases/{case_id}/dossier")).json()
     assert [r["body"]["reporter"] for r in dossier["interviews"]] == ["李记者", "张记者"]
