@@ -119,9 +119,9 @@ def test_only_the_full_account_step_carries_the_form(language: str) -> None:
     with_form = _media_escalation()
     without = with_form.model_copy(update={"media_form": None, "clock": "media_report",
                                            "step": 0, "step_role": "account_manager"})
-    full = templates.render("case.escalated", language, {
+    full = templates.render(CaseEscalated.topic, language, {
         "d": with_form.model_dump(mode="json"), "links": links, "drill": False})
-    plain = templates.render("case.escalated", language, {
+    plain = templates.render(CaseEscalated.topic, language, {
         "d": without.model_dump(mode="json"), "links": links, "drill": False})
     assert "都市晚报" in full.text and "媒体投诉登记表" in full.subject
     assert "都市晚报" not in plain.text and "媒体投诉登记表" not in plain.subject
