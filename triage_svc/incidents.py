@@ -390,13 +390,13 @@ async def register_group(unit: Unit, incident: Incident, actor: str, body: dict[
         if case.incident_id not in (None, incident.id):
             raise Conflict(f"complaint {complaint_id} belongs to incident {case.incident_id}")
         cases.append(case)
-    joining = [c for c in cases if c.incident_id != incident.id]
-    await _attach(unit, incident, sorted(joining, key=lambda c: c.id), rules, now, set())
+    joining = sorted((c for c in cases if c.incident_id != incident.id), key=lambda c: c.id)
+    if joining:  # as any look-alike joins: head-count, level, `members_added`
+        await _join_group(unit, incident, joining, rules, set())
     version = await add_record(unit, incident, "registration",
                                {**body, "representatives": list(representatives)}, actor, now)
     incident.updated_at = now
-    await _announce(unit, incident, incident.response_level, now,
-                    complaints=[c.complaint_id for c in joining], action="registered",
+    await _announce(unit, incident, incident.response_level, now, action="registered",
                     actor=actor, version=version)
     return version
 

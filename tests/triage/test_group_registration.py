@@ -80,7 +80,10 @@ async def test_a_group_is_registered_with_its_representatives(system: System) ->
     updates = [u for u in await _incident_updates(triage, incident["id"])
                if u["action"] == "registered"]
     assert [(u["record_version"], u["actor"]) for u in updates] == [(1, "ops"), (2, "ops")]
-    assert updates[0]["added_complaint_ids"] == [other["complaint_id"]]
+    [joined_event] = [u for u in await _incident_updates(triage, incident["id"])
+                      if u["action"] == "members_added"]
+    assert joined_event["added_complaint_ids"] == [other["complaint_id"]]
+    assert read["people_count"] == incident["people_count"] + 1  # the representative's
 
 
 async def test_bad_registrations_are_refused(system: System) -> None:
