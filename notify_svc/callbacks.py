@@ -64,6 +64,10 @@ async def call_back(recorder: Recorder, unit: Unit, event: Envelope,
         "answer": answer, "answer_version": (
             data.answer_version if isinstance(data, CaseUpdated) else None),
         "drill": data.drill, "event_type": event.type, "at": event.time.isoformat()}
+    if isinstance(data, CaseUpdated) and data.out_of_jurisdiction:
+        # 不属于管辖范围: "应告知举报投诉人转交相关单位处理" — the hotline tells the complainant
+        # which unit has it now.
+        context.update(out_of_jurisdiction=True, transferred_to=data.to_department)
     hotline = Recipient(f"hotline:{owner.owner}", ("hotline",), "callback", callback.url, "zh")
     await recorder.record(unit, event, [hotline],
                           Refs(data.complaint_id, data.complaint_id, data.case_id), context)

@@ -13,7 +13,7 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -24,12 +24,14 @@ from pydantic import (
     field_validator,
 )
 
+from shared.events.schemas import Category
 from shared.toml_lines import TomlLines
 
 DEFAULT_ROSTER = Path(__file__).with_name("roster.toml")
 # `callback` is not a member channel: hotline callbacks are configured per API-key owner.
 CHANNELS = ("log", "webhook", "email", "sms", "dingtalk", "wecom", "feishu")
 LANGUAGES = ("zh", "en")
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 class RosterError(ValueError):
@@ -82,6 +84,10 @@ class Routing:
     statement: tuple[str, ...] = ("department_liaison", "public_opinion_team")
     # Who besides its owner hears of an overdue corrective action (整改措施).
     rectification: tuple[str, ...] = ("general_affairs",)
+    # By category as well as by level: "对涉及法律问题的投诉,由法务部协助处理"
+    # (plans-complaint-and-media-a.txt); privacy to the data-protection officer, safety to
+    # the safety officer ([category] in roster.toml).
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def roles_for_incident(self, kind: str, level: int) -> tuple[str, ...]:
         """A kind without a rule of its own (a group complaint) follows its level's roles."""
@@ -208,6 +214,16 @@ class RosterFile(_Table):
     incident: dict[str, list[Text]] = Field(default_factory=dict)
     statement: StatementTable = Field(default_factory=StatementTable)
     rectification: RectificationTable = Field(default_factory=RectificationTable)
+    category: dict[str, list[Text]] = Field(default_factory=dict)
+
+    @field_validator("category")
+    @classmethod
+    def known_categories(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown category {', '.join(unknown)}; known: "
+                             f"{', '.join(CATEGORIES)}")
+        return value
 
     @field_validator("routing")
     @classmethod
@@ -220,7 +236,8 @@ class RosterFile(_Table):
         levels = {level: tuple(roles) for level, roles in self.routing.items()}
         rules = Routing(levels, frozenset(self.digest.levels),
                         {kind: tuple(roles) for kind, roles in self.incident.items()},
-                        tuple(self.statement.roles), tuple(self.rectification.roles))
+                        tuple(self.statement.roles), tuple(self.rectification.roles),
+                        {name: tuple(roles) for name, roles in self.category.items()})
         return Roster(tuple(m.to_member() for m in self.member), levels, rules,
                       tuple(d.to_slot() for d in self.duty))
 

@@ -83,6 +83,13 @@ class Notifier:
         batched = data.response_level in self.rules.digest_levels
         await self.router.route(unit, event, self.rules.levels.get(data.response_level, ()),
                                 refs, data.department, batched=batched)
+        # By category too (法务部协助处理 …), at once: a legal question does not wait for a
+        # level-4 digest. Someone the level already reached is not told twice.
+        level_roles = set(self.rules.levels.get(data.response_level, ()))
+        helpers = [r for r in self.rules.categories.get(data.category, ())
+                   if r not in level_roles]
+        if helpers:
+            await self.router.route(unit, event, helpers, refs, data.department)
         await callbacks.remember_owner(unit.session, data.complaint_id, data.submitted_by)
         await acknowledgement.remember_clocks(unit.session, data.case_id, "triaged", data)
         await callbacks.call_back(self.recorder, unit, event, data, "triaged", "triaged")

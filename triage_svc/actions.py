@@ -56,6 +56,9 @@ async def record(unit: Unit, case: Case, actor: str, action: str, *,
         outstanding=outstanding(case), owner=case.owner, plan_due_at=case.plan_by,
         to_department=detail.get("to_department") if action == "transferred" else None,
         archived=True if case.archived_at is not None else None,
+        media=True if case.media else None,
+        out_of_jurisdiction=(True if action == "transferred"
+                             and detail.get("out_of_jurisdiction") else None),
     ), subject=case.complaint_id)
 
 

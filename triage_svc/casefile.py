@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shared.runtime import Unit
-from triage_svc import actions, escalation, rectification
+from triage_svc import actions, escalation, media, rectification
 from triage_svc.errors import Conflict
 from triage_svc.models import Case, CaseRecord
 from triage_svc.rules import Rules
@@ -65,15 +65,24 @@ async def give_opinion(unit: Unit, case: Case, actor: str, text: str) -> None:
 
 
 async def transfer(unit: Unit, case: Case, actor: str, to_department: str,
-                   to_owner: str | None, reason: str) -> None:
+                   to_owner: str | None, reason: str, *,
+                   out_of_jurisdiction: bool = False) -> None:
     """首问责任制: the owner hands the case over explicitly ("转告相应部门"); the new
     department (and owner, when named) takes it. The clocks run on: a transfer changes no
-    deadline and cancels no timer."""
+    deadline and cancels no timer.
+
+    Out of jurisdiction ("对不属于我单位管辖范围的举报投诉,应告知举报投诉人转交相关单位处理",
+    plans-complaint-and-media-a.txt): `to_department` is the outside unit; the case stays
+    with its department and owner, who follow it up, and `case.updated` says
+    `out_of_jurisdiction`, so the filing hotline's callback tells the complainant where it
+    went."""
     now = datetime.now(UTC)
     body = {"from_department": case.department, "from_owner": case.owner,
-            "to_department": to_department, "to_owner": to_owner}
+            "to_department": to_department, "to_owner": to_owner,
+            "out_of_jurisdiction": out_of_jurisdiction}
     version = await add_record(unit, case, "transfer", body, actor, now)
-    case.department, case.owner = to_department, to_owner
+    if not out_of_jurisdiction:
+        case.department, case.owner = to_department, to_owner
     await actions.record(unit, case, actor, "transferred", reason=reason, at=now,
                          detail={**body, "version": version})
 
@@ -112,3 +121,18 @@ async def archive(unit: Unit, case: Case, actor: str) -> None:
     now = datetime.now(UTC)
     case.archived_at = now
     await actions.record(unit, case, actor, "archived", at=now, detail={})
+
+
+async def interview(unit: Unit, case: Case, actor: str, body: dict[str, Any],
+                    rules: Rules) -> None:
+    """采访记录: "记录内容应包括:采访的时间和地点、接待人员姓名、职务;采访记者的单位、部门、姓名、
+    联系方式;采访的议题、消息来源、请示情况、答复内容等,以备将来与新闻媒体核实"
+    (plans-complaint-and-media-a.txt, 5.11). A reporter asking makes the case a media complaint
+    ("媒体人员对公司…的投诉", plan-media-complaint-duties-and-timelines.txt), whose clocks
+    start now if they had not."""
+    now = datetime.now(UTC)
+    version = await add_record(unit, case, "interview", body, actor, now)
+    became = media.mark(unit.session, case, rules, now)
+    await actions.record(unit, case, actor, "interviewed", at=now, detail={
+        "version": version, "outlet": body["outlet"], "reporter": body["reporter"],
+        "at": body["at"], "media_clocks_started": became})

@@ -56,7 +56,8 @@ async def build(session: AsyncSession, case_id: str, *, pii: bool,
     registration = await session.get(Registration, case.id)
     incident = await incident_view(session, case.incident_id) if case.incident_id else None
     by_kind = {kind: [r for r in records if r.kind == kind] for kind in (
-        "plan", "investigation", "opinion", "transfer", "no_follow_up", "cause_analysis")}
+        "plan", "investigation", "opinion", "transfer", "no_follow_up", "cause_analysis",
+        "interview")}
     rectifications = full.rectifications or []
     if case.incident_id:
         rectifications += await rectifications_of(session, incident_id=case.incident_id)
@@ -79,7 +80,8 @@ async def build(session: AsyncSession, case_id: str, *, pii: bool,
                           if t.action in ("notification_acknowledged", "acknowledged")],
         mentions=full.mentions or [], incident=incident, notifications=NOTIFICATIONS,
         cause_analyses=by_kind["cause_analysis"], rectifications=rectifications,
-        accountability=await accountability_of(session, case.id) if accountability else None)
+        accountability=await accountability_of(session, case.id) if accountability else None,
+        interviews=by_kind["interview"])
     if pii:
         return dossier
     masked = DossierOut.model_validate(mask_tree(dossier.model_dump(mode="json")))
@@ -131,7 +133,13 @@ def render_pdf(dossier: DossierOut, timezone: str = "Asia/Shanghai") -> bytes:
                for r in dossier.follow_up_impossible], widths=[3, 2, 2, 7]), empty="（无）"),
         _records("转交 Transfers", dossier.transfers, lambda b: [
             ("转出", f"{b.get('from_department') or '—'} / {b.get('from_owner') or '—'}"),
-            ("转入", f"{b['to_department']} / {b.get('to_owner') or '—'}")], at),
+            ("转入", f"{b['to_department']} / {b.get('to_owner') or '—'}"),
+            *([("管辖", "不属于管辖范围，转交相关单位")] if b.get("out_of_jurisdiction") else [])],
+            at),
+        _records("采访记录 Interviews", dossier.interviews, lambda b: [
+            ("时间地点", f"{at(b['at'])} {b['place']}"),
+            ("记者", f"{b['outlet']} {b['reporter']}"), ("议题", b.get("topic") or "—"),
+            ("答复内容", b["answers"])], at),
         _records("重复投诉原因分析 Cause analysis", dossier.cause_analyses, lambda b: [
             ("原因", b["cause"]), ("预防措施", b["prevention"])], at),
         pdf.Section("整改措施 Rectifications", table=pdf.Table(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.schemas import CaseEscalated, NotificationAcknowledged
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import clocks
+from triage_svc import clocks, media
 from triage_svc.models import Case, Escalation, TimelineEntry
 from triage_svc.rules import Rules
 
@@ -43,6 +43,14 @@ WORK_DONE: dict[str, frozenset[str]] = {
 # answered. Only a case with a plan has this clock (`Case.plan_by`).
 PLAN = "plan"
 PLAN_DONE = ANSWERED
+# A media complaint's clocks ([[media.steps]]; triage_svc/media.py): their work is the
+# answer, and for `media_solution` (媒体/客户同意确认的解决方案) a handling plan will do.
+MEDIA_SOLUTION = "media_solution"
+
+
+def is_chain_clock(clock: str) -> bool:
+    """A level clock's timer (one per chain step), as opposed to the plan's or a media one."""
+    return clock in WORK_DONE
 
 
 def deadline_of(case: Case, clock: str) -> datetime:
@@ -51,7 +59,9 @@ def deadline_of(case: Case, clock: str) -> datetime:
 
 
 def work_done(case: Case, clock: str) -> bool:
-    return case.state in (PLAN_DONE if clock == PLAN else WORK_DONE[clock])
+    if clock == MEDIA_SOLUTION:
+        return case.state in ANSWERED or case.plan_by is not None
+    return case.state in WORK_DONE.get(clock, ANSWERED)
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
@@ -73,7 +83,7 @@ def schedule(session: AsyncSession, case: Case, rules: Rules,
              existing: Sequence[Escalation] = ()) -> None:
     """Make the case's pending timers match its level's chain; fired steps stay fired.
     The plan's timers are not the chain's (see `schedule_plan`)."""
-    by_step = {e.step: e for e in existing if e.clock != PLAN}
+    by_step = {e.step: e for e in existing if is_chain_clock(e.clock)}
     wanted = {s.step: s for s in rules.escalation.steps[case.response_level]}
     for step, unwanted in by_step.items():
         if unwanted.status == "pending" and step not in wanted:
@@ -162,7 +172,7 @@ async def _check_batch(runtime: ServiceRuntime, rules: Rules, now: datetime,
 async def advance(unit: Unit, case: Case, timers: list[Escalation], rules: Rules,
                   now: datetime) -> int:
     """Apply the case's due timers (the caller holds the case's row lock)."""
-    by_step = {t.step: t for t in timers if t.clock != PLAN}
+    by_step = {t.step: t for t in timers if is_chain_clock(t.clock)}
     published = 0
     for timer in timers:
         if timer.status == "pending" and timer.due_at <= now:
@@ -210,6 +220,8 @@ async def _fire(unit: Unit, case: Case, timer: Escalation, rules: Rules, now: da
     timer.ack_due = clocks.due(now, rules.escalation.ack_within[case.response_level],
                                rules.calendar)
     case.escalation_step = max(case.escalation_step, timer.step)
+    # A media clock that fired starts the ones that run from it (media_company_team).
+    await media.schedule_after(unit.session, case, timer, rules, now)
     why = (f"{skipped_role} did not acknowledge by {deadline.isoformat()} (跨级上报)"
            if skipped_role else f"{timer.clock} deadline {deadline.isoformat()} missed")
     _timeline(unit, case, now, "escalated", {
@@ -221,6 +233,7 @@ async def _fire(unit: Unit, case: Case, timer: Escalation, rules: Rules, now: da
         response_level=case.response_level, step=timer.step, step_role=timer.role,
         clock=timer.clock, reason=reason,
         deadline=deadline, escalated_at=now, skipped_role=skipped_role, drill=case.drill,
+        media_form=await media.form_if_due(unit.session, case, timer, rules),
     ), subject=case.complaint_id)
 
 

@@ -25,14 +25,15 @@ from shared.events.schemas import (
     OpinionAlert,
 )
 from shared.runtime import Unit
-from triage_svc import actions
+from triage_svc import actions, media
 from triage_svc.errors import Conflict, NotFound
-from triage_svc.models import Case, Incident, IncidentMember, MediaLink
+from triage_svc.models import Case, Incident, IncidentMember, IncidentRecord, MediaLink
 from triage_svc.rules import Rules
 from triage_svc.similarity import similarity
 
 Kind = Literal["group", "public_opinion"]
-Action = Literal["raised", "members_added", "closed"]
+Action = Literal["raised", "members_added", "closed", "registered",
+                 "work_group_assigned"]
 
 
 async def _lock(unit: Unit, key: str) -> None:
@@ -210,7 +211,8 @@ async def _attach(unit: Unit, incident: Incident, cases: Sequence[Case], rules: 
 
 async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, *,
                     complaints: Sequence[str] = (), mentions: Sequence[str] = (),
-                    action: Action | None = None) -> None:
+                    action: Action | None = None, actor: str | None = None,
+                    version: int | None = None) -> None:
     counts = dict((await unit.session.execute(
         select(IncidentMember.member_kind, func.count()).where(
             IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
@@ -222,7 +224,7 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
         summary=incident.summary, opened_at=incident.opened_at, updated_at=now,
         complaint_count=counts.get("complaint", 0), mention_count=counts.get("mention", 0),
         added_complaint_ids=list(complaints), added_mention_ids=list(mentions),
-        drill=incident.drill,
+        drill=incident.drill, actor=actor, record_version=version,
     ), subject=incident.id)
 
 
@@ -297,8 +299,8 @@ async def apply_media_links(unit: Unit, case: Case, rules: Rules, *,
         link.applied = True
         if case.state == "closed":
             continue  # only an open complaint is raised by a mention
-        case.media = True
         at = max(link.linked_at, case.opened_at)
+        media.mark(unit.session, case, rules, at)
         reason = (f"media complaint (媒体投诉): linked to a {link.source} mention "
                   f"{link.mention_id} (similarity {link.similarity:.2f})")
         detail = {"mention_id": link.mention_id, "url": link.url}
@@ -345,3 +347,67 @@ async def close(unit: Unit, incident: Incident, actor: str, reason: str,
     incident.state, incident.updated_at = "closed", now
     incident.closed_at, incident.closed_by, incident.close_reason = now, actor, reason
     await _announce(unit, incident, incident.response_level, now, action="closed")
+
+
+# -- group complaint registration and work group (plan-group-complaint.txt) ----------------
+
+class NotAGroup(Conflict):
+    pass
+
+
+async def add_record(unit: Unit, incident: Incident, kind: str, body: dict[str, object],
+                     author: str, at: datetime) -> int:
+    """A new version of the incident's `kind` record; returns its version."""
+    last = await unit.session.scalar(select(func.max(IncidentRecord.version)).where(
+        IncidentRecord.incident_id == incident.id, IncidentRecord.kind == kind))
+    version = (last or 0) + 1
+    unit.session.add(IncidentRecord(incident_id=incident.id, kind=kind, version=version,
+                                    body=body, author=author, at=at))
+    return version
+
+
+def _writable_group(incident: Incident) -> None:
+    if incident.kind != "group":
+        raise NotAGroup(f"incident {incident.id} is a {incident.kind} incident, not a group "
+                        "complaint")
+    if incident.state == "closed":
+        raise AlreadyClosed(f"incident {incident.id} was closed at {incident.closed_at}")
+
+
+async def register_group(unit: Unit, incident: Incident, actor: str, body: dict[str, object],
+                         representatives: Sequence[str], rules: Rules, now: datetime) -> int:
+    """接报与初步研判: "记录投诉人数、核心诉求、发生地点、当前情绪状态等关键信息", and the
+    "推选出2-3名代表" (plan-group-complaint.txt). A representative is a complainant with a
+    complaint of their own (their identity stays sealed in intake); naming one whose
+    complaint is not a member yet joins it to the incident. Returns the record's version."""
+    _writable_group(incident)
+    cases = []
+    for complaint_id in representatives:
+        case = await unit.session.scalar(
+            select(Case).where(Case.complaint_id == complaint_id).with_for_update())
+        if case is None:
+            raise NotFound(f"no case for complaint {complaint_id}")
+        if case.incident_id not in (None, incident.id):
+            raise Conflict(f"complaint {complaint_id} belongs to incident {case.incident_id}")
+        cases.append(case)
+    joining = sorted((c for c in cases if c.incident_id != incident.id), key=lambda c: c.id)
+    if joining:  # as any look-alike joins: head-count, level, `members_added`
+        await _join_group(unit, incident, joining, rules, set())
+    version = await add_record(unit, incident, "registration",
+                               {**body, "representatives": list(representatives)}, actor, now)
+    incident.updated_at = now
+    await _announce(unit, incident, incident.response_level, now, action="registered",
+                    actor=actor, version=version)
+    return version
+
+
+async def assign_work_group(unit: Unit, incident: Incident, actor: str,
+                            body: dict[str, object], now: datetime) -> int:
+    """应急小组: "组长应由…高层管理人员担任" with its 专项工作组 (现场处置组、沟通谈判组、问题
+    研判组、信息发布组、后勤保障组), "各工作组应明确负责人" (plan-group-complaint.txt)."""
+    _writable_group(incident)
+    version = await add_record(unit, incident, "work_group", body, actor, now)
+    incident.updated_at = now
+    await _announce(unit, incident, incident.response_level, now,
+                    action="work_group_assigned", actor=actor, version=version)
+    return version

@@ -63,6 +63,7 @@ class Assessment:
     category: Category
     level_reasons: list[str]  # one per rule that fired, then one line for the category
     category_evidence: list[str] = field(default_factory=list)  # the words behind it
+    media: bool = False  # a media complaint (媒体投诉): a fired rule `marks_media`
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def assess(complaint: ComplaintReceived, rules: Rules, history: History | None =
     category, words = categorise_with_evidence(facts.text, rules, [rule for rule, _ in fired],
                                                models.category)
     reasons.append(f"category {category}: {', '.join(words) or 'no topic words'}")
-    return Assessment(level, category, reasons, words)
+    return Assessment(level, category, reasons, words,
+                      media=facts.media or any(rule.marks_media for rule, _ in fired))
 
 
 def categorise(text: str, rules: Rules, votes: list[Category] | None = None) -> Category:

@@ -73,6 +73,9 @@ class Case(Base):
     repeat_reason: Mapped[str | None] = mapped_column(String(500))
     # Retention: when intake purged the complainant's personal data (complaint.purged).
     personal_data_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When it became a media complaint (媒体投诉): the media clocks ([[media.steps]]) run
+    # from here.
+    media_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_triage_cases_complainant_opened", "complainant_key", "opened_at"),
@@ -271,3 +274,17 @@ class Accountability(Base):
     measure: Mapped[str] = mapped_column(String(2000))
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+class IncidentRecord(Base):
+    """One entry of an incident's file, never overwritten: a group complaint's registration
+    (核心诉求、发生地点、当前情绪状态、推选代表) or its work group (应急小组). A later one of a
+    kind is a new version; together they are the incident's record of who did what."""
+
+    __tablename__ = "triage_incident_records"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("triage_incidents.id"),
+                                             primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

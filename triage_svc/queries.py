@@ -23,6 +23,7 @@ from triage_svc.models import (
     Escalation,
     Incident,
     IncidentMember,
+    IncidentRecord,
     MediaLink,
     Rectification,
     TimelineEntry,
@@ -37,6 +38,7 @@ from triage_svc.schemas import (
     EscalationOut,
     FollowUpOut,
     IncidentOut,
+    IncidentRecordOut,
     LevelCounts,
     MediaLinkOut,
     RecordOut,
@@ -214,6 +216,7 @@ def case_out(case: Case, timeline: list[TimelineEntry] | None = None,
         archived_at=case.archived_at, records=records, missing=missing,
         repeat_reason=case.repeat_reason, personal_data_purged_at=case.personal_data_purged_at,
         rectifications=rectifications,
+        media_at=case.media_at,
         escalations=None if ladder is None else [
             EscalationOut.model_validate(step, from_attributes=True) for step in ladder],
         mentions=None if links is None else [
@@ -327,10 +330,18 @@ def incident_out(incident: Incident, members: Members) -> IncidentOut:
 
 
 async def incident_view(session: AsyncSession, incident_id: str) -> IncidentOut | None:
+    """One incident with its records (a group's registrations and work groups)."""
     incident = await session.get(Incident, incident_id)
     if incident is None:
         return None
-    return incident_out(incident, await members_of(session, [incident_id]))
+    out = incident_out(incident, await members_of(session, [incident_id]))
+    rows = await session.scalars(select(IncidentRecord).where(
+        IncidentRecord.incident_id == incident_id).order_by(
+        IncidentRecord.at, IncidentRecord.kind, IncidentRecord.version))
+    out.records = [IncidentRecordOut.model_validate(r, from_attributes=True) for r in rows]
+    latest = {r.kind: r for r in out.records}
+    out.registration, out.work_group = latest.get("registration"), latest.get("work_group")
+    return out
 
 
 def rectification_out(row: Rectification, now: datetime | None = None) -> RectificationOut:

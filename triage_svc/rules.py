@@ -178,6 +178,9 @@ class Rule:
     min_complainant_recent: Count = None
     min_target_recent: Count = None
     unless_resolved: Flag = False  # a term in a sentence saying it was fixed does not fire
+    # A complaint this rule fires on is a media complaint (媒体投诉) from the start: "客户打算
+    # 或已向媒体报告,但尚未引起媒体报道的相关投诉" (plan-media-complaint-duties-and-timelines.txt).
+    marks_media: Flag = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,31 @@ class OpinionPolicy:
     linked_level: Level = 2  # a complaint linked to a media mention is at least this severe
 
 
+MEDIA_CLOCKS = ("media_report", "media_account", "media_solution", "media_company_team")
+
+
+@dataclass(frozen=True)
+class MediaStep:
+    """One clock of a media complaint (媒体投诉): `role` is reached (chain `step`) when the
+    clock runs out with its work undone. It runs from when the case became a media
+    complaint, or, with `after`, from when that other media clock fired."""
+
+    clock: str
+    role: str
+    within: Clock
+    step: int
+    after: str | None = None
+    form: bool = False  # the step carries the 媒体投诉登记表 (rendered and e-mailed by notify)
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    steps: tuple[MediaStep, ...] = ()
+
+    def step(self, clock: str) -> MediaStep | None:
+        return next((s for s in self.steps if s.clock == clock), None)
+
+
 @dataclass(frozen=True)
 class Rules:
     version: int
@@ -256,6 +284,7 @@ class Rules:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     group: GroupPolicy = field(default_factory=GroupPolicy)
     opinion: OpinionPolicy = field(default_factory=OpinionPolicy)
+    media: MediaPolicy = field(default_factory=MediaPolicy)
 
 
 def load_rules(path: Path = DEFAULT_RULES) -> Rules:
@@ -341,6 +370,26 @@ class _Escalation(_Table):
     ack_within: PerLevel[Duration]
 
 
+KnownMediaClock = Annotated[str, _refuse(
+    lambda v: v in MEDIA_CLOCKS,
+    f"names an unknown media clock {{value}} (one of {', '.join(MEDIA_CLOCKS)})")]
+StepIndex = Annotated[int, _refuse(lambda v: _integer(v) and v >= 0,
+                                   "must be a chain index (0 or more), got {value}")]
+
+
+class _MediaStep(_Table):
+    clock: KnownMediaClock
+    role: Text
+    within: Duration
+    step: StepIndex
+    after: KnownMediaClock | None = None
+    form: Flag = False
+
+
+class _Media(_Table):
+    steps: list[_MediaStep] = []
+
+
 class _History(_Table):
     window_days: Positive = 30
 
@@ -366,6 +415,7 @@ class _File(_Table):
     escalation: _Escalation
     group: GroupPolicy = GroupPolicy()
     public_opinion: OpinionPolicy = OpinionPolicy()
+    media: _Media = _Media()
 
     def rules(self) -> Rules:
         chain, steps = self.escalation.chain, self.escalation.steps
@@ -379,7 +429,9 @@ class _File(_Table):
                 int(level): tuple(Step(chain.index(s.role), s.role, s.clock)
                                   for s in steps.get(level, [])) for level in LEVELS},
                 ack_within={int(level): self.escalation.ack_within[level] for level in LEVELS}),
-            group=self.group, opinion=self.public_opinion)
+            group=self.group, opinion=self.public_opinion,
+            media=MediaPolicy(tuple(MediaStep(s.clock, s.role, s.within, s.step, s.after,
+                                              s.form) for s in self.media.steps)))
 
 
 Location = tuple[int | str, ...]
@@ -396,6 +448,17 @@ def _faults_across_tables(checked: _File) -> Iterator[tuple[Location, str, str]]
         if rule.name in [r.name for r in checked.rule[:i]]:
             yield ("rule", i, "name"), STATEMENT, f"duplicate name {rule.name!r}"
     chain = checked.escalation.chain
+    media = checked.media.steps
+    for i, media_step in enumerate(media):
+        earlier = [m.clock for m in media[:i]]
+        if media_step.step >= len(chain):
+            yield ("media", "steps", i, "step"), PREDICATE, (
+                f"must be an index of the chain (0 to {len(chain) - 1})")
+        if media_step.clock in earlier:
+            yield ("media", "steps", i, "clock"), PREDICATE, "names a clock listed before"
+        if media_step.after is not None and media_step.after not in earlier:
+            yield ("media", "steps", i, "after"), PREDICATE, (
+                "must name a media clock listed before this one")
     for level, steps in checked.escalation.steps.items():
         indices = [chain.index(s.role) if s.role in chain[1:] else -1 for s in steps]
         where = ("escalation", "steps", level)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -75,11 +75,12 @@ class AppealOut(BaseModel):
 class RecordOut(BaseModel):
     """One version of a case-file record; `body` by `kind`: plan {method, owner, due_at},
     investigation {findings, root_cause, evidence}, opinion {text}, transfer
-    {from_department, from_owner, to_department, to_owner}, no_follow_up {reason},
-    cause_analysis {cause, prevention} (重复投诉的原因分析)."""
+    {from_department, from_owner, to_department, to_owner, out_of_jurisdiction},
+    no_follow_up {reason}, cause_analysis {cause, prevention} (重复投诉的原因分析),
+    interview {at, place, reporter, outlet, answers, topic}."""
 
     kind: Literal["plan", "investigation", "opinion", "transfer", "no_follow_up",
-                  "cause_analysis"]
+                  "cause_analysis", "interview"]
     version: int
     body: dict[str, Any]
     author: str
@@ -143,6 +144,9 @@ class CaseOut(BaseModel):
     plan_due_at: datetime | None = Field(
         None, description="the handling plan's deadline (处理时限), once there is a plan")
     archived_at: datetime | None = Field(None, description="归档: read-only from then on")
+    media_at: datetime | None = Field(
+        None, description="when it became a media complaint (媒体投诉); its media clocks run "
+        "from then")
     timeline: list[TimelineOut] | None = None
     answers: list[AnswerOut] | None = Field(
         None, description="every answer version, oldest first, on the single-case view")
@@ -229,6 +233,17 @@ class AppealIn(_Action):
     reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
 
 
+class IncidentRecordOut(BaseModel):
+    """One version of an incident's record; `body` by `kind`: registration {core_demands,
+    place, emotional_state, note, representatives}, work_group {leader, deputy, teams}."""
+
+    kind: Literal["registration", "work_group"]
+    version: int
+    body: dict[str, Any]
+    author: str
+    at: datetime
+
+
 class IncidentOut(BaseModel):
     id: str
     kind: str
@@ -244,6 +259,14 @@ class IncidentOut(BaseModel):
     closed_at: datetime | None = None
     closed_by: str | None = None
     close_reason: str | None = None
+    registration: IncidentRecordOut | None = Field(
+        None, description="a group complaint's latest registration (核心诉求、发生地点、当前情绪"
+        "状态、推选代表)")
+    work_group: IncidentRecordOut | None = Field(
+        None, description="a group complaint's latest work group (应急小组)")
+    records: list[IncidentRecordOut] | None = Field(
+        None, description="every registration and work-group version, oldest first, on the "
+        "single-incident view")
 
 
 class IncidentList(BaseModel):
@@ -305,6 +328,9 @@ class TransferIn(_Action):
     to_owner: str | None = Field(None, min_length=1, max_length=100,
                                  pattern=patterns.NOT_BLANK)
     reason: str = Field(min_length=1, max_length=2000, pattern=patterns.NOT_BLANK)
+    out_of_jurisdiction: bool = Field(
+        False, description="不属于管辖范围: `to_department` is the outside unit (相关单位) it goes "
+        "to; the case keeps its department and owner, and the filing hotline is called back")
 
 
 class NoFollowUpIn(_Action):
@@ -404,3 +430,59 @@ class DossierOut(BaseModel):
         default_factory=list, description="整改措施 of the case and of its incident")
     accountability: list[AccountabilityOut] | None = Field(
         None, description="追责问责 records; null unless the caller holds accountability")
+    interviews: list[RecordOut] = Field(
+        default_factory=list, description="采访记录 of a media complaint, oldest first")
+
+
+class InterviewIn(_Action):
+    """采访记录: "采访的时间和地点…采访记者的单位、部门、姓名…采访的议题…答复内容"."""
+
+    at: AwareDatetime = Field(description="when the interview took place (not in the future)")
+    place: str = Field(min_length=1, max_length=500, pattern=patterns.NOT_BLANK)
+    reporter: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK,
+                          description="the reporter (记者)")
+    outlet: str = Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK,
+                        description="the reporter's outlet (单位、部门)")
+    answers: str = Field(min_length=1, max_length=10000, pattern=patterns.NOT_BLANK,
+                         description="the answers given (答复内容)")
+    topic: str | None = Field(None, max_length=2000, description="采访的议题")
+
+
+EmotionalState = Literal["calm", "anxious", "agitated", "hostile"]
+ComplaintId = Annotated[str, Field(min_length=1, max_length=64, pattern=patterns.NOT_BLANK)]
+PersonName = Annotated[str, Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK)]
+
+
+class GroupRegistrationIn(_Action):
+    """群体投诉登记: "投诉人数、核心诉求、发生地点、当前情绪状态" and "2-3名代表"."""
+
+    core_demands: str = Field(min_length=1, max_length=5000, pattern=patterns.NOT_BLANK,
+                              description="核心诉求")
+    place: str = Field(min_length=1, max_length=500, pattern=patterns.NOT_BLANK,
+                       description="发生地点")
+    emotional_state: EmotionalState = Field(
+        description="当前情绪状态: calm 平稳, anxious 焦虑, agitated 激动, hostile 对立")
+    note: str | None = Field(None, max_length=2000, description="how the state shows")
+    representatives: list[ComplaintId] = Field(
+        min_length=2, max_length=3, description="推选代表: 2 or 3 complaint ids, one per "
+        "representative's own complaint (their identity stays in intake); a complaint not in "
+        "the incident yet joins it")
+
+
+class TeamIn(_Action):
+    lead: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK,
+                      description="the team's 负责人")
+    members: list[PersonName] = Field(default_factory=list, max_length=50)
+
+
+class WorkGroupIn(_Action):
+    """应急小组: a leader, a deputy, and the plan's 专项工作组, each with its lead."""
+
+    leader: str = Field(min_length=1, max_length=100, pattern=patterns.NOT_BLANK,
+                        description="组长")
+    deputy: str | None = Field(None, max_length=100, description="副组长")
+    on_site: TeamIn | None = Field(None, description="现场处置组")
+    negotiation: TeamIn | None = Field(None, description="沟通谈判组")
+    assessment: TeamIn | None = Field(None, description="问题研判组")
+    information: TeamIn | None = Field(None, description="信息发布组")
+    logistics: TeamIn | None = Field(None, description="后勤保障组")

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
-from triage_svc import actions, clocks, escalation, incidents, levels
+from triage_svc import actions, clocks, escalation, incidents, levels, media
 from triage_svc.levels import Assessment, History
 from triage_svc.models import Case, Registration, TimelineEntry
 from triage_svc.rules import Rules
@@ -117,7 +117,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         submitted_by=complaint.submitted_by,
         external_ref=complaint.external_ref,
         escalation_step=0,
-        media=complaint.media_involved or complaint.channel == "media",
+        media=result.media,
         people_count=complaint.people_count,
         fingerprint=fingerprint(f"{complaint.subject or ''} {complaint.content}"),
         repeat_reason=repeat_reason(result, history, rules),
@@ -130,6 +130,8 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
         location=complaint.location, target_department=complaint.target.department,
         target_product=complaint.target.product, people_count=complaint.people_count))
     escalation.schedule(unit.session, case, rules)
+    if case.media:  # 媒体投诉: its own clocks from receipt
+        media.mark(unit.session, case, rules, complaint.received_at)
     await incidents.detect_group(unit, case, rules, announce_self=False)
     await incidents.apply_media_links(unit, case, rules, announce=False)
     unit.session.add(TimelineEntry(

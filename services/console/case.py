@@ -29,13 +29,17 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "answer": ("text",), "follow-up": ("satisfaction", "note"), "appeal": ("reason",),
     "plan": ("method", "owner", "due_at"),
     "investigation": ("findings", "root_cause", "evidence_name", "evidence_url"),
-    "opinion": ("text",), "transfer": ("to_department", "to_owner", "reason"),
+    "opinion": ("text",),
+    "transfer": ("to_department", "to_owner", "reason", "out_of_jurisdiction"),
     "follow-up-impossible": ("reason",), "archive": (),
     "cause-analysis": ("cause", "prevention"),
     "rectifications": ("action", "owner", "due_at"),
     "accountability": ("department", "person", "finding", "measure"),
+    "interviews": ("at", "place", "reporter", "outlet", "answers", "topic"),
 }
 INTEGER_FIELDS = frozenset({"response_level", "satisfaction"})
+BOOLEAN_FIELDS = frozenset({"out_of_jurisdiction"})  # a checkbox: sent only when ticked
+LOCAL_TIMES = ("due_at", "at")  # datetime-local inputs, in the console's zone
 
 
 async def case_context(console: Console, session: Session, case_id: str, *,
@@ -61,19 +65,21 @@ async def case_context(console: Console, session: Session, case_id: str, *,
 
 
 def _case_file_body(body: dict[str, Any], console: Console) -> dict[str, Any]:
-    """A form's one evidence link becomes the API's list, and the plan's local deadline
-    (datetime-local, in the console's zone) an aware time."""
+    """A form's one evidence link becomes the API's list, and the plan's local deadline and
+    an interview's time (datetime-local, in the console's zone) aware times."""
     name, url = body.pop("evidence_name", None), body.pop("evidence_url", None)
     if name or url:
         body["evidence"] = [{"name": name or url, "url": url or ""}]
-    due = body.get("due_at")
-    if isinstance(due, str):
+    for field in LOCAL_TIMES:
+        value = body.get(field)
+        if not isinstance(value, str):
+            continue
         try:
-            moment = datetime.fromisoformat(due)
+            moment = datetime.fromisoformat(value)
         except ValueError:
-            return body  # the API names the bad field
+            continue  # the API names the bad field
         if moment.tzinfo is None:
-            body["due_at"] = moment.replace(tzinfo=console.settings.zone).isoformat()
+            body[field] = moment.replace(tzinfo=console.settings.zone).isoformat()
     return body
 
 
@@ -130,7 +136,9 @@ async def act(request: Request, console: ConsoleDep, session: PostSessionDep, ca
     body: dict[str, Any] = {}
     for name in ACTIONS[action]:
         value = str(form.get(name) or "").strip()
-        if value:
+        if value and name in BOOLEAN_FIELDS:
+            body[name] = True
+        elif value:
             body[name] = int(value) if name in INTEGER_FIELDS and value.isdigit() else value
     body = _case_file_body(body, console)
     return await _post_action(request, console, session, case_id,

@@ -224,6 +224,32 @@ ZH: dict[str, str] = {
     "rectification_added": "添加整改措施", "rectification_verified": "整改已验证",
     "rectification_overdue": "整改逾期提醒", "accountability_recorded": "记录追责问责",
     "personal_data_purged": "个人信息已按期限清除",
+    # media complaints (媒体投诉), out-of-jurisdiction transfers, group registration
+    "Outside our jurisdiction: to another organisation (the hotline is told)":
+        "不属于管辖范围：转交相关单位（告知热线）",
+    "outside our jurisdiction": "不属于管辖范围", "Interview time": "采访时间", "Place": "地点",
+    "Reporter": "记者", "Outlet": "媒体单位", "Interview topic": "采访议题",
+    "Answers given": "答复内容",
+    "Record interview": "记录采访", "interview": "采访记录", "interviewed": "记录采访",
+    "Media complaint": "媒体投诉", "since": "自",
+    "media_report": "报客户经理（0.5小时）", "media_account": "媒体投诉登记表报综合部（1小时）",
+    "media_solution": "解决方案（4小时）", "media_company_team": "公司级处理小组（1小时）",
+    "media_team": "公司级媒体投诉处理小组",
+    "legal_department": "法务部", "data_protection_officer": "数据保护官",
+    "safety_officer": "安全负责人",
+    "Register the group complaint": "群体投诉登记", "Core demands": "核心诉求",
+    "Emotional state": "当前情绪状态", "How it shows": "情绪表现",
+    "Representatives (2 or 3, by their own complaint)": "推选代表（2-3名，按其本人投诉）",
+    "Other complaint ids, comma-separated": "其他投诉编号（逗号分隔）",
+    "Record registration": "记录登记", "Assign the work group": "指定应急小组",
+    "Leader": "组长", "Deputy": "副组长", "lead": "负责人",
+    "members, comma-separated": "成员（逗号分隔）", "Assign work group": "指定应急小组",
+    "Group registration": "群体投诉登记", "Representatives": "推选代表", "Recorded": "记录",
+    "Not registered yet": "尚未登记", "Work group": "应急小组",
+    "No work group yet": "尚未指定应急小组",
+    "work_group": "应急小组", "calm": "平稳", "anxious": "焦虑", "agitated": "激动",
+    "hostile": "对立", "on_site": "现场处置组", "negotiation": "沟通谈判组",
+    "assessment": "问题研判组", "information": "信息发布组", "logistics": "后勤保障组",
 }
 
 
@@ -235,7 +261,10 @@ EN: dict[str, str] = {code: code.replace("_", " ").capitalize() for code in (
     "department_head", "department_liaison", "general_affairs", "leadership_group",
     "superior_authority", "public_opinion_team", "case_owner", "account_manager",
     "cause_analysis", "cause_analysed", "rectification_added", "rectification_verified",
-    "rectification_overdue", "accountability_recorded", "personal_data_purged")} | {
+    "rectification_overdue", "accountability_recorded", "personal_data_purged",
+    "media_team", "legal_department", "data_protection_officer", "safety_officer",
+    "media_report", "media_account", "media_solution", "media_company_team", "on_site",
+    "work_group")} | {
     "rectification open": "Open", "rectification overdue": "Overdue",
     "rectification verified": "Verified"}
 

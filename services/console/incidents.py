@@ -29,6 +29,10 @@ router = APIRouter(include_in_schema=False)
 KINDS = ("group", "public_opinion")
 STATES = ("open", "closed")
 MENTIONS_SHOWN = 50  # titles fetched for the first ones; the rest are listed by id
+# A group complaint's work group (plan-group-complaint.txt, 专项工作组) and the emotional
+# states of its registration, as the API names them.
+TEAMS = ("on_site", "negotiation", "assessment", "information", "logistics")
+EMOTIONAL_STATES = ("calm", "anxious", "agitated", "hostile")
 
 
 def incident_filters(request: Request) -> dict[str, str]:
@@ -81,6 +85,9 @@ async def incident_context(console: Console, session: Session,
         "members": [(cid, by_complaint.get(cid)) for cid in incident["complaint_ids"]],
         "mentions": [(mid, found.get(mid)) for mid in incident["mention_ids"]],
         "can_close": session.user.caller().has("cases:write") and incident["state"] == "open",
+        "can_register": session.user.caller().has("cases:write") and incident["state"] == "open"
+        and incident["kind"] == "group",
+        "teams": TEAMS, "emotional_states": EMOTIONAL_STATES,
     }
 
 
@@ -116,4 +123,51 @@ async def close_incident(request: Request, console: ConsoleDep, session: PostSes
                    else "Refused: {detail}", {"detail": problem_detail(answer)})
     return render(request, console, session, "incident.html", status=answer_status,
                   message=message, reason=reason,
+                  **await incident_context(console, session, incident_id))
+
+
+def _registration_body(form: Any) -> dict[str, Any]:
+    """The ticked member complaints and any other complaint ids typed in are the
+    representatives; empty fields are left out (the API names what is missing)."""
+    typed = [part.strip() for part in str(form.get("other_representatives") or "").split(",")]
+    body: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in (
+        "core_demands", "place", "emotional_state", "note")}
+    body = {name: value for name, value in body.items() if value}
+    body["representatives"] = [str(v) for v in form.getlist("representatives")] + [
+        part for part in typed if part]
+    return body
+
+
+def _work_group_body(form: Any) -> dict[str, Any]:
+    """Each team's lead and its members (comma-separated); a team without a lead is left out."""
+    body: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in ("leader",
+                                                                                "deputy")}
+    body = {name: value for name, value in body.items() if value}
+    for team in TEAMS:
+        lead = str(form.get(f"{team}_lead") or "").strip()
+        members = [m.strip() for m in str(form.get(f"{team}_members") or "").split(",")]
+        if lead:
+            body[team] = {"lead": lead, "members": [m for m in members if m]}
+    return body
+
+
+@router.post("/incidents/{incident_id}/do/{action}", response_class=HTMLResponse)
+async def incident_action(request: Request, console: ConsoleDep, session: PostSessionDep,
+                          incident_id: str, action: str) -> Response:
+    """A group complaint's registration or work group through the API; a refusal (404, 409,
+    422) is shown in plain words and keeps the page."""
+    builders = {"registration": _registration_body, "work-group": _work_group_body}
+    if action not in builders:
+        return render(request, console, session, "incident.html", status=404,
+                      message=("Not found.", {}), reason="",
+                      **await incident_context(console, session, incident_id))
+    form = await request.form()
+    answer = await Api(console, session.user, language_of(request)).post(
+        f"/api/v1/incidents/{incident_id}/{action}", builders[action](form))
+    if answer.status_code == 200:
+        return redirect(f"/incidents/{incident_id}", request)
+    return render(request, console, session, "incident.html", status=answer.status_code,
+                  message=("This action is not allowed now: {detail}"
+                           if answer.status_code == 409 else "Refused: {detail}",
+                           {"detail": problem_detail(answer)}), reason="",
                   **await incident_context(console, session, incident_id))

@@ -145,6 +145,48 @@ class CaseUpdated(EventPayload):
         None, description="the handling plan's deadline (处理时限), once there is a plan")
     to_department: str | None = Field(None, description="on a transfer: where it went")
     archived: bool | None = Field(None, description="true once the case is archived (归档)")
+    media: bool | None = Field(
+        None, description="true once the case is a media complaint (媒体投诉)")
+    out_of_jurisdiction: bool | None = Field(
+        None, description="on a transfer: true when it went outside the organisation "
+        "(不属于管辖范围, 转交相关单位); `to_department` names where")
+
+
+class MediaMention(BaseModel):
+    source: str
+    url: str | None = None
+
+
+class MediaInterview(BaseModel):
+    """采访记录: "采访的时间和地点…采访记者的单位…答复内容" (plans-complaint-and-media-a.txt)."""
+
+    at: datetime
+    place: str
+    reporter: str
+    outlet: str
+    answers: str
+    topic: str | None = None
+
+
+class MediaForm(BaseModel):
+    """媒体投诉登记表: the full account general affairs receives by e-mail ("投诉内容、接收部门、
+    接收人员…", plan-media-complaint-duties-and-timelines.txt). Free text is masked: no
+    complainant personal data travels."""
+
+    received_at: datetime
+    media_since: datetime = Field(description="when it became a media complaint")
+    channel: str | None = None
+    subject: str | None = None
+    content: str
+    location: str | None = None
+    occurred_at: datetime | None = None
+    people_count: int = 1
+    category: str
+    receiving_department: str | None = None
+    receiver: str | None = Field(None, description="接收人员: the case's owner or assignee")
+    state: CaseState
+    mentions: list[MediaMention] = Field(default_factory=list)
+    interviews: list[MediaInterview] = Field(default_factory=list)
 
 
 @register("case.escalated", 1)
@@ -157,13 +199,17 @@ class CaseEscalated(EventPayload):
     response_level: int = Field(ge=1, le=4)
     step: int = Field(ge=0, description="index in the level's chain; 0 receiving department")
     step_role: str = Field(description="the roster role to reach, e.g. general_affairs")
-    clock: str = Field(description="acknowledge, first_contact, report, resolve, or plan "
-                       "(the handling plan's deadline)")
+    clock: str = Field(description="acknowledge, first_contact, report, resolve, plan "
+                       "(the handling plan's deadline), or a media complaint's media_report, "
+                       "media_account, media_solution, media_company_team")
     reason: Literal["deadline_missed", "not_acknowledged"]
     deadline: datetime
     escalated_at: datetime
     skipped_role: str | None = Field(None, description="set on skip-level escalation")
     drill: bool = False
+    media_form: MediaForm | None = Field(
+        None, description="on a media complaint's full-account clock (media_account): the "
+        "媒体投诉登记表, which notify renders and e-mails")
 
 
 @register("incident.opened", 1)
@@ -180,12 +226,13 @@ class IncidentOpened(EventPayload):
 
 @register("incident.updated", 1)
 class IncidentUpdated(EventPayload):
-    """An incident changed: its level rose (`raised`), members joined it, or an operator
-    closed it (`closed`: it takes no more members)."""
+    """An incident changed: its level rose (`raised`), members joined it, an operator
+    closed it (`closed`: it takes no more members), recorded a group complaint's
+    registration (`registered`) or assigned its work group (`work_group_assigned`)."""
 
     incident_id: str
     kind: Literal["group", "public_opinion"]
-    action: Literal["raised", "members_added", "closed"]
+    action: Literal["raised", "members_added", "closed", "registered", "work_group_assigned"]
     response_level: int = Field(ge=1, le=4)
     previous_level: int = Field(ge=1, le=4)
     summary: str
@@ -196,6 +243,9 @@ class IncidentUpdated(EventPayload):
     added_complaint_ids: list[str] = Field(default_factory=list)
     added_mention_ids: list[str] = Field(default_factory=list)
     drill: bool = False
+    actor: str | None = Field(None, description="who registered or assigned (null otherwise)")
+    record_version: int | None = Field(
+        None, ge=1, description="on registered / work_group_assigned: the record's version")
 
 
 @register("notification.failed", 1)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Flaky
 from schemathesis.checks import CheckFunction
 from schemathesis.config import SchemathesisConfig
@@ -98,12 +98,16 @@ def test_api_keeps_its_contract(live_gateway: str) -> None:
     operations = [result.ok() for result in api.get_all_operations()
                   if isinstance(result, Ok)]
     assert len(operations) >= 8
+    # A generated path parameter that spells a fixed sibling path (case_id "stats" is
+    # GET /api/v1/cases/stats) asks another operation, whose answer is not this one's.
+    fixed = {operation.path for operation in operations if "{" not in operation.path}
 
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case: schemathesis.Case[Any]) -> None:
+            assume(case.operation.path in fixed or case.formatted_path not in fixed)
             case.call_and_validate(base_url=live_gateway, headers=headers,
                                    excluded_checks=_beyond_schema(case))
 

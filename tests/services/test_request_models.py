@@ -45,6 +45,14 @@ VALID_BODIES: dict[str, list[Any]] = {
     "POST /api/v1/cases/{case_id}/transfer": [{"to_department": "财务部", "reason": "职责"}],
     "POST /api/v1/cases/{case_id}/follow-up-impossible": [{"reason": "电话停机"}],
     "POST /api/v1/incidents/{incident_id}/close": [{"reason": "已平息"}],
+    "POST /api/v1/cases/{case_id}/interviews": [{
+        "at": "2025-01-01T10:00:00+08:00", "place": "营业厅", "reporter": "李记者",
+        "outlet": "都市晚报", "answers": "正在核实"}],
+    "POST /api/v1/incidents/{incident_id}/registration": [{
+        "core_demands": "停止施工", "place": "3栋", "emotional_state": "agitated",
+        "representatives": ["a" * 32, "b" * 32]}],
+    "POST /api/v1/incidents/{incident_id}/work-group": [{
+        "leader": "zhang", "on_site": {"lead": "wang", "members": ["zhao"]}}],
     "POST /api/v1/notifications/ack": [{"token": "not-a-real-token"}],
     "PUT /api/v1/roster/members": [[{"id": "m1", **MEMBER}]],
     "PUT /api/v1/roster/members/{member_id}": [MEMBER],

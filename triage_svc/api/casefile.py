@@ -20,6 +20,7 @@ from triage_svc.schemas import (
     CaseOut,
     CauseAnalysisIn,
     DossierOut,
+    InterviewIn,
     InvestigationIn,
     NoFollowUpIn,
     OpinionIn,
@@ -66,10 +67,12 @@ async def opinion(case_id: str, body: OpinionIn, unit: UnitDep, caller: CallerDe
 @router.post("/{case_id}/transfer", response_model=CaseOut, responses=CONFLICT)
 async def transfer(case_id: str, body: TransferIn, unit: UnitDep,
                    caller: CallerDep) -> CaseOut:
-    """首问责任制: hand the case over to another department (and owner). The clocks run on."""
+    """首问责任制: hand the case over to another department (and owner). The clocks run on.
+    With `out_of_jurisdiction` (不属于管辖范围) it goes to an outside unit: the case keeps its
+    owner, and the filing hotline's callback tells the complainant where it went."""
     case = await writable_case(unit, case_id)
     await casefile.transfer(unit, case, actor_of(caller), body.to_department, body.to_owner,
-                            body.reason)
+                            body.reason, out_of_jurisdiction=body.out_of_jurisdiction)
     return queries.case_out(case)
 
 
@@ -98,6 +101,19 @@ async def archive(case_id: str, unit: UnitDep, caller: CallerDep) -> CaseOut:
     while a corrective action (整改措施) of the case is not verified."""
     case = await writable_case(unit, case_id)
     await casefile.archive(unit, case, actor_of(caller))
+    return queries.case_out(case)
+
+
+@router.post("/{case_id}/interviews", response_model=CaseOut, responses=CONFLICT)
+async def interview(case_id: str, body: InterviewIn, unit: UnitDep, caller: CallerDep,
+                    rules: RulesDep) -> CaseOut:
+    """采访记录 (time, place, reporter, outlet, answers given, topic): a new record each time.
+    The case becomes a media complaint (媒体投诉) if it was not, and its media clocks start."""
+    if body.at > datetime.now(UTC):
+        raise HTTPException(409, "an interview's time cannot be in the future")
+    case = await writable_case(unit, case_id)
+    await casefile.interview(unit, case, actor_of(caller), {
+        **body.model_dump(exclude={"at"}), "at": body.at.isoformat()}, rules)
     return queries.case_out(case)
 
 
