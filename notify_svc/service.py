@@ -68,8 +68,8 @@ class Notifier:
         elif isinstance(data, StatementApproved):
             refs = Refs(data.statement_id, incident_id=data.incident_id,
                         statement_id=data.statement_id)
-            await self.router.route(unit, event, self.rules.statement, refs, None)
-            await statements.distributed(unit, data.statement_id)
+            sent = await self.router.route(unit, event, self.rules.statement, refs, None)
+            await statements.distributed(unit, data.statement_id, recipients=len(sent))
 
     async def _triaged(self, unit: Unit, event: Envelope, data: ComplaintTriaged) -> None:
         refs = Refs(data.complaint_id, data.complaint_id, data.case_id)

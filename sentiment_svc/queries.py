@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sentiment_svc.models import Alert, Bucket, Mention, MentionLink, Topic
+from sentiment_svc.models import DRILL_SCOPES, Alert, Bucket, Mention, MentionLink, Topic
 from sentiment_svc.schemas import (
     AlertOut,
     MentionOut,
@@ -48,7 +48,7 @@ def mention_out(row: Mention, linked: list[str]) -> MentionOut:
         sentiment=Sentiment.model_validate({"label": row.sentiment_label,
                                             "score": row.sentiment_score}),
         risk_level=row.risk_level, risk_reasons=row.risk_reasons, cluster_id=row.cluster_id,
-        topic_id=row.topic_id, linked_complaint_ids=linked)
+        topic_id=row.topic_id, linked_complaint_ids=linked, drill=row.drill)
 
 
 async def mention(session: AsyncSession, mention_id: str) -> MentionOut | None:
@@ -119,7 +119,7 @@ async def _top_topics(session: AsyncSession, since: datetime, top: int) -> list[
     rows = await session.execute(
         select(Mention.topic_id, Topic.label, count, negative)
         .join(Topic, Topic.id == Mention.topic_id)
-        .where(Mention.received_at >= since)
+        .where(Mention.received_at >= since, Mention.drill.is_(False))
         .group_by(Mention.topic_id, Topic.label)
         .order_by(count.desc(), Mention.topic_id).limit(top))
     return [TopicCount(topic_id=t, label=label, mentions=int(n), negative=int(neg or 0),
@@ -128,7 +128,8 @@ async def _top_topics(session: AsyncSession, since: datetime, top: int) -> list[
 
 
 async def _alerts(session: AsyncSession, since: datetime) -> list[AlertOut]:
-    rows = await session.execute(select(Alert).where(Alert.raised_at >= since)
+    rows = await session.execute(select(Alert).where(Alert.raised_at >= since,
+                                                     Alert.scope.not_like(DRILL_SCOPES))
                                  .order_by(Alert.raised_at.desc()).limit(50))
     return [AlertOut(id=a.id, scope=a.scope, topic_id=a.topic_id, warning_level=a.warning_level,
                      raised_at=a.raised_at, evidence=a.evidence) for a in rows.scalars()]
