@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from drill_svc.models import DrillActivity, DrillCase, DrillIncident, DrillStatement, Run
 from drill_svc.scenarios import Expectation, Scenario, parse_duration
@@ -31,7 +32,9 @@ from drill_svc.schemas import (
 )
 
 HALF_HOUR = timedelta(minutes=30)
-CLOCKS = {"acknowledge": "acknowledge", "first_contact": "first_contact", "answer": "resolve"}
+ClockName = Literal["acknowledge", "first_contact", "resolve"]
+CLOCKS: dict[str, ClockName] = {"acknowledge": "acknowledge", "first_contact": "first_contact",
+                                "answer": "resolve"}
 DONE_WORDS = {"acknowledge": "acknowledged", "first_contact": "contacted (investigating)",
               "resolve": "answered"}
 
@@ -78,7 +81,8 @@ def _judge(clock: _Clock, allowed: float | None, took: float | None, waited: flo
     return "pending"
 
 
-def _measure(clock: _Clock, case: DrillCase, which: str, within: float | None) -> Measure:
+def _measure(clock: _Clock, case: DrillCase, which: ClockName,
+             within: float | None) -> Measure:
     due = {"acknowledge": case.acknowledge_by, "first_contact": case.first_contact_by,
            "resolve": case.resolve_by}[which]
     done = {"acknowledge": case.acknowledged_at, "first_contact": case.first_contact_at,
@@ -91,8 +95,7 @@ def _measure(clock: _Clock, case: DrillCase, which: str, within: float | None) -
     waited = clock.since(start) if start is not None else None
     verdict = _judge(clock, allowed, took, waited) if start is not None else (
         "missed" if clock.ended else "pending")
-    return Measure(clock=which, allowed_min=allowed, took_min=took,  # type: ignore[arg-type]
-                   verdict=verdict)
+    return Measure(clock=which, allowed_min=allowed, took_min=took, verdict=verdict)
 
 
 def _within(expectation: Expectation) -> float | None:
@@ -141,7 +144,7 @@ class Evaluation:
             return self._incident(expectation)
         return self._statement(expectation)
 
-    def _clock(self, expectation: Expectation, which: str) -> _Judged:
+    def _clock(self, expectation: Expectation, which: ClockName) -> _Judged:
         parts = []
         for case in self.cases_for(expectation):
             m = _measure(self.clock, case, which, _within(expectation))
@@ -193,19 +196,21 @@ class Evaluation:
         statement = _first_statement(self.facts.statements)
         stage = expectation.do.removeprefix("statement_")
         within = _within(expectation)
+        since: datetime | None
+        done: datetime | None
+        who: str | None
         if stage == "drafted":
-            since, done, who = self.clock.start, statement and statement.drafted_at, \
-                statement and statement.drafted_by
-            frm = "the start"
+            since, frm = self.clock.start, "the start"
+            done = statement.drafted_at if statement else None
+            who = statement.drafted_by if statement else None
         elif stage == "approved":
-            since, done, who = statement and statement.drafted_at, statement and \
-                statement.approved_at, statement and statement.approved_by
-            frm = "its draft"
+            since, frm = (statement.drafted_at if statement else None), "its draft"
+            done = statement.approved_at if statement else None
+            who = statement.approved_by if statement else None
         else:
             within = within if within is not None else HALF_HOUR.total_seconds() / 60
-            since, done, who = statement and statement.approved_at, statement and \
-                statement.distributed_at, None
-            frm = "its approval"
+            since, frm = (statement.approved_at if statement else None), "its approval"
+            done, who = (statement.distributed_at if statement else None), None
         if since is None:
             return _Judged("missed" if self.clock.ended else "pending",
                            "no approved statement (统一口径) names a drill incident")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +18,6 @@ from drill_svc.scenarios import Scenario
 from drill_svc.schemas import InjectionCounts, RunOut
 from shared.paging import page_of
 
-Row = TypeVar("Row")
-
 
 async def run_out(session: AsyncSession, run: Run) -> RunOut:
     counts = InjectionCounts()
@@ -37,7 +32,7 @@ async def run_out(session: AsyncSession, run: Run) -> RunOut:
         .order_by(Injection.due_at, Injection.id))).all()
     return RunOut(
         id=run.id, scenario=run.scenario_name, title=run.title,
-        state=run.state,  # type: ignore[arg-type]
+        state=run.state,
         speed=run.speed, started_by=run.started_by, started_at=run.started_at,
         ends_at=run.ends_at, ended_at=run.ended_at, stopped_by=run.stopped_by,
         injections=counts,
@@ -60,10 +55,6 @@ async def page_of_runs(session: AsyncSession, state: str | None, limit: int,
 
 
 async def facts(session: AsyncSession, run: Run) -> RunFacts:
-    async def all_of(table: type[Row]) -> Sequence[Row]:
-        column = getattr(table, "run_id")
-        return (await session.scalars(select(table).where(column == run.id))).all()
-
     failed = (await session.scalars(select(Injection.ref).where(
         Injection.run_id == run.id, Injection.kind == "complaint",
         Injection.status == "failed"))).all()
@@ -72,6 +63,11 @@ async def facts(session: AsyncSession, run: Run) -> RunFacts:
     return RunFacts(
         run=run, out=await run_out(session, run),
         scenario=Scenario.model_validate(run.scenario),
-        cases=await all_of(DrillCase), incidents=await all_of(DrillIncident),
-        statements=await all_of(DrillStatement), activity=activity,
+        cases=(await session.scalars(select(DrillCase).where(
+            DrillCase.run_id == run.id))).all(),
+        incidents=(await session.scalars(select(DrillIncident).where(
+            DrillIncident.run_id == run.id))).all(),
+        statements=(await session.scalars(select(DrillStatement).where(
+            DrillStatement.run_id == run.id))).all(),
+        activity=activity,
         failed_refs=frozenset(failed))

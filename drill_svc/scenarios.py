@@ -161,9 +161,11 @@ class Scenario(RequestModel):
                 raise ValueError(f"an expectation names complaint {expectation.complaint!r}, "
                                  "which the scenario does not inject")
         length = self.length_delta
-        for item in [*self.complaints, *self.mentions]:
-            if parse_duration(item.at) > length:
-                raise ValueError(f"{item.ref} comes at {item.at}, after the drill's length")
+        timed: list[tuple[str, str]] = [(c.ref, c.at) for c in self.complaints]
+        timed += [(m.ref, m.at) for m in self.mentions]
+        for ref, at in timed:
+            if parse_duration(at) > length:
+                raise ValueError(f"{ref} comes at {at}, after the drill's length")
         return self
 
     @property

@@ -10,7 +10,6 @@ from shared.db import UtcDateTime
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 
-
 # Spike scopes of drill mentions ("drill:overall", "drill:topic:…"), apart from the real ones.
 DRILL_SCOPE_PREFIX = "drill:"
 DRILL_SCOPES = DRILL_SCOPE_PREFIX + "%"

@@ -52,7 +52,8 @@ async def _run(client: httpx.AsyncClient, run_id: str) -> dict[str, Any]:
 
 async def _case_of(client: httpx.AsyncClient, complaint_id: str) -> dict[str, Any] | None:
     answer = await client.get(f"/api/v1/cases/of-complaint/{complaint_id}")
-    return answer.json() if answer.status_code == 200 else None  # type: ignore[no-any-return]
+    found: dict[str, Any] | None = answer.json() if answer.status_code == 200 else None
+    return found
 
 
 async def test_a_compressed_run_finishes_and_is_scored(system: System, tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ async def test_a_compressed_run_finishes_and_is_scored(system: System, tmp_path:
         ids: list[str] = (await _run(client, run_id))["complaint_ids"]
         return ids if len(ids) == 2 else None
 
-    blast_id, ignored_id = await eventually(both_filed, "both drill complaints filed")
+    blast_id, _ = await eventually(both_filed, "both drill complaints filed")
     blast = await eventually(lambda: _case_of(client, blast_id), "the blast's case")
     assert blast["response_level"] == 1
     # The duty officer acknowledges at once and starts investigating (first contact).
@@ -83,7 +84,8 @@ async def test_a_compressed_run_finishes_and_is_scored(system: System, tmp_path:
 
     incident_id = await eventually(drill_incident, "the drill's public-opinion incident")
     drafted = await client.post("/api/v1/statements", headers=OPERATOR, json={
-        "title": "关于热水器事件的说明", "text": "我们已派专人赶赴现场。", "incident_id": incident_id})
+        "title": "关于热水器事件的说明", "text": "我们已派专人赶赴现场。",
+        "incident_id": incident_id})
     assert drafted.status_code == 201, drafted.text
     approved = await client.post(f"/api/v1/statements/{drafted.json()['id']}/approve")
     assert approved.status_code == 200, approved.text

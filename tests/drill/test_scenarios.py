@@ -92,5 +92,5 @@ def test_a_bad_scenario_file_stops_the_start(tmp_path: Path) -> None:
     (tmp_path / "one.toml").write_text(GOOD, encoding="utf-8")
     (tmp_path / "two.toml").write_text(GOOD, encoding="utf-8")
     settings = DrillSettings(data_dir=tmp_path, scenarios_dir=tmp_path)
-    with pytest.raises(ConfigError, match="DRILL_SCENARIOS_DIR: .*two.toml: name 'tiny'"):
+    with pytest.raises(ConfigError, match=r"DRILL_SCENARIOS_DIR: .*two\.toml: name 'tiny'"):
         create_app(settings)
