@@ -23,6 +23,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "drills"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MAX_DRILL_LENGTH = timedelta(days=7)
+MAX_INJECTIONS = 1000  # complaints and mention posts (repeats counted) of one run
 
 
 class ScenarioError(ValueError):
@@ -152,6 +153,8 @@ class Scenario(RequestModel):
     def _consistent(self) -> Scenario:
         if not self.complaints and not self.mentions:
             raise ValueError("a scenario injects at least one complaint or mention")
+        if self.injection_count() > MAX_INJECTIONS:
+            raise ValueError(f"a drill injects at most {MAX_INJECTIONS} complaints and posts")
         refs = [c.ref for c in self.complaints] + [m.ref for m in self.mentions]
         if len(set(refs)) != len(refs):
             raise ValueError("each complaint and mention needs a ref of its own")

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, field_validator
 
 from drill_svc.scenarios import NAME_PATTERN, Scenario, ScenarioSummary
 from shared.paging import NEXT_CURSOR_DESCRIPTION
@@ -18,11 +18,20 @@ class ScenarioList(BaseModel):
 
 
 class DrillStart(RequestModel):
-    scenario: str | Scenario = Field(
+    scenario: Annotated[str, Field(min_length=1, max_length=80)] | Scenario = Field(
         description="a shipped scenario's name (GET /api/v1/drills/scenarios), or a whole "
                     "scenario inline, in the shape of the files under drills/")
     speed: float = Field(1.0, ge=1.0, le=MAX_SPEED,
                          description="drill time per real time: 60 plays an hour in a minute")
+
+    @field_validator("scenario", mode="wrap")
+    @classmethod
+    def _inline_or_name(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """An object is a scenario: its errors name their fields (`scenario.complaints.0.at`),
+        not the union's branches."""
+        if isinstance(value, dict):
+            return Scenario.model_validate(value)
+        return handler(value)
 
 
 class InjectionCounts(BaseModel):

@@ -38,9 +38,9 @@ ROUTES = (
     # computed by the service owning its data; they answer GET only (405 otherwise).
     _r("/api/v1/reports/hotspots", "triage", {"cases:read"}, {"cases:read"}),
     _r("/api/v1/reports/public-opinion", "sentiment", {"cases:read"}, {"cases:read"}),
-    # Drills (应急演练): whoever reads cases sees runs and reports; starting, stopping and
-    # cleaning up a run is the exercise's organisers' (leader, admin).
-    _r("/api/v1/drills", "drill", {"cases:read", "drills:run"}, {"drills:run"}),
+    # Drills (应急演练): whoever reads cases sees runs and reports; operators start, stop
+    # and clean them up (API.md: cases:write); drills:run is a key for drills alone.
+    _r("/api/v1/drills", "drill", {"cases:read", "drills:run"}, {"cases:write", "drills:run"}),
 )
 
 # Reached without an API key: the acknowledgement token in the request is the authority

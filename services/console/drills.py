@@ -1,6 +1,6 @@
 """Drills (应急演练): the shipped scenarios, starting one (leaders), its state while it runs,
 stopping it, its evaluation report (and the PDF), and cleaning it up afterwards. Every call
-goes through the API with the user's scopes (`drills:run` to start, stop and clean up)."""
+goes through the API with the user's scopes (`cases:write` to start, stop and clean up)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ VERDICTS = ("met", "missed", "pending")
 
 
 def may_run(user: User) -> bool:
-    return user.caller().has("drills:run")
+    caller = user.caller()
+    return caller.has("cases:write") or caller.has("drills:run")
 
 
 async def drills_context(console: Console, session: Session) -> dict[str, Any]:

@@ -210,8 +210,8 @@ ZH: dict[str, str] = {
     "Runs": "演练记录", "Speed": "倍速", "Started": "开始时间", "Started by": "发起人",
     "No drill has run yet.": "还没有演练。", "Start a drill": "发起演练",
     "Speed (drill time per real time)": "倍速（演练时间 / 真实时间）",
-    "Start the drill": "开始演练", "Only the leadership group starts drills.":
-        "只有应急领导小组可以发起演练。",
+    "Start the drill": "开始演练", "Drills are started by the duty room and the leadership group.":
+        "演练由值班室和应急领导小组发起。",
     "The drill could not start: {detail}": "演练未能开始：{detail}",
     "Report (PDF)": "评估报告（PDF）", "Stop the drill": "结束演练",
     "Clean up this run": "清理本次演练", "Drill time": "演练时间", "Injected": "已注入",

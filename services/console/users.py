@@ -28,7 +28,7 @@ _DUTY = frozenset({"complaints:write", "complaints:read", "cases:read", "cases:w
 # Roles map to the API's scopes (the plans' 值班室/客服部, 应急领导小组, 舆情监测小组).
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     "duty_officer": _DUTY,
-    "leader": _DUTY | {"statements:approve", "drills:run"},
+    "leader": _DUTY | {"statements:approve"},
     "opinion_officer": frozenset({"cases:read", "mentions:write", "statements:draft"}),
     "admin": frozenset({"admin"}),
 }

@@ -54,6 +54,12 @@ VALID_BODIES: dict[str, list[Any]] = {
                                        "secret": "s" * 16}],
     "POST /api/v1/statements": [{"title": "口径", "text": "正在处理", "incident_id": None}],
     "POST /api/v1/mentions": [MENTION, {"mentions": [MENTION]}],
+    "POST /api/v1/drills": [{"scenario": {
+        "name": "tiny", "title": "小演练", "length": "1m",
+        "complaints": [{"ref": "a", "at": "0m", "content": "停电",
+                        "target": {"department": "客服"}}],
+        "mentions": [{"ref": "m", "at": "0m", "content": "又停电了", "reach": {"views": 1}}],
+        "expect": [{"role": "duty_officer", "do": "acknowledge"}]}}],
 }
 # Batch items are validated one by one: an item with an unknown field gets its own 422.
 BATCHES = {"POST /api/v1/complaints/batch": "complaints", "POST /api/v1/mentions": "mentions"}
