@@ -16,8 +16,8 @@ from deploy.local import processes
 from deploy.local.processes import alive, port_for, require_free, spawn, stop_all, terminate
 from deploy.local.provision import (
     api_key_location,
-    ensure_databases,
     drill_api_key,
+    ensure_databases,
     internal_secret,
     pii_keys,
     pii_keys_file,

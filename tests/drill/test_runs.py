@@ -185,7 +185,7 @@ async def test_a_run_is_stopped_and_cleaned_up(system: System) -> None:
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["state"] == "stopped" and stopped.json()["stopped_by"] == "dev"
     assert stopped.json()["injections"] == {"pending": 0, "posted": 1, "failed": 0,
-                                            "cancelled": 2}
+                                            "cancelled": 11}
     again = await client.post(f"/api/v1/drills/{run_id}/stop")
     assert again.status_code == 409 and "already stopped" in again.json()["detail"]
 
@@ -231,12 +231,13 @@ async def test_bad_starts_and_scopes(system: System) -> None:
 
 
 async def test_shipped_scenarios_run_compressed_to_the_end(system: System) -> None:
-    """The group complaint and the viral spike, an hour each at speed 3600: a second each.
-    Their incidents open as drills and are the runs' (the verdicts on time depend on how
-    fast this machine is, so they are not asserted here)."""
+    """The three shipped scenarios at speed 3600: two hours at most, so two seconds. Their
+    incidents open as drills and are the runs' (the verdicts on time depend on how fast this
+    machine is, so they are not asserted here)."""
     client = system.client
     runs = {}
-    for name in ("branch-group-complaint", "media-exposure-viral"):
+    for name in ("branch-group-complaint", "media-exposure-viral",
+                 "product-safety-casualties"):
         started = await client.post("/api/v1/drills", json={"scenario": name, "speed": 3600})
         assert started.status_code == 201, started.text
         runs[name] = started.json()["id"]
@@ -252,6 +253,10 @@ async def test_shipped_scenarios_run_compressed_to_the_end(system: System) -> No
     opinion = await eventually(lambda: incidents_of(runs["media-exposure-viral"]),
                                "the viral drill's incident")
     assert [i.split(" level ")[0] for i in opinion] == ["public_opinion"]
+    # The reposted report opens the public-opinion incident the statement is to name.
+    safety = await eventually(lambda: incidents_of(runs["product-safety-casualties"]),
+                              "the safety drill's incident")
+    assert [i.split(" level ")[0] for i in safety] == ["public_opinion"]
     viral = (await client.get(f"/api/v1/drills/{runs['media-exposure-viral']}")).json()
     assert viral["injections"]["posted"] == 13 and len(viral["mention_ids"]) == 12
     real = (await client.get("/api/v1/incidents", params={"drill": "false"})).json()
