@@ -55,7 +55,7 @@ def _base_env(env: Mapping[str, str], data_dir: Path, settings: LocalSettings, *
     if pii is not None:
         base["PII_KEYS"] = pii
     base["BEACON_INTERNAL_SECRET"] = internal_secret(settings, data_dir)
-    base["DRILL_API_KEY"] = drill_api_key(settings, data_dir)  # the gateway and drill's
+    base["DRILL_API_KEY"] = drill_api_key(settings, data_dir)  # gateway admits, drill posts
     return base
 
 

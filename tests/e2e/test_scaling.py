@@ -323,7 +323,7 @@ def _scale_and_route(client: httpx.Client, data_dir: Path, env: dict[str, str],
     state = local.read_state(data_dir)
     assert state is not None
     new = next(p for p in state.processes if p.name == "triage-1")
-    assert new.port == base + 4 and done == [
+    assert new.port == base + 5 and done == [
         f"started triage-1 on {new.url} (the gateway routes to it within a second)"]
     assert state.routes["triage"] == [f"http://127.0.0.1:{base + 1}", new.url]
 
