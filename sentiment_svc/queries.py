@@ -28,9 +28,12 @@ class MentionFilter:
     source: str | None = None
     sentiment_label: str | None = None
     min_risk: int | None = None  # 1 is the most severe: "at least as severe as"
+    drill: bool | None = None  # None: both
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
+        if self.drill is not None:
+            found.append(Mention.drill.is_(self.drill))
         if self.source is not None:
             found.append(Mention.source == self.source)
         if self.sentiment_label is not None:

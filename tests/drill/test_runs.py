@@ -151,6 +151,10 @@ async def test_a_compressed_run_finishes_and_is_scored(system: System, tmp_path:
     assert trends["top_topics"] == [] and trends["alerts"] == []
     assert (await client.get("/api/v1/incidents", params={"drill": "false"})).json()[
         "items"] == []
+    real_mentions = (await client.get("/api/v1/mentions", params={"drill": "false"})).json()
+    assert real_mentions["items"] == []
+    drill_mentions = (await client.get("/api/v1/mentions", params={"drill": "true"})).json()
+    assert len(drill_mentions["items"]) == 10
     mention = (await client.get(f"/api/v1/mentions/{run['mention_ids'][0]}")).json()
     assert mention["drill"] is True and mention["linked_complaint_ids"] == []
 
