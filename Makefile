@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shared services intake_svc triage_svc notify_svc sentiment_svc deploy tests bench
+	$(VENV)/bin/mypy shared services intake_svc triage_svc notify_svc sentiment_svc drill_svc deploy tests bench
 
 # Distributed mode on this machine: Tansu, one process per service (replicas via
 # <SERVICE>_REPLICAS=N), PostgreSQL when DATABASE_URL names one, SQLite files otherwise.

@@ -69,8 +69,8 @@ class Notifier:
         elif isinstance(data, StatementApproved):
             refs = Refs(data.statement_id, incident_id=data.incident_id,
                         statement_id=data.statement_id)
-            await self.router.route(unit, event, self.rules.statement, refs, None)
-            await statements.distributed(unit, data.statement_id)
+            sent = await self.router.route(unit, event, self.rules.statement, refs, None)
+            await statements.distributed(unit, data.statement_id, recipients=len(sent))
         elif isinstance(data, RectificationOverdue):
             refs = Refs(data.complaint_id or data.incident_id or data.rectification_id,
                         data.complaint_id, data.case_id, incident_id=data.incident_id)

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import select
 
 from notify_svc.models import StatementRow
-from shared.events.schemas import StatementApproved
+from shared.events.schemas import StatementApproved, StatementDistributed
 from shared.runtime import Unit
 
 # Per 统一口径 in plan-media-complaint-duties-and-timelines.txt: "报公司领导批准确认后，综合部将
@@ -55,12 +55,19 @@ async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
     await unit.emit(StatementApproved(
         statement_id=row.id, incident_id=row.incident_id, title=row.title, text=row.text,
         language="en" if row.language == "en" else "zh", approved_by=by, approved_at=now,
+        drafted_by=row.drafted_by, drafted_at=row.drafted_at,
     ), subject=row.id)
     return row
 
 
-async def distributed(unit: Unit, statement_id: str) -> None:
-    """The statement.approved handler has recorded its deliveries."""
+async def distributed(unit: Unit, statement_id: str, *, recipients: int = 0) -> None:
+    """The statement.approved handler has recorded its deliveries: `statement.distributed`
+    says so (a drill's evaluation scores it against the 0.5 h clock)."""
     row = await unit.session.get(StatementRow, statement_id)
     if row is not None:
         row.status, row.distributed_at = "distributed", dt.datetime.now(dt.UTC)
+        if row.approved_at is not None and row.distribute_by is not None:
+            await unit.emit(StatementDistributed(
+                statement_id=row.id, incident_id=row.incident_id, approved_at=row.approved_at,
+                distribute_by=row.distribute_by, distributed_at=row.distributed_at,
+                recipients=recipients), subject=row.id)

@@ -110,12 +110,14 @@ async def list_mentions(
     sentiment_label: Literal["negative", "neutral", "positive"] | None = None,
     min_risk: Annotated[int | None, Query(ge=1, le=4, description=(
         "only mentions at least this severe (risk level 1 is the most severe)"))] = None,
+    drill: Annotated[bool | None, Query(description=(
+        "true: drill mentions only, false: real ones only; unset: both"))] = None,
     cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MentionList:
     """Recent mentions with their scores and reasons, newest first, a page at a time."""
     where = queries.MentionFilter(source=source, sentiment_label=sentiment_label,
-                                  min_risk=min_risk)
+                                  min_risk=min_risk, drill=drill)
     items, next_cursor = await queries.page_of_mentions(session, where, limit, cursor)
     return MentionList(items=items, next_cursor=next_cursor)
 

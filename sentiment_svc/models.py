@@ -3,12 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Float, Integer, LargeBinary, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
+
+# Spike scopes of drill mentions ("drill:overall", "drill:topic:…"), apart from the real ones.
+DRILL_SCOPE_PREFIX = "drill:"
+DRILL_SCOPES = DRILL_SCOPE_PREFIX + "%"
 
 
 class Base(DeclarativeBase):
@@ -35,6 +39,8 @@ class Mention(Base):
     risk_reasons: Mapped[list[str]] = mapped_column(JSON)
     cluster_id: Mapped[str] = mapped_column(String(32), index=True)
     topic_id: Mapped[str] = mapped_column(String(32), index=True)
+    # A drill's mention (应急演练): out of the report, trends, buckets and real alerts.
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Story(Base):

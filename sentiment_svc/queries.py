@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sentiment_svc.models import Alert, Bucket, Mention, MentionLink, Topic
+from sentiment_svc.models import DRILL_SCOPES, Alert, Bucket, Mention, MentionLink, Topic
 from sentiment_svc.schemas import (
     AlertOut,
     MentionOut,
@@ -28,9 +28,12 @@ class MentionFilter:
     source: str | None = None
     sentiment_label: str | None = None
     min_risk: int | None = None  # 1 is the most severe: "at least as severe as"
+    drill: bool | None = None  # None: both
 
     def clauses(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
+        if self.drill is not None:
+            found.append(Mention.drill.is_(self.drill))
         if self.source is not None:
             found.append(Mention.source == self.source)
         if self.sentiment_label is not None:
@@ -48,7 +51,7 @@ def mention_out(row: Mention, linked: list[str]) -> MentionOut:
         sentiment=Sentiment.model_validate({"label": row.sentiment_label,
                                             "score": row.sentiment_score}),
         risk_level=row.risk_level, risk_reasons=row.risk_reasons, cluster_id=row.cluster_id,
-        topic_id=row.topic_id, linked_complaint_ids=linked)
+        topic_id=row.topic_id, linked_complaint_ids=linked, drill=row.drill)
 
 
 async def mention(session: AsyncSession, mention_id: str) -> MentionOut | None:
@@ -119,7 +122,7 @@ async def _top_topics(session: AsyncSession, since: datetime, top: int) -> list[
     rows = await session.execute(
         select(Mention.topic_id, Topic.label, count, negative)
         .join(Topic, Topic.id == Mention.topic_id)
-        .where(Mention.received_at >= since)
+        .where(Mention.received_at >= since, Mention.drill.is_(False))
         .group_by(Mention.topic_id, Topic.label)
         .order_by(count.desc(), Mention.topic_id).limit(top))
     return [TopicCount(topic_id=t, label=label, mentions=int(n), negative=int(neg or 0),
@@ -128,7 +131,8 @@ async def _top_topics(session: AsyncSession, since: datetime, top: int) -> list[
 
 
 async def _alerts(session: AsyncSession, since: datetime) -> list[AlertOut]:
-    rows = await session.execute(select(Alert).where(Alert.raised_at >= since)
+    rows = await session.execute(select(Alert).where(Alert.raised_at >= since,
+                                                     Alert.scope.not_like(DRILL_SCOPES))
                                  .order_by(Alert.raised_at.desc()).limit(50))
     return [AlertOut(id=a.id, scope=a.scope, topic_id=a.topic_id, warning_level=a.warning_level,
                      raised_at=a.raised_at, evidence=a.evidence) for a in rows.scalars()]

@@ -2,7 +2,8 @@
 
 Statements (统一口径) are notify's: sentiment never sees them, so this report leaves them
 out rather than read another service's tables (they are at `GET /api/v1/statements`).
-Mentions carry no drill flag (monitoring feeds are never drills), so there is no `drill`.
+Drill mentions (`drill: true`, posted by a drill run) and their alerts are left out: the
+report is of real public opinion only, so it has no `drill` parameter.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from sentiment_svc.models import Alert, Mention, MentionLink, Story, Topic
+from sentiment_svc.models import DRILL_SCOPES, Alert, Mention, MentionLink, Story, Topic
 from sentiment_svc.report_schemas import (
     Linked,
     LinkedMention,
@@ -34,7 +35,8 @@ _NEGATIVE = func.sum(case((Mention.sentiment_label == "negative", 1), else_=0))
 
 
 def _received_in(period: Period) -> ColumnElement[bool]:
-    return and_(Mention.received_at >= period.start, Mention.received_at < period.end)
+    return and_(Mention.received_at >= period.start, Mention.received_at < period.end,
+                Mention.drill.is_(False))
 
 
 def _share(part: int, whole: int) -> float:
@@ -95,7 +97,8 @@ def _story(row: Any) -> StoryCount:
 
 async def alerts(session: AsyncSession, period: Period) -> tuple[list[AlertOut],
                                                                   dict[str, int]]:
-    raised = and_(Alert.raised_at >= period.start, Alert.raised_at < period.end)
+    raised = and_(Alert.raised_at >= period.start, Alert.raised_at < period.end,
+                  Alert.scope.not_like(DRILL_SCOPES))
     by_level = {str(level): int(n) for level, n in (await session.execute(
         select(Alert.warning_level, func.count()).where(raised)
         .group_by(Alert.warning_level))).all()}

@@ -30,6 +30,9 @@ class MentionIn(RequestModel):
     published_at: dates.InputDateTime | None = dates.field()
     reach: Reach = Field(default_factory=Reach)
     language: Literal["zh", "en"] | None = None
+    drill: bool = Field(False, description="a drill's mention (应急演练): scored and kept, "
+                        "but out of the public-opinion report, the trends, the real alerts "
+                        "and links to real complaints")
 
 
 class MentionBatch(RequestModel):
@@ -89,6 +92,7 @@ class MentionOut(BaseModel):
     cluster_id: str | None = None
     topic_id: str | None = None
     linked_complaint_ids: list[str] = Field(default_factory=list)
+    drill: bool = False
 
 
 class TrendPoint(BaseModel):

@@ -23,6 +23,7 @@ from sentiment_svc.clustering import centroid_add, signature, topic_vectors
 from sentiment_svc.linking import Link
 from sentiment_svc.model import Language, Scored
 from sentiment_svc.models import (
+    DRILL_SCOPE_PREFIX,
     Alert,
     Bucket,
     Mention,
@@ -116,6 +117,8 @@ async def _process(unit: Unit, state: MentionIntakeState, fresh: list[_New], now
     scores = state.model.score_many(texts, langs)
     vectors = topic_vectors(texts, state.model.topic_idf)
     links = state.complaints.match(texts, vectors, now)
+    # A drill mention never links to (and so never raises) a real complaint.
+    links = [[] if n.item.drill else found for n, found in zip(fresh, links, strict=True)]
     clusters = _Clusters(state, now)
     rows: list[Mention] = []
     for pos, (n, scored) in enumerate(zip(fresh, scores, strict=True)):
@@ -129,8 +132,13 @@ async def _process(unit: Unit, state: MentionIntakeState, fresh: list[_New], now
         await unit.emit(_scored_event(row), subject=row.id)
         if row_links:
             await _link(unit, row, row_links, now)
-    await _count_bucket(unit.session, state.spike_config, rows, now)
-    await _watch_spikes(unit, state, rows, now)
+    real = [row for row in rows if not row.drill]
+    if real:
+        await _count_bucket(unit.session, state.spike_config, real, now)
+        await _watch_spikes(unit, state, real, now)
+    drill = [row for row in rows if row.drill]
+    if drill:  # a drill's spike alerts in scopes of its own, so real baselines never see it
+        await _watch_spikes(unit, state, drill, now, prefix=DRILL_SCOPE_PREFIX)
 
 
 def _mention_row(n: _New, scored: Scored, risk: Risk, story_id: str, topic_id: str,
@@ -143,6 +151,7 @@ def _mention_row(n: _New, scored: Scored, risk: Risk, story_id: str, topic_id: s
         sentiment_label=scored.label, sentiment_score=scored.score,
         risk_level=risk.level, risk_score=risk.score,
         risk_reasons=[*scored.reasons, *risk.reasons], cluster_id=story_id, topic_id=topic_id,
+        drill=item.drill,
     )
 
 
@@ -152,6 +161,7 @@ def _scored_event(row: Mention) -> MentionScored:
         sentiment_score=max(-1.0, min(1.0, row.sentiment_score)),
         published_at=row.published_at, language="zh" if row.language == "zh" else "en",
         risk_level=row.risk_level, cluster_id=row.cluster_id, topic_id=row.topic_id,
+        drill=row.drill,
     )
 
 
@@ -232,16 +242,17 @@ async def _count_bucket(session: AsyncSession, cfg: SpikeConfig, rows: list[Ment
 
 
 async def _watch_spikes(unit: Unit, intake: MentionIntakeState, rows: list[Mention],
-                        now: datetime) -> None:
-    """Feed the overall scope and each touched topic; raise an alert on entering a spike."""
-    by_scope: dict[str, list[Mention]] = {OVERALL: rows}
+                        now: datetime, *, prefix: str = "") -> None:
+    """Feed the overall scope and each touched topic; raise an alert on entering a spike.
+    Drill mentions feed scopes of their own (`prefix`), so their alerts are drills."""
+    by_scope: dict[str, list[Mention]] = {prefix + OVERALL: rows}
     for row in rows:
-        by_scope.setdefault(f"topic:{row.topic_id}", []).append(row)
+        by_scope.setdefault(f"{prefix}topic:{row.topic_id}", []).append(row)
     states = {r.scope: r for r in (await unit.session.execute(
         select(SpikeStateRow).where(SpikeStateRow.scope.in_(by_scope)))).scalars()}
     level_one = {r.id for r in rows if r.risk_level == 1}
     for scope, members in by_scope.items():
-        cfg = intake.spike_config if scope == OVERALL else intake.topic_spike_config
+        cfg = intake.spike_config if scope == prefix + OVERALL else intake.topic_spike_config
         stored = states.get(scope)
         state = SpikeState.from_json(stored.state) if stored else SpikeState()
         advance(state, now, cfg)
@@ -253,12 +264,13 @@ async def _watch_spikes(unit: Unit, intake: MentionIntakeState, rows: list[Menti
         else:
             stored.state, stored.updated_at = state.to_json(), now
         if spike is not None:
-            await _alert(unit, scope, spike, members, now)
+            await _alert(unit, scope, spike, members, now, drill=bool(prefix))
 
 
 async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
-                 now: datetime) -> None:
-    topic_id = scope.removeprefix("topic:") if scope != OVERALL else None
+                 now: datetime, *, drill: bool = False) -> None:
+    bare = scope.removeprefix(DRILL_SCOPE_PREFIX) if drill else scope
+    topic_id = bare.removeprefix("topic:") if bare != OVERALL else None
     where = "overall" if topic_id is None else f"topic {topic_id}"
     label = members[0].title or members[0].content[:60] if topic_id else None
     rising = "another wave of negative mentions" if spike.follow_up else \
@@ -271,7 +283,7 @@ async def _alert(unit: Unit, scope: str, spike: Spike, members: list[Mention],
         window_start=spike.window_start, window_end=spike.window_end,
         negative_count=spike.negative, baseline=spike.baseline,
         negative_share=min(1.0, spike.share), top_mention_ids=spike.top_mention_ids,
-        raised_at=now)
+        raised_at=now, drill=drill)
     unit.session.add(Alert(id=event.alert_id, scope=scope, topic_id=topic_id,
                            warning_level=event.warning_level, raised_at=now,
                            evidence={**event.model_dump(mode="json"),

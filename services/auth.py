@@ -25,8 +25,8 @@ from shared.migrations import prepare_schema
 
 SCOPES = frozenset({
     "complaints:write", "complaints:read", "mentions:write", "cases:read", "cases:write",
-    "pii:read", "statements:draft", "statements:approve", "metrics:read", "admin",
-    "accountability",
+    "pii:read", "statements:draft", "statements:approve", "metrics:read", "drills:run",
+    "admin", "accountability",
 })
 CACHE_S = 5.0  # how long a replica trusts what it read: revocation elsewhere takes this long
 CACHE_SIZE = 10_000  # per cache; known and unknown keys are cached apart
@@ -71,6 +71,17 @@ def dev_key(configured: str | None, data_dir: Path) -> tuple[str, bool]:
 
 def admin_key(key: str) -> ApiKey:
     return ApiKey(BUILTIN_KEY_ID, "dev", SCOPES, key_hash(key))
+
+
+DRILL_RUNNER = "drill-runner"
+
+
+def drill_runner_key(key: str) -> ApiKey:
+    """The drill runner's key (DRILL_API_KEY): it files complaints and mentions as a hotline
+    and a monitoring bot would, and sees only its own complaints."""
+    return ApiKey(DRILL_RUNNER, DRILL_RUNNER,
+                  frozenset({"complaints:write", "complaints:read", "mentions:write"}),
+                  key_hash(key))
 
 
 class _Lru:

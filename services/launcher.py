@@ -20,7 +20,8 @@ import uvloop
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from services.auth import ApiKey, KeyStore, admin_key, dev_key
+from drill_svc.main import connect_gateway
+from services.auth import ApiKey, KeyStore, admin_key, dev_key, drill_runner_key, new_secret
 from services.gateway import create_gateway
 from services.settings import LISTEN_SETTINGS, SERVICES, GatewaySettings, LauncherSettings
 from services.upstreams import Upstream, UpstreamsWatcher, read_upstreams_file
@@ -39,6 +40,7 @@ WATCHDOG_GRACE_S = 3.0
 
 
 def service_factory(name: str) -> Callable[..., FastAPI]:
+    from drill_svc.main import create_app as drill
     from intake_svc.main import create_app as intake
     from notify_svc.main import create_app as notify
     from sentiment_svc.main import create_app as sentiment
@@ -46,6 +48,7 @@ def service_factory(name: str) -> Callable[..., FastAPI]:
 
     factories: dict[str, Callable[..., FastAPI]] = {
         "intake": intake, "triage": triage, "notify": notify, "sentiment": sentiment,
+        "drill": drill,
     }
     return factories[name]
 
@@ -71,10 +74,13 @@ def build_embedded(settings: GatewaySettings, extra_keys: Sequence[ApiKey] = ())
                  for name, app in apps.items()}
     # The services read BEACON_INTERNAL_SECRET as the gateway does, or share this process's.
     (secret,) = {app.state.internal_secret for app in apps.values()}
-    gateway = create_gateway(upstreams, key_store(settings, admin_key(key), extra_keys),
+    runner_key = settings.drill_api_key or new_secret()
+    gateway = create_gateway(upstreams, key_store(settings, admin_key(key),
+                                                  [*extra_keys, drill_runner_key(runner_key)]),
                              settings, lifespans=[lifespan_of(app) for app in apps.values()],
                              console_bus=MemoryBus(broker), admin_secret=key,
                              internal_secret=secret)
+    connect_gateway(apps["drill"], gateway, runner_key)
     return Embedded(gateway, apps, key, made)
 
 
@@ -93,7 +99,8 @@ def build_distributed_gateway(settings: GatewaySettings) -> FastAPI:
     lifespans: list[Callable[[], contextlib.AbstractAsyncContextManager[object]]] = []
     if settings.upstreams_file is not None:  # replicas come and go: follow the file
         lifespans.append(UpstreamsWatcher(settings.upstreams_file, upstreams).running)
-    return create_gateway(upstreams, key_store(settings, admin_key(key)), settings,
+    runner = [drill_runner_key(settings.drill_api_key)] if settings.drill_api_key else []
+    return create_gateway(upstreams, key_store(settings, admin_key(key), runner), settings,
                           lifespans=lifespans, console_bus=console_bus(), admin_secret=key,
                           internal_secret=settings.internal_secret)
 

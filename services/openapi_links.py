@@ -36,6 +36,14 @@ def _to_incident(expression: str) -> Links:
             "CloseIncident": ("post", f"{API}/incidents/{{incident_id}}/close", target)}
 
 
+def _to_drill(expression: str) -> Links:
+    target = {"run_id": expression}
+    return {"ReadDrill": ("get", f"{API}/drills/{{run_id}}", target),
+            "StopDrill": ("post", f"{API}/drills/{{run_id}}/stop", target),
+            "ReadDrillReport": ("get", f"{API}/drills/{{run_id}}/report", target),
+            "DeleteDrill": ("delete", f"{API}/drills/{{run_id}}", target)}
+
+
 def _complaint_accepted() -> Links:
     target = {"complaint_id": "$response.body#/id"}
     return {"ReadComplaint": ("get", f"{API}/complaints/{{complaint_id}}", target),
@@ -85,6 +93,8 @@ LINKS: dict[tuple[str, str, str], Links] = {
     ("put", f"{API}/roster/members/{{member_id}}", "200"): {
         "DeleteMember": ("delete", f"{API}/roster/members/{{member_id}}",
                          {"member_id": "$response.body#/id"})},
+    ("post", f"{API}/drills", "201"): _to_drill("$response.body#/id"),
+    ("get", f"{API}/drills", "200"): _to_drill("$response.body#/items/0/id"),
     ("put", f"{API}/callbacks/{{owner}}", "200"): {
         "DeleteCallback": ("delete", f"{API}/callbacks/{{owner}}",
                            {"owner": "$response.body#/owner"})},

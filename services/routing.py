@@ -40,6 +40,9 @@ ROUTES = (
     _r("/api/v1/reports/public-opinion", "sentiment", {"cases:read"}, {"cases:read"}),
     # Pre-registration of complainants at risk of escalating (提前报备): intake hashes them.
     _r("/api/v1/complainants", "intake", {"cases:read"}, {"cases:write"}),
+    # Drills (应急演练): whoever reads cases sees runs and reports; operators start, stop
+    # and clean them up (API.md: cases:write); drills:run is a key for drills alone.
+    _r("/api/v1/drills", "drill", {"cases:read", "drills:run"}, {"cases:write", "drills:run"}),
 )
 
 # Paths inside a route's prefix that need scopes of their own; matched before ROUTES.

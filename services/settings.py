@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 from pydantic import AliasChoices, Field, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("intake", "triage", "notify", "sentiment")
-DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "triage": 8002, "notify": 8003, "sentiment": 8004}
+SERVICES = ("intake", "triage", "notify", "sentiment", "drill")
+DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "triage": 8002, "notify": 8003, "sentiment": 8004,
+                 "drill": 8005}
 
 
 class LauncherSettings(BaseSettings):
@@ -88,6 +89,10 @@ class GatewaySettings(BaseSettings):
     triage_url: str = Field("http://127.0.0.1:8002", validation_alias="TRIAGE_URL")
     notify_url: str = Field("http://127.0.0.1:8003", validation_alias="NOTIFY_URL")
     sentiment_url: str = Field("http://127.0.0.1:8004", validation_alias="SENTIMENT_URL")
+    drill_url: str = Field("http://127.0.0.1:8005", validation_alias="DRILL_URL")
+    # The drill runner's key (complaints:write, mentions:write), which the drill service
+    # posts with; embedded mode makes one per process when it is unset.
+    drill_api_key: str | None = Field(None, min_length=16, validation_alias="DRILL_API_KEY")
 
     @field_validator("internal_secret", mode="before")
     @classmethod

@@ -239,19 +239,21 @@ async def on_opinion_alert(unit: Unit, alert: OpinionAlert, rules: Rules) -> Non
     since = alert.raised_at - timedelta(hours=rules.opinion.merge_hours)
     incident = await unit.session.scalar(
         select(Incident).where(Incident.kind == "public_opinion", Incident.key == key,
-                               Incident.state == "open", Incident.updated_at >= since)
+                               Incident.state == "open", Incident.updated_at >= since,
+                               Incident.drill.is_(alert.drill))
         .order_by(Incident.opened_at.desc()).limit(1).with_for_update())
     if incident is None:
         incident = Incident(
             id=uuid.uuid4().hex, kind="public_opinion", response_level=alert.warning_level,
             opened_at=alert.raised_at, updated_at=alert.raised_at, key=key,
-            summary=alert.summary[:500])
+            summary=alert.summary[:500], drill=alert.drill)
         unit.session.add(incident)
         await _add_mentions(unit, incident, alert.top_mention_ids, alert.raised_at)
         await unit.emit(IncidentOpened(
             incident_id=incident.id, kind="public_opinion",
             response_level=incident.response_level, summary=incident.summary,
             opened_at=incident.opened_at, mention_ids=list(alert.top_mention_ids),
+            drill=incident.drill,
         ), subject=incident.id)
         return
     before = incident.response_level

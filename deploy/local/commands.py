@@ -16,6 +16,7 @@ from deploy.local import processes
 from deploy.local.processes import alive, port_for, require_free, spawn, stop_all, terminate
 from deploy.local.provision import (
     api_key_location,
+    drill_api_key,
     ensure_databases,
     internal_secret,
     pii_keys,
@@ -54,6 +55,7 @@ def _base_env(env: Mapping[str, str], data_dir: Path, settings: LocalSettings, *
     if pii is not None:
         base["PII_KEYS"] = pii
     base["BEACON_INTERNAL_SECRET"] = internal_secret(settings, data_dir)
+    base["DRILL_API_KEY"] = drill_api_key(settings, data_dir)  # gateway admits, drill posts
     return base
 
 
@@ -61,13 +63,15 @@ def _fingerprints(pii: str | None, settings: LocalSettings) -> dict[str, str]:
     return fingerprints(pii or "", {name: settings.database_url_of(name) for name in SERVICES})
 
 
-def _service_env(base: Mapping[str, str], name: str, port: int, bootstrap: str) -> dict[str, str]:
+def _service_env(base: Mapping[str, str], name: str, port: int, state: State) -> dict[str, str]:
     env = dict(base)
     env.update({
-        "BUS": "kafka", "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BUS": "kafka", "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap,
         # Replicas are reached only through the gateway, so they listen on loopback.
         f"{name.upper()}_HOST": "127.0.0.1", f"{name.upper()}_PORT": str(port),
     })
+    if name == "drill":  # the runner posts through the public API, as a hotline would
+        env["DRILL_GATEWAY_URL"] = state.gateway_url
     return env
 
 
@@ -136,7 +140,7 @@ def _launch(state: State, base: Mapping[str, str], counts: Mapping[str, int],
     for name, count in counts.items():
         for i in range(count):
             port = port_for(state, gateway_port)
-            env = _service_env(base, name, port, state.bootstrap)
+            env = _service_env(base, name, port, state)
             proc, popens[f"{name}-{i}"] = spawn(f"{name}-{i}", name, [*SERVICE_ARGV, name],
                                                 env, port, logs)
             state.processes.append(proc)
@@ -215,7 +219,7 @@ def start_replica(data_dir: Path, service: str, env: Mapping[str, str], *,
         if dead.role in SERVICES:
             route(state, dead.role, dead.url, routed=False)
     proc, popen = spawn(name, service, [*SERVICE_ARGV, service],
-                        _service_env(base, service, port, state.bootstrap), port,
+                        _service_env(base, service, port, state), port,
                         logs_dir(data_dir))
     state.processes.append(proc)
     write_state(state)  # at once: `down` stops it even if `scale` itself dies

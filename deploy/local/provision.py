@@ -54,6 +54,14 @@ def internal_secret(settings: LocalSettings, data_dir: Path) -> str:
     return _made_once(run_dir(data_dir) / "internal.secret", secrets.token_urlsafe(32))
 
 
+def drill_api_key(settings: LocalSettings, data_dir: Path) -> str:
+    """DRILL_API_KEY, else one made once under run/: the gateway admits the drill runner
+    with it, and every drill replica posts with it."""
+    if settings.drill_api_key:
+        return settings.drill_api_key
+    return _made_once(run_dir(data_dir) / "drill.key", "bk_" + secrets.token_urlsafe(32))
+
+
 def api_key_location(gateway: GatewaySettings, data_dir: Path) -> str:
     """Where the admin key is kept (made now if it is not): the file the gateway reads."""
     dev_key(gateway.dev_api_key, data_dir)

@@ -32,6 +32,7 @@ class LocalSettings(RunSettings):
     notify_replicas: int = Field(1, ge=1, le=MAX_REPLICAS, validation_alias="NOTIFY_REPLICAS")
     sentiment_replicas: int = Field(1, ge=1, le=MAX_REPLICAS,
                                     validation_alias="SENTIMENT_REPLICAS")
+    drill_replicas: int = Field(1, ge=1, le=MAX_REPLICAS, validation_alias="DRILL_REPLICAS")
     # Where replica ports start (unset: any free port).
     base_port: int | None = Field(None, ge=1024, le=65535 - PORT_RANGE,
                                   validation_alias="BEACON_BASE_PORT")
@@ -41,11 +42,13 @@ class LocalSettings(RunSettings):
     # Unset: made once under $DATA_DIR/run/ and shared by every replica, later ones too.
     pii_keys: str | None = Field(None, validation_alias="PII_KEYS")
     internal_secret: str | None = Field(None, validation_alias="BEACON_INTERNAL_SECRET")
+    drill_api_key: str | None = Field(None, validation_alias="DRILL_API_KEY")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     intake_database_url: str | None = Field(None, validation_alias="INTAKE_DATABASE_URL")
     triage_database_url: str | None = Field(None, validation_alias="TRIAGE_DATABASE_URL")
     notify_database_url: str | None = Field(None, validation_alias="NOTIFY_DATABASE_URL")
     sentiment_database_url: str | None = Field(None, validation_alias="SENTIMENT_DATABASE_URL")
+    drill_database_url: str | None = Field(None, validation_alias="DRILL_DATABASE_URL")
 
     def replicas(self) -> dict[str, int]:
         return {name: int(getattr(self, f"{name}_replicas")) for name in SERVICES}

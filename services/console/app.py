@@ -22,6 +22,7 @@ from services.console import (
     accounts,
     board,
     case,
+    drills,
     duty,
     incidents,
     opinion,
@@ -38,7 +39,8 @@ from shared.bus import Bus
 log = logging.getLogger("beacon.console")
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (signin.router, board.router, case.router, register.router, incidents.router,
-           opinion.router, statements.router, duty.router, stats.router, accounts.router)
+           opinion.router, statements.router, duty.router, stats.router, accounts.router,
+           drills.router)
 # The kinds of notice a page may hear about, by the scope that reads what they point at.
 KINDS_BY_SCOPE = {"cases:read": frozenset({"case", "incident", "notification", "alert",
                                           "statement"})}

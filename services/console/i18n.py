@@ -250,6 +250,33 @@ ZH: dict[str, str] = {
     "work_group": "应急小组", "calm": "平稳", "anxious": "焦虑", "agitated": "激动",
     "hostile": "对立", "on_site": "现场处置组", "negotiation": "沟通谈判组",
     "assessment": "问题研判组", "information": "信息发布组", "logistics": "后勤保障组",
+    # drills (应急演练)
+    "Drills": "应急演练", "Drill": "演练",
+    "scenarios run against the live system, all their traffic marked drill, then scored":
+        "按方案对真实系统进行演练，全部数据标记为演练，演练后评估",
+    "Scenarios": "演练方案", "Scenario": "方案", "Length": "时长",
+    "Expectations": "预期", "No scenarios.": "没有演练方案。",
+    "Runs": "演练记录", "Speed": "倍速", "Started": "开始时间", "Started by": "发起人",
+    "No drill has run yet.": "还没有演练。", "Start a drill": "发起演练",
+    "Speed (drill time per real time)": "倍速（演练时间 / 真实时间）",
+    "Start the drill": "开始演练", "Drills are started by the duty room and the leadership group.":
+        "演练由值班室和应急领导小组发起。",
+    "The drill could not start: {detail}": "演练未能开始：{detail}",
+    "Report (PDF)": "评估报告（PDF）", "Stop the drill": "结束演练",
+    "Clean up this run": "清理本次演练", "Drill time": "演练时间", "Injected": "已注入",
+    "{posted} posted, {pending} to come, {failed} refused, {cancelled} cancelled":
+        "已发 {posted}，待发 {pending}，被拒 {failed}，已取消 {cancelled}",
+    "Overall": "总体得分", "Response speed": "响应速度",
+    "Handling efficiency": "处理效率", "Coordination": "团队协作", "Statement": "统一口径",
+    "met {met}, missed {missed}, pending {pending}":
+        "达成 {met}，未达成 {missed}，进行中 {pending}",
+    "escalations {n}, skip-levels {skips}, acknowledgements {acks}":
+        "逐级上报 {n}，跨级上报 {skips}，通知确认 {acks}",
+    "Shortcomings found": "问题清单", "Every expectation met so far.": "目前预期全部达成。",
+    "Expected": "预期", "Result": "结果", "Evidence": "依据",
+    "The scenario lists no expectations.": "方案未列预期。", "Nothing yet.": "暂无记录。",
+    "drill running": "进行中", "drill finished": "已结束", "drill stopped": "已中止",
+    "verdict met": "达成", "verdict missed": "未达成", "verdict pending": "进行中",
 }
 
 
@@ -267,6 +294,8 @@ EN: dict[str, str] = {code: code.replace("_", " ").capitalize() for code in (
     "work_group")} | {
     "rectification open": "Open", "rectification overdue": "Overdue",
     "rectification verified": "Verified"}
+EN.update({f"drill {state}": state for state in ("running", "finished", "stopped")})
+EN.update({f"verdict {verdict}": verdict for verdict in ("met", "missed", "pending")})
 
 
 def translator(language: Language) -> Callable[..., str]:

@@ -16,7 +16,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import Language, translator
 from services.console.users import Session
-from services.console.web import Api, Console, ConsoleDep, SessionDep, language_of, render
+from services.console.web import (
+    Api,
+    Console,
+    ConsoleDep,
+    SessionDep,
+    drill_of,
+    language_of,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 SOURCES = ("news", "weibo", "wechat", "forum", "video", "blog", "hotline_board", "other")
@@ -113,11 +121,12 @@ async def opinion_context(console: Console, session: Session,
                           request: Request) -> dict[str, Any]:
     filters, api = mention_filters(request), Api(console, session.user)
     hours = filters.get("hours", "24")
+    drill = str(drill_of(request)).lower()  # drill mentions only in drill mode
     trends, page, latest = await asyncio.gather(
         api.json("/api/v1/mentions/trends", {"hours": hours, "bucket_s": WINDOWS[hours],
                                              "top": 10}),
-        api.json("/api/v1/mentions", mention_query(filters)),
-        api.json("/api/v1/mentions", {"limit": STORIES_FROM}))
+        api.json("/api/v1/mentions", {**mention_query(filters), "drill": drill}),
+        api.json("/api/v1/mentions", {"limit": STORIES_FROM, "drill": drill}))
     return {"filters": filters, "hours": hours, "trends": trends,
             "chart": trend_chart(trends, console.settings.zone, language_of(request)),
             "mentions": page["items"], "next_cursor": page["next_cursor"],
@@ -143,8 +152,8 @@ async def more_mentions(request: Request, console: ConsoleDep, session: SessionD
                         cursor: Annotated[str, Query(max_length=200)]) -> Response:
     """The next page of mentions, replacing the 'more' row."""
     filters = mention_filters(request)
-    page = await Api(console, session.user).json("/api/v1/mentions",
-                                                 mention_query(filters, cursor))
+    page = await Api(console, session.user).json("/api/v1/mentions", {
+        **mention_query(filters, cursor), "drill": str(drill_of(request)).lower()})
     return render(request, console, session, "_mention_rows.html", mentions=page["items"],
                   next_cursor=page["next_cursor"], filter_query=urlencode(filters))
 

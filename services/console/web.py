@@ -135,6 +135,9 @@ class Api:
                                          json=body or {}, headers={**self.language,
                                                                    **(headers or {})})
 
+    async def delete(self, path: str) -> Answer:
+        return await self.forwarder.call("DELETE", path, service_caller(self.user))
+
     async def json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The body of a successful GET; 404 and 403 pass on as they are."""
         answer = await self.get(path, params)

@@ -108,6 +108,8 @@ class MentionScored(EventPayload):
     risk_level: int | None = Field(None, ge=1, le=4, description="1 most severe")
     cluster_id: str | None = None
     topic_id: str | None = None
+    drill: bool = Field(False, description="a drill's mention (应急演练): kept out of real "
+                        "figures")
 
 
 CaseState = Literal["received", "triaged", "acknowledged", "investigating", "responded",
@@ -296,6 +298,7 @@ class OpinionAlert(EventPayload):
     negative_share: float = Field(ge=0.0, le=1.0)
     top_mention_ids: list[str] = Field(default_factory=list)
     raised_at: datetime
+    drill: bool = Field(False, description="raised by drill mentions alone (their own scope)")
 
 
 @register("mention.linked", 1)
@@ -322,6 +325,8 @@ class StatementApproved(EventPayload):
     language: Literal["zh", "en"] = "zh"
     approved_by: str
     approved_at: datetime
+    drafted_by: str | None = Field(None, description="null from older producers")
+    drafted_at: datetime | None = Field(None, description="null from older producers")
 
 
 @register("complaint.purged", 1)
@@ -348,3 +353,15 @@ class RectificationOverdue(EventPayload):
     due_at: datetime
     overdue_at: datetime
     drill: bool = False
+
+
+@register("statement.distributed", 1)
+class StatementDistributed(EventPayload):
+    """The approved statement's deliveries to every liaison are recorded (统一口径 sent)."""
+
+    statement_id: str
+    incident_id: str | None = None
+    approved_at: datetime
+    distribute_by: datetime = Field(description="approval + 0.5 h")
+    distributed_at: datetime
+    recipients: int = Field(ge=0, description="deliveries recorded")

@@ -23,6 +23,7 @@ from deploy.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "services", "intake_svc", "triage_svc", "notify_svc", "sentiment_svc",
+            "drill_svc",
             "deploy")
 # Modules of the packages that are tools, not services: each may import its extra's
 # distributions (and nothing the image runs imports it).

@@ -22,6 +22,7 @@ from tests.support import (
     await_all,
     clean_env,
     csrf_token_in,
+    eventually_blocking,
     expected_deliveries,
     sse_events_sync,
     submit,
@@ -102,3 +103,34 @@ def test_the_console_signs_in_and_hears_events_over_kafka(
                         "complaint_id") == complaint_id:
                     break
             assert json.loads(event["data"])["response_level"] == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_drill_posts_through_the_gateway_and_reads_its_events_from_kafka(
+    gateway: tuple[str, str, Path],
+) -> None:
+    """The drill process posts with its own key (DRILL_API_KEY, made by `up`) to the gateway
+    (DRILL_GATEWAY_URL), and builds its report from the broker's events."""
+    url, key, _ = gateway
+    scenario = {"name": "e2e-drill", "title": "分布式演练", "length": "1m", "complaints": [
+        {"ref": "blast", "at": "0m", "content": LEVEL_1[0]}],
+        "expect": [{"role": "duty_officer", "do": "level", "complaint": "blast", "level": 1}]}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"},
+                      timeout=10) as api:
+        started = api.post("/api/v1/drills", json={"scenario": scenario, "speed": 60})
+        assert started.status_code == 201, started.text
+        report_path = f"/api/v1/drills/{started.json()['id']}/report"
+
+        def scored() -> dict[str, object] | None:
+            report: dict[str, object] = api.get(report_path).json()
+            run = report["run"]
+            assert isinstance(run, dict)
+            return report if run["state"] == "finished" and report["overall"] == 100.0 \
+                else None
+
+        report = eventually_blocking(scored, "the drill finished and its level seen",
+                                     within=60)
+        run = report["run"]
+        assert isinstance(run, dict) and len(run["complaint_ids"]) == 1
+        complaint = api.get(f"/api/v1/complaints/{run['complaint_ids'][0]}").json()
+        assert complaint["drill"] is True

@@ -309,7 +309,7 @@ def test_base_port_scale_to_zero_and_back_and_a_new_replica_gets_http(
         state = local.up(env, data_dir)
         ports = {p.name: p.port for p in state.processes if p.role in SERVICES}
         assert ports == {"intake-0": base, "triage-0": base + 1, "notify-0": base + 2,
-                         "sentiment-0": base + 3}
+                         "sentiment-0": base + 3, "drill-0": base + 4}
         with httpx.Client(base_url=state.gateway_url, timeout=15,
                           headers={"Authorization": f"Bearer {key}"}) as client:
             _scale_and_route(client, data_dir, env, base)
@@ -323,7 +323,7 @@ def _scale_and_route(client: httpx.Client, data_dir: Path, env: dict[str, str],
     state = local.read_state(data_dir)
     assert state is not None
     new = next(p for p in state.processes if p.name == "triage-1")
-    assert new.port == base + 4 and done == [
+    assert new.port == base + 5 and done == [
         f"started triage-1 on {new.url} (the gateway routes to it within a second)"]
     assert state.routes["triage"] == [f"http://127.0.0.1:{base + 1}", new.url]
 

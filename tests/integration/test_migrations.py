@@ -19,6 +19,7 @@ SERVICES = {
     "triage": ("triage_svc.models", "triage_svc.migrations"),
     "notify": ("notify_svc.models", "notify_svc.migrations"),
     "sentiment": ("sentiment_svc.models", "sentiment_svc.migrations"),
+    "drill": ("drill_svc.models", "drill_svc.migrations"),
     "gateway": ("services.models", "services.migrations"),
 }
 

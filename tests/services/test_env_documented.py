@@ -29,6 +29,7 @@ from services.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "services", "intake_svc", "triage_svc", "notify_svc", "sentiment_svc",
+            "drill_svc",
             "deploy")
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "configuration.md")
 ENV_NAMES = {"env", "environ", "base"}

@@ -101,7 +101,7 @@ async def test_request_id_is_kept_or_made(system: System) -> None:
 async def test_readiness_and_merged_openapi(system: System) -> None:
     ready = await system.client.get("/readyz")
     assert ready.status_code == 200
-    assert set(ready.json()["checks"]) == {"intake", "triage", "notify", "sentiment"}
+    assert set(ready.json()["checks"]) == {"intake", "triage", "notify", "sentiment", "drill"}
     spec = (await system.client.get("/api/v1/openapi.json")).json()
     assert {"/api/v1/complaints", "/api/v1/cases", "/api/v1/notifications",
             "/api/v1/mentions"} <= set(spec["paths"])

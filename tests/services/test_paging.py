@@ -11,9 +11,9 @@ from typing import Any
 from tests.support import System
 from triage_svc.models import Incident
 
-# Whole documents, read and replaced as one (PUT), and a lookup by the caller's own
-# reference (at most one item): not lists to page.
-DOCUMENTS = {"/api/v1/roster/duty", "/api/v1/complaints"}
+# Whole documents, read and replaced as one (PUT), a lookup by the caller's own reference
+# (at most one item), and the scenarios shipped with the code: not lists to page.
+DOCUMENTS = {"/api/v1/roster/duty", "/api/v1/complaints", "/api/v1/drills/scenarios"}
 # list path -> (the field that identifies an item, the field it is ordered by, newest first)
 LISTS = {
     "/api/v1/cases": ("id", "opened_at"),
@@ -23,6 +23,7 @@ LISTS = {
     "/api/v1/callbacks": ("owner", "updated_at"),
     "/api/v1/mentions": ("id", "received_at"),
     "/api/v1/admin/keys": ("id", "created_at"),
+    "/api/v1/drills": ("id", "started_at"),
     "/api/v1/admin/users": ("username", None),
     "/api/v1/complainants/at-risk": ("id", "registered_at"),
 }
@@ -67,7 +68,10 @@ async def _file(system: System) -> None:
                 ("/api/v1/admin/users", {"username": f"user-{n}", "display_name": f"U{n}",
                                          "password": "x" * 12, "role": "duty_officer"}),
                 ("/api/v1/mentions", {"source": "news", "content": f"第{n}条报道"}),
-                ("/api/v1/complainants/at-risk", {"phone": f"1380000000{n}", "note": "n"})):
+                ("/api/v1/complainants/at-risk", {"phone": f"1380000000{n}", "note": "n"}),
+                ("/api/v1/drills", {"scenario": {
+                    "name": f"drill-{n}", "title": f"演练{n}", "length": "1m", "complaints": [
+                        {"ref": "a", "at": "0m", "content": f"第{n}号演练投诉"}]}})):
             made = await system.client.post(resource, json=body)
             assert made.status_code in (201, 202), made.text
         put = await system.client.put(f"/api/v1/callbacks/hotline-{n}", json={

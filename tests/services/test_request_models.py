@@ -73,6 +73,12 @@ VALID_BODIES: dict[str, list[Any]] = {
     "POST /api/v1/cases/{case_id}/accountability": [{
         "department": "营业厅", "person": "张", "finding": "未巡检", "measure": "通报"}],
     "POST /api/v1/complainants/at-risk": [{"phone": "13812345678", "note": "扬言找媒体"}],
+    "POST /api/v1/drills": [{"scenario": {
+        "name": "tiny", "title": "小演练", "length": "1m",
+        "complaints": [{"ref": "a", "at": "0m", "content": "停电",
+                        "target": {"department": "客服"}}],
+        "mentions": [{"ref": "m", "at": "0m", "content": "又停电了", "reach": {"views": 1}}],
+        "expect": [{"role": "duty_officer", "do": "acknowledge"}]}}],
 }
 # Batch items are validated one by one: an item with an unknown field gets its own 422.
 BATCHES = {"POST /api/v1/complaints/batch": "complaints", "POST /api/v1/mentions": "mentions"}

@@ -16,7 +16,7 @@ from shared.sqlite_upgrade import _differences, upgrade_sqlite
 from triage_svc.models import metadata as triage_metadata
 
 MODELS = ["intake_svc.models", "triage_svc.models", "notify_svc.models",
-          "sentiment_svc.models", "services.models"]
+          "sentiment_svc.models", "drill_svc.models", "services.models"]
 SCHEMA_CHANGES = {"add_column", "remove_column", "add_constraint", "remove_constraint",
                   "add_index", "add_table"}
 

@@ -11,6 +11,7 @@ from shared.events import TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "services", "intake_svc", "triage_svc", "notify_svc", "sentiment_svc",
+            "drill_svc",
             "deploy", "bench", "tests")
 HOME = ROOT / "shared" / "events"
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of sentiment's tables (PostgreSQL)."""
