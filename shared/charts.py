@@ -16,10 +16,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: render to memory only
 
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from shared.pdf import REGULAR, font_file  # noqa: E402
+from shared.pdf import REGULAR, font_file
 
 # Noto Sans CJK's collection holds every CJK region; SC first, DejaVu for Latin fallbacks.
 FAMILIES = ["Noto Sans CJK SC", "DejaVu Sans"]
@@ -82,7 +83,7 @@ def png(chart: Chart, *, width_in: float = 7.0, height_in: float = 2.8) -> bytes
                     rotation=30 if len(chart.labels) > 5 else 0)
     axes.set_title(chart.title, fontfamily=FAMILIES, fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     if len(chart.series) > 1:
         axes.legend(prop={"family": FAMILIES, "size": 8}, frameon=False)
     figure.tight_layout()

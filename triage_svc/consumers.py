@@ -8,14 +8,17 @@ from shared.events.schemas import (
     ComplaintReceived,
     MentionLinked,
     NotificationAcknowledged,
+    NotificationSent,
     OpinionAlert,
+    StatementApproved,
 )
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import actions, escalation, incidents
+from triage_svc import actions, escalation, incidents, summary
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
-EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged)
+EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged,
+          NotificationSent, StatementApproved)
 
 
 def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
@@ -28,9 +31,14 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
         elif isinstance(data, MentionLinked):
             await incidents.on_mention_linked(unit, data, rules)
         elif isinstance(data, NotificationAcknowledged):
+            await summary.record_acknowledged(unit, data)
             case = await escalation.record_acknowledgement(unit, data)
             if case is not None:
                 await actions.acknowledged_by_notification(unit, case, data)
+        elif isinstance(data, NotificationSent):
+            await summary.record_sent(unit, data)
+        elif isinstance(data, StatementApproved):
+            await summary.record_statement(unit, data)
 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)

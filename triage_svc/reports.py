@@ -20,8 +20,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from shared import charts, pdf
 from shared.periods import Period, change_pct
-from triage_svc.escalation import WORK_DONE
 from shared.pii_text import mask_text
+from triage_svc.escalation import WORK_DONE
 from triage_svc.models import Case, Incident, Registration, TimelineEntry
 from triage_svc.report_schemas import (
     ClockName,
@@ -131,13 +131,19 @@ async def sla(session: AsyncSession, period: Period, drill: bool, now: datetime
               ) -> list[LevelSla]:
     """Per level, each clock met, missed or pending, from when its work was first done
     (the timeline's moves, as triage_svc.escalation.WORK_DONE defines the work)."""
+    return await sla_of(session, _opened_in(period, drill), now)
+
+
+async def sla_of(session: AsyncSession, cases: ColumnElement[bool], now: datetime
+                 ) -> list[LevelSla]:
+    """`sla` over the cases `cases` selects (a period's, or an incident's members)."""
     per_case = (
         select(Case.id, Case.response_level.label("level"),
                Case.satisfaction.label("satisfaction"),
                *[getattr(Case, f"{c}_by").label(f"{c}_by") for c in CLOCKS],
                *[_first_reached(WORK_DONE[c]).label(f"{c}_done") for c in CLOCKS])
         .outerjoin(TimelineEntry, TimelineEntry.case_id == Case.id)
-        .where(_opened_in(period, drill)).group_by(Case.id).subquery())
+        .where(cases).group_by(Case.id).subquery())
     outcomes: list[ColumnElement[Any]] = []
     for clock in CLOCKS:
         done, due = per_case.c[f"{clock}_done"], per_case.c[f"{clock}_by"]

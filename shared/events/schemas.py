@@ -91,6 +91,9 @@ class NotificationSent(EventPayload):
     recipient: str
     channel: str
     sent_at: datetime
+    # Added: the incident a message was about (incident.opened/updated), for triage's
+    # post-event summary; older events have none.
+    incident_id: str | None = None
 
 
 @register("mention.scored", 1)

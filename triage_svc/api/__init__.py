@@ -1,10 +1,11 @@
 """Triage's routes, one module per resource: `cases` (the case list, one case, its
-actions), `casefile` (the case file's records and the dossier), `incidents`, `reports`;
+actions), `casefile` (the case file's records and the dossier), `incidents`, `summary`
+(an incident's post-event summary), `reports`;
 `deps` holds what they share. A route parses, calls `queries` (reads) or the domain
 modules (writes, in the request's unit, which commits), and returns a schema."""
 
 from __future__ import annotations
 
-from triage_svc.api import casefile, cases, incidents, reports
+from triage_svc.api import casefile, cases, incidents, reports, summary
 
-ROUTERS = (cases.router, casefile.router, incidents.router, reports.router)
+ROUTERS = (cases.router, casefile.router, incidents.router, summary.router, reports.router)
