@@ -180,3 +180,15 @@ def render_pdf(report: PublicOpinionReport, timezone: str = "Asia/Shanghai") -> 
     return pdf.render("舆情监测报告", sections,
                       subtitle=f"{day(report.period.start)} – {day(report.period.end)}",
                       footer="Beacon 舆情监测报告")
+
+
+async def brief_figures(session: AsyncSession, period: Period
+                        ) -> dict[str, int | float | str | list[str] | None]:
+    """Sentiment's figures for a scheduled brief (日报, 周报), from the report's queries."""
+    report = await public_opinion(session, period)
+    return {
+        "mentions": report.volume.mentions, "previous": report.volume.previous,
+        "negative": report.volume.negative, "negative_share": report.volume.negative_share,
+        "alerts": len(report.alerts), "linked_complaints": report.linked.complaints,
+        "top_stories": [s.headline[:60] for s in report.top_stories[:3]],
+    }

@@ -38,6 +38,8 @@ ROUTES = (
     # computed by the service owning its data; they answer GET only (405 otherwise).
     _r("/api/v1/reports/hotspots", "triage", {"cases:read"}, {"cases:read"}),
     _r("/api/v1/reports/public-opinion", "sentiment", {"cases:read"}, {"cases:read"}),
+    # Scheduled briefs (日报, 周报): read-only, like the reports they summarise.
+    _r("/api/v1/briefs", "notify", {"cases:read"}, {"cases:read"}),
 )
 
 # Reached without an API key: the acknowledgement token in the request is the authority

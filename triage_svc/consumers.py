@@ -3,8 +3,12 @@ and the escalation check that every replica runs on a timer."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared.events import Envelope
 from shared.events.schemas import (
+    BriefFigures,
+    BriefRequested,
     ComplaintReceived,
     MentionLinked,
     NotificationAcknowledged,
@@ -12,13 +16,14 @@ from shared.events.schemas import (
     OpinionAlert,
     StatementApproved,
 )
+from shared.periods import Period
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import actions, escalation, incidents, summary
+from triage_svc import actions, escalation, incidents, reports, summary
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
 EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged,
-          NotificationSent, StatementApproved)
+          NotificationSent, StatementApproved, BriefRequested)
 
 
 def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
@@ -39,6 +44,11 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
             await summary.record_sent(unit, data)
         elif isinstance(data, StatementApproved):
             await summary.record_statement(unit, data)
+        elif isinstance(data, BriefRequested):  # notify's scheduled brief asks for figures
+            figures = await reports.brief_figures(
+                unit.session, Period(data.period_start, data.period_end), datetime.now(UTC))
+            await unit.emit(BriefFigures(brief_id=data.brief_id, source="triage",
+                                         figures=figures), subject=data.brief_id)
 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)

@@ -311,3 +311,30 @@ def render_pdf(report: HotspotReport, timezone: str = "Asia/Shanghai") -> bytes:
                       subtitle=f"{day(report.period.start)} – {day(report.period.end)} · "
                                f"按{name}",
                       footer="Beacon 投诉热点与趋势")
+
+
+BriefValue = int | float | str | list[str] | None
+
+
+async def brief_figures(session: AsyncSession, period: Period, now: datetime
+                        ) -> dict[str, BriefValue]:
+    """Triage's figures for a scheduled brief (日报, 周报): real cases of the period, from
+    the same queries as the hotspot report."""
+    report = await hotspots(session, period, "category", False, now)
+    by_level = {level.response_level: level.cases for level in report.sla}
+    met = sum(c.met for level in report.sla for c in level.clocks.values())
+    missed = sum(c.missed for level in report.sla for c in level.clocks.values())
+    incidents = await session.scalar(select(func.count()).select_from(Incident).where(
+        Incident.drill.is_(False), Incident.opened_at >= period.start,
+        Incident.opened_at < period.end))
+    return {
+        "cases": report.total.count, "previous": report.total.previous,
+        "change_pct": report.total.change_pct,
+        **{f"level_{n}": by_level.get(n, 0) for n in (1, 2, 3, 4)},
+        "clocks_met": met, "clocks_missed": missed,
+        "compliance": round(met / (met + missed), 3) if met + missed else None,
+        "satisfaction": report.satisfaction.average,
+        "repeat_complainants": report.repeat_complainants.complainants,
+        "incidents_opened": int(incidents or 0),
+        "top_categories": [f"{g.key or '-'} {g.count}" for g in report.groups[:5]],
+    }

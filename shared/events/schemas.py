@@ -269,3 +269,25 @@ class StatementApproved(EventPayload):
     language: Literal["zh", "en"] = "zh"
     approved_by: str
     approved_at: datetime
+
+
+@register("brief.requested", 1)
+class BriefRequested(EventPayload):
+    """Notify claimed a scheduled brief (日报 daily, 周报 weekly) for a period, once across
+    its replicas; triage and sentiment answer with their figures for it (brief.figures)."""
+
+    brief_id: str
+    kind: Literal["daily", "weekly"]
+    period_start: datetime
+    period_end: datetime
+    requested_at: datetime
+
+
+@register("brief.figures", 1)
+class BriefFigures(EventPayload):
+    """A service's figures for a requested brief: named numbers and short lists, no
+    personal data (the same aggregates as its report)."""
+
+    brief_id: str
+    source: Literal["triage", "sentiment"]
+    figures: dict[str, int | float | str | list[str] | None]

@@ -83,7 +83,8 @@ async def test_drafted_edited_approved_archived(system: System, tmp_path: Path) 
 
     path = f"/api/v1/incidents/{incident_id}/summary"
     edited = await system.client.put(path, headers=ops, json={
-        "assessment": "处置及时，未造成扩散。", "lessons": "水箱清洗应纳入月度巡检。", "version": 0})
+        "assessment": "处置及时，未造成扩散。", "lessons": "水箱清洗应纳入月度巡检。",
+        "version": 0})
     assert edited.status_code == 200, edited.text
     assert (edited.json()["version"], edited.json()["edited_by"]) == (1, "ops")
     stale = await system.client.put(path, headers=ops, json={"lessons": "x", "version": 0})
