@@ -12,14 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to memory only
-
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from shared.pdf import REGULAR, font_file
 
 # Noto Sans CJK's collection holds every CJK region; SC first, DejaVu for Latin fallbacks.
@@ -58,14 +50,22 @@ class Chart:
 
 
 @cache
-def _font_registered() -> bool:
+def _matplotlib() -> None:
+    """Imported on first use only: the console (ECharts) never loads matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to memory only
+    from matplotlib import font_manager
+
     font_manager.fontManager.addfont(str(font_file(REGULAR)))
-    return True
 
 
 def png(chart: Chart, *, width_in: float = 7.0, height_in: float = 2.8) -> bytes:
     """The chart as a PNG image (150 dpi), its text in the CJK font."""
-    _font_registered()
+    _matplotlib()
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(width_in, height_in), dpi=150)
     axes = figure.subplots()
     count = max(len(chart.series), 1)
@@ -94,8 +94,10 @@ def png(chart: Chart, *, width_in: float = 7.0, height_in: float = 2.8) -> bytes
 
 def echarts(chart: Chart) -> dict[str, Any]:
     """The chart as an ECharts option (the console's `data-chart`)."""
-    return {"aria": {"enabled": True}, "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
-            "grid": {"left": 40, "right": 16, "top": 36, "bottom": 48},
+    return {"aria": {"enabled": True}, "tooltip": {"trigger": "axis"},
+            "title": {"text": chart.title, "textStyle": {"fontSize": 12}},
+            "legend": {"top": 0, "right": 0},
+            "grid": {"left": 40, "right": 16, "top": 40, "bottom": 48},
             "xAxis": {"type": "category", "data": list(chart.labels),
                       "axisLabel": {"interval": 0,
                                     "rotate": 30 if len(chart.labels) > 5 else 0}},
