@@ -45,6 +45,7 @@ VALID_BODIES: dict[str, list[Any]] = {
     "POST /api/v1/cases/{case_id}/transfer": [{"to_department": "财务部", "reason": "职责"}],
     "POST /api/v1/cases/{case_id}/follow-up-impossible": [{"reason": "电话停机"}],
     "POST /api/v1/incidents/{incident_id}/close": [{"reason": "已平息"}],
+    "PUT /api/v1/incidents/{incident_id}/summary": [{"lessons": "加强巡检"}],
     "POST /api/v1/notifications/ack": [{"token": "not-a-real-token"}],
     "PUT /api/v1/roster/members": [[{"id": "m1", **MEMBER}]],
     "PUT /api/v1/roster/members/{member_id}": [MEMBER],
