@@ -16,6 +16,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import pdf
@@ -54,10 +56,13 @@ MAX_NOTIFICATIONS = 500
 # What notify's events tell triage -----------------------------------------------------
 
 async def _seen(unit: Unit, delivery_id: str, recipient: str) -> NotificationSeen:
-    row = await unit.session.get(NotificationSeen, delivery_id)
-    if row is None:
-        row = NotificationSeen(delivery_id=delivery_id, recipient=recipient)
-        unit.session.add(row)
+    """The delivery's row, made if new and locked: its sent and acknowledged events may be
+    handled at once by two replicas (they are on different topics)."""
+    insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await unit.session.execute(insert(NotificationSeen).values(
+        delivery_id=delivery_id, recipient=recipient).on_conflict_do_nothing())
+    row = await unit.session.get(NotificationSeen, delivery_id, with_for_update=True)
+    assert row is not None  # inserted above, or by the other event's transaction
     return row
 
 

@@ -61,6 +61,7 @@ def _moves(case: Case, *steps: tuple[timedelta, str]) -> list[TimelineEntry]:
 class Seeded:
     on_time: Case  # acknowledged in time, first contact late, answered within resolve
     in_incident: list[Case]
+    runtime: ServiceRuntime | None = None  # the triage app's, once it runs
 
 
 def _seed() -> tuple[list[Any], Seeded]:
@@ -100,6 +101,7 @@ async def triage(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Seede
             transport=httpx.ASGITransport(app=app), base_url="http://triage",
             auth=as_gateway(app)) as client:
         rows, seeded = _seed()
+        seeded.runtime = app.state.runtime
         async with app.state.runtime.unit() as unit:
             unit.session.add_all(rows)
         yield client, seeded
@@ -243,7 +245,8 @@ async def test_grouped_by_where_it_happened(
         triage: tuple[httpx.AsyncClient, Seeded], tmp_path: Path) -> None:
     client, seeded = triage
     places = ["朝阳区建国路营业厅", "朝阳区建国路营业厅", "海淀区 电话13812345678"]
-    async with client._transport.app.state.runtime.unit() as unit:  # type: ignore[attr-defined]
+    assert seeded.runtime is not None
+    async with seeded.runtime.unit() as unit:
         unit.session.add_all(Registration(case_id=case.id, received_at=case.opened_at,
                                           content="x", location=place)
                              for case, place in zip(seeded.in_incident, places, strict=True))
