@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,8 @@ from notify_svc.models import Delivery
 from notify_svc.queries import DeliveryFilter
 from notify_svc.schemas import (
     AckIn,
+    BriefList,
+    BriefOut,
     CallbackIn,
     CallbackList,
     CallbackOut,
@@ -45,6 +47,7 @@ router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 roster_router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 statements_router = APIRouter(prefix="/api/v1/statements", tags=["statements"])
+briefs_router = APIRouter(prefix="/api/v1/briefs", tags=["briefs"])
 
 CallerDep = Annotated[Caller, Depends(caller_from)]
 
@@ -343,4 +346,17 @@ async def approve_statement(
     return StatementOut.model_validate(row, from_attributes=True)
 
 
-ROUTERS = (router, roster_router, callbacks_router, statements_router)
+@briefs_router.get("", response_model=BriefList)
+async def list_briefs(session: ReadSessionDep,
+                      kind: Literal["daily", "weekly"] | None = None,
+                      cursor: CursorQuery = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> BriefList:
+    """Scheduled briefs (日报, 周报; roster.toml `[brief]`), the latest period first, paged by
+    cursor: each once claimed, its figures as they came, and when it was delivered (its
+    messages are in the notifications list, event type `brief`)."""
+    rows, next_cursor = await queries.page_of_briefs(session, kind, limit, cursor)
+    return BriefList(items=[BriefOut.model_validate(r, from_attributes=True) for r in rows],
+                     next_cursor=next_cursor)
+
+
+ROUTERS = (router, roster_router, callbacks_router, statements_router, briefs_router)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from notify_svc.service import Notifier
 from shared.events.schemas import (
+    BriefFigures,
     CaseEscalated,
     CaseUpdated,
     ComplaintTriaged,
@@ -13,7 +14,7 @@ from shared.events.schemas import (
 from shared.runtime import ServiceRuntime
 
 EVENTS = (ComplaintTriaged, CaseEscalated, CaseUpdated, IncidentOpened, IncidentUpdated,
-          StatementApproved, RectificationOverdue)
+          StatementApproved, RectificationOverdue, BriefFigures)
 
 
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:

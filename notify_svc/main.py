@@ -72,6 +72,10 @@ def create_app(
         if made:
             dispatcher.wake()
 
+    async def scheduled_briefs() -> None:
+        if await notifier.check_briefs(runtime):
+            dispatcher.wake()
+
     runtime.on_start(seed_roster)
     # Deliveries recorded by a handler are sent as soon as its transaction committed.
     runtime.listeners.append(lambda _outcome, _delivery: dispatcher.wake())
@@ -79,6 +83,8 @@ def create_app(
     # A digest covers a whole interval: the first goes out one interval after the start.
     runtime.every(settings.digest_interval_s, digests,
                   initial_delay=settings.digest_interval_s)
+    # Briefs due while the service was down go out at its first check after the start.
+    runtime.every(settings.brief_poll_s, scheduled_briefs, initial_delay=settings.brief_poll_s)
     runtime.on_stop(senders.close)
     app = create_service_app(runtime, api.ROUTERS, title="Beacon notify")
     app.state.notifier, app.state.dispatcher = notifier, dispatcher

@@ -171,6 +171,32 @@ class MetaRow(Base):
     value: Mapped[str] = mapped_column(String(500))
 
 
+
+# The event_type of a scheduled brief's deliveries (日报, 周报): its templates' name.
+BRIEF_EVENT_TYPE = "brief"
+
+
+class BriefRow(Base):
+    """A scheduled brief for one period, claimed once across notify's replicas by inserting
+    this row (its id is the kind and the period); the figures triage and sentiment send are
+    kept here until it is delivered, once, under this row's lock."""
+
+    __tablename__ = "notify_briefs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # daily-20261201
+    kind: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    period_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Delivered with what has come by then, if not every figure came before.
+    wait_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="requested")  # delivered
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per source
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_notify_briefs_status_wait", "status", "wait_until"),)
+
+
 metadata = Base.metadata
 outbox = outbox_table(metadata, "notify")
 inbox = inbox_table(metadata, "notify")

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.ack_tokens import AckTokens
-from notify_svc.models import CallbackRow, CaseClocks, Delivery, StatementRow
+from notify_svc.models import BriefRow, CallbackRow, CaseClocks, Delivery, StatementRow
 from shared.paging import count_of, page_of
 
 
@@ -87,3 +87,14 @@ async def still_due(session: AsyncSession, d: Delivery) -> list[dict[str, str]] 
 
 async def statement(session: AsyncSession, statement_id: str) -> StatementRow | None:
     return await session.get(StatementRow, statement_id)
+
+
+async def page_of_briefs(session: AsyncSession, kind: str | None, limit: int,
+                         cursor: str | None) -> tuple[list[BriefRow], str | None]:
+    """Scheduled briefs, the latest period first (then id)."""
+    query = select(BriefRow)
+    if kind:
+        query = query.where(BriefRow.kind == kind)
+    rows, next_cursor = await page_of(session, query, BriefRow.period_start, BriefRow.id,
+                                      limit, cursor)
+    return list(rows), next_cursor

@@ -111,5 +111,5 @@ class Recorder:
     async def emit_sent(self, unit: Unit, d: Delivery, now: dt.datetime) -> None:
         await unit.emit(NotificationSent(
             delivery_id=d.id, complaint_id=d.complaint_id, case_id=d.case_id,
-            recipient=d.recipient, channel=d.channel, sent_at=now,
+            recipient=d.recipient, channel=d.channel, sent_at=now, incident_id=d.incident_id,
         ), subject=refs_of(d).subject)

@@ -76,6 +76,20 @@ class DutySlot:
     member: str
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class BriefSchedule:
+    """When the daily brief (日报) and the weekly report (周报) go out (local time), to whom,
+    and how long to wait for triage's and sentiment's figures. None: not sent."""
+
+    roles: tuple[str, ...] = ("leadership_group",)
+    daily: dt.time | None = None
+    weekly: tuple[int, dt.time] | None = None  # (weekday, 0 is Monday; time)
+    wait_s: float = 600.0
+
+
 @dataclass(frozen=True)
 class Routing:
     levels: dict[int, tuple[str, ...]]
@@ -88,6 +102,7 @@ class Routing:
     # (plans-complaint-and-media-a.txt); privacy to the data-protection officer, safety to
     # the safety officer ([category] in roster.toml).
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    briefs: BriefSchedule = field(default_factory=BriefSchedule)
 
     def roles_for_incident(self, kind: str, level: int) -> tuple[str, ...]:
         """A kind without a rule of its own (a group complaint) follows its level's roles."""
@@ -204,6 +219,44 @@ class StatementTable(_Table):
 
 class RectificationTable(_Table):
     roles: list[Text] = Field(default_factory=lambda: ["general_affairs"])
+def _clock(value: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day like \"08:30\"") from None
+
+
+class BriefTable(_Table):
+    roles: list[Text] = Field(default_factory=lambda: ["leadership_group"], min_length=1)
+    daily: str | None = None  # "08:30"
+    weekly: str | None = None  # "monday 09:00"
+    wait_s: float = Field(600.0, gt=0, le=86400)
+
+    @field_validator("daily")
+    @classmethod
+    def daily_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            _clock(value)
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def weekly_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            day, _, time = value.strip().partition(" ")
+            if day.lower() not in WEEKDAYS:
+                raise ValueError(f"{value!r}: start with a weekday ({', '.join(WEEKDAYS)}), "
+                                 "then the time, like \"monday 09:00\"")
+            _clock(time.strip())
+        return value
+
+    def to_schedule(self) -> BriefSchedule:
+        weekly = None
+        if self.weekly is not None:
+            day, _, time = self.weekly.strip().partition(" ")
+            weekly = (WEEKDAYS.index(day.lower()), _clock(time.strip()))
+        return BriefSchedule(tuple(self.roles), _clock(self.daily) if self.daily else None,
+                             weekly, self.wait_s)
 
 
 class RosterFile(_Table):
@@ -215,6 +268,7 @@ class RosterFile(_Table):
     statement: StatementTable = Field(default_factory=StatementTable)
     rectification: RectificationTable = Field(default_factory=RectificationTable)
     category: dict[str, list[Text]] = Field(default_factory=dict)
+    brief: BriefTable = Field(default_factory=BriefTable)
 
     @field_validator("category")
     @classmethod
@@ -237,7 +291,8 @@ class RosterFile(_Table):
         rules = Routing(levels, frozenset(self.digest.levels),
                         {kind: tuple(roles) for kind, roles in self.incident.items()},
                         tuple(self.statement.roles), tuple(self.rectification.roles),
-                        {name: tuple(roles) for name, roles in self.category.items()})
+                        {name: tuple(roles) for name, roles in self.category.items()},
+                        self.brief.to_schedule())
         return Roster(tuple(m.to_member() for m in self.member), levels, rules,
                       tuple(d.to_slot() for d in self.duty))
 

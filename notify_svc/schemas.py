@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -192,4 +192,24 @@ class StatementOut(BaseModel):
 
 class StatementList(BaseModel):
     items: list[StatementOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)
+
+
+class BriefOut(BaseModel):
+    """A scheduled brief (日报, 周报): its period, what came in, and when it went out."""
+
+    id: str
+    kind: Literal["daily", "weekly"]
+    period_start: dt.datetime
+    period_end: dt.datetime
+    requested_at: dt.datetime
+    wait_until: dt.datetime = Field(description="sent by then with what came")
+    status: Literal["requested", "delivered"]
+    figures: dict[str, dict[str, Any]] = Field(
+        description="per source (triage, sentiment), as each answered")
+    delivered_at: dt.datetime | None
+
+
+class BriefList(BaseModel):
+    items: list[BriefOut]
     next_cursor: str | None = Field(None, description=NEXT_CURSOR_DESCRIPTION)

@@ -7,7 +7,7 @@ a transaction open and a redelivered event finds its deliveries already recorded
 
 The concerns live in their own modules: `routing` (who an event reaches), `recording` (the
 delivery rows), `callbacks` (hotline callbacks), `acknowledgement`, `digest` (level 4), and
-`templating` (the messages).
+`templating` (the messages), `briefs` (the scheduled daily and weekly briefs).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from notify_svc import acknowledgement, callbacks, digest, statements
+from notify_svc import acknowledgement, briefs, callbacks, digest, statements
 from notify_svc.ack_tokens import AckTokens
 from notify_svc.models import Delivery
 from notify_svc.recording import Recorder, Refs
@@ -25,6 +25,7 @@ from notify_svc.settings import NotifySettings
 from notify_svc.templating import Message, Renderer, Templates
 from shared.events import Envelope
 from shared.events.schemas import (
+    BriefFigures,
     CaseEscalated,
     CaseUpdated,
     ComplaintTriaged,
@@ -33,7 +34,7 @@ from shared.events.schemas import (
     RectificationOverdue,
     StatementApproved,
 )
-from shared.runtime import Unit
+from shared.runtime import ServiceRuntime, Unit
 
 
 class Notifier:
@@ -76,6 +77,8 @@ class Notifier:
                         data.complaint_id, data.case_id, incident_id=data.incident_id)
             await self.router.route_to_owner(unit, event, data.owner, self.rules.rectification,
                                              refs, data.department)
+        elif isinstance(data, BriefFigures):
+            await briefs.on_figures(unit, data, self.router, self.rules.briefs)
 
     async def _triaged(self, unit: Unit, event: Envelope, data: ComplaintTriaged) -> None:
         refs = Refs(data.complaint_id, data.complaint_id, data.case_id)
@@ -98,6 +101,10 @@ class Notifier:
 
     async def make_digests(self, unit: Unit) -> list[Delivery]:
         return await digest.make_digests(self.recorder, unit)
+
+    async def check_briefs(self, runtime: ServiceRuntime, now: dt.datetime | None = None
+                           ) -> int:
+        return await briefs.check(runtime, self.router, self.rules.briefs, self.zone, now)
 
     async def acknowledge(self, unit: Unit, *, by: str | None, token: str | None = None,
                           delivery_id: str | None = None) -> Delivery:

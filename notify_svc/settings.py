@@ -40,6 +40,8 @@ class NotifySettings(ServiceSettings):
     endpoint_concurrency: int = Field(8, ge=1, validation_alias="NOTIFY_ENDPOINT_CONCURRENCY")
     dispatch_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_POLL_S")
     digest_interval_s: float = Field(3600.0, gt=0, validation_alias="NOTIFY_DIGEST_INTERVAL_S")
+    # How often each replica looks for scheduled briefs that are due (roster.toml [brief]).
+    brief_poll_s: float = Field(30.0, gt=0, validation_alias="NOTIFY_BRIEF_POLL_S")
 
     # Per-channel timeouts (seconds) for one attempt, connection included.
     timeout_webhook_s: float = Field(5.0, gt=0, validation_alias="NOTIFY_TIMEOUT_WEBHOOK_S")

@@ -11,9 +11,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
 
+from sentiment_svc import reports
 from sentiment_svc.models import ComplaintRow
 from shared.events import Envelope, EventPayload
-from shared.events.schemas import CaseUpdated, ComplaintReceived, ComplaintTriaged
+from shared.events.schemas import (
+    BriefFigures,
+    BriefRequested,
+    CaseUpdated,
+    ComplaintReceived,
+    ComplaintTriaged,
+)
+from shared.periods import Period
 from shared.runtime import ServiceRuntime, Unit
 
 MAX_TEXT = 4000
@@ -47,10 +55,20 @@ async def on_case_updated(unit: Unit, event: Envelope) -> None:
         row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
 
 
+async def on_brief_requested(unit: Unit, event: Envelope) -> None:
+    """Notify's scheduled brief (日报, 周报) asks for the period's public-opinion figures."""
+    data = cast(BriefRequested, event.payload())
+    figures = await reports.brief_figures(unit.session,
+                                          Period(data.period_start, data.period_end))
+    await unit.emit(BriefFigures(brief_id=data.brief_id, source="sentiment", figures=figures),
+                    subject=data.brief_id)
+
+
 HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {
     ComplaintReceived: on_complaint_received,
     ComplaintTriaged: on_complaint_triaged,
     CaseUpdated: on_case_updated,
+    BriefRequested: on_brief_requested,
 }
 
 

@@ -9,7 +9,9 @@ report is of real public opinion only, so it has no `drill` parameter.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,7 @@ from sentiment_svc.report_schemas import (
     Volume,
 )
 from sentiment_svc.schemas import AlertOut
+from shared import charts, pdf
 from shared.periods import Period, change_pct
 
 TOP_STORIES = 10
@@ -141,3 +144,54 @@ async def public_opinion(session: AsyncSession, period: Period) -> PublicOpinion
         volume=await volume(session, period), sources=await sources(session, period),
         top_stories=await top_stories(session, period), alerts=raised,
         alerts_by_level=by_level, linked=await linked(session, period))
+
+
+def render_pdf(report: PublicOpinionReport, timezone: str = "Asia/Shanghai") -> bytes:
+    """The report laid out for print (A4, CJK font), with its charts (shared.charts)."""
+    zone = ZoneInfo(timezone)
+
+    def day(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    volume = report.volume
+    images = [charts.png(c) for c in charts.opinion_charts(report.model_dump(mode="json"))]
+    change = "—" if volume.change_pct is None else f"{volume.change_pct:+.1f}%"
+    sections = [
+        pdf.Section("概况 Summary", rows=[
+            ("统计期间", f"{day(report.period.start)} – {day(report.period.end)}"),
+            ("舆情总量", f"{volume.mentions}（上期 {volume.previous}，{change}）"),
+            ("负面占比", f"{volume.negative_share:.0%}（上期 "
+                         f"{volume.previous_negative_share:.0%}）"),
+            ("预警", f"{len(report.alerts)} 次"),
+            ("关联投诉", f"{report.linked.mentions} 条舆情，{report.linked.complaints} 件投诉")]),
+        pdf.Section("来源 Sources", images=images[:1], table=pdf.Table(
+            ["来源", "舆情", "负面", "负面占比"],
+            [[s.source, str(s.mentions), str(s.negative), f"{s.negative_share:.0%}"]
+             for s in report.sources], widths=[4, 2, 2, 2]), empty="（无）"),
+        pdf.Section("热点事件 Top stories", table=pdf.Table(
+            ["标题", "话题", "舆情", "负面", "最高风险"],
+            [[s.headline, s.topic or "—", str(s.mentions), str(s.negative),
+              f"{s.max_risk_level}级"] for s in report.top_stories],
+            widths=[7, 3, 1, 1, 2]), empty="（无）"),
+        pdf.Section("预警 Alerts", images=images[1:], table=pdf.Table(
+            ["时间", "范围", "预警级别"],
+            [[day(a.raised_at), a.scope, f"{a.warning_level}级"] for a in report.alerts],
+            widths=[3, 5, 2]), empty="（无）"),
+        pdf.Section("统一口径 Statements", paragraphs=[
+            "统一口径由通知服务保存，见 GET /api/v1/statements（statements are notify's）。"]),
+    ]
+    return pdf.render("舆情监测报告", sections,
+                      subtitle=f"{day(report.period.start)} – {day(report.period.end)}",
+                      footer="Beacon 舆情监测报告")
+
+
+async def brief_figures(session: AsyncSession, period: Period
+                        ) -> dict[str, int | float | str | list[str] | None]:
+    """Sentiment's figures for a scheduled brief (日报, 周报), from the report's queries."""
+    report = await public_opinion(session, period)
+    return {
+        "mentions": report.volume.mentions, "previous": report.volume.previous,
+        "negative": report.volume.negative, "negative_share": report.volume.negative_share,
+        "alerts": len(report.alerts), "linked_complaints": report.linked.complaints,
+        "top_stories": [s.headline[:60] for s in report.top_stories[:3]],
+    }

@@ -43,6 +43,8 @@ ROUTES = (
     # Drills (应急演练): whoever reads cases sees runs and reports; operators start, stop
     # and clean them up (API.md: cases:write); drills:run is a key for drills alone.
     _r("/api/v1/drills", "drill", {"cases:read", "drills:run"}, {"cases:write", "drills:run"}),
+    # Scheduled briefs (日报, 周报): read-only, like the reports they summarise.
+    _r("/api/v1/briefs", "notify", {"cases:read"}, {"cases:read"}),
 )
 
 # Paths inside a route's prefix that need scopes of their own; matched before ROUTES.

@@ -5,11 +5,12 @@ fpdf2 writes the PDF and embeds (subsets) the Noto Sans CJK font from Debian's
 fonts-noto-cjk: its CFF outlines in a TrueType collection, which fpdf2 reads through
 fontTools (ReportLab cannot embed CFF outlines; WeasyPrint would need pango from the
 system). The text stays text: `pdftotext` gets the Chinese back. Reused by the case
-dossier and the reports.
+dossier, the reports (with charts from `shared.charts`) and the post-event summary.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Section:
     paragraphs: Sequence[str] = ()
     table: Table | None = None
     empty: str | None = field(default=None)  # printed when the section has nothing
+    images: Sequence[bytes] = ()  # PNG charts (shared.charts), full width, after the rows
 
 
 def font_file(name: str) -> Path:
@@ -97,13 +99,16 @@ def _section(pdf: FPDF, section: Section) -> None:
         pdf.set_font(FAMILY, "", 9.5)
         pdf.multi_cell(0, 5.5, value or "—", wrapmode=WrapMode.CHAR,
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for image in section.images:
+        pdf.image(io.BytesIO(image), w=pdf.epw)
+        pdf.ln(1)
     for paragraph in section.paragraphs:
         pdf.multi_cell(0, 5.5, paragraph, wrapmode=WrapMode.CHAR,
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
     if section.table is not None and section.table.rows:
         _table(pdf, section.table)
-    elif section.empty and not section.rows and not section.paragraphs:
+    elif section.empty and not (section.rows or section.paragraphs or section.images):
         pdf.multi_cell(0, 5.5, section.empty, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 

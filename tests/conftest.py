@@ -111,6 +111,9 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 async def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[System]:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    # The demo roster schedules briefs; a test that wants one checks the schedule itself
+    # (tests/notify/test_briefs.py), so none arrives unasked in the middle of another test.
+    monkeypatch.setenv("NOTIFY_BRIEF_POLL_S", "86400")
     extra = [ApiKey(name, owner, frozenset(scopes), key_hash(f"key-{name}"))
              for name, (owner, scopes) in KEYS.items()]
     embedded = build_embedded(GatewaySettings(data_dir=tmp_path, dev_api_key=ADMIN), extra)

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 import asyncpg
 import httpx
 import uvicorn
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import (
     Column,
@@ -552,6 +553,31 @@ def kafka_bus(bootstrap: str) -> KafkaBus:
 
 
 BusFactory = Callable[[], Bus]
+
+
+async def events_on_the_log(bootstrap: str, topic: str) -> list[Envelope]:
+    """Every event of `topic` the broker holds, read from the start to the end (how the
+    replica tests count what was published, whoever published it)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p)
+                      for p in consumer.partitions_for_topic(topic) or set()]
+        if not partitions:
+            await consumer.force_metadata_update()
+            partitions = [TopicPartition(topic, p)
+                          for p in consumer.partitions_for_topic(topic) or set()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        events: list[Envelope] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            events.extend(Envelope.from_bytes(r.value) for rs in batch.values() for r in rs
+                          if r.value is not None)
+        return events
+    finally:
+        await consumer.stop()
 
 
 # --- a sentiment app with a clock the test sets (tests/sentiment) --------------------------

@@ -3,21 +3,28 @@ and the escalation check that every replica runs on a timer."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared.events import Envelope
 from shared.events.schemas import (
+    BriefFigures,
+    BriefRequested,
     ComplaintPurged,
     ComplaintReceived,
     MentionLinked,
     NotificationAcknowledged,
+    NotificationSent,
     OpinionAlert,
+    StatementApproved,
 )
+from shared.periods import Period
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import actions, escalation, incidents, rectification, retention
+from triage_svc import actions, escalation, incidents, rectification, reports, retention, summary
 from triage_svc.rules import Rules
 from triage_svc.service import open_case
 
 EVENTS = (ComplaintReceived, OpinionAlert, MentionLinked, NotificationAcknowledged,
-          ComplaintPurged)
+          ComplaintPurged, NotificationSent, StatementApproved, BriefRequested)
 
 
 def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> None:
@@ -30,11 +37,21 @@ def register(runtime: ServiceRuntime, rules: Rules, timer_interval_s: float) -> 
         elif isinstance(data, MentionLinked):
             await incidents.on_mention_linked(unit, data, rules)
         elif isinstance(data, NotificationAcknowledged):
+            await summary.record_acknowledged(unit, data)
             case = await escalation.record_acknowledgement(unit, data)
             if case is not None:
                 await actions.acknowledged_by_notification(unit, case, data)
         elif isinstance(data, ComplaintPurged):
             await retention.on_purged(unit, data)
+        elif isinstance(data, NotificationSent):
+            await summary.record_sent(unit, data)
+        elif isinstance(data, StatementApproved):
+            await summary.record_statement(unit, data)
+        elif isinstance(data, BriefRequested):  # notify's scheduled brief asks for figures
+            figures = await reports.brief_figures(
+                unit.session, Period(data.period_start, data.period_end), datetime.now(UTC))
+            await unit.emit(BriefFigures(brief_id=data.brief_id, source="triage",
+                                         figures=figures), subject=data.brief_id)
 
     async def check_escalations() -> int:
         return await escalation.check(runtime, rules)

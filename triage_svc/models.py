@@ -288,3 +288,63 @@ class IncidentRecord(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     author: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+class IncidentSummary(Base):
+    """The post-event summary (总结评估) of an incident: drafted from the record, edited
+    (each edit a version in triage_incident_summary_versions), approved by a leader, then
+    archived with the incident. Approval freezes the drafted figures in `snapshot`, so later
+    events never change what the leader signed."""
+
+    __tablename__ = "triage_incident_summaries"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("triage_incidents.id"),
+                                             primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # approved, archived
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    archived_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class IncidentSummaryVersion(Base):
+    """One edit of a summary's free text, never overwritten."""
+
+    __tablename__ = "triage_incident_summary_versions"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("triage_incidents.id"),
+                                             primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    assessment: Mapped[str] = mapped_column(Text)
+    lessons: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class NotificationSeen(Base):
+    """A delivery as triage learned of it from notify's events (notification.sent,
+    notification.acknowledged): triage never reads notify's tables. Either may come first."""
+
+    __tablename__ = "triage_notifications_seen"
+
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    complaint_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class StatementSeen(Base):
+    """An approved unified statement (统一口径), from notify's statement.approved."""
+
+    __tablename__ = "triage_statements_seen"
+
+    statement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(100))
+    approved_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from shared.periods import PeriodOut
 
-GroupBy = Literal["category", "department", "product", "channel"]
+GroupBy = Literal["category", "department", "product", "channel", "location"]
 ClockName = Literal["acknowledge", "first_contact", "report", "resolve"]
 
 

@@ -12,14 +12,17 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shared import charts, pdf
 from shared.periods import Period, change_pct
+from shared.pii_text import mask_text
 from triage_svc.escalation import WORK_DONE
-from triage_svc.models import Case, Incident, TimelineEntry
+from triage_svc.models import Case, Incident, Registration, TimelineEntry
 from triage_svc.report_schemas import (
     ClockName,
     ClockOutcome,
@@ -35,9 +38,11 @@ from triage_svc.report_schemas import (
 )
 
 GROUP_COLUMNS = {"category": Case.category, "department": Case.department,
-                 "product": Case.product, "channel": Case.channel}
-# Kept by intake, not by triage: naming them tells the caller why they are refused.
-NOT_STORED = {"location": "triage does not store where a complaint happened"}
+                 "product": Case.product, "channel": Case.channel,
+                 # Where it happened, as complaint.received gave it (the registration form).
+                 "location": Registration.location}
+# Groupings that are not served, and why (none at the moment; the route names them).
+NOT_STORED: dict[str, str] = {}
 TOP = 10
 EXAMPLES = 3
 MIN_RISING = 2  # a topic needs this many cases in the period to be called rising
@@ -61,16 +66,21 @@ async def _counts(session: AsyncSession, period: Period, drill: bool,
     current = Case.opened_at >= period.start
     query = (select(*columns, func.sum(case((current, 1), else_=0)),
                     func.sum(case((current, 0), else_=1)))
+             .select_from(Case)
              .where(_opened_in(Period(period.previous.start, period.end), drill))
              .group_by(*columns))
+    if any(getattr(column, "class_", None) is Registration for column in columns):
+        query = query.outerjoin(Registration, Registration.case_id == Case.id)
     return [tuple(row) for row in (await session.execute(query)).all()]
 
 
 async def groups(session: AsyncSession, period: Period, drill: bool, group_by: GroupBy
                  ) -> tuple[GroupCount, list[GroupCount]]:
     rows = await _counts(session, period, drill, [GROUP_COLUMNS[group_by]])
-    found = [_count(int(now), int(before), key) for key, now, before in rows
-             if int(now) or int(before)]
+    # A place is free text: a phone number or e-mail address typed into it stays masked.
+    found = [_count(int(now), int(before),
+                    mask_text(key) if group_by == "location" and key else key)
+             for key, now, before in rows if int(now) or int(before)]
     total = _count(sum(g.count for g in found), sum(g.previous for g in found), None)
     return total, sorted(found, key=lambda g: (-g.count, -g.previous, g.key or ""))
 
@@ -121,13 +131,19 @@ async def sla(session: AsyncSession, period: Period, drill: bool, now: datetime
               ) -> list[LevelSla]:
     """Per level, each clock met, missed or pending, from when its work was first done
     (the timeline's moves, as triage_svc.escalation.WORK_DONE defines the work)."""
+    return await sla_of(session, _opened_in(period, drill), now)
+
+
+async def sla_of(session: AsyncSession, cases: ColumnElement[bool], now: datetime
+                 ) -> list[LevelSla]:
+    """`sla` over the cases `cases` selects (a period's, or an incident's members)."""
     per_case = (
         select(Case.id, Case.response_level.label("level"),
                Case.satisfaction.label("satisfaction"),
                *[getattr(Case, f"{c}_by").label(f"{c}_by") for c in CLOCKS],
                *[_first_reached(WORK_DONE[c]).label(f"{c}_done") for c in CLOCKS])
         .outerjoin(TimelineEntry, TimelineEntry.case_id == Case.id)
-        .where(_opened_in(period, drill)).group_by(Case.id).subquery())
+        .where(cases).group_by(Case.id).subquery())
     outcomes: list[ColumnElement[Any]] = []
     for clock in CLOCKS:
         done, due = per_case.c[f"{clock}_done"], per_case.c[f"{clock}_by"]
@@ -241,3 +257,84 @@ def csv_rows(report: HotspotReport) -> list[tuple[str, str, str, str]]:
     for metric in ("complainants", "cases", "most_cases"):
         add("repeat_complainants", "", metric, getattr(report.repeat_complainants, metric))
     return rows
+
+
+GROUP_NAMES = {"category": "类别", "department": "部门", "product": "产品", "channel": "渠道",
+               "location": "地点"}
+
+
+def render_pdf(report: HotspotReport, timezone: str = "Asia/Shanghai") -> bytes:
+    """The report laid out for print (A4, CJK font), with its charts (shared.charts)."""
+    zone = ZoneInfo(timezone)
+
+    def day(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:+.1f}%"
+
+    images = [charts.png(chart) for chart in charts.hotspot_charts(report.model_dump(mode="json"))]
+    name = GROUP_NAMES[report.group_by]
+    sections = [
+        pdf.Section("概况 Summary", rows=[
+            ("统计期间", f"{day(report.period.start)} – {day(report.period.end)}"),
+            ("对比期间", f"{day(report.previous_period.start)} – "
+                         f"{day(report.previous_period.end)}"),
+            ("投诉总量", f"{report.total.count}（上期 {report.total.previous}，"
+                         f"{pct(report.total.change_pct)}）"),
+            ("回访满意度", "—" if report.satisfaction.average is None else
+             f"{report.satisfaction.average}（{report.satisfaction.followed_up} 次回访）"),
+            ("重复投诉人", f"{report.repeat_complainants.complainants} 人，"
+                          f"{report.repeat_complainants.cases} 件"),
+            ("范围", "演练 DRILL" if report.drill else "真实案件")]),
+        pdf.Section(f"按{name}分布 By {report.group_by}", images=images[:1], table=pdf.Table(
+            [name, "本期", "上期", "变化"],
+            [[g.key or "（无）", str(g.count), str(g.previous),
+              f"{g.change:+d} ({pct(g.change_pct)})"] for g in report.groups],
+            widths=[6, 2, 2, 3]), empty="（无）"),
+        pdf.Section("重复问题 Repeated issues", table=pdf.Table(
+            ["事件", "对象", "件数", "人数", "级别"],
+            [[i.incident_id[:8], i.target, str(i.cases), str(i.people), str(i.response_level)]
+             for i in report.repeated_issues], widths=[2, 6, 1, 1, 1]), empty="（无）"),
+        pdf.Section("上升话题 Rising topics", table=pdf.Table(
+            ["类别", "对象", "本期", "上期", "变化"],
+            [[t.category, t.target or "—", str(t.count), str(t.previous), f"{t.change:+d}"]
+             for t in report.rising_topics], widths=[3, 5, 1, 1, 1]), empty="（无）"),
+        pdf.Section("时限达标 SLA per level", images=images[1:], table=pdf.Table(
+            ["级别", "案件", *[f"{c} 按时/超时" for c in CLOCKS], "达标率"],
+            [[f"{x.response_level}级", str(x.cases),
+              *[f"{x.clocks[c].met}/{x.clocks[c].missed}" for c in CLOCKS],
+              "—" if x.compliance is None else f"{x.compliance:.0%}"] for x in report.sla]),
+            empty="（无）"),
+    ]
+    return pdf.render("投诉热点与趋势分析报告", sections,
+                      subtitle=f"{day(report.period.start)} – {day(report.period.end)} · "
+                               f"按{name}",
+                      footer="Beacon 投诉热点与趋势")
+
+
+BriefValue = int | float | str | list[str] | None
+
+
+async def brief_figures(session: AsyncSession, period: Period, now: datetime
+                        ) -> dict[str, BriefValue]:
+    """Triage's figures for a scheduled brief (日报, 周报): real cases of the period, from
+    the same queries as the hotspot report."""
+    report = await hotspots(session, period, "category", False, now)
+    by_level = {level.response_level: level.cases for level in report.sla}
+    met = sum(c.met for level in report.sla for c in level.clocks.values())
+    missed = sum(c.missed for level in report.sla for c in level.clocks.values())
+    incidents = await session.scalar(select(func.count()).select_from(Incident).where(
+        Incident.drill.is_(False), Incident.opened_at >= period.start,
+        Incident.opened_at < period.end))
+    return {
+        "cases": report.total.count, "previous": report.total.previous,
+        "change_pct": report.total.change_pct,
+        **{f"level_{n}": by_level.get(n, 0) for n in (1, 2, 3, 4)},
+        "clocks_met": met, "clocks_missed": missed,
+        "compliance": round(met / (met + missed), 3) if met + missed else None,
+        "satisfaction": report.satisfaction.average,
+        "repeat_complainants": report.repeat_complainants.complainants,
+        "incidents_opened": int(incidents or 0),
+        "top_categories": [f"{g.key or '-'} {g.count}" for g in report.groups[:5]],
+    }

@@ -277,6 +277,18 @@ ZH: dict[str, str] = {
     "The scenario lists no expectations.": "方案未列预期。", "Nothing yet.": "暂无记录。",
     "drill running": "进行中", "drill finished": "已结束", "drill stopped": "已中止",
     "verdict met": "达成", "verdict missed": "未达成", "verdict pending": "进行中",
+    # the reports' charts (shared.charts)
+    "Cases per group": "各类投诉量", "This period": "本期",
+    "Previous period": "上期", "SLA clocks per level": "各级时限达标",
+    "Mentions per source": "各来源舆情", "Alerts per warning level": "各级预警",
+    # the post-event summary of an incident (总结评估)
+    "Post-event summary": "总结评估", "summary draft": "草稿", "summary approved": "已批准",
+    "summary archived": "已归档", "approved by {who}": "{who} 批准",
+    "Summary (PDF)": "总结评估（PDF）", "Notifications sent": "已发通知",
+    "Acknowledged": "已确认", "Approve": "批准",
+    "Assessment": "总体评估", "Lessons learned": "经验教训",
+    "Only a leader approves the summary.": "总结评估须由领导小组批准。",
+    "The summary was not changed: {detail}": "总结评估未修改：{detail}",
 }
 
 

@@ -1,11 +1,11 @@
 """Incidents: group complaints (群体投诉) and public-opinion incidents, filtered in the URL,
-each with its member complaints (linked to their cases) and mentions, and closing with a
-reason."""
+each with its member complaints (linked to their cases) and mentions, closing with a
+reason, and its post-event summary (总结评估: edit, approve, archive, PDF)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -73,10 +73,12 @@ async def incident_context(console: Console, session: Session,
     MENTIONS_SHOWN)."""
     api = Api(console, session.user)
     incident = await api.json(f"/api/v1/incidents/{incident_id}")
-    cases, mentions = await asyncio.gather(
+    cases, mentions, summary = await asyncio.gather(
         api.get("/api/v1/cases", {"incident_id": incident_id, "limit": 500}),
         asyncio.gather(*[api.get(f"/api/v1/mentions/{m}")
-                         for m in incident["mention_ids"][:MENTIONS_SHOWN]]))
+                         for m in incident["mention_ids"][:MENTIONS_SHOWN]]),
+        api.get(f"/api/v1/incidents/{incident_id}/summary"))
+    caller = session.user.caller()
     by_complaint = {c["complaint_id"]: c for c in
                     (cases.json()["items"] if cases.status_code == 200 else [])}
     found = {a.json()["id"]: a.json() for a in mentions if a.status_code == 200}
@@ -84,10 +86,14 @@ async def incident_context(console: Console, session: Session,
         "incident": incident,
         "members": [(cid, by_complaint.get(cid)) for cid in incident["complaint_ids"]],
         "mentions": [(mid, found.get(mid)) for mid in incident["mention_ids"]],
-        "can_close": session.user.caller().has("cases:write") and incident["state"] == "open",
-        "can_register": session.user.caller().has("cases:write") and incident["state"] == "open"
+        "can_close": caller.has("cases:write") and incident["state"] == "open",
+        "can_register": caller.has("cases:write") and incident["state"] == "open"
         and incident["kind"] == "group",
         "teams": TEAMS, "emotional_states": EMOTIONAL_STATES,
+        # The post-event summary (总结评估): edited by operators, approved by leaders only.
+        "summary": summary.json() if summary.status_code == 200 else None,
+        "can_edit_summary": caller.has("cases:write"),
+        "can_approve_summary": caller.has("statements:approve"),
     }
 
 
@@ -171,3 +177,50 @@ async def incident_action(request: Request, console: ConsoleDep, session: PostSe
                            if answer.status_code == 409 else "Refused: {detail}",
                            {"detail": problem_detail(answer)}), reason="",
                   **await incident_context(console, session, incident_id))
+
+
+@router.get("/incidents/{incident_id}/summary.pdf")
+async def summary_pdf(console: ConsoleDep, session: SessionDep, incident_id: str) -> Response:
+    """The post-event summary as PDF through the API."""
+    answer = await Api(console, session.user).get(f"/api/v1/incidents/{incident_id}/summary",
+                                                  {"format": "pdf"})
+    return Response(answer.content, status_code=answer.status_code,
+                    media_type=answer.headers.get("content-type", "application/pdf"),
+                    headers={"Content-Disposition":
+                             f'inline; filename="summary-{incident_id}.pdf"'})
+
+
+async def _summary_answer(request: Request, console: Console, session: Session,
+                          incident_id: str, answer_status: int, detail: str) -> Response:
+    message = ("The summary was not changed: {detail}", {"detail": detail})
+    return render(request, console, session, "incident.html", status=answer_status,
+                  message=message, reason="",
+                  **await incident_context(console, session, incident_id))
+
+
+@router.post("/incidents/{incident_id}/summary", response_class=HTMLResponse)
+async def edit_summary(request: Request, console: ConsoleDep, session: PostSessionDep,
+                       incident_id: str,
+                       assessment: Annotated[str, Form(max_length=20000)] = "",
+                       lessons: Annotated[str, Form(max_length=20000)] = "",
+                       version: Annotated[int | None, Form(ge=0)] = None) -> Response:
+    """A new version of the summary's assessment and lessons (409 if another came first)."""
+    answer = await Api(console, session.user, language_of(request)).put(
+        f"/api/v1/incidents/{incident_id}/summary",
+        {"assessment": assessment.strip(), "lessons": lessons.strip(), "version": version})
+    if answer.status_code == 200:
+        return redirect(f"/incidents/{incident_id}", request)
+    return await _summary_answer(request, console, session, incident_id, answer.status_code,
+                                 problem_detail(answer))
+
+
+@router.post("/incidents/{incident_id}/summary/{step}", response_class=HTMLResponse)
+async def summary_step(request: Request, console: ConsoleDep, session: PostSessionDep,
+                       incident_id: str, step: Literal["approve", "archive"]) -> Response:
+    """Approve (leaders) or archive the summary; a refusal is shown in plain words."""
+    answer = await Api(console, session.user, language_of(request)).post(
+        f"/api/v1/incidents/{incident_id}/summary/{step}")
+    if answer.status_code == 200:
+        return redirect(f"/incidents/{incident_id}", request)
+    return await _summary_answer(request, console, session, incident_id, answer.status_code,
+                                 problem_detail(answer))

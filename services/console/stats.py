@@ -2,7 +2,8 @@
 open incidents, and the overdue open cases; the same figures as CSV. Real cases only, or
 the drill's own when the drill toggle is on (never the two together). Below them, the
 last 7 days of the hotspot report (per category, SLA per level, satisfaction, repeat
-complainants) and of the public-opinion report (real mode only: mentions have no drills)."""
+complainants) and of the public-opinion report (real mode only: mentions have no drills),
+with the same charts as the reports' PDFs (shared.charts)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from services.console.web import (
     language_of,
     render,
 )
+from shared import charts
 
 router = APIRouter(include_in_schema=False)
 LEVELS = ("1", "2", "3", "4")
@@ -50,7 +52,11 @@ async def stats_context(console: Console, session: Session, request: Request
     return {"stats": stats, "overdue_cases": overdue["items"],
             "more_overdue": overdue["next_cursor"] is not None,
             "hotspots": hotspots, "opinion": opinion,
-            "level_chart": level_chart(stats, _), "category_chart": category_chart(stats, _)}
+            "level_chart": level_chart(stats, _), "category_chart": category_chart(stats, _),
+            # The reports' charts, defined once in shared.charts: the PDFs draw the same.
+            "hotspot_charts": [charts.echarts(c) for c in charts.hotspot_charts(hotspots, _)],
+            "opinion_charts": [charts.echarts(c) for c in charts.opinion_charts(opinion, _)]
+            if opinion else []}
 
 
 async def _opinion_report(api: Api, drill: bool) -> dict[str, Any] | None:

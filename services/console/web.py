@@ -138,6 +138,10 @@ class Api:
     async def delete(self, path: str) -> Answer:
         return await self.forwarder.call("DELETE", path, service_caller(self.user))
 
+    async def put(self, path: str, body: dict[str, Any]) -> Answer:
+        return await self.forwarder.call("PUT", path, service_caller(self.user), json=body,
+                                         headers=self.language)
+
     async def json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The body of a successful GET; 404 and 403 pass on as they are."""
         answer = await self.get(path, params)

@@ -94,6 +94,9 @@ class NotificationSent(EventPayload):
     recipient: str
     channel: str
     sent_at: datetime
+    # Added: the incident a message was about (incident.opened/updated), for triage's
+    # post-event summary; older events have none.
+    incident_id: str | None = None
 
 
 @register("mention.scored", 1)
@@ -365,3 +368,25 @@ class StatementDistributed(EventPayload):
     distribute_by: datetime = Field(description="approval + 0.5 h")
     distributed_at: datetime
     recipients: int = Field(ge=0, description="deliveries recorded")
+
+
+@register("brief.requested", 1)
+class BriefRequested(EventPayload):
+    """Notify claimed a scheduled brief (日报 daily, 周报 weekly) for a period, once across
+    its replicas; triage and sentiment answer with their figures for it (brief.figures)."""
+
+    brief_id: str
+    kind: Literal["daily", "weekly"]
+    period_start: datetime
+    period_end: datetime
+    requested_at: datetime
+
+
+@register("brief.figures", 1)
+class BriefFigures(EventPayload):
+    """A service's figures for a requested brief: named numbers and short lists, no
+    personal data (the same aggregates as its report)."""
+
+    brief_id: str
+    source: Literal["triage", "sentiment"]
+    figures: dict[str, int | float | str | list[str] | None]

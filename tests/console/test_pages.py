@@ -21,7 +21,7 @@ from services.auth import ApiKey, key_hash
 from services.console.opinion import spike_areas
 from services.launcher import Embedded, build_embedded
 from services.settings import GatewaySettings
-from tests.support import eventually, sign_in
+from tests.support import eventually, pdf_text, sign_in
 
 ADMIN_SECRET = "pages-admin-key-0123456789"
 READER_KEY = "pages-reader-key-0123456789"  # an API key with cases:read only
@@ -158,6 +158,52 @@ async def test_an_incident_lists_its_cases_and_closes_once_with_a_reason(
         assert again.status_code == 409 and "该事件已关闭" in again.text
         page = (await browser.get(f"/incidents/{incident['id']}")).text
         assert "处置完毕" in page and 'id="do-close"' not in page
+
+
+async def test_an_incident_summary_is_edited_then_approved_by_a_leader_only(
+        console: Console, tmp_path: Path) -> None:
+    for i in range(5):
+        posted = await console.api.post("/api/v1/complaints", json={
+            "channel": "web", "content": f"小区停水三天了，物业不管，我们要集体维权（住户{i}）",
+            "target": {"department": "物业"}})
+        assert posted.status_code == 202, posted.text
+
+    async def grouped() -> dict[str, Any] | None:
+        found = (await console.api.get("/api/v1/incidents", params={"kind": "group"})).json()
+        return found["items"][0] if found["items"] else None
+
+    incident = await eventually(grouped, "a group incident")
+    page_path = f"/incidents/{incident['id']}"
+    async with console.as_user("duty_officer") as (browser, token):
+        page = (await browser.get(page_path)).text
+        assert "总结评估" in page and 'id="summary-form"' in page
+        assert 'id="summary-approve" disabled' in page and "总结评估须由领导小组批准" in page
+        saved = await browser.post(f"{page_path}/summary", data={
+            "csrf_token": token, "assessment": "处置及时", "lessons": "<b>加强巡检</b>",
+            "version": "0"})
+        assert saved.status_code == 303
+        stale = await browser.post(f"{page_path}/summary", data={
+            "csrf_token": token, "lessons": "旧版本", "version": "0"})
+        assert stale.status_code == 409 and "总结评估未修改" in stale.text
+        refused = await browser.post(f"{page_path}/summary/approve", data={"csrf_token": token})
+        assert refused.status_code == 403
+        closed = await browser.post(f"{page_path}/close",
+                                    data={"csrf_token": token, "reason": "处置完毕"})
+        assert closed.status_code == 303
+    async with console.as_user("leader") as (browser, token):
+        page = (await browser.get(page_path)).text
+        assert "&lt;b&gt;加强巡检&lt;/b&gt;" in page  # text stays text
+        assert 'id="summary-approve" disabled' not in page
+        approved = await browser.post(f"{page_path}/summary/approve", data={"csrf_token": token})
+        assert approved.status_code == 303
+        page = (await browser.get(page_path)).text
+        assert 'id="summary-form"' not in page and 'id="summary-archive"' in page
+        archived = await browser.post(f"{page_path}/summary/archive", data={"csrf_token": token})
+        assert archived.status_code == 303
+        assert "已归档" in (await browser.get(page_path)).text
+        printed = await browser.get(f"{page_path}/summary.pdf")
+        assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
+        assert "加强巡检" in pdf_text(printed.content, tmp_path)
 
 
 async def test_opinion_page_and_a_mention_render_text_as_text(console: Console) -> None:

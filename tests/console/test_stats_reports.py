@@ -40,6 +40,11 @@ async def test_the_stats_page_shows_hotspots_and_public_opinion(world: ConsoleWo
         groups = _cell(page, "hotspot-groups")
         assert "前 7 天" in groups and "<td>2</td><td>0</td><td>+2</td>" in groups
         assert "<td>2</td>" in _cell(page, "hotspot-sla")
+        # The reports' charts, the same figures as their PDFs (shared.charts).
+        charts = re.search(r'id="hotspot-charts".*?</div>\s*</div>\s*<div', page, re.S)
+        assert charts is not None and 'aria-label="各类投诉量"' in charts.group(0)
+        assert "&#34;data&#34;: [2]" in charts.group(0)  # this week's two cases
+        assert 'id="opinion-charts"' in page and 'aria-label="各来源舆情"' in page
         opinion = _cell(page, "opinion-report")
         assert "<tbody><tr><td>1</td><td>0</td>" in opinion and "负面占比" in opinion
 

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from deploy.tansu import Tansu
 from shared.bus.kafka import KafkaBus
-from shared.events import Envelope, make_event
+from shared.events import make_event
 from shared.events.schemas import CaseEscalated, ComplaintReceived
 from shared.settings import BusSettings
-from tests.support import eventually
+from tests.support import events_on_the_log, eventually
 from triage_svc.main import create_app
 from triage_svc.models import Case, Escalation
 from triage_svc.rules import DEFAULT_RULES
@@ -64,30 +63,6 @@ async def _database(pg_url: str) -> AsyncIterator[str]:
 def _replica(url: str, bus: BusSettings, rules: Path, data_dir: Path) -> FastAPI:
     return create_app(TriageSettings(database_url=url, bus=bus, rules_file=rules,
                                      timer_interval_s=0.2, data_dir=data_dir))
-
-
-async def _escalations_on_the_log(bootstrap: str) -> list[Envelope]:
-    """Every case.escalated event the broker holds, read from the start to the end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(CaseEscalated.topic, p)
-                      for p in consumer.partitions_for_topic(CaseEscalated.topic) or set()]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [TopicPartition(CaseEscalated.topic, p)
-                          for p in consumer.partitions_for_topic(CaseEscalated.topic) or set()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        events: list[Envelope] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=500)
-            events.extend(Envelope.from_bytes(r.value) for rs in batch.values() for r in rs
-                          if r.value is not None)
-        return events
-    finally:
-        await consumer.stop()
 
 
 async def test_two_replicas_fire_each_escalation_exactly_once(
@@ -140,7 +115,7 @@ async def test_two_replicas_fire_each_escalation_exactly_once(
             return all([await app.state.runtime.relay.backlog() == 0 for app in (second, third)])
 
         await eventually(published, "outboxes drained")
-        events = await _escalations_on_the_log(own_tansu.bootstrap)
+        events = await events_on_the_log(own_tansu.bootstrap, CaseEscalated.topic)
     ids = Counter(e.payload().escalation_id for e in events)  # type: ignore[attr-defined]
     assert len(ids) == CASES * STEPS_PER_CASE and set(ids.values()) == {1}
     reasons = Counter(e.payload().reason for e in events)  # type: ignore[attr-defined]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sentiment_svc.models import Alert, Mention, MentionLink, Story, Topic
-from tests.support import Sentiment, System
+from tests.support import Sentiment, System, pdf_text
 
 START = datetime(2025, 2, 1, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -97,6 +98,23 @@ async def test_alerts_with_levels_and_mentions_linked_to_complaints(
     linked = report["linked"]
     assert (linked["mentions"], linked["complaints"]) == (2, 2)
     assert [item["complaint_ids"] for item in linked["items"]] == [["c1"], ["c1", "c2"]]
+
+
+async def test_pdf_has_the_figures_and_charts(sentiment: Sentiment, tmp_path: Path) -> None:
+    async with sentiment.runtime.unit() as unit:
+        unit.session.add_all(_seed()[0])
+    answer = await sentiment.client.get("/api/v1/reports/public-opinion",
+                                        params={**PERIOD, "format": "pdf"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert "beacon-public-opinion-20250201-20250202.pdf" in answer.headers[
+        "content-disposition"]
+    assert answer.content.count(b"/Subtype /Image") == 2
+    text = pdf_text(answer.content, tmp_path)
+    assert "舆情监测报告" in text and "5（上期 2，+150.0%）" in text
+    assert "热水器爆炸" in text and "weibo" in text and "60%" in text
+    refused = await sentiment.client.get("/api/v1/reports/public-opinion",
+                                         params={"format": "docx"})
+    assert refused.status_code == 422
 
 
 async def test_the_default_period_is_the_week_before_now(sentiment: Sentiment) -> None:

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from notify_svc.models import BriefRow
 from tests.support import System
 from triage_svc.models import Incident
 
@@ -26,6 +27,7 @@ LISTS = {
     "/api/v1/drills": ("id", "started_at"),
     "/api/v1/admin/users": ("username", None),
     "/api/v1/complainants/at-risk": ("id", "registered_at"),
+    "/api/v1/briefs": ("id", "period_start"),
 }
 
 
@@ -85,6 +87,12 @@ async def _file(system: System) -> None:
             id=uuid.uuid4().hex, kind="group", response_level=2, state="open",
             opened_at=at - timedelta(seconds=min(n, 1)), updated_at=at, summary="s",
             key=f"k{n}", people_count=3) for n in range(3)])
+    # Briefs as notify claims them, one a day.
+    async with system.embedded.services["notify"].state.runtime.unit() as unit:
+        unit.session.add_all([BriefRow(
+            id=f"daily-2026010{n}", kind="daily", period_start=at - timedelta(days=n + 1),
+            period_end=at - timedelta(days=n), requested_at=at, wait_until=at,
+            status="delivered", figures={}) for n in range(3)])
     await system.notified.applied(3)
 
 

@@ -53,6 +53,7 @@ VALID_BODIES: dict[str, list[Any]] = {
         "representatives": ["a" * 32, "b" * 32]}],
     "POST /api/v1/incidents/{incident_id}/work-group": [{
         "leader": "zhang", "on_site": {"lead": "wang", "members": ["zhao"]}}],
+    "PUT /api/v1/incidents/{incident_id}/summary": [{"lessons": "加强巡检"}],
     "POST /api/v1/notifications/ack": [{"token": "not-a-real-token"}],
     "PUT /api/v1/roster/members": [[{"id": "m1", **MEMBER}]],
     "PUT /api/v1/roster/members/{member_id}": [MEMBER],

@@ -20,10 +20,10 @@ from shared.bus import MemoryBroker
 from shared.migrations import prepare_schema
 from shared.periods import Period
 from shared.runtime import ServiceRuntime
-from tests.support import System, as_gateway
+from tests.support import System, as_gateway, pdf_text
 from triage_svc import reports
 from triage_svc.main import create_app
-from triage_svc.models import Case, Incident, TimelineEntry, metadata
+from triage_svc.models import Case, Incident, Registration, TimelineEntry, metadata
 from triage_svc.settings import TriageSettings
 
 START = datetime(2025, 3, 1, tzinfo=UTC)  # the period: one week from here
@@ -61,6 +61,7 @@ def _moves(case: Case, *steps: tuple[timedelta, str]) -> list[TimelineEntry]:
 class Seeded:
     on_time: Case  # acknowledged in time, first contact late, answered within resolve
     in_incident: list[Case]
+    runtime: ServiceRuntime | None = None  # the triage app's, once it runs
 
 
 def _seed() -> tuple[list[Any], Seeded]:
@@ -100,6 +101,7 @@ async def triage(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Seede
             transport=httpx.ASGITransport(app=app), base_url="http://triage",
             auth=as_gateway(app)) as client:
         rows, seeded = _seed()
+        seeded.runtime = app.state.runtime
         async with app.state.runtime.unit() as unit:
             unit.session.add_all(rows)
         yield client, seeded
@@ -201,10 +203,9 @@ async def test_csv_has_fixed_columns_and_keeps_formulas_text(
 @pytest.mark.parametrize(("params", "words"), [
     ({"from": "2025-03-08T00:00:00Z", "to": "2025-03-01T00:00:00Z"}, "must be before"),
     ({"from": "2024-01-01T00:00:00Z", "to": "2025-03-01T00:00:00Z"}, "at most 366 days"),
-    ({"group_by": "location"},
-     "location is not supported (triage does not store where a complaint happened); "
-     "supported: category, department, product, channel"),
-    ({"group_by": "colour"}, "no such grouping"),
+    ({"group_by": "colour"},
+     "group_by=colour is not supported (no such grouping); "
+     "supported: category, department, product, channel, location"),
     ({"from": "yesterday"}, "from"),
     ({"format": "xml"}, "format"),
 ])
@@ -240,6 +241,41 @@ async def test_the_same_figures_on_postgresql(tmp_path: Path, pg_url: str,
     assert report.satisfaction.average == 3.0
 
 
+async def test_grouped_by_where_it_happened(
+        triage: tuple[httpx.AsyncClient, Seeded], tmp_path: Path) -> None:
+    client, seeded = triage
+    places = ["朝阳区建国路营业厅", "朝阳区建国路营业厅", "海淀区 电话13812345678"]
+    assert seeded.runtime is not None
+    async with seeded.runtime.unit() as unit:
+        unit.session.add_all(Registration(case_id=case.id, received_at=case.opened_at,
+                                          content="x", location=place)
+                             for case, place in zip(seeded.in_incident, places, strict=True))
+    groups = _groups(await _report(client, group_by="location"))
+    # Cases without a registered place count under null; a phone typed in stays masked.
+    assert groups["朝阳区建国路营业厅"] == (2, 0, 2, None)
+    assert groups[None] == (2, 3, -1, -33.3)
+    [masked] = [key for key in groups if key and key.startswith("海淀区")]
+    assert "13812345678" not in masked and groups[masked] == (1, 0, 1, None)
+    answer = await client.get("/api/v1/reports/hotspots",
+                              params={**PERIOD, "group_by": "location", "format": "pdf"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = pdf_text(answer.content, tmp_path)
+    assert "投诉热点与趋势分析报告" in text and "按地点" in text
+    assert "朝阳区建国路营业厅" in text and "13812345678" not in text
+
+
+async def test_pdf_has_the_figures_and_charts(
+        triage: tuple[httpx.AsyncClient, Seeded], tmp_path: Path) -> None:
+    client, _ = triage
+    answer = await client.get("/api/v1/reports/hotspots", params={**PERIOD, "format": "pdf"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert "beacon-hotspots-20250301-20250308.pdf" in answer.headers["content-disposition"]
+    assert answer.content.count(b"/Subtype /Image") == 2  # the two charts
+    text = pdf_text(answer.content, tmp_path)
+    assert "投诉总量" in text and "5（上期 3，+66.7%）" in text
+    assert "network" in text and "营业厅A|宽带" in text and "达标率" in text
+
+
 async def test_through_the_gateway_with_cases_read(system: System) -> None:
     posted = await system.client.post("/api/v1/complaints", json={
         "channel": "email", "content": "话费多扣了二十元", "target": {"department": "营业厅C"},
@@ -256,3 +292,19 @@ async def test_through_the_gateway_with_cases_read(system: System) -> None:
     refused = await system.client.get("/api/v1/reports/hotspots", params=window,
                                       headers=system.as_key("hotline-a"))
     assert refused.status_code == 403 and "cases:read" in refused.json()["detail"]
+
+
+async def test_location_comes_from_the_complaint(system: System) -> None:
+    """Intake sends where it happened in complaint.received; triage keeps it and groups."""
+    posted = await system.client.post("/api/v1/complaints", json={
+        "channel": "hotline", "content": "营业厅空调坏了", "location": "西城区金融街营业厅",
+        "complainant": {"name": "王五", "phone": "13800000010"}})
+    assert posted.status_code == 202
+    await system.notified.applied(1)
+    now = datetime.now(UTC)
+    answer = await system.client.get("/api/v1/reports/hotspots", params={
+        "from": (now - timedelta(days=1)).isoformat(),
+        "to": (now + timedelta(minutes=1)).isoformat(), "group_by": "location"},
+        headers=system.as_key("operator"))
+    assert answer.status_code == 200, answer.text
+    assert _groups(answer.json()) == {"西城区金融街营业厅": (1, 0, 1, None)}

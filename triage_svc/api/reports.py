@@ -1,16 +1,19 @@
-"""Report routes: the hotspot and trend report, as JSON or CSV."""
+"""Report routes: the hotspot and trend report, as JSON, CSV or PDF."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
+from shared import pdf
 from shared.app import ReadSessionDep
 from shared.periods import FromQuery, ToQuery, period_of
 from triage_svc import reports
+from triage_svc.api.deps import RulesDep
 from triage_svc.report_schemas import GroupBy, HotspotReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -26,21 +29,23 @@ def _group_by(value: str) -> GroupBy:
 
 
 @router.get("/hotspots", response_model=HotspotReport, responses={200: {
-    "content": {"text/csv": {"schema": {"type": "string"}}},
+    "content": {"text/csv": {"schema": {"type": "string"}}, "application/pdf": {}},
     "description": "the report; as CSV with `format=csv` (columns section, key, metric, "
-                   "value; one figure a row, in a fixed order)"}})
+                   "value; one figure a row, in a fixed order), as PDF with charts with "
+                   "`format=pdf`"}, 503: {"description": "no CJK font to lay the PDF out with"}})
 async def hotspot_report(
     session: ReadSessionDep,
+    rules: RulesDep,
     start: FromQuery = None,
     end: ToQuery = None,
     # The schema lists the groupings served; any other value is refused in plain words here
-    # (not by validation), so the answer can say why, e.g. for location.
+    # (not by validation), so the answer can name the groupings served.
     group_by: Annotated[str, Query(
         max_length=20, json_schema_extra={"enum": list(SUPPORTED)},
-        description=f"one of {', '.join(SUPPORTED)} (location is kept by intake, not "
-                    "triage, and is refused)")] = "category",
+        description=f"one of {', '.join(SUPPORTED)} (location: where it happened, as "
+                    "registered)")] = "category",
     drill: Annotated[bool, Query(description="report on drills instead of real cases")] = False,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "pdf"] = "json",
 ) -> HotspotReport | Response:
     """分析投诉热点与趋势: cases per group against the previous period of the same length,
     the top repeated issues (group incidents of near-duplicate complaints, with examples),
@@ -52,6 +57,15 @@ async def hotspot_report(
     report = await reports.hotspots(session, period, grouping, drill, now)
     if format == "json":
         return report
-    name = f"beacon-hotspots-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+    stem = f"beacon-hotspots-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+    if format == "pdf":
+        try:
+            content = await asyncio.to_thread(reports.render_pdf, report,
+                                              rules.calendar.timezone)
+        except pdf.FontMissing as exc:
+            raise HTTPException(503, str(exc)) from exc
+        return Response(content, media_type="application/pdf", headers={
+            "content-disposition": f'inline; filename="{stem}.pdf"'})
+    name = f"{stem}.csv"
     return Response(reports.as_csv(report), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{name}"'})
