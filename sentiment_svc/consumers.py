@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sentiment_svc import reports
-from sentiment_svc.models import ComplaintRow
+from sentiment_svc.models import ComplaintRow, StatementSeen
 from shared.events import Envelope, EventPayload
 from shared.events.schemas import (
     BriefFigures,
@@ -20,6 +20,8 @@ from shared.events.schemas import (
     CaseUpdated,
     ComplaintReceived,
     ComplaintTriaged,
+    StatementApproved,
+    StatementDistributed,
 )
 from shared.periods import Period
 from shared.runtime import ServiceRuntime, Unit
@@ -64,11 +66,35 @@ async def on_brief_requested(unit: Unit, event: Envelope) -> None:
                     subject=data.brief_id)
 
 
+async def on_statement_approved(unit: Unit, event: Envelope) -> None:
+    """A unified statement (统一口径) for the public-opinion report's "statements issued"."""
+    data = cast(StatementApproved, event.payload())
+    row = await unit.session.get(StatementSeen, data.statement_id)
+    if row is None:
+        row = StatementSeen(statement_id=data.statement_id, approved_at=data.approved_at)
+        unit.session.add(row)
+    row.incident_id, row.title = data.incident_id, data.title[:500]
+    row.approved_by, row.approved_at = data.approved_by, data.approved_at
+
+
+async def on_statement_distributed(unit: Unit, event: Envelope) -> None:
+    """Its deliveries recorded; it may arrive before the approval (another topic)."""
+    data = cast(StatementDistributed, event.payload())
+    row = await unit.session.get(StatementSeen, data.statement_id)
+    if row is None:
+        row = StatementSeen(statement_id=data.statement_id, incident_id=data.incident_id,
+                            title="", approved_by="", approved_at=data.approved_at)
+        unit.session.add(row)
+    row.distributed_at, row.recipients = data.distributed_at, data.recipients
+
+
 HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {
     ComplaintReceived: on_complaint_received,
     ComplaintTriaged: on_complaint_triaged,
     CaseUpdated: on_case_updated,
     BriefRequested: on_brief_requested,
+    StatementApproved: on_statement_approved,
+    StatementDistributed: on_statement_distributed,
 }
 
 

@@ -111,6 +111,21 @@ class ComplaintRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class StatementSeen(Base):
+    """A unified statement (统一口径) as notify's events told sentiment of it, for the
+    public-opinion report ("发布的统一口径"): sentiment never reads notify's tables."""
+
+    __tablename__ = "sentiment_statements"
+
+    statement_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    approved_by: Mapped[str] = mapped_column(String(100), default="")
+    approved_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    distributed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recipients: Mapped[int | None] = mapped_column(Integer)
+
+
 class MentionLink(Base):
     __tablename__ = "sentiment_mention_links"
 

@@ -56,6 +56,18 @@ class Linked(BaseModel):
     items: list[LinkedMention] = Field(description="the most recent, at most 20")
 
 
+class StatementIssued(BaseModel):
+    """A unified statement approved in the period (from notify's events)."""
+
+    statement_id: str
+    incident_id: str | None
+    title: str
+    approved_by: str
+    approved_at: datetime
+    distributed_at: datetime | None = Field(description="its deliveries recorded; null until")
+    recipients: int | None
+
+
 class PublicOpinionReport(BaseModel):
     period: PeriodOut
     previous_period: PeriodOut
@@ -67,3 +79,6 @@ class PublicOpinionReport(BaseModel):
     alerts_by_level: dict[str, int] = Field(
         description="alerts raised in the period per warning level (1 is the most severe)")
     linked: Linked
+    statements: list[StatementIssued] = Field(
+        default_factory=list,
+        description="统一口径 approved in the period, newest first, at most 50")

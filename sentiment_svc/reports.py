@@ -1,7 +1,8 @@
 """The public-opinion report (定期编写舆情监测报告): grouped SQL over sentiment's own tables.
 
-Statements (统一口径) are notify's: sentiment never sees them, so this report leaves them
-out rather than read another service's tables (they are at `GET /api/v1/statements`).
+Statements (统一口径) are notify's: the report lists those approved in the period from what
+notify's events (`statement.approved`, `statement.distributed`) told sentiment
+(`StatementSeen`), never from notify's tables.
 Drill mentions (`drill: true`, posted by a drill run) and their alerts are left out: the
 report is of real public opinion only, so it has no `drill` parameter.
 """
@@ -17,12 +18,21 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from sentiment_svc.models import DRILL_SCOPES, Alert, Mention, MentionLink, Story, Topic
+from sentiment_svc.models import (
+    DRILL_SCOPES,
+    Alert,
+    Mention,
+    MentionLink,
+    StatementSeen,
+    Story,
+    Topic,
+)
 from sentiment_svc.report_schemas import (
     Linked,
     LinkedMention,
     PublicOpinionReport,
     SourceCount,
+    StatementIssued,
     StoryCount,
     Volume,
 )
@@ -33,6 +43,7 @@ from shared.periods import Period, change_pct
 TOP_STORIES = 10
 MAX_ALERTS = 100
 LINKED_ITEMS = 20
+MAX_STATEMENTS = 50
 HEADLINE = 120
 _NEGATIVE = func.sum(case((Mention.sentiment_label == "negative", 1), else_=0))
 
@@ -137,13 +148,21 @@ async def linked(session: AsyncSession, period: Period) -> Linked:
     return Linked(mentions=int(mentions), complaints=int(complaints), items=list(items.values()))
 
 
+async def statements(session: AsyncSession, period: Period) -> list[StatementIssued]:
+    rows = await session.scalars(select(StatementSeen).where(
+        StatementSeen.approved_at >= period.start, StatementSeen.approved_at < period.end)
+        .order_by(StatementSeen.approved_at.desc()).limit(MAX_STATEMENTS))
+    return [StatementIssued.model_validate(row, from_attributes=True) for row in rows]
+
+
 async def public_opinion(session: AsyncSession, period: Period) -> PublicOpinionReport:
     raised, by_level = await alerts(session, period)
     return PublicOpinionReport(
         period=period.out(), previous_period=period.previous.out(),
         volume=await volume(session, period), sources=await sources(session, period),
         top_stories=await top_stories(session, period), alerts=raised,
-        alerts_by_level=by_level, linked=await linked(session, period))
+        alerts_by_level=by_level, linked=await linked(session, period),
+        statements=await statements(session, period))
 
 
 def render_pdf(report: PublicOpinionReport, timezone: str = "Asia/Shanghai") -> bytes:
@@ -177,8 +196,11 @@ def render_pdf(report: PublicOpinionReport, timezone: str = "Asia/Shanghai") -> 
             ["时间", "范围", "预警级别"],
             [[day(a.raised_at), a.scope, f"{a.warning_level}级"] for a in report.alerts],
             widths=[3, 5, 2]), empty="（无）"),
-        pdf.Section("统一口径 Statements", paragraphs=[
-            "统一口径由通知服务保存，见 GET /api/v1/statements（statements are notify's）。"]),
+        pdf.Section("统一口径 Statements", table=pdf.Table(
+            ["批准时间", "标题", "批准人", "分发"],
+            [[day(st.approved_at), st.title, st.approved_by,
+              f"{day(st.distributed_at)}（{st.recipients or 0}）" if st.distributed_at else "—"]
+             for st in report.statements], widths=[3, 6, 2, 4]), empty="（无）"),
     ]
     return pdf.render("舆情监测报告", sections,
                       subtitle=f"{day(report.period.start)} – {day(report.period.end)}",

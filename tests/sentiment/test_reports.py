@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sentiment_svc.models import Alert, Mention, MentionLink, Story, Topic
+from shared.events import make_event
+from shared.events.schemas import StatementApproved, StatementDistributed
 from tests.support import Sentiment, System, pdf_text
 
 START = datetime(2025, 2, 1, tzinfo=UTC)
@@ -112,9 +114,37 @@ async def test_pdf_has_the_figures_and_charts(sentiment: Sentiment, tmp_path: Pa
     text = pdf_text(answer.content, tmp_path)
     assert "舆情监测报告" in text and "5（上期 2，+150.0%）" in text
     assert "热水器爆炸" in text and "weibo" in text and "60%" in text
+    assert "统一口径" in text and "（无）" in text  # no statement in the period
     refused = await sentiment.client.get("/api/v1/reports/public-opinion",
                                          params={"format": "docx"})
     assert refused.status_code == 422
+
+
+async def test_statements_issued_come_from_notify_s_events(sentiment: Sentiment,
+                                                           tmp_path: Path) -> None:
+    approved_at = START + timedelta(hours=6)
+    events = [
+        # The distribution may arrive first: it is another topic.
+        StatementDistributed(statement_id="st1", incident_id="i1", approved_at=approved_at,
+                             distribute_by=approved_at + timedelta(minutes=30),
+                             distributed_at=approved_at + timedelta(minutes=5), recipients=3),
+        StatementApproved(statement_id="st1", incident_id="i1", title="关于热水器事件的说明",
+                          text="正在调查", approved_by="leader-wang", approved_at=approved_at),
+        StatementApproved(statement_id="st0", title="上月的说明", text="已处理",
+                          approved_by="leader-wang", approved_at=START - timedelta(days=3)),
+    ]
+    for data in events:
+        await sentiment.runtime.bus.publish(data.topic, make_event(
+            data, source="/notify", subject=data.statement_id))
+    await sentiment.consumed(len(events))
+    report = await _report(sentiment, **PERIOD)
+    [issued] = report["statements"]  # st0 was approved before the period
+    assert issued == {"statement_id": "st1", "incident_id": "i1", "title": "关于热水器事件的说明",
+                      "approved_by": "leader-wang", "approved_at": "2025-02-01T06:00:00Z",
+                      "distributed_at": "2025-02-01T06:05:00Z", "recipients": 3}
+    answer = await sentiment.client.get("/api/v1/reports/public-opinion",
+                                        params={**PERIOD, "format": "pdf"})
+    assert "关于热水器事件的说明" in pdf_text(answer.content, tmp_path)
 
 
 async def test_the_default_period_is_the_week_before_now(sentiment: Sentiment) -> None:
