@@ -5,6 +5,7 @@ reason, and its post-event summary (总结评估: edit, approve, archive, PDF)."
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -73,11 +74,12 @@ async def incident_context(console: Console, session: Session,
     MENTIONS_SHOWN)."""
     api = Api(console, session.user)
     incident = await api.json(f"/api/v1/incidents/{incident_id}")
-    cases, mentions, summary = await asyncio.gather(
+    cases, mentions, summary, fixes = await asyncio.gather(
         api.get("/api/v1/cases", {"incident_id": incident_id, "limit": 500}),
         asyncio.gather(*[api.get(f"/api/v1/mentions/{m}")
                          for m in incident["mention_ids"][:MENTIONS_SHOWN]]),
-        api.get(f"/api/v1/incidents/{incident_id}/summary"))
+        api.get(f"/api/v1/incidents/{incident_id}/summary"),
+        api.get(f"/api/v1/incidents/{incident_id}/rectifications"))
     caller = session.user.caller()
     by_complaint = {c["complaint_id"]: c for c in
                     (cases.json()["items"] if cases.status_code == 200 else [])}
@@ -94,6 +96,9 @@ async def incident_context(console: Console, session: Session,
         "summary": summary.json() if summary.status_code == 200 else None,
         "can_edit_summary": caller.has("cases:write"),
         "can_approve_summary": caller.has("statements:approve"),
+        # 整改措施 of the incident itself (its cases' are on their case pages).
+        "rectifications": fixes.json() if fixes.status_code == 200 else [],
+        "can_rectify": caller.has("cases:write"),
     }
 
 
@@ -157,20 +162,37 @@ def _work_group_body(form: Any) -> dict[str, Any]:
     return body
 
 
+def _rectification_body(form: Any, console: Console) -> dict[str, Any]:
+    """A corrective action; its deadline (datetime-local, in the console's zone) made aware."""
+    body = {name: str(form.get(name) or "").strip() for name in ("action", "owner", "due_at")}
+    try:
+        moment = datetime.fromisoformat(body["due_at"])
+    except ValueError:
+        return body  # the API names the bad field
+    if moment.tzinfo is None:
+        body["due_at"] = moment.replace(tzinfo=console.settings.zone).isoformat()
+    return body
+
+
 @router.post("/incidents/{incident_id}/do/{action}", response_class=HTMLResponse)
 async def incident_action(request: Request, console: ConsoleDep, session: PostSessionDep,
                           incident_id: str, action: str) -> Response:
     """A group complaint's registration or work group through the API; a refusal (404, 409,
     422) is shown in plain words and keeps the page."""
-    builders = {"registration": _registration_body, "work-group": _work_group_body}
-    if action not in builders:
+    builders = {"registration": _registration_body, "work-group": _work_group_body,
+                "rectifications": lambda form: _rectification_body(form, console)}
+    verify = action.startswith("verify-")
+    if action not in builders and not verify:
         return render(request, console, session, "incident.html", status=404,
                       message=("Not found.", {}), reason="",
                       **await incident_context(console, session, incident_id))
     form = await request.form()
-    answer = await Api(console, session.user, language_of(request)).post(
-        f"/api/v1/incidents/{incident_id}/{action}", builders[action](form))
-    if answer.status_code == 200:
+    path, body = (
+        (f"/api/v1/incidents/{incident_id}/rectifications/{action.removeprefix('verify-')}"
+         "/verify", {"note": str(form.get("note") or "").strip()}) if verify
+        else (f"/api/v1/incidents/{incident_id}/{action}", builders[action](form)))
+    answer = await Api(console, session.user, language_of(request)).post(path, body)
+    if answer.status_code in (200, 201):
         return redirect(f"/incidents/{incident_id}", request)
     return render(request, console, session, "incident.html", status=answer.status_code,
                   message=("This action is not allowed now: {detail}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support import PASSWORD, ConsoleWorld, file_case, sign_in
+from tests.support import PASSWORD, ConsoleWorld, eventually, file_case, sign_in
 from triage_svc.models import Case
 
 
@@ -99,3 +99,40 @@ async def test_a_purged_complainant_is_shown_as_purged(world: ConsoleWorld) -> N
         await sign_in(browser, "duty", PASSWORD)
         page = (await browser.get(f"/cases/{case_id}")).text
     assert 'id="personal-data-purged"' in page and "已于 2029-03-01 12:00 按保存期限清除" in page
+
+
+async def test_an_incident_s_rectifications_on_its_page(world: ConsoleWorld) -> None:
+    posted = await world.system.client.post("/api/v1/complaints", json={
+        "channel": "onsite", "content": "小区停水三天，我们四十户一起来反映", "people_count": 40,
+        "target": {"department": "自来水公司"}})
+    assert posted.status_code == 202, posted.text
+
+    async def grouped() -> list[dict[str, Any]] | None:
+        found = (await world.system.client.get("/api/v1/incidents?kind=group")).json()
+        return found["items"] or None
+
+    [incident] = await eventually(grouped, "a group incident")
+    path = f"/incidents/{incident['id']}"
+    async with world.browser() as browser:
+        token = await sign_in(browser, "duty", PASSWORD)
+        page = (await browser.get(path)).text
+        assert 'id="do-incident-rectification"' in page and "尚无整改措施" in page
+        past = await browser.post(f"{path}/do/rectifications", data={
+            "csrf_token": token, "action": "a", "owner": "o", "due_at": "2000-01-01T10:00"})
+        assert past.status_code == 409 and "future" in past.text
+        made = await browser.post(f"{path}/do/rectifications", data={
+            "csrf_token": token, "action": "更换主管道", "owner": "water-ops",
+            "due_at": "2099-01-01T10:00"})
+        assert made.status_code == 303, made.text
+        [fix] = (await world.system.client.get(
+            f"/api/v1/incidents/{incident['id']}/rectifications")).json()
+        assert datetime.fromisoformat(fix["due_at"]) == datetime(2099, 1, 1, 2, 0, tzinfo=UTC)
+        assert "更换主管道" in (await browser.get(path)).text
+        empty = await browser.post(f"{path}/do/verify-{fix['id']}", data={
+            "csrf_token": token, "note": ""})
+        assert empty.status_code == 422
+        verified = await browser.post(f"{path}/do/verify-{fix['id']}", data={
+            "csrf_token": token, "note": "复测水压正常"})
+        assert verified.status_code == 303, verified.text
+        page = (await browser.get(path)).text
+        assert "已验证" in page and "复测水压正常" in page
