@@ -5,6 +5,7 @@ reason, and its post-event summary (总结评估: edit, approve, archive, PDF)."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -179,8 +180,12 @@ async def incident_action(request: Request, console: ConsoleDep, session: PostSe
                           incident_id: str, action: str) -> Response:
     """A group complaint's registration or work group through the API; a refusal (404, 409,
     422) is shown in plain words and keeps the page."""
-    builders = {"registration": _registration_body, "work-group": _work_group_body,
-                "rectifications": lambda form: _rectification_body(form, console)}
+    def rectification(form: Any) -> dict[str, Any]:
+        return _rectification_body(form, console)
+
+    builders: dict[str, Callable[[Any], dict[str, Any]]] = {
+        "registration": _registration_body, "work-group": _work_group_body,
+        "rectifications": rectification}
     verify = action.startswith("verify-")
     if action not in builders and not verify:
         return render(request, console, session, "incident.html", status=404,

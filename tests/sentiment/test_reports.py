@@ -123,7 +123,7 @@ async def test_pdf_has_the_figures_and_charts(sentiment: Sentiment, tmp_path: Pa
 async def test_statements_issued_come_from_notify_s_events(sentiment: Sentiment,
                                                            tmp_path: Path) -> None:
     approved_at = START + timedelta(hours=6)
-    events = [
+    events: list[StatementApproved | StatementDistributed] = [
         # The distribution may arrive first: it is another topic.
         StatementDistributed(statement_id="st1", incident_id="i1", approved_at=approved_at,
                              distribute_by=approved_at + timedelta(minutes=30),
