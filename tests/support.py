@@ -696,10 +696,14 @@ def submit(client: httpx.Client, text: str, i: int) -> str:
     return complaint_id
 
 
-def expected_deliveries(level: int) -> set[tuple[str, str]]:
-    """(recipient, channel) of every delivery a complaint of this level must cause."""
-    return {(member.id, channel)
-            for member, channel, _ in load_roster().recipients_for_level(level)}
+def expected_deliveries(level: int, category: str | None = None) -> set[tuple[str, str]]:
+    """(recipient, channel) of every delivery a complaint of this level (and category: the
+    roster's [category] roles, 法务部协助处理 …) must cause."""
+    roster = load_roster()
+    roles = set(roster.routing.get(level, ()))
+    roles |= set(roster.rules.categories.get(category or "", ()))
+    return {(member.id, channel) for member in roster.members if member.roles & roles
+            for channel in member.channels}
 
 
 def settled(client: httpx.Client, complaint_id: str) -> Settled | None:
@@ -714,7 +718,8 @@ def settled(client: httpx.Client, complaint_id: str) -> Settled | None:
         return None
     found = client.get("/api/v1/notifications", params={"complaint_id": complaint_id})
     items: list[dict[str, str]] = found.json()["items"] if found.status_code == 200 else []
-    if len(items) < len(expected_deliveries(int(case["response_level"]))):
+    wanted = expected_deliveries(int(case["response_level"]), case.get("category"))
+    if len(items) < len(wanted):
         return None
     return complaint, items
 

@@ -70,7 +70,7 @@ def test_complaints_are_triaged_and_notified_once_across_replicas(
             assert level == 1, (text, case)
         pairs = [(d["recipient"], d["channel"]) for d in deliveries]
         assert len(pairs) == len(set(pairs)), f"duplicated deliveries for {complaint_id}: {pairs}"
-        assert set(pairs) == expected_deliveries(level)
+        assert set(pairs) == expected_deliveries(level, case["category"])
         assert {d["case_id"] for d in deliveries} == {case["id"]}
         if i % 3 == 0:
             assert complaint["complainant"] == {**COMPLAINANT, "email": None, "id_number": None}

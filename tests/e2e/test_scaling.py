@@ -131,13 +131,14 @@ class Snapshot:
     complaints: set[str]
     cases: Counter[str]  # complaint id -> cases
     levels: dict[str, int]
+    categories: dict[str, str]
     triaged_events: Counter[str]  # complaint id -> complaint.triaged events in triage's outbox
     deliveries: dict[str, Counter[tuple[str, str]]]  # complaint id -> (recipient, channel)
 
     def settled(self, complaint_id: str) -> bool:
         level = self.levels.get(complaint_id)
         return level is not None and set(self.deliveries.get(complaint_id, ())) >= (
-            expected_deliveries(level))
+            expected_deliveries(level, self.categories.get(complaint_id)))
 
 
 async def _snapshot(database_url: str) -> Snapshot:
@@ -145,10 +146,12 @@ async def _snapshot(database_url: str) -> Snapshot:
     try:
         complaints = {r["id"] for r in await conn.fetch("SELECT id FROM intake_complaints")}
         cases: Counter[str] = Counter()
-        levels = {}
-        for row in await conn.fetch("SELECT complaint_id, response_level FROM triage_cases"):
+        levels, categories = {}, {}
+        for row in await conn.fetch(
+                "SELECT complaint_id, response_level, category FROM triage_cases"):
             cases[row["complaint_id"]] += 1
             levels[row["complaint_id"]] = row["response_level"]
+            categories[row["complaint_id"]] = row["category"]
         triaged = Counter(r["event_key"] for r in await conn.fetch(
             "SELECT event_key FROM triage_outbox WHERE topic = 'complaint.triaged'"))
         deliveries: dict[str, Counter[tuple[str, str]]] = {}
@@ -159,7 +162,7 @@ async def _snapshot(database_url: str) -> Snapshot:
                 (row["recipient"], row["channel"])] += 1
     finally:
         await conn.close()
-    return Snapshot(complaints, cases, levels, triaged, deliveries)
+    return Snapshot(complaints, cases, levels, categories, triaged, deliveries)
 
 
 def snapshot(database_url: str) -> Snapshot:
@@ -245,7 +248,8 @@ def test_replicas_leave_and_join_while_complaints_flow(
         [c for c, n in now.triaged_events.items() if n != 1])
     for complaint_id in ids:
         made = now.deliveries[complaint_id]
-        assert set(made) == expected_deliveries(now.levels[complaint_id]), complaint_id
+        assert set(made) == expected_deliveries(
+            now.levels[complaint_id], now.categories[complaint_id]), complaint_id
         assert set(made.values()) == {1}, (complaint_id, made)
 
     # The gateway's view agrees, now that every replica it routes to is back.
