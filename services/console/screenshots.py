@@ -47,8 +47,9 @@ MENTIONS = [
     ("news", "市燃气公司发布通知：本周六进行管道安全检查"),
 ]
 PAGES = [("login", "/login"), ("board", "/board"), ("case", None), ("register", "/register"),
-         ("incidents", "/incidents"), ("opinion", "/opinion"), ("statements", "/statements"),
-         ("duty", "/duty"), ("stats", "/stats"), ("users", "/admin/users")]
+         ("incidents", "/incidents"), ("incident", None), ("opinion", "/opinion"),
+         ("statements", "/statements"), ("duty", "/duty"), ("stats", "/stats"),
+         ("drills", "/drills"), ("users", "/admin/users")]
 
 
 async def seed(api: httpx.AsyncClient) -> None:
@@ -79,6 +80,7 @@ async def seed(api: httpx.AsyncClient) -> None:
                        headers={"Authorization": f"Bearer {leader.json()['key']}"})
     await api.post("/api/v1/complaints", json={
         "channel": "hotline", "drill": True, "content": "演练：商场扶梯倒转，多人摔伤"})
+    await api.post("/api/v1/drills", json={"scenario": "branch-group-complaint", "speed": 600})
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     await api.put("/api/v1/roster/duty", json={"items": [
         {"date": (today + timedelta(days=d)).isoformat(), "start_hour": start,
@@ -109,6 +111,10 @@ async def photograph(base: str, out: Path, chromium: str, language: str) -> list
                 await page.goto("/board")
                 await page.locator("#lane-1-cards .case-link").first.click()
                 await page.wait_for_url("**/cases/*")
+            elif name == "incident":  # the first incident's page (summary, forms)
+                await page.goto("/incidents")
+                await page.locator("table a[href^='/incidents/']").first.click()
+                await page.wait_for_url("**/incidents/*")
             else:
                 await page.goto(path or "/board")
             await page.wait_for_timeout(700)  # charts animate in; countdowns tick once
