@@ -61,11 +61,12 @@ class Target(RequestModel):
     product: str | None = Field(None, max_length=200)
 
 
-class Complainant(RequestModel):
-    """A made-up complainant (never a real person's data): groups need distinct people."""
+class ScenarioComplainant(RequestModel):
+    """A made-up complainant (never a real person's data): groups need distinct people. The
+    phone has intake's form, so that what a scenario accepts the public API accepts too."""
 
     name: str | None = Field(None, max_length=100)
-    phone: str | None = Field(None, max_length=30, pattern=r"^\+?[0-9][0-9 -]{4,28}$")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
 
 
 class ComplaintInjection(RequestModel):
@@ -78,7 +79,7 @@ class ComplaintInjection(RequestModel):
     target: Target | None = None
     people_count: int = Field(1, ge=1, le=1_000_000)
     media_involved: bool = False
-    complainant: Complainant | None = None
+    complainant: ScenarioComplainant | None = None
 
 
 class Reach(RequestModel):

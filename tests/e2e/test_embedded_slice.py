@@ -27,7 +27,9 @@ async def test_complaint_is_triaged_and_its_level_notified(system: System) -> No
 
     deliveries = (await system.client.get(
         "/api/v1/notifications", params={"complaint_id": complaint_id})).json()["items"]
-    assert {d["recipient"] for d in deliveries} == {"leadership", "general-affairs", "duty-room"}
+    # Level 1's roles, and the safety officer for a safety complaint ([category]).
+    assert {d["recipient"] for d in deliveries} == {"leadership", "general-affairs", "duty-room",
+                                                    "safety"}
     assert {(d["channel"], d["status"]) for d in deliveries} == {("log", "sent")}
 
 

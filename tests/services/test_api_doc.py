@@ -50,6 +50,8 @@ async def test_the_page_names_only_served_routes_except_where_it_says(tmp_path: 
     operations = await _operations(tmp_path)
     unserved = _documented(OURS) - operations - UNLISTED
     assert not unserved, f"docs/api.md names routes the code does not serve: {unserved}"
+    # Every route the section names is one the code does not serve (today it names none:
+    # the contract's second-release routes are all served).
     said_missing = _documented(DIFFER)
-    assert said_missing and not said_missing & operations, (
+    assert not said_missing & operations, (
         "listed as not served, but served:", said_missing & operations)

@@ -107,6 +107,20 @@ async def test_readiness_and_merged_openapi(system: System) -> None:
             "/api/v1/mentions"} <= set(spec["paths"])
 
 
+async def test_no_two_services_name_different_schemas_alike(system: System) -> None:
+    """The merged OpenAPI keeps one schema per name: a name two services define differently
+    would document one service's body with the other's rules (a drill's complainant once
+    replaced intake's, so the fuzzer sent phones intake rightly refused)."""
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for name, app in system.embedded.services.items():
+        for schema, body in app.openapi().get("components", {}).get("schemas", {}).items():
+            first = seen.setdefault(schema, (name, body))
+            if first[1] != body:
+                clashes.append((schema, first[0], name))
+    assert not clashes, clashes
+
+
 async def test_request_id_reaches_the_events_it_caused(system: System) -> None:
     posted = await system.client.post("/api/v1/complaints", json=BODY,
                                       headers={"X-Request-ID": "call-centre-7781"})
