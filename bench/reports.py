@@ -73,6 +73,23 @@ SELECT id, opened_at + interval '1 day', 'bench', 'answered',
        CAST('{"from": "investigating", "to": "responded"}' AS json), NULL
 FROM triage_cases WHERE state IN ('responded', 'follow_up', 'closed')
 """
+# Every case's registration form, with one of 200 places (group_by=location joins it).
+REGISTRATIONS = """
+INSERT INTO triage_registrations (case_id, received_at, subject, content, occurred_at,
+  location, target_department, target_product, people_count)
+SELECT id, opened_at, NULL, 'bench', NULL, '网点 ' || (abs(hashtext(id)) % 200), department,
+       product, 1
+FROM triage_cases
+"""
+# One statement every six hours, for the public-opinion report's "statements issued".
+STATEMENTS = """
+INSERT INTO sentiment_statements (statement_id, incident_id, title, approved_by, approved_at,
+  distributed_at, recipients)
+SELECT md5('statement' || g), NULL, 'statement ' || g, 'bench',
+       CAST(:now AS timestamptz) - g * interval '6 hours',
+       CAST(:now AS timestamptz) - g * interval '6 hours' + interval '5 minutes', 3
+FROM generate_series(1, CAST(:n AS int)) AS g
+"""
 INCIDENTS = """
 INSERT INTO triage_incidents (id, kind, response_level, state, opened_at, updated_at,
   summary, key, people_count, drill)
@@ -170,26 +187,32 @@ async def run(cases: int, mentions: int, runs: int, data_dir: Path) -> None:
             await _seed(triage, [
                 (CASES, {"n": cases, "now": now, "spread": spread_cases,
                          "people": max(1, int(cases * 0.8))}),
-                (TIMELINE, {}), (INCIDENTS, {})])
+                (TIMELINE, {}), (INCIDENTS, {}), (REGISTRATIONS, {})])
             await _seed(sentiment, [
                 (MENTIONS, {"n": mentions, "now": now, "spread": spread_mentions}),
                 (STORIES, {}), (TOPICS, {"now": now}), (ALERTS, {"n": DAYS * 24, "now": now}),
-                (LINKS, {"n": mentions, "now": now})])
-            await _analyze(triage, ["triage_cases", "triage_timeline", "triage_incidents"])
+                (LINKS, {"n": mentions, "now": now}),
+                (STATEMENTS, {"n": DAYS * 4, "now": now})])
+            await _analyze(triage, ["triage_cases", "triage_timeline", "triage_incidents",
+                                    "triage_registrations"])
             await _analyze(sentiment, ["sentiment_mentions", "sentiment_stories",
-                                       "sentiment_mention_links", "sentiment_alerts"])
+                                       "sentiment_mention_links", "sentiment_alerts",
+                                       "sentiment_statements"])
             print(f"seeded {cases:,} cases and {mentions:,} mentions over {DAYS} days in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
             for days in (30, 7):
                 period = {"from": (now - timedelta(days=days)).isoformat(),
                           "to": now.isoformat()}
-                for group_by in ("category", "department"):
+                for group_by in ("category", "department", "location"):
                     took = await _time(triage, "/api/v1/reports/hotspots",
                                        {**period, "group_by": group_by}, runs)
                     print(_line(f"hotspots, {days} days, group_by={group_by}", took))
                 took = await _time(triage, "/api/v1/reports/hotspots",
                                    {**period, "format": "csv"}, runs)
                 print(_line(f"hotspots, {days} days, CSV", took))
+                took = await _time(triage, "/api/v1/reports/hotspots",
+                                   {**period, "format": "pdf"}, runs)
+                print(_line(f"hotspots, {days} days, PDF with charts", took))
                 took = await _time(sentiment, "/api/v1/reports/public-opinion", period, runs)
                 print(_line(f"public opinion, {days} days", took), flush=True)
     finally:
