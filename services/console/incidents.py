@@ -192,10 +192,12 @@ async def incident_action(request: Request, console: ConsoleDep, session: PostSe
                       message=("Not found.", {}), reason="",
                       **await incident_context(console, session, incident_id))
     form = await request.form()
-    path, body = (
-        (f"/api/v1/incidents/{incident_id}/rectifications/{action.removeprefix('verify-')}"
-         "/verify", {"note": str(form.get("note") or "").strip()}) if verify
-        else (f"/api/v1/incidents/{incident_id}/{action}", builders[action](form)))
+    if verify:
+        fix = action.removeprefix("verify-")
+        path = f"/api/v1/incidents/{incident_id}/rectifications/{fix}/verify"
+        body = {"note": str(form.get("note") or "").strip()}
+    else:
+        path, body = f"/api/v1/incidents/{incident_id}/{action}", builders[action](form)
     answer = await Api(console, session.user, language_of(request)).post(path, body)
     if answer.status_code in (200, 201):
         return redirect(f"/incidents/{incident_id}", request)
