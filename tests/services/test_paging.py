@@ -71,9 +71,11 @@ async def _file(system: System) -> None:
                                          "password": "x" * 12, "role": "duty_officer"}),
                 ("/api/v1/mentions", {"source": "news", "content": f"第{n}条报道"}),
                 ("/api/v1/complainants/at-risk", {"phone": f"1380000000{n}", "note": "n"}),
+                # A run whose complaint comes a minute later (speed 1): nothing it posts
+                # lands in the lists while they are paged.
                 ("/api/v1/drills", {"scenario": {
-                    "name": f"drill-{n}", "title": f"演练{n}", "length": "1m", "complaints": [
-                        {"ref": "a", "at": "0m", "content": f"第{n}号演练投诉"}]}})):
+                    "name": f"drill-{n}", "title": f"演练{n}", "length": "2m", "complaints": [
+                        {"ref": "a", "at": "1m", "content": f"第{n}号演练投诉"}]}})):
             made = await system.client.post(resource, json=body)
             assert made.status_code in (201, 202), made.text
         put = await system.client.put(f"/api/v1/callbacks/hotline-{n}", json={
