@@ -780,3 +780,14 @@ async def race(url: str, table: str, *writers: Awaitable[T]) -> list[T]:
         return list(await asyncio.gather(*tasks))
     finally:
         await holder.close()
+
+
+def brief_roster(*, wait_s: int, weekly: str | None = None) -> str:
+    """A roster of one leadership member, reached at every level, with the daily brief at
+    08:30 (and the weekly one when given) and no digest: for the scheduled-brief tests."""
+    lines = ['[[member]]', 'id = "leadership"', 'roles = ["leadership_group"]',
+             'channels = { log = "leadership" }', '[routing]',
+             *(f'{level} = ["leadership_group"]' for level in (1, 2, 3, 4)),
+             '[digest]', 'levels = []', '[brief]', 'daily = "08:30"',
+             *([f'weekly = "{weekly}"'] if weekly else []), f'wait_s = {wait_s}']
+    return "\n".join(lines) + "\n"

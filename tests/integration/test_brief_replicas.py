@@ -25,29 +25,13 @@ from sentiment_svc.main import create_app as create_sentiment
 from sentiment_svc.settings import SentimentSettings
 from shared.events.schemas import BriefRequested
 from shared.settings import BusSettings
-from tests.support import events_on_the_log, eventually
+from tests.support import brief_roster, events_on_the_log, eventually
 from triage_svc.main import create_app as create_triage
 from triage_svc.settings import TriageSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
-ROSTER = """
-[[member]]
-id = "leadership"
-roles = ["leadership_group"]
-channels = { log = "leadership" }
-[routing]
-1 = ["leadership_group"]
-2 = ["leadership_group"]
-3 = ["leadership_group"]
-4 = ["leadership_group"]
-[digest]
-levels = []
-[brief]
-daily = "08:30"
-weekly = "monday 09:00"
-wait_s = 120
-"""
+ROSTER = brief_roster(wait_s=120, weekly="monday 09:00")
 # Monday 2 March 2026, 09:00 in Shanghai, and the four days after: five daily briefs
 # (1 to 5 March) and one weekly report (23 February to 1 March).
 MOMENTS = [dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC) + dt.timedelta(days=d)

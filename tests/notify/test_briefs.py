@@ -23,27 +23,12 @@ from shared.bus import MemoryBus
 from shared.bus.base import BusMessage
 from shared.events.schemas import BriefFigures, BriefRequested
 from tests.notify.peers import Notify, Waiter, notify_settings, running
-from tests.support import System, eventually
+from tests.support import System, brief_roster, eventually
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
 SCHEDULE = BriefSchedule(daily=dt.time(8, 30), weekly=(0, dt.time(9, 0)), wait_s=600)
-ROSTER = """
-[[member]]
-id = "leadership"
-roles = ["leadership_group"]
-channels = { log = "leadership" }
-[routing]
-1 = ["leadership_group"]
-2 = ["leadership_group"]
-3 = ["leadership_group"]
-4 = ["leadership_group"]
-[digest]
-levels = []
-[brief]
-daily = "08:30"
-wait_s = 600
-"""
+ROSTER = brief_roster(wait_s=600)
 TRIAGE = {"cases": 12, "previous": 9, "change_pct": 33.3, "level_1": 1, "level_2": 2,
           "level_3": 4, "level_4": 5, "clocks_met": 30, "clocks_missed": 6,
           "compliance": 0.833, "satisfaction": 4.2, "repeat_complainants": 1,
