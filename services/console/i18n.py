@@ -184,6 +184,9 @@ ZH: dict[str, str] = {
     "Unknown action.": "未知操作。",
     # -- end of the pages block ---------------------------------------------------------
     # case file (处理方案、调查核实、处理意见、转交、归档)
+    "Handle": "受理与处置", "Answer and follow up": "答复与回访",
+    "Case file: plan, investigation, opinion": "案卷：处理方案、调查与处理意见",
+    "Repeats, rectification and accountability": "重复投诉、整改与追责",
     "Case file": "案件档案", "Archived": "已归档", "Owner": "首问责任人",
     "Archived: the case is read-only.": "已归档：案件只读。",
     "Handling method": "处理方式", "Responsible person": "责任人",

@@ -34,7 +34,13 @@ async def test_the_case_file_forms_record_and_show_the_record(world: ConsoleWorl
         for button in ("do-plan", "do-investigation", "do-opinion", "do-transfer",
                        "do-follow-up-impossible", "do-archive"):
             assert f'id="{button}"' in page, button
+        # A fresh case shows the common actions; its case file is folded away until the
+        # case is under investigation.
+        assert 'id="actions-handle"' in page and 'id="actions-file">' in page
         await do("acknowledge")
+        await do("state", state="investigating")
+        page = (await browser.get(f"/cases/{case_id}")).text
+        assert 'id="actions-file" open>' in page and 'id="actions-lessons">' in page
         panel = await do("plan", method="核对后重开发票", owner="wang.fang",
                          due_at="2099-01-01T10:00")
         assert "核对后重开发票" in panel and 'id="plan-due-at"' in panel
