@@ -44,7 +44,8 @@ class Mention(Base):
 
 
 class Story(Base):
-    """Near-copies of one text (the mention's `cluster_id`); the signature finds its reposts."""
+    """Near-copies of one text (the mention's `cluster_id`); the signature finds its reposts.
+    `revision`: the intake revision (`IntakeRevision`) of the batch that opened it."""
 
     __tablename__ = "sentiment_stories"
 
@@ -54,9 +55,12 @@ class Story(Base):
     first_mention_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
 
 
 class Topic(Base):
+    """Stories about one matter; `revision`: that of the batch that last moved its centroid."""
+
     __tablename__ = "sentiment_topics"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -64,6 +68,19 @@ class Topic(Base):
     centroid: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+
+
+class IntakeRevision(Base):
+    """One row (id 1): how many mention batches have committed, over every replica. A batch
+    adds one to it first thing in its transaction, which locks the row until the commit, so
+    the batches of all replicas take turns; a replica whose story and topic indexes are older
+    than the revision before its own loads the stories and topics stamped since."""
+
+    __tablename__ = "sentiment_intake_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(Integer)
 
 
 class SpikeStateRow(Base):

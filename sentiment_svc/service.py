@@ -1,10 +1,13 @@
 """Intake of mentions: score, assess risk, cluster, link to complaints, watch for spikes.
 
 One batch is one unit (the request's): mention rows, new stories and topics, spike state,
-trend buckets, links and every outgoing event commit together. The story and topic indexes
-live in this process (`state.MentionIntakeState`: loaded from the tables at the first
-batch, so ids survive restarts) and its lock serialises batches, so two requests never open
-the same story twice.
+trend buckets, links and every outgoing event commit together. The texts are scored first,
+before anything is locked (that is most of the work, and replicas do it side by side); then
+the batch takes its turn (`state.take_turn`: the intake revision's row, locked until the
+commit), so the batches of every replica cluster, count and alert one after the other,
+each seeing what the ones before committed. The story and topic indexes are a cache in the
+process (`state.MentionIntakeState`), caught up from the tables at the batch's turn; its
+lock serialises the batches of one process.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +40,7 @@ from sentiment_svc.models import (
 from sentiment_svc.risk import Risk, assess
 from sentiment_svc.schemas import MentionIn
 from sentiment_svc.spikes import Spike, SpikeConfig, SpikeState, advance, check, observe
-from sentiment_svc.state import MentionIntakeState
+from sentiment_svc.state import MentionIntakeState, take_turn
 from shared.events.schemas import MentionLinked, MentionScored, OpinionAlert
 from shared.runtime import Unit
 
@@ -53,19 +58,23 @@ async def accept_mentions(unit: Unit, state: MentionIntakeState,
     """Add and score the mentions in the unit; a URL seen before answers with the earlier
     mention's id. The caller holds `state.lock` until the unit has committed.
 
-    A concurrent request (another replica) that stored the same URL first makes this one
-    fail on the unique URL: its savepoint is undone, the memory reloaded, and the retry
-    finds the URL.
+    The batch waits for its turn (another replica's batch, or this one's, that holds it
+    commits first), so the same URL posted to two replicas at once is stored by the first
+    and found by the second. Should a URL still be stored under it (by a writer that took
+    no turn), the unique URL fails this batch's savepoint: it is undone, the memory
+    reloaded, and the retry finds the URL.
     """
+    prepared = _prepare(state, mentions)
+    revision = await take_turn(unit.session)
     emitted = len(unit.emitted)
     try:
         async with unit.session.begin_nested():
-            return await _store(unit, state, mentions)
+            return await _store(unit, state, mentions, prepared, revision)
     except IntegrityError:
         state.invalidate()
         del unit.emitted[emitted:]  # the undone attempt's events
         async with unit.session.begin_nested():
-            return await _store(unit, state, mentions)
+            return await _store(unit, state, mentions, prepared, revision)
 
 
 @dataclass
@@ -73,28 +82,60 @@ class _New:
     item: MentionIn
     url: str | None
     text: str
+    scored: Scored
+    vectors: sp.csr_matrix  # the batch's topic vectors; this mention's is row `row`
+    row: int
+    signature: NDArray[np.uint32]
     mention_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
+    @property
+    def vector(self) -> sp.csr_matrix:
+        row: sp.csr_matrix = self.vectors[self.row]
+        return row
 
-async def _store(unit: Unit, state: MentionIntakeState,
-                 mentions: Sequence[MentionIn]) -> list[Outcome]:
+
+def _prepare(state: MentionIntakeState, mentions: Sequence[MentionIn]) -> dict[int, _New]:
+    """By position, each mention scored, with its topic vector and story signature: what
+    needs no state (most of a batch's CPU), done before the batch takes its turn. A URL
+    repeated inside the batch is scored once (its first place)."""
+    places: list[tuple[int, str | None, str]] = []
+    seen: set[str] = set()
+    for pos, item in enumerate(mentions):
+        url = _url(item)
+        if url and url in seen:
+            continue
+        if url:
+            seen.add(url)
+        places.append((pos, url, f"{item.title or ''}\n{item.content}".strip()))
+    if not places:
+        return {}
+    texts = [text for _, _, text in places]
+    langs: list[Language | None] = [mentions[pos].language for pos, _, _ in places]
+    scores = state.model.score_many(texts, langs)
+    vectors = topic_vectors(texts, state.model.topic_idf)
+    return {pos: _New(mentions[pos], url, text, scored, vectors, row, signature(text))
+            for row, ((pos, url, text), scored) in enumerate(zip(places, scores, strict=True))}
+
+
+async def _store(unit: Unit, state: MentionIntakeState, mentions: Sequence[MentionIn],
+                 prepared: dict[int, _New], revision: int) -> list[Outcome]:
     now = state.clock()
-    await state.refresh(unit.session, now)
-    known = await _known_urls(unit.session, [u for m in mentions if (u := _url(m))])
+    await state.refresh(unit.session, now, revision)
+    known = await _known_urls(unit.session, [n.url for n in prepared.values() if n.url])
     outcomes: list[Outcome] = []
     fresh: list[_New] = []
-    for item in mentions:
+    for pos, item in enumerate(mentions):
         url = _url(item)
         if url and url in known:
             outcomes.append(Outcome(known[url], created=False))
             continue
-        new = _New(item, url, f"{item.title or ''}\n{item.content}".strip())
+        new = prepared[pos]  # the URL's first place in the batch
         if url:
             known[url] = new.mention_id
         fresh.append(new)
         outcomes.append(Outcome(new.mention_id, created=True))
     if fresh:
-        await _process(unit, state, fresh, now)
+        await _process(unit, state, fresh, now, revision)
     await unit.session.flush()  # a lost URL race shows here, inside the savepoint
     return outcomes
 
@@ -111,21 +152,20 @@ def _url(item: MentionIn) -> str | None:
     return item.url.strip() or None if item.url else None
 
 
-async def _process(unit: Unit, state: MentionIntakeState, fresh: list[_New], now: datetime) -> None:
+async def _process(unit: Unit, state: MentionIntakeState, fresh: list[_New], now: datetime,
+                   revision: int) -> None:
     texts = [n.text for n in fresh]
-    langs: list[Language | None] = [n.item.language for n in fresh]
-    scores = state.model.score_many(texts, langs)
-    vectors = topic_vectors(texts, state.model.topic_idf)
+    vectors = fresh[0].vectors[[n.row for n in fresh]]
     links = state.complaints.match(texts, vectors, now)
     # A drill mention never links to (and so never raises) a real complaint.
     links = [[] if n.item.drill else found for n, found in zip(fresh, links, strict=True)]
-    clusters = _Clusters(state, now)
+    clusters = _Clusters(state, now, revision)
     rows: list[Mention] = []
-    for pos, (n, scored) in enumerate(zip(fresh, scores, strict=True)):
-        risk = assess(scored.label, scored.score, n.item.source, n.url,
+    for n in fresh:
+        risk = assess(n.scored.label, n.scored.score, n.item.source, n.url,
                       n.item.reach.model_dump(), n.text)
-        story_id, topic_id = clusters.assign(n, vectors[pos])
-        rows.append(_mention_row(n, scored, risk, story_id, topic_id, now))
+        story_id, topic_id = clusters.assign(n)
+        rows.append(_mention_row(n, n.scored, risk, story_id, topic_id, now))
     unit.session.add_all(rows)
     await clusters.save(unit.session)
     for row, row_links in zip(rows, links, strict=True):
@@ -168,26 +208,26 @@ def _scored_event(row: Mention) -> MentionScored:
 class _Clusters:
     """A batch's story and topic assignments, applied to the state and written to tables."""
 
-    def __init__(self, state: MentionIntakeState, now: datetime) -> None:
-        self.state, self.now = state, now
+    def __init__(self, state: MentionIntakeState, now: datetime, revision: int) -> None:
+        self.state, self.now, self.revision = state, now, revision
         self.new_stories: list[Story] = []
         self.seen_stories: set[str] = set()
         self.new_topics: dict[str, Topic] = {}
         self.changed_topics: set[str] = set()
 
-    def assign(self, n: _New, vector: sp.csr_matrix) -> tuple[str, str]:
-        sig = signature(n.text)
+    def assign(self, n: _New) -> tuple[str, str]:
+        sig = n.signature
         story_id = self.state.stories.find(sig)
         if story_id is not None:  # a repost or near-copy: same story, same topic
             self.seen_stories.add(story_id)
             return story_id, self.state.story_topic[story_id]
-        topic_id = self._topic_for(n, vector)
+        topic_id = self._topic_for(n, n.vector)
         story_id = uuid.uuid4().hex
         self.state.stories.add(story_id, sig)
         self.state.story_topic[story_id] = topic_id
         self.new_stories.append(Story(id=story_id, topic_id=topic_id, signature=sig.tobytes(),
                                       first_mention_id=n.mention_id, created_at=self.now,
-                                      last_seen_at=self.now))
+                                      last_seen_at=self.now, revision=self.revision))
         return story_id, topic_id
 
     def _topic_for(self, n: _New, vector: sp.csr_matrix) -> str:
@@ -197,7 +237,8 @@ class _Clusters:
             topic_id = uuid.uuid4().hex
             label = (n.item.title or n.item.content).strip().replace("\n", " ")[:200]
             self.new_topics[topic_id] = Topic(id=topic_id, label=label, centroid={},
-                                              created_at=self.now, updated_at=self.now)
+                                              created_at=self.now, updated_at=self.now,
+                                              revision=self.revision)
             topics.set(topic_id, {})
         topics.set(topic_id, centroid_add(topics.centroids[topic_id], vector))
         self.changed_topics.add(topic_id)
@@ -210,7 +251,7 @@ class _Clusters:
             topic.centroid = {str(k): v for k, v in centroids[topic_id].items()}
             session.add(topic)
         changed = [{"id": t, "centroid": {str(k): v for k, v in centroids[t].items()},
-                    "updated_at": self.now}
+                    "updated_at": self.now, "revision": self.revision}
                    for t in self.changed_topics if t not in self.new_topics]
         if changed:
             await session.execute(update(Topic), changed)

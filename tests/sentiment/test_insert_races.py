@@ -1,6 +1,7 @@
 """Two sentiment replicas on one PostgreSQL database take the same article at the same moment
-(two crawlers): both find its URL unknown and insert it, the unique URL lets one win, and the
-other retries and answers with the winner's mention instead of failing."""
+(two crawlers): both ask for their turn together, one stores the article, and the other,
+its turn coming after that commit, finds the URL and answers with the winner's mention
+instead of failing."""
 
 from __future__ import annotations
 
@@ -40,11 +41,12 @@ async def replicas(pg_database: str, tmp_path: Path) -> AsyncIterator[list[httpx
 
 async def test_the_replica_that_loses_the_url_answers_with_the_winners_mention(
         replicas: list[httpx.AsyncClient], pg_database: str) -> None:
-    answers = await race(pg_database, "sentiment_mentions", *[
+    # Both wait at once for their turn (the intake revision's row), then take it in turn.
+    answers = await race(pg_database, "sentiment_intake_revision", *[
         client.post("/api/v1/mentions", json={"mentions": [ARTICLE]}) for client in replicas])
     bodies = [answer.json() for answer in answers]
     assert [answer.status_code for answer in answers] == [202, 202], bodies
-    # Only the retry gives the loser this answer (without it, the unique URL is a 500).
+    # Only the turn (or the retry) gives the loser this answer (else the unique URL is a 500).
     assert sorted((b["accepted"], b["duplicates"]) for b in bodies) == [(0, 1), (1, 0)]
     assert bodies[0]["ids"] == bodies[1]["ids"]
     conn = await connect(pg_database)

@@ -1,6 +1,6 @@
 """The URL race on PostgreSQL: one mention posted to two replicas at once is stored once.
-The loser's insert waits for the winner's, fails on the unique URL, has its savepoint (and
-the events it had queued) undone, reloads its memory and answers with the winner's id."""
+The loser waits for its turn until the winner has committed, then finds the URL: it queues
+no event of its own and answers with the winner's id."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def test_the_loser_of_a_url_race_answers_with_the_winners_id(
             [won] = await accept_mentions(first, replicas[0], [mention])
             second = asyncio.create_task(post_to_the_second())
             await eventually(lambda: waits_on_a_lock(runtime.db),
-                             "the second insert waits for the first's")
+                             "the second batch waits for the first's turn")
         [lost], lost_events = await second
         async with runtime.db.session() as session:
             rows = await session.scalar(select(func.count()).select_from(Mention))
