@@ -56,6 +56,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+# This checkout's packages (deploy.local starts distributed mode), not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import httpx
 import uvloop
 from _common import (
@@ -154,7 +157,8 @@ def proxy_system(work: Path, args: argparse.Namespace) -> Iterator[System]:
     bare = f"http://127.0.0.1:{bare_port}"
     env = sut_env({"DATA_DIR": str(work / "proxy"), "GATEWAY_PORT": str(port),
                    "DEV_API_KEY": key, "BEACON_INTERNAL_SECRET": secrets.token_urlsafe(24),
-                   **{f"{name}_URL": bare for name in ("INTAKE", "TRIAGE", "NOTIFY", "SENTIMENT")}})
+                   **{f"{name}_URL": bare
+                      for name in ("INTAKE", "TRIAGE", "NOTIFY", "SENTIMENT", "DRILL")}})
     argv = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(bare_port),
             "--bare-loop", args.bare_loop]
     with child(argv, sut_env({}), bare_log) as upstream:
