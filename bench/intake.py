@@ -460,7 +460,9 @@ def py_spy() -> str:
 def profiled(system: System, args: argparse.Namespace, phase: str) -> Iterator[None]:
     """py-spy on the gateway and intake processes (the whole process in embedded mode) for
     the phase: a collapsed-stack file per process under `--profile DIR` and its top frames
-    printed."""
+    printed. Only samples of the thread holding the GIL (`--gil`): without it, py-spy here
+    counts threads blocked in C (aiosqlite's workers waiting on their queue) as busy. So
+    SQLite's own work, done without the GIL, is not in these profiles."""
     if not args.profile:
         yield
         return
@@ -471,7 +473,7 @@ def profiled(system: System, args: argparse.Namespace, phase: str) -> Iterator[N
         path = out / f"{system.name}-{name}-{phase}.txt"
         recorders[name, path] = subprocess.Popen(
             [py_spy(), "record", "--pid", str(system.pids[name]), "--format", "raw",
-             "--rate", "200", "--nonblocking", "--output", str(path)],
+             "--rate", "200", "--nonblocking", "--gil", "--output", str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
