@@ -29,8 +29,8 @@ body, so no idempotency short-circuit applies. Per system:
 Between phases the script waits until the servers' CPU falls back to idle, so the backlog
 of the max phase (triage, notify, relays) does not run during the @70% phase.
 Each phase prints the CPU milliseconds each server process spent per accepted request;
-`--profile DIR` records the gateway process with py-spy during the max phase and prints
-its top frames.
+`--profile DIR` records the gateway and intake processes (the one process in embedded mode)
+with py-spy during the max phase and prints their top frames.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
+
+# This checkout's packages (deploy.local starts distributed mode), not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 import uvloop
@@ -154,7 +157,8 @@ def proxy_system(work: Path, args: argparse.Namespace) -> Iterator[System]:
     bare = f"http://127.0.0.1:{bare_port}"
     env = sut_env({"DATA_DIR": str(work / "proxy"), "GATEWAY_PORT": str(port),
                    "DEV_API_KEY": key, "BEACON_INTERNAL_SECRET": secrets.token_urlsafe(24),
-                   **{f"{name}_URL": bare for name in ("INTAKE", "TRIAGE", "NOTIFY", "SENTIMENT")}})
+                   **{f"{name}_URL": bare
+                      for name in ("INTAKE", "TRIAGE", "NOTIFY", "SENTIMENT", "DRILL")}})
     argv = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(bare_port),
             "--bare-loop", args.bare_loop]
     with child(argv, sut_env({}), bare_log) as upstream:
@@ -416,6 +420,7 @@ class Phase:
     tally: Tally
     used: dict[str, float]
     rate: float = 0.0  # the open loop's target rate
+    idle: dict[str, float] = field(default_factory=dict)  # each process's cores at rest
 
     @property
     def accepted_per_s(self) -> float:
@@ -453,19 +458,22 @@ def py_spy() -> str:
 
 @contextlib.contextmanager
 def profiled(system: System, args: argparse.Namespace, phase: str) -> Iterator[None]:
-    """py-spy on the gateway process (the whole process in embedded mode) for the phase:
-    a collapsed-stack file per process under `--profile DIR` and its top frames printed."""
+    """py-spy on the gateway and intake processes (the whole process in embedded mode) for
+    the phase: a collapsed-stack file per process under `--profile DIR` and its top frames
+    printed. Only samples of the thread holding the GIL (`--gil`): without it, py-spy here
+    counts threads blocked in C (aiosqlite's workers waiting on their queue) as busy. So
+    SQLite's own work, done without the GIL, is not in these profiles."""
     if not args.profile:
         yield
         return
     out = Path(args.profile)
     out.mkdir(parents=True, exist_ok=True)
     recorders = {}
-    for name in (n for n in ("gateway", "beacon") if n in system.pids):
+    for name in (n for n in system.pids if n in ("gateway", "beacon") or n.startswith("intake")):
         path = out / f"{system.name}-{name}-{phase}.txt"
         recorders[name, path] = subprocess.Popen(
             [py_spy(), "record", "--pid", str(system.pids[name]), "--format", "raw",
-             "--rate", "200", "--nonblocking", "--output", str(path)],
+             "--rate", "200", "--nonblocking", "--gil", "--output", str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
@@ -501,10 +509,12 @@ def top_frames(path: Path, shown: int = 12) -> str:
     return "\n".join(lines)
 
 
-def idle_cores(system: System, seconds: float = 1.0) -> float:
+def idle_cores(system: System, seconds: float = 2.0) -> dict[str, float]:
+    """Cores each server process uses with no load (relay polls, consumers' fetches)."""
     before = sample(system.pids)
     time.sleep(seconds)
-    return server_cores(cores(before, sample(system.pids)))
+    used = cores(before, sample(system.pids))
+    return {name: value for name, value in used.items() if name not in ("loadgen", "other")}
 
 
 def describe_cpu(used: Mapping[str, float]) -> str:
@@ -522,7 +532,15 @@ def cpu_ms_per_request(phase: Phase, process: str) -> float | None:
 def describe_cpu_per_request(phase: Phase) -> str:
     names = [n for n in phase.used if n not in ("loadgen", "other", "postgres")]
     parts = [f"{n} {cpu_ms_per_request(phase, n) or 0.0:.2f}" for n in names]
-    return "CPU ms per accepted request: " + ", ".join(parts)
+    line = "CPU ms per accepted request: " + ", ".join(parts)
+    if phase.idle and phase.tally.ok:
+        # At a low rate the fixed cost (polls, fetches) is most of a process's CPU: this
+        # line is what the requests added to it.
+        scale = phase.tally.seconds / phase.tally.ok * 1000
+        above = [f"{n} {max(0.0, phase.used[n] - phase.idle.get(n, 0.0)) * scale:.2f}"
+                 for n in names]
+        line += "\n    above idle: " + ", ".join(above)
+    return line
 
 
 def describe_phase(title: str, phase: Phase) -> str:
@@ -550,8 +568,9 @@ def say(text: str) -> None:
 
 def exercise(system: System, args: argparse.Namespace, outcome: Outcome) -> None:
     target = Target(system.url, system.key, args.client, args.timeout)
-    idle = idle_cores(system)
-    say(f"  idle: servers use {idle:.2f} cores")
+    at_rest = idle_cores(system)
+    idle = server_cores(at_rest)
+    say(f"  idle: servers use {idle:.2f} cores ({describe_cpu(at_rest).split(': ', 1)[1]})")
     warm = run_phase(target, lambda: closed_loop(target, args.clients, args.warmup))
     outcome.warmup_errors = sum(warm.errors.values())
     say(f"  warm-up {args.warmup:.0f} s: {warm.ok:,} accepted, {outcome.warmup_errors} errors")
@@ -559,6 +578,7 @@ def exercise(system: System, args: argparse.Namespace, outcome: Outcome) -> None
     with profiled(system, args, "max"):
         outcome.peak = measured(system, target,
                                 lambda: closed_loop(target, args.clients, args.seconds))
+    outcome.peak.idle = at_rest
     say(describe_phase(f"max (closed loop, {args.clients} clients, {args.seconds:.0f} s)",
                        outcome.peak))
     quiet(system, idle, args.drain_max, "max phase")
@@ -568,6 +588,7 @@ def exercise(system: System, args: argparse.Namespace, outcome: Outcome) -> None
     outcome.steady = measured(system, target,
                               lambda: open_loop(target, rate, args.seconds, args.connections))
     outcome.steady.rate = rate
+    outcome.steady.idle = at_rest
     say(describe_phase(f"@{args.fraction:.0%} (open loop, {rate:,.1f}/s due, "
                        f"{args.connections} connections)", outcome.steady))
     quiet(system, idle, args.drain_max, f"@{args.fraction:.0%} phase")
@@ -748,8 +769,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bare-loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop of the bare endpoint (Beacon's launcher runs on asyncio)")
     parser.add_argument("--profile", metavar="DIR",
-                        help="record the gateway with py-spy during the max phase (py-spy on "
-                             "PATH, root or ptrace rights); collapsed stacks go to DIR")
+                        help="record the gateway and intake with py-spy during the max phase "
+                             "(py-spy: the dev extra, or on PATH; root or ptrace rights); "
+                             "collapsed stacks go to DIR")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from intake_svc.models import AtRiskComplainant, Complaint
 from shared.pii_text import mask_text
@@ -54,26 +54,35 @@ async def pre_register(unit: Unit, cipher: FieldCipher, *, phone: str | None,
     return row
 
 
+# One statement for every complaint: a key that is None matches nothing (`= NULL` is never
+# true), so the same compiled statement serves a phone, an e-mail or both.
+_CANDIDATES = (
+    select(AtRiskComplainant.id, AtRiskComplainant.note)
+    .where(or_(AtRiskComplainant.phone_key == bindparam("phone_key"),
+               AtRiskComplainant.email_key == bindparam("email_key")),
+           AtRiskComplainant.used_by.is_(None))
+    .order_by(AtRiskComplainant.registered_at, AtRiskComplainant.id))
+_CLAIM = (
+    update(AtRiskComplainant)
+    .where(AtRiskComplainant.id == bindparam("candidate"), AtRiskComplainant.used_by.is_(None))
+    .values(used_by=bindparam("complaint_id"), used_at=bindparam("now"))
+    .execution_options(synchronize_session=False))
+
+
 async def use_pre_registration(unit: Unit, cipher: FieldCipher, complaint_id: str,
                                phone: str | None, email: str | None) -> str | None:
     """The note of the oldest unused pre-registration matching the complaint's phone or
     e-mail, now used up by it; None when there is none. The conditional update claims it,
     so two complaints arriving together cannot both use one."""
     phone_key, email_key = cipher.fingerprint(phone), cipher.fingerprint(email)
-    matches = [column == key for column, key in ((AtRiskComplainant.phone_key, phone_key),
-                                                 (AtRiskComplainant.email_key, email_key))
-               if key is not None]
-    if not matches:
+    if phone_key is None and email_key is None:
         return None
-    candidates = (await unit.session.scalars(
-        select(AtRiskComplainant).where(or_(*matches), AtRiskComplainant.used_by.is_(None))
-        .order_by(AtRiskComplainant.registered_at, AtRiskComplainant.id))).all()
-    for found in candidates:
+    candidates = (await unit.session.execute(
+        _CANDIDATES, {"phone_key": phone_key, "email_key": email_key})).all()
+    for candidate, note in candidates:
         claimed = await unit.session.execute(
-            update(AtRiskComplainant).where(AtRiskComplainant.id == found.id,
-                                            AtRiskComplainant.used_by.is_(None))
-            .values(used_by=complaint_id, used_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False))
+            _CLAIM, {"candidate": candidate, "complaint_id": complaint_id,
+                     "now": datetime.now(UTC)})
         if claimed.rowcount:  # type: ignore[attr-defined]
-            return found.note
+            return str(note)
     return None
