@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
 from triage_svc import actions, clocks, escalation, incidents, levels, media
 from triage_svc.levels import Assessment, History
-from triage_svc.models import Case, Registration, TimelineEntry
+from triage_svc.models import Case, MediaLink, Registration, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.similarity import fingerprint
 
-__all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case"]
+__all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case",
+           "open_cases"]
 
 
 def assess(complaint: ComplaintReceived, rules: Rules, history: History | None = None
@@ -38,18 +42,66 @@ async def recent_history(unit: Unit, complaint: ComplaintReceived, rules: Rules)
     """Earlier real (not drill) complaints in the rules' window: the same complainant's
     (by keyed hash) and the same target's (department and product together, so one
     department's many products are not lumped into one count)."""
+    return (await recent_histories(unit, [complaint], rules))[0]
+
+
+def _windows(complaint: ComplaintReceived, rules: Rules
+             ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
+    """The conditions of the complaint's two counts (None: not counted)."""
     since = complaint.received_at - timedelta(days=rules.history_window_days)
     recent = (Case.opened_at >= since) & (Case.opened_at <= complaint.received_at) \
         & Case.drill.is_(False) & (Case.complaint_id != complaint.complaint_id)
-    complainant = 0
-    if complaint.complainant_key:
-        same_person = Case.complainant_key == complaint.complainant_key
-        complainant = await _count(unit, recent & same_person)
-    target = 0
-    if complaint.target.department and complaint.target.product:
-        target = await _count(unit, recent & (Case.department == complaint.target.department)
-                              & (Case.product == complaint.target.product))
-    return History(complainant_recent=complainant, target_recent=target)
+    person = (recent & (Case.complainant_key == complaint.complainant_key)
+              if complaint.complainant_key else None)
+    target = (recent & (Case.department == complaint.target.department)
+              & (Case.product == complaint.target.product)
+              if complaint.target.department and complaint.target.product else None)
+    return person, target
+
+
+def _counts(earlier: ComplaintReceived, complaint: ComplaintReceived, rules: Rules
+            ) -> tuple[bool, bool]:
+    """Whether `earlier` (opened in this batch, not yet in the database) is in the
+    complaint's person and target counts: the same conditions as `_windows`."""
+    since = complaint.received_at - timedelta(days=rules.history_window_days)
+    recent = (not earlier.drill and since <= earlier.received_at <= complaint.received_at
+              and earlier.complaint_id != complaint.complaint_id)
+    person = recent and bool(complaint.complainant_key) \
+        and earlier.complainant_key == complaint.complainant_key
+    target = recent and bool(complaint.target.department and complaint.target.product) \
+        and (earlier.target.department, earlier.target.product) \
+        == (complaint.target.department, complaint.target.product)
+    return person, target
+
+
+async def recent_histories(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
+                           ) -> list[History]:
+    """`recent_history` of each complaint of a batch being opened in this order, in one
+    statement: each complaint's counts include the batch's earlier ones (not yet written)."""
+    columns: list[ScalarSelect[int]] = []
+    where: list[tuple[int | None, int | None]] = []
+    for complaint in complaints:
+        at: list[int | None] = []
+        for condition in _windows(complaint, rules):
+            if condition is None:
+                at.append(None)
+                continue
+            at.append(len(columns))
+            columns.append(select(func.count()).select_from(Case).where(condition)
+                           .scalar_subquery())
+        where.append((at[0], at[1]))
+    found = (await unit.session.execute(select(*columns))).one() if columns else ()
+    histories = []
+    for j, (complaint, (person_at, target_at)) in enumerate(zip(complaints, where,
+                                                                 strict=True)):
+        person = int(found[person_at] or 0) if person_at is not None else 0
+        target = int(found[target_at] or 0) if target_at is not None else 0
+        for earlier in complaints[:j]:
+            same_person, same_target = _counts(earlier, complaint, rules)
+            person += same_person
+            target += same_target
+        histories.append(History(complainant_recent=person, target_recent=target))
+    return histories
 
 
 # The rules that recognise a repeated complaint (rules.toml): its words, or its history.
@@ -81,23 +133,47 @@ def pre_registered(result: Assessment, note: str | None) -> Assessment:
     return replace(result, response_level=level, level_reasons=[*result.level_reasons, reason])
 
 
-async def _count(unit: Unit, condition: ColumnElement[bool]) -> int:
-    return int(await unit.session.scalar(select(func.count()).select_from(Case).where(condition))
-               or 0)
-
-
 async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> Case:
     """One case per complaint: a second `complaint.received` for it changes nothing.
 
     The case is assessed, put on its clocks and escalation timers, checked for a group it
     belongs to and for media mentions that arrived first, then announced with the level
     all of that gives."""
-    existing = await unit.session.scalar(
-        select(Case).where(Case.complaint_id == complaint.complaint_id)
-    )
-    if existing is not None:
-        return existing
-    history = await recent_history(unit, complaint, rules)
+    return (await open_cases(unit, [complaint], rules))[0]
+
+
+async def open_cases(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules, *,
+                     each: Callable[[int], AbstractContextManager[object]] | None = None,
+                     ) -> list[Case]:
+    """`open_case` for each complaint in turn, with the reads of all of them first in
+    three statements (the cases that exist, the histories, the media links that came
+    first) and the writes flushed together; `each(i)` is the context complaint i's own
+    work runs in (its event's trace)."""
+    ids = list(dict.fromkeys(c.complaint_id for c in complaints))
+    existing = {case.complaint_id: case for case in (await unit.session.scalars(
+        select(Case).where(Case.complaint_id.in_(ids)))).all()}
+    new: list[ComplaintReceived] = []
+    for complaint in complaints:
+        if complaint.complaint_id not in existing and all(
+                c.complaint_id != complaint.complaint_id for c in new):
+            new.append(complaint)
+    histories = dict(zip((c.complaint_id for c in new),
+                         await recent_histories(unit, new, rules), strict=True))
+    links = await incidents.pending_media_links(unit, [c.complaint_id for c in new])
+    opened: list[Case] = []
+    for i, complaint in enumerate(complaints):
+        case = existing.get(complaint.complaint_id)
+        if case is None:
+            with each(i) if each is not None else contextlib.nullcontext():
+                case = await _open(unit, complaint, rules, histories[complaint.complaint_id],
+                                   links.get(complaint.complaint_id, []))
+            existing[complaint.complaint_id] = case
+        opened.append(case)
+    return opened
+
+
+async def _open(unit: Unit, complaint: ComplaintReceived, rules: Rules, history: History,
+                links: list[MediaLink]) -> Case:
     result = pre_registered(assess(complaint, rules, history), complaint.at_risk)
     due = deadlines(result.response_level, complaint.received_at, rules)
     case = Case(
@@ -133,7 +209,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     if case.media:  # 媒体投诉: its own clocks from receipt
         media.mark(unit.session, case, rules, complaint.received_at)
     await incidents.detect_group(unit, case, rules, announce_self=False)
-    await incidents.apply_media_links(unit, case, rules, announce=False)
+    await incidents.apply_media_links(unit, case, rules, announce=False, links=links)
     unit.session.add(TimelineEntry(
         case_id=case.id, at=complaint.received_at, actor="triage", action="triaged",
         detail={"response_level": case.response_level, "category": case.category,
