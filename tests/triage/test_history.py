@@ -3,7 +3,16 @@ their data) raise the level of the next one."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from shared.events.schemas import ComplaintReceived
+from shared.runtime import ServiceRuntime
 from tests.support import System
+from triage_svc.models import Case
+from triage_svc.rules import load_rules
+from triage_svc.service import open_cases
 
 
 async def _level(system: System, phone: str, drill: bool = False) -> tuple[int, list[str]]:
@@ -25,3 +34,34 @@ async def test_third_complaint_of_one_complainant_is_raised(system: System) -> N
     level, reasons = await _level(system, "13700000001")
     assert level == 2
     assert any("repeated_history" in reason for reason in reasons)
+
+
+async def test_a_batch_counts_its_own_earlier_complaints(system: System) -> None:
+    """`open_cases` opens a batch as one by one would: each complaint's history counts the
+    batch's earlier real complaints (not yet in the database), a repeated complaint id
+    opens one case, and one opened before is left as it is."""
+    runtime: ServiceRuntime = system.embedded.services["triage"].state.runtime
+    rules = load_rules()
+    now = datetime.now(UTC)
+
+    def complaint(n: int, *, drill: bool = False, key: str = "person-a") -> ComplaintReceived:
+        return ComplaintReceived(
+            complaint_id=f"{n:032x}", channel="hotline", content="营业厅排队时间太长",
+            received_at=now + timedelta(seconds=n), complainant_key=key, drill=drill)
+
+    async with runtime.unit() as unit:
+        [before] = await open_cases(unit, [complaint(0)], rules)
+    batch = [complaint(0), complaint(1, drill=True), complaint(2, key="person-b"),
+             complaint(3), complaint(3), complaint(4)]
+    async with runtime.unit() as unit:
+        cases = await open_cases(unit, batch, rules)
+        levels = [c.response_level for c in cases]
+        repeats = [c.repeat_reason is not None for c in cases]
+    assert cases[0].id == before.id and cases[3] is cases[4]
+    # 0: opened before; 1: a drill (0 is in its history, it counts in no one's); 2: someone
+    # else; 3: one earlier real complaint (0); 4: two (0 and 3, opened in this batch)
+    assert levels == [4, 4, 4, 4, 4, 2]
+    assert repeats == [False, True, False, True, True, True]
+    async with runtime.db.session() as session:
+        opened = (await session.scalars(select(Case.complaint_id))).all()
+    assert sorted(opened) == [f"{n:032x}" for n in range(5)]
