@@ -9,7 +9,17 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    ScalarSelect,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+)
 
 from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
@@ -74,28 +84,68 @@ def _counts(earlier: ComplaintReceived, complaint: ComplaintReceived, rules: Rul
     return person, target
 
 
-async def recent_histories(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
-                           ) -> list[History]:
-    """`recent_history` of each complaint of a batch being opened in this order, in one
-    statement: each complaint's counts include the batch's earlier ones (not yet written)."""
+# PostgreSQL: both counts of every complaint of a batch in one statement of one shape
+# (arrays, so it is prepared once): each row of the unnested arrays is one complaint.
+_HISTORIES_PG = text("""
+SELECT (SELECT count(*) FROM triage_cases c
+        WHERE c.complainant_key = v.person AND c.opened_at >= v.since
+          AND c.opened_at <= v.until AND c.drill IS false AND c.complaint_id <> v.id),
+       (SELECT count(*) FROM triage_cases c
+        WHERE c.department = v.department AND c.product = v.product
+          AND c.opened_at >= v.since AND c.opened_at <= v.until AND c.drill IS false
+          AND c.complaint_id <> v.id)
+FROM unnest(:ids, :persons, :departments, :products, :sinces, :untils)
+     WITH ORDINALITY AS v(id, person, department, product, since, until, n)
+ORDER BY v.n
+""").bindparams(
+    bindparam("ids", type_=ARRAY(String)), bindparam("persons", type_=ARRAY(String)),
+    bindparam("departments", type_=ARRAY(String)), bindparam("products", type_=ARRAY(String)),
+    bindparam("sinces", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("untils", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def _stored_counts(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
+                         ) -> list[tuple[int, int]]:
+    """(person, target) counts of the cases in the database for each complaint."""
+    if not complaints:
+        return []
+    window = timedelta(days=rules.history_window_days)
+    if unit.session.get_bind().dialect.name == "postgresql":
+        targeted = [bool(c.target.department and c.target.product) for c in complaints]
+        rows = (await unit.session.execute(_HISTORIES_PG, {
+            "ids": [c.complaint_id for c in complaints],
+            "persons": [c.complainant_key or None for c in complaints],
+            "departments": [c.target.department if t else None
+                            for c, t in zip(complaints, targeted, strict=True)],
+            "products": [c.target.product if t else None
+                         for c, t in zip(complaints, targeted, strict=True)],
+            "sinces": [c.received_at - window for c in complaints],
+            "untils": [c.received_at for c in complaints],
+        })).all()
+        return [(int(person), int(target)) for person, target in rows]
     columns: list[ScalarSelect[int]] = []
     where: list[tuple[int | None, int | None]] = []
     for complaint in complaints:
         at: list[int | None] = []
         for condition in _windows(complaint, rules):
-            if condition is None:
-                at.append(None)
-                continue
-            at.append(len(columns))
-            columns.append(select(func.count()).select_from(Case).where(condition)
-                           .scalar_subquery())
+            at.append(None if condition is None else len(columns))
+            if condition is not None:
+                columns.append(select(func.count()).select_from(Case).where(condition)
+                               .scalar_subquery())
         where.append((at[0], at[1]))
     found = (await unit.session.execute(select(*columns))).one() if columns else ()
+    return [(int(found[p] or 0) if p is not None else 0,
+             int(found[t] or 0) if t is not None else 0) for p, t in where]
+
+
+async def recent_histories(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
+                           ) -> list[History]:
+    """`recent_history` of each complaint of a batch being opened in this order, in one
+    statement: each complaint's counts include the batch's earlier ones (not yet written)."""
     histories = []
-    for j, (complaint, (person_at, target_at)) in enumerate(zip(complaints, where,
-                                                                 strict=True)):
-        person = int(found[person_at] or 0) if person_at is not None else 0
-        target = int(found[target_at] or 0) if target_at is not None else 0
+    stored = await _stored_counts(unit, complaints, rules)
+    for j, (complaint, (person, target)) in enumerate(zip(complaints, stored, strict=True)):
         for earlier in complaints[:j]:
             same_person, same_target = _counts(earlier, complaint, rules)
             person += same_person
