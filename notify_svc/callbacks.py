@@ -89,9 +89,9 @@ async def call_back(recorder: Recorder, roster: rosterdb.RosterCache, unit: Unit
     owner = await session.get(ComplaintOwner, data.complaint_id)
     if owner is None:
         return
-    url = callbacks.get(owner.owner)
-    if url is None:
+    if owner.owner not in callbacks:
         return
+    url, _ = callbacks[owner.owner]
     recorded = await session.scalar(select(Delivery.id).where(
         Delivery.cause_event_id == event.id, Delivery.channel == "callback"))
     if recorded is not None:  # a redelivered event: its callback has its sequence

@@ -26,13 +26,13 @@ _MEMO = "notify.roster"  # session.info: the snapshot this transaction routes by
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The members, the duty schedule and the hotline callbacks (owner -> url) as of
-    `version`."""
+    """The members, the duty schedule and the hotline callbacks (owner -> url, secret) as
+    of `version`."""
 
     version: str | None
     members: list[Member]
     duty: Mapping[tuple[dt.date, str], list[DutySlot]]  # (date, role) -> slots
-    callbacks: Mapping[str, str]
+    callbacks: Mapping[str, tuple[str, str]]
 
     def on_duty(self, roles: Iterable[str], local: dt.datetime) -> dict[str, set[str]]:
         """{role: members on duty} for the roles the schedule covers at this local hour
@@ -74,7 +74,8 @@ async def _load(session: AsyncSession, version: str | None) -> Snapshot:
     duty: dict[tuple[dt.date, str], list[DutySlot]] = {}
     for slot in await load_duty(session):
         duty.setdefault((slot.on_date, slot.role), []).append(slot)
-    callbacks = {row.owner: row.url for row in (await session.scalars(select(CallbackRow)))}
+    callbacks = {row.owner: (row.url, row.secret)
+                 for row in (await session.scalars(select(CallbackRow)))}
     return Snapshot(version, await load_members(session), duty, callbacks)
 
 
@@ -160,10 +161,6 @@ async def replace_duty(session: AsyncSession, slots: Sequence[DutySlot]) -> None
     await changed(session)
     await session.execute(delete(DutyRow))
     session.add_all([duty_row(s) for s in slots])
-
-
-async def callback_for(session: AsyncSession, owner: str) -> CallbackRow | None:
-    return await session.get(CallbackRow, owner)
 
 
 async def put_callback(session: AsyncSession, owner: str, url: str,
