@@ -50,7 +50,8 @@ class Snapshot:
 class RosterCache:
     """What routing reads on every event, kept in memory: a transaction reads the version
     token once (one short statement, then remembered in the session) and the rest only when
-    the token differs from the cached one, i.e. after an edit on any replica."""
+    the token differs from the cached one, i.e. after an edit on any replica. (A database
+    seeded before the token existed has none until its first edit: cached as such.)"""
 
     def __init__(self) -> None:
         self._snapshot: Snapshot | None = None
@@ -62,7 +63,7 @@ class RosterCache:
             return memo
         version = await session.scalar(select(MetaRow.value).where(MetaRow.key == VERSION))
         snapshot = self._snapshot
-        if snapshot is None or version is None or snapshot.version != version:
+        if snapshot is None or snapshot.version != version:
             snapshot = await _load(session, version)
             self.loads += 1
             self._snapshot = snapshot
