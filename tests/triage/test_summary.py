@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shared.events.schemas import NotificationAcknowledged, NotificationSent
+from shared.events.schemas import ComplaintTriaged, NotificationAcknowledged, NotificationSent
 from tests.support import System, eventually, pdf_text
 from tests.triage.test_incidents import WATER, Triage
 from triage_svc import severity, summary
@@ -163,7 +163,7 @@ async def test_a_batch_of_sent_notifications_is_recorded_as_one_by_one(system: S
     later = at + timedelta(seconds=5)
     async with runtime.unit() as unit:
         await summary.record_acknowledged(unit, NotificationAcknowledged(
-            delivery_id="d1", cause_event_id="e1", cause_type="complaint.triaged",
+            delivery_id="d1", cause_event_id="e1", cause_type=ComplaintTriaged.topic,
             complaint_id="c1", recipient="ga", acknowledged_at=later))
     async with runtime.unit() as unit:
         await summary.record_sent_many(unit, [
