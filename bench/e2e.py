@@ -4,6 +4,7 @@
     python bench/e2e.py --quick                      # a smoke run (1-3 minutes): not figures
     python bench/e2e.py --rates 50,100 --skip sustain,burst
     python bench/e2e.py --markdown /tmp/e2e.md       # also a fragment for docs/benchmarks.md
+    python bench/e2e.py --quick --profile /tmp/prof  # py-spy on the services after warm-up
 
 What runs: `deploy.local.up` (the code behind `make up`) starts Tansu, one process per
 service (`<SERVICE>_REPLICAS=N` in the environment runs replicas) and the gateway, all on a
@@ -86,6 +87,7 @@ from _common import (
 )
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from intake import py_spy, top_frames
 
 from shared.events.schemas import ComplaintReceived, ComplaintTriaged
 
@@ -1054,6 +1056,7 @@ async def run_all(args: argparse.Namespace, system: System, bare: Child | None,
         ctx = Ctx(args, system, Load(system.url, system.key, args.timeout, args.departments),
                   monitor, deliveries, client, tap, work)
         poller = asyncio.create_task(poll_forever(ctx))
+        profiler = Profiler(None, {})
         try:
             ctx.idle = await idle_cores(system.pids)
             report.idle = sum(ctx.idle.values())
@@ -1068,6 +1071,7 @@ async def run_all(args: argparse.Namespace, system: System, bare: Child | None,
                 report.failure = "warm-up complaints were not all notified: see the logs"
                 say(f"  ABORT: {report.failure}")
                 return
+            profiler = Profiler(args.profile, system.pids)
             if "ladder" not in skip:
                 say("\n== fixed rates ==")
                 for rate in (float(r) for r in args.rates.split(",")):
@@ -1082,6 +1086,7 @@ async def run_all(args: argparse.Namespace, system: System, bare: Child | None,
                 say("\n== burst ==")
                 report.burst = await burst(ctx)
         finally:
+            profiler.close()
             report.rss_peak = {n: proc_rss_mib(p, "VmHWM") for n, p in system.pids.items()}
             report.rss_max = dict(monitor.rss_run)
             report.other_max, report.monitor_error = ctx.other_max, monitor.error
@@ -1095,6 +1100,36 @@ async def run_all(args: argparse.Namespace, system: System, bare: Child | None,
                 await poller
             await monitor.stop()
             await tap.stop()
+
+
+PROFILED = ("intake", "triage", "notify", "gateway")
+
+
+class Profiler:
+    """py-spy on the pipeline's processes from after the warm-up to the end of the last
+    step (`--profile DIR`): a raw collapsed-stack file per process, its top frames printed."""
+
+    def __init__(self, out: Path | None, pids: Mapping[str, int]) -> None:
+        self.recorders: dict[tuple[str, Path], subprocess.Popen[bytes]] = {}
+        if out is None:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        for name, pid in pids.items():
+            if name.split("-")[0] not in PROFILED:
+                continue
+            path = out / f"e2e-{name}.txt"
+            self.recorders[name, path] = subprocess.Popen(
+                [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", "100",
+                 "--nonblocking", "--output", str(path)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def close(self) -> None:
+        for (name, path), recorder in self.recorders.items():
+            recorder.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                recorder.wait(timeout=30)
+            say(f"  py-spy {name} ({path}):\n" + top_frames(path, shown=15))
+        self.recorders = {}
 
 
 async def warm_up(ctx: Ctx) -> Step:
@@ -1333,6 +1368,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--timeout", type=float, default=30.0, help="per request, seconds")
     add("--skip", default="", help="comma-separated: ceilings, ladder, sustain, burst")
     add("--markdown", type=Path, help="write a markdown fragment for docs/benchmarks.md here")
+    add("--profile", type=Path, metavar="DIR",
+        help="record intake, triage, notify and the gateway with py-spy after the warm-up "
+             "(py-spy from the dev extras) and print their top frames")
     add("--work", type=Path, help="keep logs and state here (default: a temporary directory)")
     add("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     add("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)

@@ -4,7 +4,9 @@ who gave it, for triage (the first acknowledges the case and stops skip-level es
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -62,16 +64,45 @@ async def acknowledge(unit: Unit, *, by: str | None, ttl_s: float, token: str | 
     return row
 
 
+_CLOCKS = "notify.clocks"  # session.info: clocks remembered in a batch, not yet written
+
+
 async def remember_clocks(session: AsyncSession, case_id: str, state: str,
                           data: ComplaintTriaged | CaseUpdated) -> None:
-    """What is still due on the case, for the acknowledgement page."""
+    """What is still due on the case, for the acknowledgement page; the latest event's
+    wins. Within `deferred_clocks` it is written with the others."""
     if data.outstanding is None:
         return
-    values = {"state": state, "updated_at": dt.datetime.now(dt.UTC),
+    values = {"case_id": case_id, "state": state, "updated_at": dt.datetime.now(dt.UTC),
               "outstanding": [d.model_dump(mode="json") for d in data.outstanding]}
+    pending = session.info.get(_CLOCKS)
+    if isinstance(pending, dict):
+        pending.pop(case_id, None)  # the latest last: one statement cannot set a row twice
+        pending[case_id] = values
+        return
+    await _write_clocks(session, [values])
+
+
+async def _write_clocks(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(CaseClocks).values(case_id=case_id, **values)
-                          .on_conflict_do_update(index_elements=["case_id"], set_=values))
+    statement = insert(CaseClocks).values(rows)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={k: statement.excluded[k] for k in ("state", "updated_at", "outstanding")}))
+
+
+@contextlib.asynccontextmanager
+async def deferred_clocks(session: AsyncSession) -> AsyncIterator[None]:
+    """Within the block clocks are remembered in memory, and written in one statement at
+    its end."""
+    session.info[_CLOCKS] = {}
+    try:
+        yield
+        await _write_clocks(session, list(session.info[_CLOCKS].values()))
+    finally:
+        session.info.pop(_CLOCKS, None)
 
 
 async def _emit_ack(unit: Unit, d: Delivery, now: dt.datetime) -> None:

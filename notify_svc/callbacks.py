@@ -3,6 +3,9 @@ status, each callback of a complaint numbered in order (`sequence`)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,26 +33,65 @@ async def next_sequence(session: AsyncSession, complaint_id: str) -> int:
     return int(taken or 0)
 
 
+_OWNERS = "notify.owners"  # session.info: owners remembered in a batch, not yet written
+
+
 async def remember_owner(session: AsyncSession, complaint_id: str, owner: str | None) -> None:
-    """Which hotline filed the complaint (the events say), for its status callbacks."""
+    """Which hotline filed the complaint (the events say), for its status callbacks; the
+    first one named stays. Within `deferred_owners` it is written with the others."""
     if not owner:
+        return
+    pending = session.info.get(_OWNERS)
+    if isinstance(pending, dict):
+        pending.setdefault(complaint_id, owner)
+        return
+    await _write_owners(session, {complaint_id: owner})
+
+
+async def _write_owners(session: AsyncSession, owners: dict[str, str]) -> None:
+    if not owners:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(ComplaintOwner).values(
-        complaint_id=complaint_id, owner=owner).on_conflict_do_nothing())
+        [{"complaint_id": c, "owner": o} for c, o in owners.items()]).on_conflict_do_nothing())
 
 
-async def call_back(recorder: Recorder, unit: Unit, event: Envelope,
-                    data: ComplaintTriaged | CaseUpdated, state: str, action: str) -> None:
+async def write_owners(session: AsyncSession) -> None:
+    """Write the owners remembered so far (one statement); deferring goes on."""
+    pending = session.info.get(_OWNERS)
+    if isinstance(pending, dict) and pending:
+        await _write_owners(session, dict(pending))
+        pending.clear()
+
+
+@contextlib.asynccontextmanager
+async def deferred_owners(session: AsyncSession) -> AsyncIterator[None]:
+    """Within the block owners are remembered in memory, and written in one statement at
+    its end (or before a callback reads them)."""
+    session.info[_OWNERS] = {}
+    try:
+        yield
+        await write_owners(session)
+    finally:
+        session.info.pop(_OWNERS, None)
+
+
+async def call_back(recorder: Recorder, roster: rosterdb.RosterCache, unit: Unit,
+                    event: Envelope, data: ComplaintTriaged | CaseUpdated, state: str,
+                    action: str) -> None:
     """Tell the hotline that filed the complaint, so it can tell the complainant. Each
     callback of a complaint takes the next `sequence` (see `next_sequence`)."""
     session = unit.session
+    callbacks = (await roster.get(session)).callbacks
+    if not callbacks:  # no hotline has one: nothing to look up
+        return
+    await write_owners(session)
     owner = await session.get(ComplaintOwner, data.complaint_id)
     if owner is None:
         return
-    callback = await rosterdb.callback_for(session, owner.owner)
-    if callback is None:
+    if owner.owner not in callbacks:
         return
+    url, _ = callbacks[owner.owner]
     recorded = await session.scalar(select(Delivery.id).where(
         Delivery.cause_event_id == event.id, Delivery.channel == "callback"))
     if recorded is not None:  # a redelivered event: its callback has its sequence
@@ -68,6 +110,6 @@ async def call_back(recorder: Recorder, unit: Unit, event: Envelope,
         # 不属于管辖范围: "应告知举报投诉人转交相关单位处理" — the hotline tells the complainant
         # which unit has it now.
         context.update(out_of_jurisdiction=True, transferred_to=data.to_department)
-    hotline = Recipient(f"hotline:{owner.owner}", ("hotline",), "callback", callback.url, "zh")
+    hotline = Recipient(f"hotline:{owner.owner}", ("hotline",), "callback", url, "zh")
     await recorder.record(unit, event, [hotline],
                           Refs(data.complaint_id, data.complaint_id, data.case_id), context)

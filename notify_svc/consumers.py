@@ -20,4 +20,4 @@ EVENTS = (ComplaintTriaged, CaseEscalated, CaseUpdated, IncidentOpened, Incident
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     # One subscription for every topic: one consumer-group member, one inbox. The hotline
     # that filed a complaint comes with ComplaintTriaged and CaseUpdated (submitted_by).
-    runtime.on(EVENTS, notifier.handle)
+    runtime.on(EVENTS, notifier.handle, many=notifier.handle_many)

@@ -24,11 +24,10 @@ from prometheus_client import Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc import rosterdb
 from notify_svc.breaker import Backoff, Breakers
 from notify_svc.channels import ChannelError, Outgoing, PermanentFailure, Senders
 from notify_svc.digest import members_of, settle_members
-from notify_svc.models import Delivery, MemberRow
+from notify_svc.models import Delivery
 from notify_svc.recording import refs_of
 from notify_svc.service import Notifier
 from notify_svc.settings import NotifySettings
@@ -194,15 +193,17 @@ class Dispatcher:
 
     async def _secrets(self, session: AsyncSession, rows: Sequence[Delivery]
                        ) -> dict[tuple[str, str], str | None]:
-        """Signing secrets live on the roster (and callbacks), never on delivery rows."""
+        """Signing secrets live on the roster (and callbacks), never on delivery rows: read
+        from the roster cache (one version check in this transaction)."""
+        snapshot = await self.notifier.router.roster.get(session)
         ids = {r.recipient for r in rows}
-        members = (await session.scalars(select(MemberRow).where(MemberRow.id.in_(ids)))).all()
         found: dict[tuple[str, str], str | None] = {
-            (m.id, ch): v.get("secret") for m in members for ch, v in m.channels.items()}
+            (m.id, ch): e.secret for m in snapshot.members if m.id in ids
+            for ch, e in m.channels.items()}
         for row in rows:
             if row.channel == "callback":
-                callback = await rosterdb.callback_for(session, row.recipient.split(":", 1)[1])
-                found[(row.recipient, "callback")] = callback.secret if callback else None
+                callback = snapshot.callbacks.get(row.recipient.split(":", 1)[1])
+                found[(row.recipient, "callback")] = callback[1] if callback else None
         return found
 
     def _outgoing(self, row: Delivery, secret: str | None) -> Outgoing:

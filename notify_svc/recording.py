@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.ack_tokens import AckTokens
 from notify_svc.models import Delivery
@@ -22,6 +23,7 @@ from shared.events.schemas import NotificationSent
 from shared.runtime import Unit
 
 log = logging.getLogger("beacon.notify")
+_RECORDED = "notify.recorded"  # session.info: {event id: (recipient, channel) recorded}
 
 
 
@@ -62,16 +64,22 @@ class Recorder:
                      refs: Refs, context: dict[str, Any], *,
                      batched: bool = False) -> list[Delivery]:
         """A delivery for each recipient the event has none for yet (a redelivered event
-        records nothing twice)."""
-        rows = await unit.session.execute(
-            select(Delivery.recipient, Delivery.channel)
-            .where(Delivery.cause_event_id == event.id))
-        existing = {(recipient, channel) for recipient, channel in rows}
+        records nothing twice; nor does an event that reaches someone twice)."""
+        known: dict[str, set[tuple[str, str]]] | None = unit.session.info.get(_RECORDED)
+        existing = known.get(event.id) if known is not None else None
+        if existing is None:
+            rows = await unit.session.execute(
+                select(Delivery.recipient, Delivery.channel)
+                .where(Delivery.cause_event_id == event.id))
+            existing = {(recipient, channel) for recipient, channel in rows}
+            if known is not None:
+                known[event.id] = existing
         now = dt.datetime.now(dt.UTC)
         made = []
         for r in recipients:
             if (r.recipient, r.channel) in existing:
                 continue
+            existing.add((r.recipient, r.channel))
             delivery = self.new_delivery(event.id, event.type, r, refs, context, now)
             delivery.status = "batched" if batched else "pending"
             unit.session.add(delivery)
@@ -79,6 +87,17 @@ class Recorder:
             if r.channel == "log" and not batched:
                 await self.send_to_log(unit, delivery, now)
         return made
+
+    async def prefetch(self, session: AsyncSession, event_ids: Sequence[str]) -> None:
+        """Read the deliveries a batch's events have already (one statement) and remember
+        what each event records from then on, so `record` needs no read of its own."""
+        known: dict[str, set[tuple[str, str]]] = {e: set() for e in event_ids}
+        rows = await session.execute(
+            select(Delivery.cause_event_id, Delivery.recipient, Delivery.channel)
+            .where(Delivery.cause_event_id.in_(list(known))))
+        for cause, recipient, channel in rows:
+            known[cause].add((recipient, channel))
+        session.info[_RECORDED] = known
 
     def new_delivery(self, cause_id: str, event_type: str, r: Recipient, refs: Refs,
                      context: dict[str, Any], now: dt.datetime) -> Delivery:

@@ -1,10 +1,13 @@
 """The roster, duty schedule and hotline callbacks in the database: the roster seeded once
-from the file, all edited through the admin API; read by routing on every event."""
+from the file, all edited through the admin API; read by routing on every event, from a
+cache (`RosterCache`) that every edit invalidates, on every replica."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,6 +18,76 @@ from notify_svc.models import CallbackRow, DutyRow, MemberRow, MetaRow
 from notify_svc.roster import DutySlot, Endpoint, Member, Roster
 
 SEEDED = "roster_seeded_from"
+# A token every edit of the members, the schedule or the callbacks sets anew, in the edit's
+# transaction: a cache holding another token (or none) reads them again.
+VERSION = "roster_version"
+_MEMO = "notify.roster"  # session.info: the snapshot this transaction routes by
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The members, the duty schedule and the hotline callbacks (owner -> url, secret) as
+    of `version`."""
+
+    version: str | None
+    members: list[Member]
+    duty: Mapping[tuple[dt.date, str], list[DutySlot]]  # (date, role) -> slots
+    callbacks: Mapping[str, tuple[str, str]]
+
+    def on_duty(self, roles: Iterable[str], local: dt.datetime) -> dict[str, set[str]]:
+        """{role: members on duty} for the roles the schedule covers at this local hour
+        (today's slots, and yesterday's: a night shift runs into today)."""
+        holders: dict[str, set[str]] = {}
+        days = (local.date(), local.date() - dt.timedelta(days=1))
+        for role in roles:
+            for day in days:
+                for slot in self.duty.get((day, role), ()):
+                    if slot.covers(local):
+                        holders.setdefault(role, set()).add(slot.member)
+        return holders
+
+
+class RosterCache:
+    """What routing reads on every event, kept in memory: a transaction reads the version
+    token once (one short statement, then remembered in the session) and the rest only when
+    the token differs from the cached one, i.e. after an edit on any replica. (A database
+    seeded before the token existed has none until its first edit: cached as such.)"""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self.loads = 0  # how often the tables were read (tests, metrics)
+
+    async def get(self, session: AsyncSession) -> Snapshot:
+        memo = session.info.get(_MEMO)
+        if isinstance(memo, Snapshot):
+            return memo
+        version = await session.scalar(select(MetaRow.value).where(MetaRow.key == VERSION))
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.version != version:
+            snapshot = await _load(session, version)
+            self.loads += 1
+            self._snapshot = snapshot
+        session.info[_MEMO] = snapshot
+        return snapshot
+
+
+async def _load(session: AsyncSession, version: str | None) -> Snapshot:
+    duty: dict[tuple[dt.date, str], list[DutySlot]] = {}
+    for slot in await load_duty(session):
+        duty.setdefault((slot.on_date, slot.role), []).append(slot)
+    callbacks = {row.owner: (row.url, row.secret)
+                 for row in (await session.scalars(select(CallbackRow)))}
+    return Snapshot(version, await load_members(session), duty, callbacks)
+
+
+async def changed(session: AsyncSession) -> None:
+    """Mark the roster, schedule or callbacks changed (in the edit's transaction), so every
+    replica's cache reads them again."""
+    session.info.pop(_MEMO, None)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    token = uuid.uuid4().hex
+    await session.execute(insert(MetaRow).values(key=VERSION, value=token)
+                          .on_conflict_do_update(index_elements=["key"], set_={"value": token}))
 
 
 def member_from_row(row: MemberRow) -> Member:
@@ -59,17 +132,20 @@ async def load_members(session: AsyncSession) -> list[Member]:
 
 
 async def replace_members(session: AsyncSession, members: Sequence[Member]) -> None:
+    await changed(session)
     await session.execute(delete(MemberRow))
     now = dt.datetime.now(dt.UTC)
     session.add_all([row_from_member(m, now) for m in members])
 
 
 async def upsert_member(session: AsyncSession, member: Member) -> None:
+    await changed(session)
     await session.merge(row_from_member(member, dt.datetime.now(dt.UTC)))
 
 
 async def delete_member(session: AsyncSession, member_id: str) -> bool:
     """False when there was no such member."""
+    await changed(session)
     gone = await session.execute(delete(MemberRow).where(MemberRow.id == member_id))
     return bool(gone.rowcount)  # type: ignore[attr-defined]
 
@@ -83,31 +159,14 @@ async def load_duty(session: AsyncSession, on_date: dt.date | None = None) -> li
 
 
 async def replace_duty(session: AsyncSession, slots: Sequence[DutySlot]) -> None:
+    await changed(session)
     await session.execute(delete(DutyRow))
     session.add_all([duty_row(s) for s in slots])
 
 
-async def on_duty(session: AsyncSession, roles: Iterable[str],
-                  local: dt.datetime) -> dict[str, set[str]]:
-    """{role: members on duty} for the roles the schedule covers at this local hour."""
-    # Today's slots, and yesterday's (a night shift runs into today).
-    rows = await session.scalars(select(DutyRow).where(
-        DutyRow.on_date.in_([local.date(), local.date() - dt.timedelta(days=1)]),
-        DutyRow.role.in_(list(roles))))
-    holders: dict[str, set[str]] = {}
-    for row in rows:
-        slot = DutySlot(row.on_date, row.start_hour, row.end_hour, row.role, row.member_id)
-        if slot.covers(local):
-            holders.setdefault(row.role, set()).add(row.member_id)
-    return holders
-
-
-async def callback_for(session: AsyncSession, owner: str) -> CallbackRow | None:
-    return await session.get(CallbackRow, owner)
-
-
 async def put_callback(session: AsyncSession, owner: str, url: str,
                        secret: str) -> CallbackRow:
+    await changed(session)
     row = CallbackRow(owner=owner, url=url, secret=secret, updated_at=dt.datetime.now(dt.UTC))
     await session.merge(row)
     return row
@@ -115,5 +174,6 @@ async def put_callback(session: AsyncSession, owner: str, url: str,
 
 async def delete_callback(session: AsyncSession, owner: str) -> bool:
     """False when the owner had no callback."""
+    await changed(session)
     gone = await session.execute(delete(CallbackRow).where(CallbackRow.owner == owner))
     return bool(gone.rowcount)  # type: ignore[attr-defined]

@@ -21,15 +21,16 @@ log = logging.getLogger("beacon.notify")
 class Router:
     def __init__(self, recorder: Recorder, zone: ZoneInfo) -> None:
         self.recorder, self.zone = recorder, zone
+        self.roster = rosterdb.RosterCache()
 
     async def members_for(self, unit: Unit, roles: Sequence[str],
                           department: str | None) -> list[tuple[Member, tuple[str, ...]]]:
         """Everyone holding one of `roles`. Where the duty schedule covers a role at this
         hour, only those on duty (值班); where a department is named and some holders belong
         to it, only those (the department's own head or 接口人)."""
-        members = await rosterdb.load_members(unit.session)
-        local = dt.datetime.now(self.zone)
-        on_duty = await rosterdb.on_duty(unit.session, roles, local)
+        snapshot = await self.roster.get(unit.session)
+        members = snapshot.members
+        on_duty = snapshot.on_duty(roles, dt.datetime.now(self.zone))
         chosen: dict[str, set[str]] = {}
         for role in roles:
             holders = [m for m in members if role in m.roles]
@@ -59,7 +60,7 @@ class Router:
                              department: str | None) -> list[Delivery]:
         """`route`, plus the roster member the owner names (by id or name; role `owner`):
         an overdue corrective action reaches whoever answers for it."""
-        members = await rosterdb.load_members(unit.session)
+        members = (await self.roster.get(unit.session)).members
         reached = dict((m.id, (m, matched))
                        for m, matched in await self.members_for(unit, roles, department))
         for member in members:

@@ -34,7 +34,7 @@ from shared.events.schemas import (
     RectificationOverdue,
     StatementApproved,
 )
-from shared.runtime import ServiceRuntime, Unit
+from shared.runtime import ServiceRuntime, Unit, applying
 
 
 class Notifier:
@@ -49,6 +49,17 @@ class Notifier:
 
     # -- what each event causes ---------------------------------------------------------
 
+    async def handle_many(self, unit: Unit, events: list[Envelope]) -> None:
+        """A batch of events in one unit, as `handle` on each in turn: their deliveries
+        read in one statement, the roster from the cache, the owners and clocks they
+        remember written in one statement each at the end, the deliveries in one flush."""
+        await self.recorder.prefetch(unit.session, [e.id for e in events])
+        async with (callbacks.deferred_owners(unit.session),
+                    acknowledgement.deferred_clocks(unit.session)):
+            for event in events:
+                with applying(event):
+                    await self.handle(unit, event)
+
     async def handle(self, unit: Unit, event: Envelope) -> None:
         data = event.payload()
         if isinstance(data, ComplaintTriaged):
@@ -60,7 +71,8 @@ class Notifier:
         elif isinstance(data, CaseUpdated):
             await callbacks.remember_owner(unit.session, data.complaint_id, data.submitted_by)
             await acknowledgement.remember_clocks(unit.session, data.case_id, data.state, data)
-            await callbacks.call_back(self.recorder, unit, event, data, data.state, data.action)
+            await callbacks.call_back(self.recorder, self.router.roster, unit, event, data,
+                                      data.state, data.action)
         elif isinstance(data, IncidentOpened) or (
                 isinstance(data, IncidentUpdated) and data.action == "raised"):
             # A raised incident reaches its new level's people (members joining do not).
@@ -95,7 +107,8 @@ class Notifier:
             await self.router.route(unit, event, helpers, refs, data.department)
         await callbacks.remember_owner(unit.session, data.complaint_id, data.submitted_by)
         await acknowledgement.remember_clocks(unit.session, data.case_id, "triaged", data)
-        await callbacks.call_back(self.recorder, unit, event, data, "triaged", "triaged")
+        await callbacks.call_back(self.recorder, self.router.roster, unit, event, data,
+                                  "triaged", "triaged")
 
     # -- for the routes and the dispatcher ------------------------------------------------
 

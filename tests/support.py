@@ -201,15 +201,28 @@ class Probe:
     """One replica of the probe service."""
 
     def __init__(self, url: str, bus: Bus, topic: str, *, schema: str | None = None,
-                 label: str = "probe", group: str = "probe", tally: Tally | None = None) -> None:
+                 label: str = "probe", group: str = "probe", tally: Tally | None = None,
+                 many: bool = False) -> None:
         settings = ServiceSettings(service_name="probe", database_url=url,
                                    outbox_idle_poll_s=0.05)
         self.runtime = ServiceRuntime("probe", settings, metadata, migrations=None, bus=bus,
                                       schema=schema)
         self.topic, self.label = topic, label
         self.tally = tally or Tally()
-        self.runtime.on([happened_class(topic)], self._apply, group=group)
+        self.batches: list[list[int]] = []  # what the many-handler was given (`many=True`)
+        self.runtime.on([happened_class(topic)], self._apply, group=group,
+                        many=self._apply_many if many else None)
         self.runtime.listeners.append(self.tally.observe)
+
+    async def _apply_many(self, unit: Unit, events: list[Envelope]) -> None:
+        """The set-based handler: every effect in one statement; a poison fails them all."""
+        data = [(event, event.payload()) for event in events]
+        self.batches.append([d.n for _, d in data if isinstance(d, Happened)])
+        if any(isinstance(d, Happened) and d.poison for _, d in data):
+            raise RuntimeError("a poison event in the batch")
+        await unit.session.execute(insert(effects), [
+            {"event_id": event.id, "event_key": d.key, "n": d.n, "applied_by": self.label}
+            for event, d in data if isinstance(d, Happened)])
 
     async def _apply(self, unit: Unit, event: Envelope) -> None:
         data = event.payload()

@@ -36,10 +36,19 @@ Action = Literal["raised", "members_added", "closed", "registered",
                  "work_group_assigned"]
 
 
+HELD = "triage.locks"  # session.info: the advisory lock keys this transaction holds
+
+
 async def _lock(unit: Unit, key: str) -> None:
-    if unit.session.get_bind().dialect.name == "postgresql":  # re-entrant in a transaction
-        await unit.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                                   {"k": zlib.crc32(key.encode())})
+    """Lock `key` until the transaction ends (re-entrant: one taken already costs no
+    statement; a batch takes its keys first, in `lock_batch`)."""
+    held: set[int] = unit.session.info.setdefault(HELD, set())
+    number = zlib.crc32(key.encode())
+    if number in held:
+        return
+    if unit.session.get_bind().dialect.name == "postgresql":
+        await unit.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+    held.add(number)
 
 
 async def lock_batch(unit: Unit, events: list[Envelope]) -> None:
@@ -95,18 +104,19 @@ async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[st
     Members of a closed incident were handled with it and count no more."""
     policy = rules.group
     since = case.opened_at - timedelta(hours=policy.window_hours)
-    rows = (await unit.session.execute(
-        select(Case.id, Case.fingerprint, Case.incident_id).where(
+    # One round trip: the candidates, and whether each one's incident is open.
+    found = (await unit.session.execute(
+        select(Case.id, Case.fingerprint, Case.incident_id, Incident.state)
+        .outerjoin(Incident, Incident.id == Case.incident_id).where(
             Case.department == case.department,
             Case.product.is_(None) if case.product is None else Case.product == case.product,
             Case.opened_at >= since, Case.opened_at <= case.opened_at,
             Case.drill.is_(case.drill), Case.id != case.id,
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
+    rows = [(i, fp, incident) for i, fp, incident, _ in found]
     incident_of = {i: incident for i, _, incident in rows}
-    open_ = set((await unit.session.scalars(select(Incident.id).where(
-        Incident.id.in_({x for x in incident_of.values() if x}), Incident.state == "open",
-    ))).all()) if any(incident_of.values()) else set()
+    open_ = {incident for _, _, incident, state in found if incident and state == "open"}
     candidates = {i: fp for i, fp, incident in rows if incident is None or incident in open_}
     alike = linked(case.fingerprint, candidates, policy.similarity,
                    stop=lambda i: incident_of[i] in open_)
@@ -291,12 +301,27 @@ async def on_mention_linked(unit: Unit, linked: MentionLinked, rules: Rules) -> 
             await apply_media_links(unit, case, rules)
 
 
+async def pending_media_links(unit: Unit, complaint_ids: Sequence[str]
+                              ) -> dict[str, list[MediaLink]]:
+    """The links not yet applied of each complaint, oldest first (one statement)."""
+    found: dict[str, list[MediaLink]] = {}
+    if not complaint_ids:
+        return found
+    for link in (await unit.session.scalars(select(MediaLink).where(
+            MediaLink.complaint_id.in_(complaint_ids), MediaLink.applied.is_(False),
+    ).order_by(MediaLink.linked_at, MediaLink.mention_id))).all():
+        found.setdefault(link.complaint_id, []).append(link)
+    return found
+
+
 async def apply_media_links(unit: Unit, case: Case, rules: Rules, *,
-                            announce: bool = True) -> None:
-    """Apply the case's links not yet applied (the caller holds the case's lock)."""
-    links = (await unit.session.scalars(select(MediaLink).where(
-        MediaLink.complaint_id == case.complaint_id, MediaLink.applied.is_(False),
-    ).order_by(MediaLink.linked_at))).all()
+                            announce: bool = True,
+                            links: Sequence[MediaLink] | None = None) -> None:
+    """Apply the case's links not yet applied (the caller holds the case's lock);
+    `links` when the caller has read them already (`pending_media_links`)."""
+    if links is None:
+        links = (await pending_media_links(unit, [case.complaint_id])).get(
+            case.complaint_id, [])
     for link in links:
         link.applied = True
         if case.state == "closed":

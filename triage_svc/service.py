@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    ScalarSelect,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+)
 
 from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
 from triage_svc import actions, clocks, escalation, incidents, levels, media
 from triage_svc.levels import Assessment, History
-from triage_svc.models import Case, Registration, TimelineEntry
+from triage_svc.models import Case, MediaLink, Registration, TimelineEntry
 from triage_svc.rules import Rules
 from triage_svc.similarity import fingerprint
 
-__all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case"]
+__all__ = ["Assessment", "History", "assess", "categorise", "deadlines", "open_case",
+           "open_cases"]
 
 
 def assess(complaint: ComplaintReceived, rules: Rules, history: History | None = None
@@ -38,18 +52,106 @@ async def recent_history(unit: Unit, complaint: ComplaintReceived, rules: Rules)
     """Earlier real (not drill) complaints in the rules' window: the same complainant's
     (by keyed hash) and the same target's (department and product together, so one
     department's many products are not lumped into one count)."""
+    return (await recent_histories(unit, [complaint], rules))[0]
+
+
+def _windows(complaint: ComplaintReceived, rules: Rules
+             ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
+    """The conditions of the complaint's two counts (None: not counted)."""
     since = complaint.received_at - timedelta(days=rules.history_window_days)
     recent = (Case.opened_at >= since) & (Case.opened_at <= complaint.received_at) \
         & Case.drill.is_(False) & (Case.complaint_id != complaint.complaint_id)
-    complainant = 0
-    if complaint.complainant_key:
-        same_person = Case.complainant_key == complaint.complainant_key
-        complainant = await _count(unit, recent & same_person)
-    target = 0
-    if complaint.target.department and complaint.target.product:
-        target = await _count(unit, recent & (Case.department == complaint.target.department)
-                              & (Case.product == complaint.target.product))
-    return History(complainant_recent=complainant, target_recent=target)
+    person = (recent & (Case.complainant_key == complaint.complainant_key)
+              if complaint.complainant_key else None)
+    target = (recent & (Case.department == complaint.target.department)
+              & (Case.product == complaint.target.product)
+              if complaint.target.department and complaint.target.product else None)
+    return person, target
+
+
+def _counts(earlier: ComplaintReceived, complaint: ComplaintReceived, rules: Rules
+            ) -> tuple[bool, bool]:
+    """Whether `earlier` (opened in this batch, not yet in the database) is in the
+    complaint's person and target counts: the same conditions as `_windows`."""
+    since = complaint.received_at - timedelta(days=rules.history_window_days)
+    recent = (not earlier.drill and since <= earlier.received_at <= complaint.received_at
+              and earlier.complaint_id != complaint.complaint_id)
+    person = recent and bool(complaint.complainant_key) \
+        and earlier.complainant_key == complaint.complainant_key
+    target = recent and bool(complaint.target.department and complaint.target.product) \
+        and (earlier.target.department, earlier.target.product) \
+        == (complaint.target.department, complaint.target.product)
+    return person, target
+
+
+# PostgreSQL: both counts of every complaint of a batch in one statement of one shape
+# (arrays, so it is prepared once): each row of the unnested arrays is one complaint.
+_HISTORIES_PG = text("""
+SELECT (SELECT count(*) FROM triage_cases c
+        WHERE c.complainant_key = v.person AND c.opened_at >= v.since
+          AND c.opened_at <= v.until AND c.drill IS false AND c.complaint_id <> v.id),
+       (SELECT count(*) FROM triage_cases c
+        WHERE c.department = v.department AND c.product = v.product
+          AND c.opened_at >= v.since AND c.opened_at <= v.until AND c.drill IS false
+          AND c.complaint_id <> v.id)
+FROM unnest(:ids, :persons, :departments, :products, :sinces, :untils)
+     WITH ORDINALITY AS v(id, person, department, product, since, until, n)
+ORDER BY v.n
+""").bindparams(
+    bindparam("ids", type_=ARRAY(String)), bindparam("persons", type_=ARRAY(String)),
+    bindparam("departments", type_=ARRAY(String)), bindparam("products", type_=ARRAY(String)),
+    bindparam("sinces", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("untils", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def _stored_counts(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
+                         ) -> list[tuple[int, int]]:
+    """(person, target) counts of the cases in the database for each complaint."""
+    if not complaints:
+        return []
+    window = timedelta(days=rules.history_window_days)
+    if unit.session.get_bind().dialect.name == "postgresql":
+        targeted = [bool(c.target.department and c.target.product) for c in complaints]
+        rows = (await unit.session.execute(_HISTORIES_PG, {
+            "ids": [c.complaint_id for c in complaints],
+            "persons": [c.complainant_key or None for c in complaints],
+            "departments": [c.target.department if t else None
+                            for c, t in zip(complaints, targeted, strict=True)],
+            "products": [c.target.product if t else None
+                         for c, t in zip(complaints, targeted, strict=True)],
+            "sinces": [c.received_at - window for c in complaints],
+            "untils": [c.received_at for c in complaints],
+        })).all()
+        return [(int(person), int(target)) for person, target in rows]
+    columns: list[ScalarSelect[int]] = []
+    where: list[tuple[int | None, int | None]] = []
+    for complaint in complaints:
+        at: list[int | None] = []
+        for condition in _windows(complaint, rules):
+            at.append(None if condition is None else len(columns))
+            if condition is not None:
+                columns.append(select(func.count()).select_from(Case).where(condition)
+                               .scalar_subquery())
+        where.append((at[0], at[1]))
+    found = (await unit.session.execute(select(*columns))).one() if columns else ()
+    return [(int(found[p] or 0) if p is not None else 0,
+             int(found[t] or 0) if t is not None else 0) for p, t in where]
+
+
+async def recent_histories(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules
+                           ) -> list[History]:
+    """`recent_history` of each complaint of a batch being opened in this order, in one
+    statement: each complaint's counts include the batch's earlier ones (not yet written)."""
+    histories = []
+    stored = await _stored_counts(unit, complaints, rules)
+    for j, (complaint, (person, target)) in enumerate(zip(complaints, stored, strict=True)):
+        for earlier in complaints[:j]:
+            same_person, same_target = _counts(earlier, complaint, rules)
+            person += same_person
+            target += same_target
+        histories.append(History(complainant_recent=person, target_recent=target))
+    return histories
 
 
 # The rules that recognise a repeated complaint (rules.toml): its words, or its history.
@@ -81,23 +183,47 @@ def pre_registered(result: Assessment, note: str | None) -> Assessment:
     return replace(result, response_level=level, level_reasons=[*result.level_reasons, reason])
 
 
-async def _count(unit: Unit, condition: ColumnElement[bool]) -> int:
-    return int(await unit.session.scalar(select(func.count()).select_from(Case).where(condition))
-               or 0)
-
-
 async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> Case:
     """One case per complaint: a second `complaint.received` for it changes nothing.
 
     The case is assessed, put on its clocks and escalation timers, checked for a group it
     belongs to and for media mentions that arrived first, then announced with the level
     all of that gives."""
-    existing = await unit.session.scalar(
-        select(Case).where(Case.complaint_id == complaint.complaint_id)
-    )
-    if existing is not None:
-        return existing
-    history = await recent_history(unit, complaint, rules)
+    return (await open_cases(unit, [complaint], rules))[0]
+
+
+async def open_cases(unit: Unit, complaints: Sequence[ComplaintReceived], rules: Rules, *,
+                     each: Callable[[int], AbstractContextManager[object]] | None = None,
+                     ) -> list[Case]:
+    """`open_case` for each complaint in turn, with the reads of all of them first in
+    three statements (the cases that exist, the histories, the media links that came
+    first) and the writes flushed together; `each(i)` is the context complaint i's own
+    work runs in (its event's trace)."""
+    ids = list(dict.fromkeys(c.complaint_id for c in complaints))
+    existing = {case.complaint_id: case for case in (await unit.session.scalars(
+        select(Case).where(Case.complaint_id.in_(ids)))).all()}
+    new: list[ComplaintReceived] = []
+    for complaint in complaints:
+        if complaint.complaint_id not in existing and all(
+                c.complaint_id != complaint.complaint_id for c in new):
+            new.append(complaint)
+    histories = dict(zip((c.complaint_id for c in new),
+                         await recent_histories(unit, new, rules), strict=True))
+    links = await incidents.pending_media_links(unit, [c.complaint_id for c in new])
+    opened: list[Case] = []
+    for i, complaint in enumerate(complaints):
+        case = existing.get(complaint.complaint_id)
+        if case is None:
+            with each(i) if each is not None else contextlib.nullcontext():
+                case = await _open(unit, complaint, rules, histories[complaint.complaint_id],
+                                   links.get(complaint.complaint_id, []))
+            existing[complaint.complaint_id] = case
+        opened.append(case)
+    return opened
+
+
+async def _open(unit: Unit, complaint: ComplaintReceived, rules: Rules, history: History,
+                links: list[MediaLink]) -> Case:
     result = pre_registered(assess(complaint, rules, history), complaint.at_risk)
     due = deadlines(result.response_level, complaint.received_at, rules)
     case = Case(
@@ -133,7 +259,7 @@ async def open_case(unit: Unit, complaint: ComplaintReceived, rules: Rules) -> C
     if case.media:  # 媒体投诉: its own clocks from receipt
         media.mark(unit.session, case, rules, complaint.received_at)
     await incidents.detect_group(unit, case, rules, announce_self=False)
-    await incidents.apply_media_links(unit, case, rules, announce=False)
+    await incidents.apply_media_links(unit, case, rules, announce=False, links=links)
     unit.session.add(TimelineEntry(
         case_id=case.id, at=complaint.received_at, actor="triage", action="triaged",
         detail={"response_level": case.response_level, "category": case.category,

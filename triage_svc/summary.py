@@ -12,10 +12,11 @@ then), and it is archived with the closed incident, read-only from then on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,10 +69,30 @@ async def _seen(unit: Unit, delivery_id: str, recipient: str) -> NotificationSee
 
 
 async def record_sent(unit: Unit, sent: NotificationSent) -> None:
-    row = await _seen(unit, sent.delivery_id, sent.recipient)
-    row.complaint_id = row.complaint_id or sent.complaint_id
-    row.incident_id = row.incident_id or sent.incident_id
-    row.channel, row.sent_at = sent.channel, sent.sent_at
+    await record_sent_many(unit, [sent])
+
+
+async def record_sent_many(unit: Unit, sent: Sequence[NotificationSent]) -> None:
+    """Each delivery's sent time and channel, in one upsert (its row may exist already,
+    made by its acknowledgement): ids it has stay, the channel and time are the latest."""
+    rows: dict[str, dict[str, object]] = {}
+    for event in sent:  # in order: what one statement cannot do twice to a row
+        row = rows.setdefault(event.delivery_id, {
+            "delivery_id": event.delivery_id, "recipient": event.recipient,
+            "complaint_id": None, "incident_id": None})
+        row["complaint_id"] = row["complaint_id"] or event.complaint_id
+        row["incident_id"] = row["incident_id"] or event.incident_id
+        row["channel"], row["sent_at"] = event.channel, event.sent_at
+    if not rows:
+        return
+    insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(NotificationSeen).values(list(rows.values()))
+    table = NotificationSeen.__table__.c
+    await unit.session.execute(statement.on_conflict_do_update(
+        index_elements=[table.delivery_id], set_={
+            "complaint_id": func.coalesce(table.complaint_id, statement.excluded.complaint_id),
+            "incident_id": func.coalesce(table.incident_id, statement.excluded.incident_id),
+            "channel": statement.excluded.channel, "sent_at": statement.excluded.sent_at}))
 
 
 async def record_acknowledged(unit: Unit, ack: NotificationAcknowledged) -> None:

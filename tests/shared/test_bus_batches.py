@@ -7,7 +7,7 @@ import asyncio
 
 from shared.bus import BusMessage, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
 from shared.events import make_event
-from tests.support import Happened, Probe, new_topic, on_topic
+from tests.support import Happened, Probe, eventually, new_topic, on_topic
 
 POLICY = RetryPolicy(max_attempts=2, backoff_s=0.001, backoff_max_s=0.002)
 
@@ -79,5 +79,39 @@ async def test_same_event_twice_in_one_batch_applies_once(sqlite_url: str) -> No
         await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 2)
         assert probe.tally.outcomes == {"applied": 1, "duplicate": 1}
         assert await probe.effect_count() == 1
+    finally:
+        await probe.runtime.stop()
+
+
+async def test_a_many_handler_gets_the_fresh_events_once_in_order(sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    events = [make_event(on_topic(topic, Happened(key="k", n=i)), source="/test", subject="k")
+              for i in range(5)]
+    producer = MemoryBus(broker)
+    for event in [*events[:3], events[1], *events[3:]]:  # event 1 twice
+        await producer.publish(topic, event)
+    probe = Probe(sqlite_url, MemoryBus(broker), topic, many=True)
+    await probe.runtime.start()
+    try:
+        await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 6)
+        assert probe.tally.outcomes == {"applied": 5, "duplicate": 1}
+        assert probe.batches == [[0, 1, 2, 3, 4]]
+        assert [n for _, n, _, _ in await probe.effects()] == [0, 1, 2, 3, 4]
+    finally:
+        await probe.runtime.stop()
+
+
+async def test_a_failing_many_handler_falls_back_to_one_by_one(sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    await _publish(MemoryBus(broker), topic, [
+        Happened(key="k", n=0), Happened(key="k", n=1, poison=True), Happened(key="k", n=2)])
+    probe = Probe(sqlite_url, MemoryBus(broker, POLICY), topic, many=True)
+    await probe.runtime.start()
+    try:
+        await probe.tally.wait_for(lambda: probe.tally.outcomes.get("applied", 0) == 2)
+        assert probe.batches == [[0, 1, 2]]  # tried once at once, rolled back
+        assert [n for _, n, _, _ in await probe.effects()] == [0, 2]
+        await eventually(lambda: len(broker.records(dlq_topic(topic))) == 1 or None,
+                         "the poison dead-lettered")
     finally:
         await probe.runtime.stop()

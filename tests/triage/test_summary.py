@@ -6,14 +6,18 @@ it; archived read-only; as PDF; and the refusals."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from shared.events.schemas import ComplaintTriaged, NotificationAcknowledged, NotificationSent
 from tests.support import System, eventually, pdf_text
 from tests.triage.test_incidents import WATER, Triage
-from triage_svc import severity
+from triage_svc import severity, summary
+from triage_svc.models import NotificationSeen
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +153,30 @@ async def test_bad_input_is_refused(system: System) -> None:
     assert bad_format.status_code == 422
     hotline = await system.client.get(path, headers=system.as_key("hotline-a"))
     assert hotline.status_code == 403
+
+
+async def test_a_batch_of_sent_notifications_is_recorded_as_one_by_one(system: System) -> None:
+    """One upsert for a batch: a delivery acknowledged first keeps its ids and gains its
+    channel and time; a delivery sent twice in the batch keeps the latest."""
+    runtime = system.embedded.services["triage"].state.runtime
+    at = datetime.now(UTC).replace(microsecond=0)
+    later = at + timedelta(seconds=5)
+    async with runtime.unit() as unit:
+        await summary.record_acknowledged(unit, NotificationAcknowledged(
+            delivery_id="d1", cause_event_id="e1", cause_type=ComplaintTriaged.topic,
+            complaint_id="c1", recipient="ga", acknowledged_at=later))
+    async with runtime.unit() as unit:
+        await summary.record_sent_many(unit, [
+            NotificationSent(delivery_id="d1", recipient="ga", channel="webhook", sent_at=at),
+            NotificationSent(delivery_id="d2", complaint_id="c2", recipient="duty",
+                             channel="log", sent_at=at),
+            NotificationSent(delivery_id="d2", complaint_id="c2", recipient="duty",
+                             channel="email", sent_at=later)])
+    async with runtime.db.session() as session:
+        rows = {r.delivery_id: r for r in (await session.scalars(select(NotificationSeen)))}
+    assert set(rows) == {"d1", "d2"}
+    assert (rows["d1"].complaint_id, rows["d1"].channel, rows["d1"].sent_at) == (
+        "c1", "webhook", at)
+    assert rows["d1"].acknowledged_at == later
+    assert (rows["d2"].complaint_id, rows["d2"].channel, rows["d2"].sent_at) == (
+        "c2", "email", later)
