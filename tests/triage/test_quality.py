@@ -200,8 +200,8 @@ def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
 
 
 def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> None:
-    from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, LEAVE_OUT
+    from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, LEAVE_OUT
 
-    assert HELDOUT_V4.exists() and HELDOUT_V4 in DEVELOPMENT
+    assert HELDOUT_V5.exists() and HELDOUT_V5 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
-    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4)
+    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5)
