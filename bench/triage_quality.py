@@ -5,15 +5,17 @@
     .venv/bin/python bench/triage_quality.py --misses         # also list every miss
     .venv/bin/python bench/triage_quality.py --cv             # + cross-validated figures
     .venv/bin/python bench/triage_quality.py --cv --each-file # + each file by the others
+    .venv/bin/python bench/triage_quality.py --cv --leave-out-only --repetitions 1
+                                          # only leave-v2-out ... leave-v5-out (quicker)
     .venv/bin/python bench/triage_quality.py --data a.jsonl --data b.jsonl --rules my.toml
 
 In-sample: the development sets (`triage_svc.quality.DEVELOPMENT`: tests/data/complaints.jsonl
-and tests/data/dev/complaints*.jsonl, the retired held-out sets v1, v2 and v3 among them), which
+and tests/data/dev/complaints*.jsonl, the retired held-out sets v1 to v5 among them), which
 the rules and both models (category, severity safety net) were developed on. `--cv` adds
 them cross-validated: both models retrained without the rows they score, k-fold with
 near-duplicates in one fold, the whole-file split (complaints_more.jsonl and
-complaints_heldout_v1.jsonl scored by models of the other files), leave-v2-out and
-leave-v3-out (complaints_heldout_v2.jsonl, then _v3.jsonl, scored by models of the others);
+complaints_heldout_v1.jsonl scored by models of the other files), leave-v2-out to
+leave-v5-out (complaints_heldout_v2.jsonl ... _v5.jsonl, each scored by models of the others);
 the rules stay in-sample.
 Held-out: tests/data/heldout/complaints.jsonl when the lead has placed a blind set there,
 written apart from the rules and never used to build them (its rows are never shown);
@@ -80,13 +82,14 @@ def figures(kind: str, path: Path, result: Score, ms: float) -> str:
             f"{result.raised:>8}{ms:>9.3f}")
 
 
-def print_cross_validation(paths: list[Path], rules: Rules, folds: int, each_file: bool
-                           ) -> None:
+def print_cross_validation(paths: list[Path], rules: Rules, folds: int, each_file: bool,
+                           leave_out_only: bool = False) -> None:
     print("\nout-of-sample for the models (retrained without the rows they score; rules "
           "in-sample)")
     print(f"  {'':<72}{'rows':>5}{'exact':>9}{'category':>10}{'severe':>8}{'over':>6}"
           f"{'raised':>8}")
-    for title, netted, bare in cross_validate(paths, rules, folds, each_file=each_file):
+    for title, netted, bare in cross_validate(paths, rules, folds, each_file=each_file,
+                                                 leave_out_only=leave_out_only):
         for name, result in ((title, netted), (f"{title} (no safety net)", bare)):
             print(f"  {name:<72}{result.total:>5}{result.exact_rate:>9.1%}"
                   f"{result.category_rate:>10.1%}{len(result.severe_under):>8}{result.over:>6}"
@@ -112,6 +115,8 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--each-file", action="store_true",
                         help="with --cv, also score each file by models of the others")
+    parser.add_argument("--leave-out-only", action="store_true",
+                        help="with --cv, only the leave-one-file-out splits of LEAVE_OUT")
     args = parser.parse_args()
     rules = load_rules(args.rules)
     sets = [("in-sample", p) for p in (args.data or [p for p in DEVELOPMENT if p.exists()])]
@@ -146,7 +151,7 @@ def main() -> int:
     print("aims on the sets above:", "all met" if ok else "NOT all met")
     if args.cv:
         print_cross_validation([p for kind, p in sets if kind == "in-sample"], rules,
-                               args.folds, args.each_file)
+                               args.folds, args.each_file, args.leave_out_only)
     return 0 if ok else 1
 
 

