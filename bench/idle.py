@@ -19,7 +19,8 @@ after another through the gateway; each is timed from its 202 to the first 200 o
 `GET /api/v1/cases/of-complaint/{id}` (polled every `--poll-ms`): accepted -> case. The
 first complaint comes after the idle phase (the consumers' fetches wait their idle
 length); the p50/p99 are of all of them; the CPU ms per complaint is every process's CPU
-over that phase, less what each used idle, per complaint.
+over that phase (the idle share included: one at a time, most of it is the
+fetching and polling that goes on between complaints), per complaint.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class Result:
     idle_load: str = ""
     latencies_ms: list[float] = field(default_factory=list)  # in the order posted
     missing: int = 0
-    cpu_ms: dict[str, float] = field(default_factory=dict)  # per complaint, above idle
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per complaint, all of it
+    busy: dict[str, float] = field(default_factory=dict)  # cores per process while posting
     load_load: str = ""
 
     @property
@@ -181,8 +183,8 @@ async def measure(variant: str, state_url: str, key: str, pids: Mapping[str, int
     wall = end.at - start.at
     spent = cores(start, end)
     done = max(len(result.latencies_ms), 1)
-    result.cpu_ms = {name: max(0.0, spent[name] - result.idle.get(name, 0.0)) * wall / done
-                     * 1000 for name in result.idle}
+    result.busy = {name: spent[name] for name in result.idle}
+    result.cpu_ms = {name: spent[name] * wall / done * 1000 for name in result.idle}
     result.load_load = uptime()
     lat = sorted(result.latencies_ms)
     first = f"{result.latencies_ms[0]:.0f}" if result.latencies_ms else "-"
@@ -191,7 +193,8 @@ async def measure(variant: str, state_url: str, key: str, pids: Mapping[str, int
         f"(after idle) {first} ms, max {max(lat, default=float('nan')):.0f} ms"
         + (f", {result.missing} without a case in {args.case_timeout:.0f} s"
            if result.missing else "") + f" ({result.load_load})")
-    say(f"  CPU ms per complaint above idle: {sum(result.cpu_ms.values()):.1f} "
+    say(f"  while posting: {sum(result.busy.values()):.3f} cores; CPU ms per complaint (all "
+        f"of it, idle share included): {sum(result.cpu_ms.values()):.1f} "
         f"({describe(result.cpu_ms, '.1f')})")
     return result
 
@@ -226,15 +229,16 @@ async def run_variant(variant: str, args: argparse.Namespace, work: Path) -> Res
 
 def table(results: list[Result]) -> str:
     names = list(dict.fromkeys(n for r in results for n in r.idle))
-    head = "| | " + " | ".join(names) + " | total | p50 | p99 | first | CPU ms/complaint |"
-    rows = [head, "|" + "---|" * (len(names) + 6)]
+    head = ("| | " + " | ".join(names) + " | total | p50 | p99 | first | cores posting | "
+            "CPU ms/complaint |")
+    rows = [head, "|" + "---|" * (len(names) + 7)]
     for r in results:
         lat = sorted(r.latencies_ms)
         first = f"{r.latencies_ms[0]:.0f} ms" if r.latencies_ms else "-"
         rows.append(f"| {r.variant} | " + " | ".join(f"{r.idle.get(n, 0.0):.3f}" for n in names)
                     + f" | **{r.idle_total:.3f}** | {percentile(lat, 0.5):.0f} ms | "
                     f"{percentile(lat, 0.99):.0f} ms | {first} | "
-                    f"{sum(r.cpu_ms.values()):.1f} |")
+                    f"{sum(r.busy.values()):.3f} | {sum(r.cpu_ms.values()):.1f} |")
     return "\n".join(rows)
 
 
