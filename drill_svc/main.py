@@ -27,7 +27,7 @@ def create_app(
         scenarios = load_scenarios(settings.scenarios_dir)
     except ScenarioError as exc:
         raise ConfigError("DRILL_SCENARIOS_DIR", str(exc)) from exc
-    injector = Injector(runtime, settings.tick_s)
+    injector = Injector(runtime, settings.tick_s, settings.idle_tick_s)
     if settings.api_key:  # run alone: the gateway over HTTP (embedded: see connect_gateway)
         client = httpx.AsyncClient(base_url=settings.gateway_url, timeout=30.0)
         injector.api = PublicApi(client, settings.api_key)

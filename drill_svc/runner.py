@@ -71,23 +71,34 @@ def _detail(answer: httpx.Response) -> str:
 
 
 class Injector:
-    def __init__(self, runtime: ServiceRuntime, tick_s: float) -> None:
-        self.runtime, self.tick_s = runtime, tick_s
+    def __init__(self, runtime: ServiceRuntime, tick_s: float, idle_tick_s: float = 30.0
+                 ) -> None:
+        self.runtime, self.tick_s, self.idle_tick_s = runtime, tick_s, idle_tick_s
         self.api: PublicApi | None = None
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
+        """Every `tick_s` while a run is running, every `idle_tick_s` while none is; a run
+        started through the API wakes it at once (`wake`, set after the start committed)."""
         await self._release_claims()
         while True:
+            wait = self.tick_s
             try:
                 await self.tick()
+                if not await self._any_running():
+                    wait = self.idle_tick_s
             except Exception:
                 log.exception("drill injector tick failed")
             try:
-                await asyncio.wait_for(self.wake.wait(), self.tick_s)
+                await asyncio.wait_for(self.wake.wait(), wait)
             except TimeoutError:
                 pass
             self.wake.clear()
+
+    async def _any_running(self) -> bool:
+        async with self.runtime.db.session() as session:
+            found = await session.scalar(select(Run.id).where(Run.state == "running").limit(1))
+        return found is not None
 
     async def _release_claims(self) -> None:
         async with self.runtime.unit() as unit:

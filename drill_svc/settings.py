@@ -17,3 +17,7 @@ class DrillSettings(ServiceSettings):
     gateway_url: str = Field("http://127.0.0.1:8000", validation_alias="DRILL_GATEWAY_URL")
     api_key: str | None = Field(None, min_length=16, validation_alias="DRILL_API_KEY")
     tick_s: float = Field(0.25, gt=0, le=60, validation_alias="DRILL_TICK_S")
+    # While no run is running nothing can fall due; a run started through this replica's
+    # API wakes the injector at once, one started through another replica is seen within
+    # this.
+    idle_tick_s: float = Field(30.0, gt=0, le=3600, validation_alias="DRILL_IDLE_TICK_S")

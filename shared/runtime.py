@@ -112,8 +112,9 @@ class ServiceRuntime:
         self.bus.service = name
         self.relay = OutboxRelay(
             self.db, self.outbox, self.bus, service=name,
-            batch_size=settings.outbox_batch_size, idle_poll_s=settings.outbox_idle_poll_s,
-            retention_s=settings.outbox_retention_s, replay_s=settings.outbox_replay_s,
+            batch_size=settings.outbox_batch_size, batch_max=settings.outbox_batch_max,
+            idle_poll_s=settings.outbox_idle_poll_s, retention_s=settings.outbox_retention_s,
+            replay_s=settings.outbox_replay_s, listen=settings.outbox_listen,
         )
         self._handlers: list[tuple[tuple[str, ...], str, EventHandler, ManyHandler | None]] = []
         # Called after each event's transaction ended, with "applied" or "duplicate".
@@ -192,7 +193,8 @@ class ServiceRuntime:
         async with self.db.transaction() as session:
             unit = Unit(session, self)
             yield unit
-            await add_to_outbox(session, self.outbox, unit.emitted)
+            await add_to_outbox(session, self.outbox, unit.emitted,
+                                announce=self.relay.announcement)
         if unit.emitted:
             self.relay.wake()
 

@@ -42,8 +42,18 @@ class BusSettings(BaseSettings):
     )
     # Tansu rejects the idempotent producer; Apache Kafka deployments should turn it on.
     kafka_enable_idempotence: bool = Field(False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE")
-    # Tansu holds a group join for half the session timeout and answers a fetch only when
-    # fetch_max_wait_ms runs out (it does not wake long polls): both bound its latency.
+    # Tansu holds a group join for half the session timeout, and answers a fetch only when
+    # its wait runs out (it does not wake long polls), so the wait bounds its latency. A
+    # consumer that fetched records in the last KAFKA_FETCH_IDLE_AFTER_MS waits
+    # KAFKA_FETCH_MAX_WAIT_MS for more; one that did not waits KAFKA_FETCH_IDLE_WAIT_MS, so
+    # an idle deployment asks a few times a second, not twenty (the first record after a
+    # quiet spell waits up to the idle wait, once per hop). Where the wait happens is
+    # KAFKA_FETCH_PACING: `client` (Tansu, which burns CPU while it holds a fetch: fetches
+    # that do not wait, spaced by the wait) or `broker` (Apache Kafka, which answers a
+    # waiting fetch as soon as a record arrives: the wait goes in the request).
+    kafka_fetch_pacing: Literal["client", "broker"] = Field(
+        "client", validation_alias="KAFKA_FETCH_PACING"
+    )
     kafka_session_timeout_ms: int = Field(
         10000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS"
     )
@@ -51,6 +61,10 @@ class BusSettings(BaseSettings):
         3000, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS"
     )
     kafka_fetch_max_wait_ms: int = Field(50, ge=0, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
+    kafka_fetch_idle_wait_ms: int = Field(500, ge=0, validation_alias="KAFKA_FETCH_IDLE_WAIT_MS")
+    kafka_fetch_idle_after_ms: int = Field(
+        5000, ge=0, validation_alias="KAFKA_FETCH_IDLE_AFTER_MS"
+    )
     kafka_connect_timeout_s: float = Field(10.0, gt=0, validation_alias="KAFKA_CONNECT_TIMEOUT_S")
     # How stale a client's view of topics may get: a topic re-created after a broker lost it
     # is seen (and its partitions assigned) within this.
@@ -78,7 +92,15 @@ class ServiceSettings(BaseSettings):
     # Dates that arrive without a zone are read in this one (shared.dates).
     input_timezone: str = Field("Asia/Shanghai", validation_alias="INPUT_TIMEZONE")
     outbox_batch_size: int = Field(500, ge=1, le=10000, validation_alias="OUTBOX_BATCH_SIZE")
-    outbox_idle_poll_s: float = Field(0.2, gt=0, validation_alias="OUTBOX_IDLE_POLL_S")
+    # While batches come back full (a backlog), the relay doubles its batch up to this.
+    outbox_batch_max: int = Field(4000, ge=1, le=50000, validation_alias="OUTBOX_BATCH_MAX")
+    # A commit that wrote outbox rows wakes its own process's relay at once and, on
+    # PostgreSQL, every relay of the service (LISTEN/NOTIFY); this poll is the fallback for
+    # rows nothing announced (another process's relay that died before sending them).
+    outbox_idle_poll_s: float = Field(5.0, gt=0, validation_alias="OUTBOX_IDLE_POLL_S")
+    # Off where LISTEN cannot work (a pooler in transaction mode between the service and
+    # PostgreSQL): then only the wake in the writing process and the idle poll remain.
+    outbox_listen: bool = Field(True, validation_alias="OUTBOX_LISTEN")
     outbox_retention_s: float = Field(86400.0, gt=0, validation_alias="OUTBOX_RETENTION_S")
     # How far back events are sent again when the log is lost: the in-memory bus's with its
     # process, or a broker's that restarted empty (Tansu's memory storage).

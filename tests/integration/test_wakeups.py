@@ -1,0 +1,202 @@
+"""What lets an idle deployment sleep without making events late: the outbox relay is woken
+by the commit (in its process, and across processes by LISTEN/NOTIFY on PostgreSQL) rather
+than by its poll, takes bigger batches while behind, and a Kafka consumer's fetch wait is
+long only while nothing flows, without losing or reordering a record."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import text
+
+from deploy.tansu import Tansu
+from shared.bus import MemoryBroker, MemoryBus, RetryPolicy
+from shared.bus.base import Record
+from shared.bus.kafka import CLIENT_PACED_REQUEST_WAIT_MS, KafkaBus
+from shared.db import Database
+from shared.events import make_event
+from shared.outbox import add_to_outbox
+from shared.settings import BusSettings
+from tests.support import (
+    MAX_ATTEMPTS,
+    PARTITIONS,
+    BusFactory,
+    Db,
+    Happened,
+    Probe,
+    assert_once_in_order,
+    events_for,
+    eventually,
+    new_topic,
+    on_topic,
+)
+
+# The relays' fallback poll in these tests: far longer than any wait for an event below,
+# so an event that arrives in time was sent because something woke the relay.
+POLL_S = 60.0
+IN_TIME_S = POLL_S / 6
+
+
+def long_polling(probe: Probe) -> Probe:
+    probe.runtime.relay.idle_poll_s = POLL_S
+    return probe
+
+
+async def test_a_commit_is_on_the_bus_long_before_the_idle_poll(
+    db: Db, bus_factory: BusFactory
+) -> None:
+    probe = long_polling(Probe(db.url, bus_factory(), new_topic(), schema=db.schema))
+    relay = probe.runtime.relay
+    await probe.runtime.start()
+    try:
+        await probe.emit([Happened(key="first", n=0)])
+        await probe.tally.applied(1)  # the consumers are up
+        await asyncio.wait_for(relay.waiting.wait(), IN_TIME_S)  # idle, polling in a minute
+        await probe.emit([Happened(key="k", n=1), Happened(key="k", n=2)])
+        await probe.tally.applied(3, within=IN_TIME_S)
+        assert [n for _, n, _, _ in await probe.effects()] == [0, 1, 2]
+    finally:
+        await probe.runtime.stop()
+
+
+@pytest.mark.postgres
+async def test_notify_wakes_the_relay_of_another_engine(pg_url: str, pg_schema: str) -> None:
+    """Rows committed through another engine (another replica, whose own relay died before
+    sending them) are sent by this relay at once: the writer's NOTIFY wakes its LISTEN."""
+    bus = MemoryBus(MemoryBroker(PARTITIONS))
+    probe = long_polling(Probe(pg_url, bus, new_topic(), schema=pg_schema))
+    relay = probe.runtime.relay
+    assert relay.listens
+    writer = Database(pg_url, schema=pg_schema)
+    await probe.runtime.start()
+    try:
+        await asyncio.wait_for(relay.listening.wait(), IN_TIME_S)
+        await asyncio.wait_for(relay.waiting.wait(), IN_TIME_S)
+        events = [make_event(on_topic(probe.topic, e), source="/probe", subject=e.key)
+                  for e in events_for(keys=3, per_key=2)]
+        async with writer.transaction() as session:
+            await add_to_outbox(session, probe.runtime.outbox,
+                                [(e.type, e) for e in events], announce="another replica")
+        await probe.tally.applied(len(events), within=IN_TIME_S)
+        assert_once_in_order(await probe.effects(), events_for(keys=3, per_key=2))
+        assert await relay.backlog() == 0
+    finally:
+        await probe.runtime.stop()
+        await writer.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_relay_listens_again_after_its_connection_dies(
+    pg_url: str, pg_schema: str
+) -> None:
+    bus = MemoryBus(MemoryBroker(PARTITIONS))
+    probe = long_polling(Probe(pg_url, bus, new_topic(), schema=pg_schema))
+    relay = probe.runtime.relay
+    writer = Database(pg_url, schema=pg_schema)
+    await probe.runtime.start()
+    try:
+        await asyncio.wait_for(relay.listening.wait(), IN_TIME_S)
+        async with writer.session() as session:  # as a failover or an admin would
+            killed = await session.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN %'"))
+        assert killed == 1
+        await eventually(lambda: not relay.listening.is_set(), "the LISTEN connection lost",
+                         within=IN_TIME_S)
+        await asyncio.wait_for(relay.listening.wait(), IN_TIME_S)
+        await asyncio.wait_for(relay.waiting.wait(), IN_TIME_S)
+        event = make_event(on_topic(probe.topic, Happened(key="k", n=1)), source="/probe",
+                           subject="k")
+        async with writer.transaction() as session:
+            await add_to_outbox(session, probe.runtime.outbox, [(event.type, event)],
+                                announce="another replica")
+        await probe.tally.applied(1, within=IN_TIME_S)
+    finally:
+        await probe.runtime.stop()
+        await writer.dispose()
+
+
+class CountingBus(MemoryBus):
+    """A memory bus that remembers how many records each publish carried."""
+
+    def __init__(self, broker: MemoryBroker) -> None:
+        super().__init__(broker, RetryPolicy(max_attempts=MAX_ATTEMPTS, backoff_s=0.01,
+                                             backoff_max_s=0.05))
+        self.batches: list[int] = []
+
+    async def publish_records(self, items: Sequence[tuple[str, Record]]) -> None:
+        self.batches.append(len(items))
+        await super().publish_records(items)
+
+
+async def test_the_relay_takes_bigger_batches_while_behind(db: Db) -> None:
+    bus = CountingBus(MemoryBroker(PARTITIONS))
+    probe = long_polling(Probe(db.url, bus, new_topic(), schema=db.schema))
+    relay = probe.runtime.relay
+    relay.batch_size = relay.batch = 100
+    relay.batch_max = 400
+    await probe.runtime.start()
+    try:
+        await asyncio.wait_for(relay.waiting.wait(), IN_TIME_S)
+        events = events_for(keys=1200, per_key=1)
+        await probe.emit(events)  # one commit, 1,200 rows of as many keys
+        await probe.tally.applied(len(events), within=IN_TIME_S)
+        assert bus.batches == [100, 200, 400, 400, 100]
+        assert relay.batch == 100  # back to the usual size once a batch was not full
+        assert_once_in_order(await probe.effects(), events)
+    finally:
+        await probe.runtime.stop()
+
+
+def paced_bus(bootstrap: str, pacing: str) -> KafkaBus:
+    settings = BusSettings(
+        kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
+        max_attempts=MAX_ATTEMPTS, retry_backoff_ms=10, retry_backoff_max_ms=50,
+        kafka_connect_timeout_s=5, kafka_session_timeout_ms=2000,
+        kafka_heartbeat_interval_ms=300, kafka_fetch_pacing=pacing,
+        kafka_fetch_max_wait_ms=20, kafka_fetch_idle_wait_ms=400,
+        kafka_fetch_idle_after_ms=300,
+    )
+    return KafkaBus(settings, client_id=f"test-paced-{pacing}")
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("pacing", ["client", "broker"])
+async def test_a_fetch_wait_that_follows_the_traffic_loses_and_reorders_nothing(
+    db: Db, tansu: Tansu, pacing: str
+) -> None:
+    bus = paced_bus(tansu.bootstrap, pacing)
+    probe = Probe(db.url, bus, new_topic(), schema=db.schema)
+    await probe.runtime.start()
+    try:
+        [subscription] = bus.subscriptions
+        pace = subscription.pace
+        assert pace.adaptive and pace.client_paced == (pacing == "client")
+        assert subscription.consumer is not None
+        fetcher = subscription.consumer._fetcher
+
+        def broker_wait() -> int:
+            wait: int = fetcher._fetch_max_wait_ms
+            return wait
+
+        expected: list[Happened] = []
+        for burst in range(3):  # each burst comes to a consumer gone idle
+            events = events_for(keys=8, per_key=5, start=burst * 5)
+            expected += events
+            for i in range(0, len(events), 8):  # several commits, as traffic would
+                await probe.emit(events[i:i + 8])
+            await probe.tally.applied(len(expected))
+            await eventually(lambda: pace.wait_ms == 400, "the consumer idle again",
+                             within=10)
+            # Client pacing asks the broker for (almost) no wait and holds fetches back
+            # itself; broker pacing puts the idle wait in the request.
+            assert broker_wait() == (CLIENT_PACED_REQUEST_WAIT_MS if pacing == "client"
+                                     else 400)
+        # Idle after the first burst, then busy and idle again after each other one.
+        assert pace.changes >= 5
+        assert_once_in_order(await probe.effects(), expected)
+        assert probe.tally.outcomes["duplicate"] == 0
+    finally:
+        await probe.runtime.stop()
