@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.events.schemas import ComplaintReceived
-from triage_svc.levels import Assessment, History, Models, assess, find_term
+from triage_svc.levels import Assessment, History, Models, assess, find_term, shipped_models
 from triage_svc.rules import Rules, load_rules, parse_rules
 
 RULES = load_rules()
@@ -334,7 +334,11 @@ def test_the_net_does_not_read_what_the_filters_ruled_out() -> None:
 ])
 def test_care_and_death_words_count_only_when_the_matter_caused_them(
         content: str, expected: int) -> None:
-    assert level(content) == expected
+    # The rules' care and death words, the severity safety net set aside.
+    rules_only = Models(shipped_models().category, None)
+    assert assess(complaint(content), RULES, None, rules_only).response_level == expected
+    # The safety net may raise a plain complaint to 3 (its `raise_to_3`), never into 1-2.
+    assert level(content) == expected if expected < 4 else level(content) in (3, 4)
 
 
 def test_an_urgent_deadline_or_a_vulnerable_person_raises_to_three() -> None:
