@@ -96,8 +96,9 @@ async def soak(ctx: Ctx, report: Soak, minutes: int) -> None:
                         sum(ctx.monitor.lag_now.values()),
                         {n: proc_rss_mib(p) for n, p in ctx.system.pids.items()})
         report.windows.append(window)
+        groups = ", ".join(f"{g} {n:,}" for g, n in sorted(ctx.monitor.lag_now.items()) if n)
         say(f"  window {window.index:2d}: {window.accepted_per_s:6.1f}/s accepted, "
-            f"{window.errors} failed, lag {window.lag_end:,}, RSS "
+            f"{window.errors} failed, lag {window.lag_end:,} ({groups or 'none'}), RSS "
             + ", ".join(f"{n} {r:.0f}" for n, r in sorted(window.rss.items())))
     everything = {i: t for w in report.windows for i, t in w.accepted.items()}
     report.settle_s = await settle(ctx, everything, ctx.args.drain)
