@@ -51,8 +51,10 @@ class BusSettings(BaseSettings):
     # KAFKA_FETCH_PACING: `client` (Tansu, which burns CPU while it holds a fetch: fetches
     # that do not wait, spaced by the wait) or `broker` (Apache Kafka, which answers a
     # waiting fetch as soon as a record arrives: the wait goes in the request).
+    # `broker` by default: with `client` a 5-minute soak at 20/s fell behind (bench/soak.py,
+    # docs/benchmarks.md "Soak") where `broker` kept up; `client` saves idle CPU on Tansu.
     kafka_fetch_pacing: Literal["client", "broker"] = Field(
-        "client", validation_alias="KAFKA_FETCH_PACING"
+        "broker", validation_alias="KAFKA_FETCH_PACING"
     )
     kafka_session_timeout_ms: int = Field(
         10000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS"
