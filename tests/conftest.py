@@ -27,6 +27,7 @@ from tests.support import (
     ConsoleWorld,
     System,
     Tally,
+    own_database,
 )
 
 # Processes on the Kafka bus need the gateway's signing secret (embedded ones would make one).
@@ -152,11 +153,5 @@ def chromium() -> str:
 async def pg_database(pg_url: str) -> AsyncIterator[str]:
     """A database of the test's own on the PostgreSQL server, for apps that take a URL (and
     no schema), dropped afterwards; its SQLAlchemy URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(pg_url).rsplit("/", 1)[0] + "/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with own_database(pg_url) as url:
+        yield url

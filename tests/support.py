@@ -164,6 +164,21 @@ class Tally(Conditions):
         await self.wait_for(lambda: self.outcomes["applied"] >= count, within)
 
 
+@contextlib.asynccontextmanager
+async def own_database(pg_url: str) -> AsyncIterator[str]:
+    """A database of its own on the test's PostgreSQL server, dropped afterwards; its
+    SQLAlchemy URL (the `pg_database` fixture's, for a test that needs several)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = pg_url.replace("postgresql+asyncpg://", "postgresql://").rsplit("/", 1)[0]
+    admin = await asyncpg.connect(dsn + "/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 @overload
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, *,
                      within: float = 30.0, every: float = 0.1) -> T: ...

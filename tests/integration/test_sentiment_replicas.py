@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -30,7 +28,14 @@ from sentiment_svc.settings import SentimentSettings
 from shared.bus import MemoryBroker
 from shared.events.schemas import OpinionAlert
 from shared.settings import BusSettings
-from tests.support import PARTITIONS, Clock, as_gateway, events_on_the_log, eventually
+from tests.support import (
+    PARTITIONS,
+    Clock,
+    as_gateway,
+    events_on_the_log,
+    eventually,
+    own_database,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -67,20 +72,6 @@ SCRIPT: list[tuple[int, list[Post], bool]] = [
     # A new topic's first bucket seeds its baseline (16): the second wave is four times it.
     (30, _burst("gas2", GAS, 64, 8), True),
 ]
-
-
-@contextlib.asynccontextmanager
-async def _database(pg_url: str) -> AsyncIterator[str]:
-    """A database of its own on the test server (as the `pg_database` fixture makes one)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = pg_url.replace("postgresql+asyncpg://", "postgresql://").rsplit("/", 1)[0]
-    admin = await asyncpg.connect(dsn + "/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @contextlib.asynccontextmanager
@@ -148,12 +139,12 @@ async def test_two_replicas_give_one_replicas_stories_and_one_alert_per_spike(
                       kafka_partitions=PARTITIONS, kafka_connect_timeout_s=5,
                       kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=300)
     clock = Clock()
-    async with _database(pg_url) as alone_url, _replicas(
+    async with own_database(pg_url) as alone_url, _replicas(
             1, alone_url, tmp_path, None, clock) as (alone, clients):
         await _play(clients, clock)
         expected = await _outcome(alone[0])
     clock = Clock()
-    async with _database(pg_url) as shared_url, _replicas(
+    async with own_database(pg_url) as shared_url, _replicas(
             2, shared_url, tmp_path, bus, clock) as (apps, clients):
         await _play(clients, clock)
         got = await _outcome(apps[0])
