@@ -103,14 +103,16 @@ async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[st
     incident: a big group costs one comparison pass per new complaint, not one per member.
     Members of a closed incident were handled with it and count no more."""
     policy = rules.group
-    since = case.opened_at - timedelta(hours=policy.window_hours)
+    # The window reaches both ways: cases on different partitions are triaged in any
+    # order, so one received earlier may be triaged after the look-alikes that followed it.
+    window = timedelta(hours=policy.window_hours)
     # One round trip: the candidates, and whether each one's incident is open.
     found = (await unit.session.execute(
         select(Case.id, Case.fingerprint, Case.incident_id, Incident.state)
         .outerjoin(Incident, Incident.id == Case.incident_id).where(
             Case.department == case.department,
             Case.product.is_(None) if case.product is None else Case.product == case.product,
-            Case.opened_at >= since, Case.opened_at <= case.opened_at,
+            Case.opened_at.between(case.opened_at - window, case.opened_at + window),
             Case.drill.is_(case.drill), Case.id != case.id,
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
