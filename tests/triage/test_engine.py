@@ -297,8 +297,9 @@ def test_without_the_net_the_rules_alone_decide() -> None:
 
 
 # Severe texts written for this test in words the rules do not know (level 4 by the rules).
+# (A fourth, "吃了你们家的海鲜以后嘴唇发麻，喉咙肿得说不出话", fell to P=0.31 when set v6 joined
+# the training data; the rules know an allergic reaction's symptoms since rules v10.)
 @pytest.mark.parametrize("content", [
-    "吃了你们家的海鲜以后嘴唇发麻，喉咙肿得说不出话",
     "你们小区的儿童滑梯螺丝掉了好几个，整个滑梯一晃一晃的",
     "我老公在工地上被钢筋戳穿了脚掌",
     "楼顶的广告牌被风吹得一边已经脱开了，下面就是公交站",
@@ -362,3 +363,11 @@ def test_an_urgent_deadline_or_a_vulnerable_person_raises_to_three() -> None:
 def test_figures_of_speech_hypotheticals_and_notices_do_not_fire(
         content: str, absent: str) -> None:
     assert absent not in fired(content)
+
+
+@pytest.mark.parametrize("content", [
+    "吃了你们家的海鲜以后嘴唇发麻，喉咙肿得说不出话",
+    "After one bite of the 'nut-free' cake my daughter's throat was swelling, EpiPen used",
+])
+def test_an_allergic_reaction_told_by_its_symptoms_is_harm(content: str) -> None:
+    assert "casualties" in fired(content) and level(content) == 1

@@ -23,6 +23,7 @@ from triage_svc.quality import (
     DEVELOPMENT,
     HELDOUT,
     HELDOUT_V5,
+    HELDOUT_V6,
     LABELLED,
     Labelled,
     is_severe_under_triage,
@@ -33,8 +34,8 @@ from triage_svc.quality import (
 from triage_svc.rules import CATEGORIES, load_rules
 
 RULES = load_rules()
-# v5 was retired after rules v9's writing began and is held to a floor of its own (below).
-SETS = [path for path in DEVELOPMENT if path.exists() and path != HELDOUT_V5]
+# v5 and v6, retired after the others, are held to floors of their own (below).
+SETS = [path for path in DEVELOPMENT if path.exists() and path not in (HELDOUT_V5, HELDOUT_V6)]
 ROWS = load_labelled(DEVELOPMENT[0])
 
 
@@ -65,6 +66,16 @@ def test_the_retired_set_v5_keeps_its_floor() -> None:
     remaining misses are mostly over-triage by the rules on borderline labels. The floor
     records where it stands so that a change that loses ground on it fails."""
     result = score(load_labelled(HELDOUT_V5), RULES)
+    assert not result.severe_under, describe(list(result.severe_under))
+    assert result.exact_rate >= 0.83, describe(list(result.misses))
+    assert result.category_rate >= 0.85, describe(list(result.misses))
+
+
+def test_the_retired_set_v6_keeps_its_floor() -> None:
+    """Set v6 (blind until rules v9) in-sample, now that both models train on it: 83.9% exact
+    level with rules v10, below the older sets' 90%, like v5. The floor records where it
+    stands so that a change that loses ground on it fails."""
+    result = score(load_labelled(HELDOUT_V6), RULES)
     assert not result.severe_under, describe(list(result.severe_under))
     assert result.exact_rate >= 0.83, describe(list(result.misses))
     assert result.category_rate >= 0.85, describe(list(result.misses))
@@ -215,6 +226,6 @@ def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
 def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> None:
     from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, LEAVE_OUT
 
-    assert HELDOUT_V5.exists() and HELDOUT_V5 in DEVELOPMENT
+    assert HELDOUT_V6.exists() and HELDOUT_V6 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
-    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5)
+    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6)
