@@ -159,7 +159,7 @@ async def _accept_all(
         earlier = await unit.session.execute(
             select(Complaint.external_ref, Complaint.id, Complaint.request_hash).where(
                 Complaint.submitted_by == owner, Complaint.external_ref.in_(refs)))
-        seen = {ref: (cid, digest) for ref, cid, digest in earlier.tuples() if ref}
+        seen = {ref: (cid, digest) for ref, cid, digest in earlier.all() if ref}
     results: list[Accepted | IdempotencyConflict] = []
     rows: list[dict[str, Any]] = []
     sealed: list[dict[str, Any]] = []

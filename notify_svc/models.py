@@ -162,6 +162,16 @@ class StatementRow(Base):
     distributed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class DrillIncident(Base):
+    """An incident opened by a drill (incident.opened's flag), so that its statements say
+    so: notify never reads triage's tables."""
+
+    __tablename__ = "notify_drill_incidents"
+
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class MetaRow(Base):
     """Small facts about this service's data, e.g. that the roster was seeded."""
 

@@ -75,6 +75,8 @@ class Notifier:
                                       data.state, data.action)
         elif isinstance(data, IncidentOpened) or (
                 isinstance(data, IncidentUpdated) and data.action == "raised"):
+            if isinstance(data, IncidentOpened) and data.drill:
+                await statements.remember_drill(unit, data.incident_id, data.opened_at)
             # A raised incident reaches its new level's people (members joining do not).
             roles = self.rules.roles_for_incident(data.kind, data.response_level)
             refs = Refs(data.incident_id, incident_id=data.incident_id)

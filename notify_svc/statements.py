@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import select
 
-from notify_svc.models import StatementRow
+from notify_svc.models import DrillIncident, StatementRow
 from shared.events.schemas import StatementApproved, StatementDistributed
 from shared.runtime import Unit
 
@@ -56,8 +56,20 @@ async def approve(unit: Unit, statement_id: str, *, by: str) -> StatementRow:
         statement_id=row.id, incident_id=row.incident_id, title=row.title, text=row.text,
         language="en" if row.language == "en" else "zh", approved_by=by, approved_at=now,
         drafted_by=row.drafted_by, drafted_at=row.drafted_at,
+        drill=await for_drill(unit, row.incident_id),
     ), subject=row.id)
     return row
+
+
+async def remember_drill(unit: Unit, incident_id: str, opened_at: dt.datetime) -> None:
+    """A drill opened this incident: its statements will say so (idempotent)."""
+    if await unit.session.get(DrillIncident, incident_id) is None:
+        unit.session.add(DrillIncident(incident_id=incident_id, opened_at=opened_at))
+
+
+async def for_drill(unit: Unit, incident_id: str | None) -> bool:
+    return incident_id is not None and (
+        await unit.session.get(DrillIncident, incident_id)) is not None
 
 
 async def distributed(unit: Unit, statement_id: str, *, recipients: int = 0) -> None:
@@ -70,4 +82,5 @@ async def distributed(unit: Unit, statement_id: str, *, recipients: int = 0) -> 
             await unit.emit(StatementDistributed(
                 statement_id=row.id, incident_id=row.incident_id, approved_at=row.approved_at,
                 distribute_by=row.distribute_by, distributed_at=row.distributed_at,
-                recipients=recipients), subject=row.id)
+                recipients=recipients, drill=await for_drill(unit, row.incident_id)),
+                subject=row.id)

@@ -75,6 +75,7 @@ async def on_statement_approved(unit: Unit, event: Envelope) -> None:
         unit.session.add(row)
     row.incident_id, row.title = data.incident_id, data.title[:500]
     row.approved_by, row.approved_at = data.approved_by, data.approved_at
+    row.drill = row.drill or data.drill
 
 
 async def on_statement_distributed(unit: Unit, event: Envelope) -> None:
@@ -86,6 +87,7 @@ async def on_statement_distributed(unit: Unit, event: Envelope) -> None:
                             title="", approved_by="", approved_at=data.approved_at)
         unit.session.add(row)
     row.distributed_at, row.recipients = data.distributed_at, data.recipients
+    row.drill = row.drill or data.drill
 
 
 HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {

@@ -141,6 +141,7 @@ class StatementSeen(Base):
     approved_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     distributed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     recipients: Mapped[int | None] = mapped_column(Integer)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MentionLink(Base):

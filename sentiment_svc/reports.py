@@ -150,7 +150,8 @@ async def linked(session: AsyncSession, period: Period) -> Linked:
 
 async def statements(session: AsyncSession, period: Period) -> list[StatementIssued]:
     rows = await session.scalars(select(StatementSeen).where(
-        StatementSeen.approved_at >= period.start, StatementSeen.approved_at < period.end)
+        StatementSeen.approved_at >= period.start, StatementSeen.approved_at < period.end,
+        StatementSeen.drill.is_(False))
         .order_by(StatementSeen.approved_at.desc()).limit(MAX_STATEMENTS))
     return [StatementIssued.model_validate(row, from_attributes=True) for row in rows]
 

@@ -330,6 +330,8 @@ class StatementApproved(EventPayload):
     approved_at: datetime
     drafted_by: str | None = Field(None, description="null from older producers")
     drafted_at: datetime | None = Field(None, description="null from older producers")
+    drill: bool = Field(False, description="for a drill's incident (应急演练): kept out of "
+                        "real reports; false from older producers")
 
 
 @register("complaint.purged", 1)
@@ -368,6 +370,8 @@ class StatementDistributed(EventPayload):
     distribute_by: datetime = Field(description="approval + 0.5 h")
     distributed_at: datetime
     recipients: int = Field(ge=0, description="deliveries recorded")
+    drill: bool = Field(False, description="for a drill's incident (应急演练); false from "
+                        "older producers")
 
 
 @register("brief.requested", 1)

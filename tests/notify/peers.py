@@ -45,6 +45,7 @@ from shared.events.schemas import (
     NotificationFailed,
     NotificationSent,
     StatementApproved,
+    StatementDistributed,
 )
 from tests.support import Conditions, as_gateway
 
@@ -203,7 +204,7 @@ class Waiter(Conditions):
 
 
 OUTPUT_EVENTS = (NotificationSent, NotificationFailed, NotificationAcknowledged,
-                 StatementApproved)
+                 StatementApproved, StatementDistributed)
 ADMIN = {"x-beacon-scopes": "admin", "x-beacon-owner": "root", "x-beacon-key-id": "k0"}
 
 

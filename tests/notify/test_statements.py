@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from shared.events.schemas import StatementApproved
+from shared.events.schemas import IncidentOpened, StatementApproved, StatementDistributed
 from tests.notify.peers import notify_settings, running
 
 ROSTER = """
@@ -71,6 +71,27 @@ async def test_draft_approve_distribute(tmp_path: Path) -> None:
     assert {d["recipient"] for d in items} == {"liaison-sales", "liaison-service", "opinion"}
     assert {d["status"] for d in items} == {"sent"}
     assert event.data["approved_by"] == "leader-wang" and event.subject == statement["id"]
+
+
+async def test_a_drills_statements_say_so(tmp_path: Path) -> None:
+    """A statement for an incident a drill opened carries the drill flag, so that the
+    public-opinion report leaves it out; one for a real incident does not."""
+    drill, real = "d" * 32, "r" * 32
+    async with running(notify_settings(tmp_path, ROSTER)) as notify:
+        await notify.publish(IncidentOpened(
+            incident_id=drill, kind="public_opinion", response_level=2, summary="演练：舆情",
+            opened_at=dt.datetime.now(dt.UTC), drill=True), drill)
+        for incident in (drill, real):
+            drafted = await notify.client.post("/api/v1/statements", headers=WRITER, json={
+                "title": "说明", "text": "正在处理。", "incident_id": incident})
+            assert drafted.status_code == 201, drafted.text
+            approve = f"/api/v1/statements/{drafted.json()['id']}/approve"
+            assert (await notify.client.post(approve, headers=APPROVER)).status_code == 200
+        approved = await notify.until_published(StatementApproved, 2)
+        distributed = await notify.until_published(StatementDistributed, 2)
+    for events in (approved, distributed):
+        assert {e.data["incident_id"]: e.data["drill"] for e in events} == {
+            drill: True, real: False}
 
 
 async def test_drafting_needs_cases_write_and_unknown_statements_are_404(tmp_path: Path) -> None:

@@ -132,13 +132,21 @@ async def test_statements_issued_come_from_notify_s_events(sentiment: Sentiment,
                           text="正在调查", approved_by="leader-wang", approved_at=approved_at),
         StatementApproved(statement_id="st0", title="上月的说明", text="已处理",
                           approved_by="leader-wang", approved_at=START - timedelta(days=3)),
+        # A drill's statement, however it arrives, stays out of the real report.
+        StatementDistributed(statement_id="st2", incident_id="i2", approved_at=approved_at,
+                             distribute_by=approved_at + timedelta(minutes=30),
+                             distributed_at=approved_at, recipients=3, drill=True),
+        StatementApproved(statement_id="st2", incident_id="i2", title="演练说明", text="演练",
+                          approved_by="leader-wang", approved_at=approved_at, drill=False),
+        StatementApproved(statement_id="st3", incident_id="i3", title="演练说明二", text="演练",
+                          approved_by="leader-wang", approved_at=approved_at, drill=True),
     ]
     for data in events:
         await sentiment.runtime.bus.publish(data.topic, make_event(
             data, source="/notify", subject=data.statement_id))
     await sentiment.consumed(len(events))
     report = await _report(sentiment, **PERIOD)
-    [issued] = report["statements"]  # st0 was approved before the period
+    [issued] = report["statements"]  # st0 was approved before the period; st2, st3 drills
     assert issued == {"statement_id": "st1", "incident_id": "i1", "title": "关于热水器事件的说明",
                       "approved_by": "leader-wang", "approved_at": "2025-02-01T06:00:00Z",
                       "distributed_at": "2025-02-01T06:05:00Z", "recipients": 3}

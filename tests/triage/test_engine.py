@@ -371,3 +371,29 @@ def test_figures_of_speech_hypotheticals_and_notices_do_not_fire(
 ])
 def test_an_allergic_reaction_told_by_its_symptoms_is_harm(content: str) -> None:
     assert "casualties" in fired(content) and level(content) == 1
+
+
+# One person's data told or shown to others is level 2 (complaints_README.md: "one
+# person's personal data leaked"); the same words without a disclosure are not.
+@pytest.mark.parametrize(("content", "expected"), [
+    ("催收的人打电话到我单位，跟我领导说我欠钱不还", 2),
+    ("你们把我借款逾期的情况告诉了我邻居", 2),
+    ("My one-time code was sent to another customer's phone", 2),
+    ("The collections agent phoned my parents and told them about my debts", 2),
+    ("Your app shared my live location with a stranger", 2),
+    ("账单显示我欠费50元，是不是算错了", 4),
+    ("The bill shows I owe £50, which is wrong", 4),
+])
+def test_one_persons_data_told_to_others(content: str, expected: int) -> None:
+    assert level(content) == expected
+    assert ("data_exposed" in fired(content)) == (expected == 2)
+
+
+@pytest.mark.parametrize("content", [
+    "家里的密码锁半夜自己打开了，门一直敞着",
+    "The front door lock keeps unlocking by itself at night",
+    "Since the service there is a smell of fumes around the boiler",
+    "商场的自动扶梯一卡一卡的，好几个老人差点没站稳",
+])
+def test_hazards_told_without_the_usual_words(content: str) -> None:
+    assert "safety_hazard" in fired(content) and level(content) == 2
