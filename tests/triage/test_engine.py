@@ -397,3 +397,15 @@ def test_one_persons_data_told_to_others(content: str, expected: int) -> None:
 ])
 def test_hazards_told_without_the_usual_words(content: str) -> None:
     assert "safety_hazard" in fired(content) and level(content) == 2
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("Our MP has written to your chief executive about the closure", 1),
+    ("I work for Ann Lee MP, writing on behalf of a constituent whose pension stopped", 1),
+    ("小区停电两天，业委会已经报到区政府了", 1),
+    ("I will write to my MP if this is not fixed", 3),  # a threat, not involvement
+    ("The council tax page on your site is broken", 4),
+])
+def test_an_elected_representative_acting_is_government_involvement(
+        content: str, expected: int) -> None:
+    assert level(content) == expected
