@@ -48,11 +48,12 @@ class BusSettings(BaseSettings):
     # KAFKA_FETCH_MAX_WAIT_MS for more; one that did not waits KAFKA_FETCH_IDLE_WAIT_MS, so
     # an idle deployment asks a few times a second, not twenty (the first record after a
     # quiet spell waits up to the idle wait, once per hop). Where the wait happens is
-    # KAFKA_FETCH_PACING: `client` (Tansu, which burns CPU while it holds a fetch: fetches
-    # that do not wait, spaced by the wait) or `broker` (Apache Kafka, which answers a
-    # waiting fetch as soon as a record arrives: the wait goes in the request).
+    # KAFKA_FETCH_PACING: `client` (Tansu, which burns CPU while it holds a fetch: while
+    # nothing comes, fetches that do not wait, spaced by the wait) or `broker` (Apache Kafka,
+    # which answers a waiting fetch as soon as a record arrives: the wait goes in the request).
     # `broker` by default: with `client` a 5-minute soak at 20/s fell behind (bench/soak.py,
-    # docs/benchmarks.md "Soak") where `broker` kept up; `client` saves idle CPU on Tansu.
+    # docs/benchmarks.md "Soak"), its busy fetches asking Tansu for 1 ms too; fixed, but not
+    # yet soaked on a quiet machine. `client` saves idle CPU on Tansu.
     kafka_fetch_pacing: Literal["client", "broker"] = Field(
         "broker", validation_alias="KAFKA_FETCH_PACING"
     )

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -39,6 +39,9 @@ log = logging.getLogger("beacon.bus.kafka")
 # How often an idle consumer (empty polls) refreshes its lag figure.
 IDLE_LAG_EVERY_S = 2.0
 
+# The most records one poll hands to the batch loop.
+MAX_POLL_RECORDS = 500
+
 # Where the outbox relay's probes go (KafkaBus.verify_log); no consumer reads it.
 LOG_PROBE_TOPIC = "beacon.log-probe"
 
@@ -65,10 +68,12 @@ class _FetchPace:
     come, KAFKA_FETCH_IDLE_WAIT_MS once none came for KAFKA_FETCH_IDLE_AFTER_MS.
 
     Where the wait happens is KAFKA_FETCH_PACING. `broker`: in the fetch request (Apache
-    Kafka answers as soon as a record arrives). `client`, for Tansu: Tansu answers a waiting
-    fetch only when its wait runs out and reads the partitions again and again while it
-    holds one, so every fetch asks for (almost) no wait and the client holds the next one
-    back for the wait instead: the same latency, a fraction of the broker's CPU.
+    Kafka answers as soon as a record arrives). `client`, for Tansu, which reads the
+    partitions again and again while it holds a fetch: once a fetch brought nothing, the
+    next asks for (almost) no wait and the client holds it back for the wait instead, a
+    fraction of the broker's CPU while idle; once one brings records, the next ones ask the
+    broker for the busy wait, as with `broker`, since Tansu answers a fetch of (almost) no
+    wait with only what it read in that millisecond.
 
     Only when the next request goes out, and how long the broker may hold it, changes;
     positions, offsets and the records fetched are aiokafka's as before, so nothing is
@@ -121,10 +126,24 @@ class _FetchPace:
     def _hold_between_fetches(self, fetcher: Any) -> None:
         send = fetcher._proc_fetch_request
 
-        async def held(assignment: Any, node_id: int, request: Any) -> bool:
+        def paced(assignment: Any, node_id: int, request: Any) -> Coroutine[Any, Any, bool]:
+            # Called as the request is built: what the fetcher holds now is what it asked.
+            return held(assignment, node_id, request,
+                        getattr(fetcher, _FETCH_WAIT, CLIENT_PACED_REQUEST_WAIT_MS))
+
+        async def held(assignment: Any, node_id: int, request: Any, asked_ms: int) -> bool:
             brought: bool = await send(assignment, node_id, request)
-            if not brought:  # nothing new: the next request to this broker waits
-                try:
+            # Tansu answers a 1 ms fetch with what it read in that millisecond (tens of
+            # record batches on a busy machine) and aiokafka asks for a partition's next
+            # records only once these are consumed, so a busy consumer that asked 1 ms got
+            # a sliver per poll and fell behind. While records come the broker holds the
+            # fetch (answering with all it has once it has any); once one brings nothing,
+            # the client holds them again.
+            setattr(fetcher, _FETCH_WAIT,
+                    self.busy_ms if brought else CLIENT_PACED_REQUEST_WAIT_MS)
+            # A fetch the broker held has waited already.
+            if not brought and asked_ms == CLIENT_PACED_REQUEST_WAIT_MS:
+                try:  # nothing new: the next request to this broker waits
                     await asyncio.sleep(self.wait_ms / 1000)
                 except asyncio.CancelledError:
                     # Closed or unassigned meanwhile: end as aiokafka's own does when
@@ -132,7 +151,7 @@ class _FetchPace:
                     return False
             return brought
 
-        fetcher._proc_fetch_request = held  # this fetcher's own, shadowing the method
+        fetcher._proc_fetch_request = paced  # this fetcher's own, shadowing the method
 
     def fetched(self, records: bool) -> None:
         """After each poll: whether it brought records."""
@@ -185,7 +204,7 @@ class _Subscription:
             client_id=f"{self.bus.client_id}-{self.group}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=500,
+            max_poll_records=MAX_POLL_RECORDS,
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self.pace.request_wait_ms,

@@ -9,12 +9,13 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 
 from deploy.tansu import Tansu
-from shared.bus import MemoryBroker, MemoryBus, RetryPolicy
+from shared.bus import BusMessage, MemoryBroker, MemoryBus, RetryPolicy
 from shared.bus.base import Record
-from shared.bus.kafka import CLIENT_PACED_REQUEST_WAIT_MS, KafkaBus
+from shared.bus.kafka import CLIENT_PACED_REQUEST_WAIT_MS, MAX_POLL_RECORDS, KafkaBus
 from shared.db import Database
 from shared.events import make_event
 from shared.outbox import add_to_outbox
@@ -29,6 +30,7 @@ from tests.support import (
     assert_once_in_order,
     events_for,
     eventually,
+    happened_class,
     new_topic,
     on_topic,
 )
@@ -150,13 +152,13 @@ async def test_the_relay_takes_bigger_batches_while_behind(db: Db) -> None:
         await probe.runtime.stop()
 
 
-def paced_bus(bootstrap: str, pacing: str) -> KafkaBus:
+def paced_bus(bootstrap: str, pacing: str, busy_wait_ms: int = 20) -> KafkaBus:
     settings = BusSettings(
         kind="kafka", kafka_bootstrap_servers=bootstrap, kafka_partitions=PARTITIONS,
         max_attempts=MAX_ATTEMPTS, retry_backoff_ms=10, retry_backoff_max_ms=50,
         kafka_connect_timeout_s=5, kafka_session_timeout_ms=2000,
         kafka_heartbeat_interval_ms=300, kafka_fetch_pacing=pacing,
-        kafka_fetch_max_wait_ms=20, kafka_fetch_idle_wait_ms=400,
+        kafka_fetch_max_wait_ms=busy_wait_ms, kafka_fetch_idle_wait_ms=400,
         kafka_fetch_idle_after_ms=300,
     )
     return KafkaBus(settings, client_id=f"test-paced-{pacing}")
@@ -200,3 +202,84 @@ async def test_a_fetch_wait_that_follows_the_traffic_loses_and_reorders_nothing(
         assert probe.tally.outcomes["duplicate"] == 0
     finally:
         await probe.runtime.stop()
+
+
+async def publish_one_per_batch(bootstrap: str, topic: str, per_partition: int) -> None:
+    """`per_partition` events on each partition of `topic`, each in a record batch of its
+    own, as complaints posted one at a time reach the log (one producer task a partition,
+    each waiting for every send)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+
+    async def fill(partition: int) -> None:
+        for n in range(per_partition):
+            key = f"p{partition}"
+            event = make_event(on_topic(topic, Happened(key=key, n=n)), source="/probe",
+                               subject=key)
+            await producer.send_and_wait(topic, event.to_bytes(), key=key.encode(),
+                                         partition=partition)
+
+    try:
+        await asyncio.gather(*(fill(p) for p in range(PARTITIONS)))
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("pacing", ["client", "broker"])
+async def test_a_busy_consumer_takes_a_backlog_in_full_polls(
+    tansu: Tansu, pacing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tansu answers a fetch that asks for 1 ms with what it read in that millisecond, some
+    tens of record batches on a busy machine. Client pacing used to ask that of every fetch,
+    so a consumer behind got a sliver per poll and kept falling behind (the 20/s soak). Now
+    only the first poll after idle is short: the rest bring a full poll or all that is left,
+    as broker pacing's do."""
+    per_partition = 500
+    total = PARTITIONS * per_partition
+    topic = new_topic()
+    bus = paced_bus(tansu.bootstrap, pacing, busy_wait_ms=500)
+    await bus.ensure_topics({topic})
+    await publish_one_per_batch(tansu.bootstrap, topic, per_partition)
+    polls: list[int] = []  # records per poll that brought any
+    getmany = AIOKafkaConsumer.getmany
+
+    async def counted(consumer: AIOKafkaConsumer, *partitions: TopicPartition,
+                      timeout_ms: int = 0, max_records: int | None = None
+                      ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        got: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await getmany(
+            consumer, *partitions, timeout_ms=timeout_ms, max_records=max_records)
+        if got:
+            polls.append(sum(len(records) for records in got.values()))
+        return got
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", counted)
+    handled: list[BusMessage] = []
+    all_in = asyncio.Event()
+
+    async def handle_many(messages: list[BusMessage]) -> None:
+        handled.extend(messages)
+        if len(handled) >= total:
+            all_in.set()
+
+    async def handle(message: BusMessage) -> None:
+        await handle_many([message])
+
+    bus.subscribe([topic], "backlog", handle, handle_many)
+    await bus.start()
+    try:
+        await asyncio.wait_for(all_in.wait(), 60)
+        left, short = total, []
+        for size in polls:
+            if size < min(MAX_POLL_RECORDS, left):
+                short.append(size)
+            left -= size
+        # The first poll after idle; and one more where a partition's rest was still on
+        # its way when the poll drained the others.
+        assert len(short) <= 2, polls
+        for partition in range(PARTITIONS):  # once each, in order
+            ns = [happened_class(topic).model_validate(m.envelope.data).n
+                  for m in handled if m.partition == partition]
+            assert ns == list(range(per_partition))
+    finally:
+        await bus.stop()
