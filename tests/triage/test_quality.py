@@ -229,3 +229,31 @@ def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> Non
     assert HELDOUT_V6.exists() and HELDOUT_V6 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
     assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6)
+
+
+def test_the_category_model_scores_as_complement_naive_bayes_does() -> None:
+    # The JSON form (per-class weights only where a feature occurred, plus the per-class
+    # weight of the known features' total) ranks classes as sklearn's ComplementNB does.
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.naive_bayes import ComplementNB
+
+    from triage_svc.train_category import examples, fit
+
+    rows = examples([LABELLED], RULES)
+    train, test = rows[::2], rows[1::2]
+    model = categorise.model_from_json(fit(train))
+    assert any(model.mass)
+    vectorizer = DictVectorizer()
+    x = vectorizer.fit_transform([f for f, _ in train])
+    reference = ComplementNB(alpha=1.0).fit(x, [label for _, label in train])
+    jll = vectorizer.transform([f for f, _ in test]) @ reference.feature_log_prob_.T
+    for (feats, _), expected in zip(test, np.asarray(jll), strict=True):
+        scores = list(model.bias)
+        known = sum(v for f, v in feats.items() if f in model.weights)
+        for f, v in feats.items():
+            for i, w in model.weights.get(f, {}).items():
+                scores[i] += w * v
+        scores = [s + m * known for s, m in zip(scores, model.mass, strict=True)]
+        # equal up to one constant per text (the dropped class-independent term)
+        assert np.allclose(np.array(scores) - scores[0], expected - expected[0], atol=0.05)
