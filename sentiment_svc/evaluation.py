@@ -12,7 +12,7 @@ MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
 # the held-out mentions v1-v6 were retired into DEV_SETS (mentions_heldout_v{1,...,6}_*),
-# and the lead drops the next blind set (v7) here.
+# and the lead placed the next blind set (v7) here.
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 

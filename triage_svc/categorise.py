@@ -8,9 +8,9 @@ In order:
    Chinese character 1..3-grams and English words and word pairs plus the `[categories]`
    topic words of rules.toml that occur (negated or not), the topic features scaled up
    (they generalise across writers better than n-grams: cross-validated, see
-   `train_category --check`). It
-   is trained at build time (`python -m triage_svc.train_category`) from the labelled
-   development files in tests/data/, and stored as plain JSON weights next to this module.
+   `train_category --check`). It is trained at build time
+   (`python -m triage_svc.train_category`) from the labelled development files in
+   tests/data/, and stored as plain JSON weights next to this module.
    It picks `safety` only by a clear margin (`SAFETY_MARGIN`): no harm rule fired.
 3. Without the model file, the category with most topic words wins (ties: first listed).
 The evidence is the topic words found for the chosen category, then the model's strongest

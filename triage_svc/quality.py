@@ -37,7 +37,7 @@ DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3, HELDOUT_
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
 # Leave-v2-out ... -v6-out: each newer file alone, scored by models of all the others.
 LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6)
-# Measured, never developed on; absent until the lead drops the next blind set (v7) here.
+# Measured, never developed on: the blind set the lead placed (v7 now; absent between sets).
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5
