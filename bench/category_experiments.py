@@ -94,13 +94,14 @@ class Data:
         return sum(f == self.labels[i] for i, f in zip(own, final, strict=True)) / len(own)
 
 
-def gated(scores: np.ndarray[Any, Any], classes: Sequence[str]) -> list[str]:
-    """The best class per row, `safety` only by `SAFETY_MARGIN` (as `categorise._gated`)."""
+def gated(scores: np.ndarray[Any, Any], classes: Sequence[str],
+          margin: float = SAFETY_MARGIN) -> list[str]:
+    """The best class per row, `safety` only by `margin` (as `categorise._gated`)."""
     out = []
     for row in scores:
         order = np.argsort(-row, kind="stable")
         best = int(order[0])
-        if classes[best] == "safety" and row[best] - row[order[1]] < SAFETY_MARGIN:
+        if classes[best] == "safety" and row[best] - row[order[1]] < margin:
             best = int(order[1])
         out.append(str(classes[best]))
     return out
@@ -108,6 +109,16 @@ def gated(scores: np.ndarray[Any, Any], classes: Sequence[str]) -> list[str]:
 
 def shipped(train: list[Feats], labels: list[str], test: list[Feats]) -> list[str]:
     """`train_category.fit` read back as the engine reads it (the shipped recipe)."""
+    return with_margin(SAFETY_MARGIN)(train, labels, test)
+
+
+def with_margin(margin: float) -> Recipe:
+    """The shipped recipe with another safety margin."""
+    return lambda train, labels, test: _shipped(train, labels, test, margin)
+
+
+def _shipped(train: list[Feats], labels: list[str], test: list[Feats],
+             margin: float) -> list[str]:
     rows = [(f, cast(Category, label)) for f, label in zip(train, labels, strict=True)]
     model = categorise.model_from_json(train_category.fit(rows))
     scores = []
@@ -122,7 +133,7 @@ def shipped(train: list[Feats], labels: list[str], test: list[Feats]) -> list[st
                     row[i] += w * value
         scores.append([s + m * known for s, m in zip(row, model.mass or [0.0] * len(row),
                                                      strict=True)])
-    return gated(np.array(scores), model.classes)
+    return gated(np.array(scores), model.classes, margin)
 
 
 def complement_nb(alpha: float) -> Recipe:
@@ -236,6 +247,8 @@ def main() -> int:
     parser.add_argument("--nested", action="store_true")
     parser.add_argument("--e5", type=Path, help="embeddings cache (.npy; made when absent)")
     parser.add_argument("--quick", action="store_true", help="the two main rows only")
+    parser.add_argument("--margins", help="only the shipped recipe at these safety margins "
+                        "(comma-separated; inf: never safety without a harm rule)")
     args = parser.parse_args()
     data = Data(load_rules(args.rules))
     base = data.features()
@@ -243,7 +256,10 @@ def main() -> int:
         ("shipped: complement naive Bayes (alpha=1)", shipped, base),
         ("former: logistic regression (C=4, balanced)", logistic(), base),
     ]
-    if not args.quick:
+    if args.margins:
+        rows = [(f"shipped, safety margin {m}", with_margin(float(m)), base)
+                for m in args.margins.split(",")]
+    elif not args.quick:
         rows += [("complement NB, alpha=0.3", complement_nb(0.3), base),
                  ("complement NB, topic weight 3", complement_nb(1.0), data.features(3.0)),
                  ("complement NB, no English char 4-grams", complement_nb(1.0),

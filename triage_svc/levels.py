@@ -17,6 +17,7 @@ only knows how to match them:
   journalist's inquiry); `requires` asks for a second term anywhere in the text;
   `not_within` lists idioms a term occurrence must not be part of ("堵死了" is no death);
   `unless_resolved` drops an occurrence whose sentence says it was already fixed;
+  `unless_said` silences the terms when the text says so anywhere ("是我自己没看路");
 - structured fields and history fire rules of their own.
 The complaint gets the most severe level that fired (level 4 when none did). Below that,
 the severity safety net (`triage_svc.severity`) may raise a level 4 or 3 when a model of the
@@ -174,7 +175,7 @@ def _evidence(rule: Rule, facts: _Facts, rules: Rules,
               cancelled: list[tuple[int, int]] | None = None) -> str | None:
     """Why the rule fires (a short human-readable phrase), or None when it does not.
     The occurrences of a level 1-2 rule's terms that a filter cancels go to `cancelled`."""
-    if rule.terms:
+    if rule.terms and not _said(facts.text, rule.unless_said, rules):
         filters = Filters(rules.negation, rule.unless_before, rule.not_within,
                           rules.resolved if rule.unless_resolved else None)
         found = first_match(facts.text, rule.terms, filters,
@@ -185,6 +186,10 @@ def _evidence(rule: Rule, facts: _Facts, rules: Rules,
         if found is not None:
             return f'"{found}"'
     return _field_evidence(rule, facts)
+
+
+def _said(text: str, cues: tuple[str, ...], rules: Rules) -> bool:
+    return bool(cues) and first_match(text, cues, Filters(rules.negation)) is not None
 
 
 def _field_evidence(rule: Rule, facts: _Facts) -> str | None:

@@ -178,6 +178,9 @@ class Rule:
     min_complainant_recent: Count = None
     min_target_recent: Count = None
     unless_resolved: Flag = False  # a term in a sentence saying it was fixed does not fire
+    # The terms do not fire when one of these is said anywhere: the writer says the matter
+    # is not one the organisation caused ("是我自己没看路", labelling clarification 7).
+    unless_said: Terms = ()
     # A complaint this rule fires on is a media complaint (媒体投诉) from the start: "客户打算
     # 或已向媒体报告,但尚未引起媒体报道的相关投诉" (plan-media-complaint-duties-and-timelines.txt).
     marks_media: Flag = False
@@ -443,8 +446,9 @@ def _faults_across_tables(checked: _File) -> Iterator[tuple[Location, str, str]]
     for i, rule in enumerate(checked.rule):
         if not any(getattr(rule, key) for key in _TRIGGERS):
             yield ("rule", i), STATEMENT, f"needs one of {', '.join(_TRIGGERS)}"
-        if (rule.requires or rule.unless_before or rule.not_within) and not rule.terms:
-            yield ("rule", i), STATEMENT, "requires/unless_before/not_within need terms"
+        if (rule.requires or rule.unless_before or rule.not_within
+                or rule.unless_said) and not rule.terms:
+            yield ("rule", i), STATEMENT, "requires/unless_before/not_within/unless_said need terms"
         if rule.name in [r.name for r in checked.rule[:i]]:
             yield ("rule", i, "name"), STATEMENT, f"duplicate name {rule.name!r}"
     chain = checked.escalation.chain

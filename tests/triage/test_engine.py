@@ -66,6 +66,11 @@ def _with_negation(window_chars: int) -> Rules:
     return parse_rules(raw, "test")
 
 
+def rules_fired(content: str) -> set[str]:
+    reasons = assess(complaint(content), RULES, None, Models(None, None)).level_reasons
+    return {r.rsplit("[", 1)[1].split(" ")[0] for r in reasons if " → level " in r}
+
+
 @pytest.mark.parametrize(("content", "expected"), [
     ("记者来电询问退款的事", {"press"}),                   # a journalist's inquiry
     ("我要找记者曝光你们", {"threat_to_expose"}),          # a threat, not an inquiry
@@ -76,7 +81,9 @@ def _with_negation(window_chars: int) -> Rules:
     ("我要打12345投诉你们", {"threat_to_regulator"}),
 ])
 def test_threats_are_not_facts(content: str, expected: set[str]) -> None:
-    assert fired(content) == expected
+    # The rules alone: the safety net may still raise a memory of the press to level 3
+    # (over-triage, never into 1-2; the benches count it).
+    assert rules_fired(content) == expected
 
 
 @pytest.mark.parametrize(("content", "absent"), [
@@ -408,4 +415,110 @@ def test_hazards_told_without_the_usual_words(content: str) -> None:
 ])
 def test_an_elected_representative_acting_is_government_involvement(
         content: str, expected: int) -> None:
+    rules_only = assess(complaint(content), RULES, None, Models(None, None)).response_level
+    assert rules_only == expected
+    # The safety net may raise a plain complaint to 3 (its `raise_to_3`), never into 1-2.
+    assert level(content) == expected if expected < 4 else level(content) in (3, 4)
+
+
+@pytest.mark.parametrize("content", [
+    "She went into anaphylactic shock after the injection and needed adrenaline",
+    "He was resuscitated in the ambulance bay",
+    "孩子吃了以后过敏性休克，在儿童医院抢救了一夜",
+    "Two days of diarrhoea after your buffet",
+])
+def test_harm_words_match_as_whole_words(content: str) -> None:
+    # An English term ends at an inflection: a stem like "anaphyla" never matched
+    # "anaphylaxis", so the rules spell the words out.
+    assert "casualties" in fired(content) and level(content) == 1
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("三楼的外墙砖掉下来了，把楼下停的电动车砸坏了", 1),
+    ("A slab of render fell off the block and dented the roof of my car", 1),
+    ("外墙砖有点松，万一掉下来砸到人怎么办", 2),  # a hazard only
+    ("我家小孩把杯子摔地上砸碎了，想问能不能补发一个", 4),  # nothing of a building fell
+])
+def test_part_of_a_building_that_fell_and_struck_something_is_a_collapse(
+        content: str, expected: int) -> None:
     assert level(content) == expected
+    assert ("structure_struck" in fired(content)) == (expected == 1)
+
+
+@pytest.mark.parametrize("content", [
+    "The ABS warning light keeps coming on and the car pulls when I brake",
+    "The safety strap on the high chair came undone with my son in it",
+    "游乐场的过山车压杠在半路松开了，吓得我们半天说不出话",
+    "The tram doors closed on my daughter's leg and it started to move",
+    "My new phone charger gives off a spark whenever I plug it in",
+    "The rear tyre blew out at 60 mph, the tread was worn through",
+    "Saw a rat run behind the counter of your bakery this morning",
+])
+def test_more_hazards_told_in_everyday_words(content: str) -> None:
+    assert "safety_hazard" in fired(content) and level(content) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "My spark plug light is on, can you book a service?",
+    "Huge blowout sale advertised but nothing was discounted",
+])
+def test_hazard_words_in_other_senses_do_not_fire(content: str) -> None:
+    assert "safety_hazard" not in fired(content)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("是我自己不小心，在你们店门口台阶上滑了一下，扭了脚。建议装个扶手", 4),
+    ("I slipped on the step outside, entirely my own fault, but a handrail would help", 4),
+    ("你们店门口台阶上有水，我妈滑倒摔断了手腕", 1),  # blames no one: harm the premises caused
+])
+def test_a_fall_the_writer_blames_on_themselves_raises_nothing(
+        content: str, expected: int) -> None:
+    # Labelling clarification 7: no handrail after a fall the writer blames on themselves.
+    assert assess(complaint(content), RULES, None, Models(None, None)).response_level == expected
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("Sandwich boards are blocking the pavement outside your shop", 4),
+    ("About forty residents are blocking the site gate this morning", 1),
+])
+def test_blocking_is_a_gathering_only_when_people_block(content: str, expected: int) -> None:
+    assert ("large_group" in fired(content)) == (expected == 1)
+
+
+def test_someone_elses_home_shown_to_me_is_data_exposed() -> None:
+    assert "data_exposed" in fired("The baby monitor app is showing me a stranger's home "
+                                   "camera instead of ours")
+    assert "data_exposed" in fired("打开App看到的是别人家的监控画面，人家客厅看得一清二楚")
+
+
+@pytest.mark.parametrize("content", [
+    "燃气停了三天，家里的老人冻得睡不着觉，一直没人来修",
+    "Our school bus never turned up and my 8-year-old waited at the stop in the dark",
+    "快递丢了，里面是我妈的降压药，药快吃完了",
+])
+def test_a_failure_that_leaves_a_vulnerable_person_without_raises_to_three(
+        content: str) -> None:
+    assert "vulnerable_affected" in fired(content)
+
+
+@pytest.mark.parametrize("content", [
+    "我已经向12378反映过你们的理财销售问题了",
+    "这事我已经给12366打过电话了",
+])
+def test_a_complaint_to_a_regulators_hotline_counts(content: str) -> None:
+    assert fired(content) & {"threat_to_regulator", "authority_involved"}
+
+
+@pytest.mark.parametrize(("content", "press"), [
+    ("I'm a journalist by trade, but I write as a customer: my parcel never came", False),
+    ("我是记者，但这次是以个人身份投诉：快递丢了", False),
+    ("A reporter from the Evening Post called us asking for comment on the closure", True),
+])
+def test_a_journalist_writing_as_a_customer_is_no_press_inquiry(content: str,
+                                                               press: bool) -> None:
+    assert ("press" in fired(content)) == press
+
+
+def test_a_hair_in_food_is_no_hazard_but_glass_is() -> None:
+    assert "safety_hazard" not in fired("外卖里吃出一根头发，客服说可能是我自己的")
+    assert "safety_hazard" in fired("外卖里吃出一片玻璃，差点咽下去")

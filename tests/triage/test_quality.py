@@ -24,6 +24,7 @@ from triage_svc.quality import (
     HELDOUT,
     HELDOUT_V5,
     HELDOUT_V6,
+    HELDOUT_V7,
     LABELLED,
     Labelled,
     is_severe_under_triage,
@@ -60,24 +61,19 @@ def test_quality_floors(path: Path) -> None:
     assert result.category_rate >= 0.85, describe(list(result.misses))
 
 
-def test_the_retired_set_v5_keeps_its_floor() -> None:
-    """Set v5 (blind until rules v9) in-sample: no severe under-triage and the category aim,
-    but its exact level (84.0% with rules v9) is below the 90% aim the older sets meet: its
-    remaining misses are mostly over-triage by the rules on borderline labels. The floor
-    records where it stands so that a change that loses ground on it fails."""
-    result = score(load_labelled(HELDOUT_V5), RULES)
-    assert not result.severe_under, describe(list(result.severe_under))
-    assert result.exact_rate >= 0.83, describe(list(result.misses))
-    assert result.category_rate >= 0.85, describe(list(result.misses))
+# Sets v5 and v6, in-sample now that both models train on them, stay below the other sets'
+# 90% exact level (85.1% and 85.0% with rules v13): their remaining misses are mostly
+# over-triage on borderline labels. Each floor records where its set stands so that a
+# change that loses ground on it fails; neither may have a severe under-triage. (Set v7,
+# retired with rules v13, meets the 90% of the others: 92.5%.)
+RETIRED_FLOORS = {HELDOUT_V5: 0.83, HELDOUT_V6: 0.83}
 
 
-def test_the_retired_set_v6_keeps_its_floor() -> None:
-    """Set v6 (blind until rules v9) in-sample, now that both models train on it: 83.9% exact
-    level with rules v10, below the older sets' 90%, like v5. The floor records where it
-    stands so that a change that loses ground on it fails."""
-    result = score(load_labelled(HELDOUT_V6), RULES)
+@pytest.mark.parametrize("path", list(RETIRED_FLOORS), ids=lambda p: p.name)
+def test_the_later_retired_sets_keep_their_floors(path: Path) -> None:
+    result = score(load_labelled(path), RULES)
     assert not result.severe_under, describe(list(result.severe_under))
-    assert result.exact_rate >= 0.83, describe(list(result.misses))
+    assert result.exact_rate >= RETIRED_FLOORS[path], describe(list(result.misses))
     assert result.category_rate >= 0.85, describe(list(result.misses))
 
 
@@ -226,9 +222,10 @@ def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
 def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> None:
     from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, LEAVE_OUT
 
-    assert HELDOUT_V6.exists() and HELDOUT_V6 in DEVELOPMENT
+    assert HELDOUT_V7.exists() and HELDOUT_V7 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
-    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6)
+    assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6,
+                         HELDOUT_V7)
 
 
 def test_the_category_model_scores_as_complement_naive_bayes_does() -> None:
