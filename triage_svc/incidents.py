@@ -57,7 +57,9 @@ async def lock_batch(unit: Unit, events: list[Envelope]) -> None:
     for event in events:
         data = event.payload()
         if isinstance(data, ComplaintReceived):
-            keys.add(f"group:{group_key(data.target.department, data.target.product)}")
+            key = group_lock(data.target.department, data.target.product)
+            if key is not None:
+                keys.add(key)
         elif isinstance(data, OpinionAlert):
             keys.add(f"opinion:{opinion_key(data)}")
     for key in sorted(keys, key=lambda k: zlib.crc32(k.encode())):
@@ -67,6 +69,15 @@ async def lock_batch(unit: Unit, events: list[Envelope]) -> None:
 def group_key(department: str | None, product: str | None) -> str | None:
     """Group candidates share the target: the department, and the product when given."""
     return f"{department}|{product or ''}" if department else None
+
+
+def group_lock(department: str | None, product: str | None) -> str | None:
+    """The lock a complaint about this target takes for its group decision; None for one
+    without a target, which has no candidates to compare with (`detect_group`): what it
+    decides depends on no other transaction, and one shared key for all of them would
+    make every batch of such complaints wait for the one before to commit."""
+    key = group_key(department, product)
+    return None if key is None else f"group:{key}"
 
 
 def opinion_key(alert: OpinionAlert) -> str:
@@ -83,7 +94,9 @@ async def detect_group(unit: Unit, case: Case, rules: Rules, *,
     policy, key = rules.group, group_key(case.department, case.product)
     if key is None and case.people_count < policy.min_people:
         return
-    await _lock(unit, f"group:{key or case.id}")
+    lock = group_lock(case.department, case.product)
+    if lock is not None:  # without a target the group is this new case alone
+        await _lock(unit, lock)
     alike, grouped = await _alike(unit, case, rules) if key is not None else (set(), set())
     quiet = set() if announce_self else {case.id}
     joined = await _open_group(unit, grouped)

@@ -316,14 +316,25 @@ class _Subscription:
         inbox makes the repeats no-ops.
         """
         assert self.consumer is not None
+        consumer = self.consumer
+        checked = [tp for tp in batches if tp in self.committed]
+
+        async def committed(tp: TopicPartition) -> int | None:
+            offset: int | None = await asyncio.wait_for(
+                consumer.committed(tp), self.bus.settings.kafka_connect_timeout_s)
+            return offset
+
+        # Side by side: one round trip for the poll, not one per partition in turn.
+        answers = dict(zip(checked, await asyncio.gather(
+            *(committed(tp) for tp in checked), return_exceptions=True), strict=True))
         kept = {}
         for tp, messages in batches.items():
             expected = self.committed.get(tp)
             if expected is not None:
-                try:
-                    actual = await asyncio.wait_for(self.consumer.committed(tp),
-                                                    self.bus.settings.kafka_connect_timeout_s)
-                except (KafkaError, TimeoutError):
+                actual = answers.get(tp)
+                if isinstance(actual, BaseException):
+                    if not isinstance(actual, KafkaError | TimeoutError):
+                        raise actual
                     # Cannot tell now: fetch these records again next time.
                     self.consumer.seek(tp, messages[0].offset)
                     continue
