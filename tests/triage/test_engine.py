@@ -522,3 +522,73 @@ def test_a_journalist_writing_as_a_customer_is_no_press_inquiry(content: str,
 def test_a_hair_in_food_is_no_hazard_but_glass_is() -> None:
     assert "safety_hazard" not in fired("外卖里吃出一根头发，客服说可能是我自己的")
     assert "safety_hazard" in fired("外卖里吃出一片玻璃，差点咽下去")
+
+
+@pytest.mark.parametrize(("content", "rule"), [
+    ("A fire in the bin store last night, the fire brigade came at 3am", "public_safety"),
+    ("小区地下车库昨晚被淹了，二十多辆车泡在水里", "public_safety"),
+    ("孩子在小区水池边玩，掉进了池子里，呛水后头上缝了三针", "casualties"),
+    ("他摔下台阶，医生说是头皮裂伤", "casualties"),
+])
+def test_fires_floods_and_wounds_said_plainly_are_level_one(content: str, rule: str) -> None:
+    assert rule in fired(content) and level(content) == 1
+
+
+@pytest.mark.parametrize(("content", "rule"), [
+    ("楼道里一股很重的汽油味，我站了几分钟就头晕", "fumes_symptom"),
+    ("The smell of solvent in the lobby made me dizzy", "fumes_symptom"),
+    ("My van accelerated by itself at the lights with my foot off the pedal", "safety_hazard"),
+    ("玩具上的小零件掉了，孩子差点塞进嘴里", "safety_hazard"),
+    ("He had a button battery from the remote in his mouth", "safety_hazard"),
+])
+def test_fumes_that_made_someone_dizzy_and_other_near_misses_are_hazards(
+        content: str, rule: str) -> None:
+    assert rule in fired(content) and level(content) == 2
+
+
+def test_a_plain_headache_or_a_bad_taste_is_no_hazard() -> None:
+    assert "fumes_symptom" not in fired("这道菜味道一般，吃完还让人头疼这个价格")
+    assert "fumes_symptom" not in fired("The app makes me dizzy with all its menus")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("The Housing Ombudsman has found maladministration and ordered you to pay £300", 1),
+    ("The Attorney General's office has accepted my complaint and written to your company",
+     1),
+    ("I will take this to the ombudsman if it is not fixed", 3),
+])
+def test_an_ombudsman_or_attorney_general_that_acted_is_an_official_body_involved(
+        content: str, expected: int) -> None:
+    # Labelling clarification 3; an attorney general is no lawyer of the complainant's.
+    assert level(content) == expected
+    assert "legal_action" not in fired(content)
+
+
+def test_a_complaint_to_12315_is_no_lawsuit() -> None:
+    assert "legal_action" not in fired("再这样我就去12315告你们虚假宣传")
+    assert "legal_action" in fired("我要去法院告你们")
+
+
+def test_a_queue_of_twenty_is_no_group() -> None:
+    assert "small_group" not in fired("急诊等了三个小时，前面还有二十多个人")
+
+
+@pytest.mark.parametrize("content", [
+    "手机银行转账一直失败，工人今天等着发工资",
+    "All our card terminals went dead at lunchtime, cash only",
+    "Power has been out on our street since the storm last night",
+])
+def test_payments_and_supplies_down_now_are_urgent(content: str) -> None:
+    assert "urgent_failure" in fired(content)
+
+
+def test_a_person_after_an_operation_left_without_cooling_is_vulnerable() -> None:
+    assert "vulnerable_affected" in fired("空调坏了三天，家里有刚做完手术的病人，怕中暑")
+
+
+def test_strong_emotion_is_not_hidden_by_never() -> None:
+    assert "strong_emotion" in fired("I have never felt so ignored by a company")
+
+
+def test_one_persons_balance_read_out_to_others_is_data_exposed() -> None:
+    assert "data_exposed" in fired("The cashier read out my balance so the whole queue heard")
