@@ -19,6 +19,7 @@ from shared.events import make_event
 from shared.events.schemas import ComplaintReceived, ComplaintTarget
 from shared.migrations import prepare_schema
 from shared.runtime import ServiceRuntime, Unit
+from tests.support import eventually, waits_on_a_lock
 from triage_svc import incidents
 from triage_svc.models import Case, Incident, metadata
 from triage_svc.rules import load_rules
@@ -90,8 +91,10 @@ async def test_batches_about_one_target_still_wait_for_each_other(
     async with runtime.unit() as first:
         await open_batch(first, [complaint(0, department="营业厅"), complaint(1)])
         waiting = asyncio.create_task(second_batch())
-        await asyncio.sleep(1.0)
-        assert not second_done.is_set()  # held by the first batch's group lock
+        # The second batch reaches the first's group lock and waits there.
+        await eventually(lambda: waits_on_a_lock(runtime.db), "the second batch waiting on "
+                         "the first's group lock", within=WITHIN_S)
+        assert not second_done.is_set()
     async with asyncio.timeout(WITHIN_S):
         await waiting
     assert second_done.is_set()
