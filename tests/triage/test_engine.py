@@ -592,3 +592,18 @@ def test_strong_emotion_is_not_hidden_by_never() -> None:
 
 def test_one_persons_balance_read_out_to_others_is_data_exposed() -> None:
     assert "data_exposed" in fired("The cashier read out my balance so the whole queue heard")
+
+
+@pytest.mark.parametrize(("content", "absent"), [
+    ("玻璃杯掉地上砸碎了，想问能不能补发一个", "structure_struck"),
+    ("They disabled my account without warning and there is still no way to log in",
+     "vulnerable_affected"),
+    ("这辈子都没见过这么贴心的客服", "strong_emotion"),
+])
+def test_words_of_the_v13_and_v14_rules_in_other_senses_do_not_fire(
+        content: str, absent: str) -> None:
+    assert absent not in fired(content)
+
+
+def test_a_disabled_person_left_without_a_lift_is_vulnerable() -> None:
+    assert "vulnerable_affected" in fired("I'm disabled and the lift has been broken for a week")
