@@ -109,7 +109,7 @@ def gated(scores: np.ndarray[Any, Any], classes: Sequence[str],
 
 def shipped(train: list[Feats], labels: list[str], test: list[Feats]) -> list[str]:
     """`train_category.fit` read back as the engine reads it (the shipped recipe)."""
-    return with_margin(SAFETY_MARGIN)(train, labels, test)
+    return _shipped(train, labels, test, SAFETY_MARGIN)
 
 
 def with_margin(margin: float) -> Recipe:

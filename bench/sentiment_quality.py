@@ -54,20 +54,14 @@ from sentiment_svc.train import (  # noqa: E402
     review_split,
 )
 
-SETS = (("in-sample", "mentions (tests/data)", MENTION_SETS, "mentions"),
-        ("in-sample", "mentions (tests/data/dev)", DEV_SETS, "mentions"),
-        ("in-sample", "mentions_more (tests/data/dev)", DEV_SETS, "mentions_more"),
-        ("in-sample", "mentions_heldout_v1 (tests/data/dev)", DEV_SETS, "mentions_heldout_v1"),
-        ("in-sample", "mentions_heldout_v2 (tests/data/dev)", DEV_SETS, "mentions_heldout_v2"),
-        ("in-sample", "mentions_heldout_v3 (tests/data/dev)", DEV_SETS, "mentions_heldout_v3"),
-        ("in-sample", "mentions_heldout_v4 (tests/data/dev)", DEV_SETS, "mentions_heldout_v4"),
-        ("in-sample", "mentions_heldout_v5 (tests/data/dev)", DEV_SETS, "mentions_heldout_v5"),
-        ("in-sample", "mentions_heldout_v6 (tests/data/dev)", DEV_SETS, "mentions_heldout_v6"),
-        ("in-sample", "mentions_heldout_v7 (tests/data/dev)", DEV_SETS, "mentions_heldout_v7"),
-        ("in-sample", "mentions_heldout_v8 (tests/data/dev)", DEV_SETS, "mentions_heldout_v8"),
+# Every training file in-sample (the retired held-out sets among them), the blind set out.
+SETS = (*(("in-sample", f"{stem} (tests/data{'/dev' if folder == DEV_SETS else ''})", folder,
+           stem) for folder, stem in TRAINING_SETS),
         ("out-of-sample", "mentions (tests/data/heldout)", HELDOUT_SETS, "mentions"))
-# The retired held-out sets each scored by a model of all the other sets.
-RETIRED_LEAVE_OUT = (2, 3, 4, 5, 6, 7, 8)
+# The retired held-out sets from v2 on, each scored by a model of all the other sets (v1 is
+# scored by a model of mentions_more alone, below).
+RETIRED_LEAVE_OUT = tuple(stem for _, stem in TRAINING_SETS if stem.startswith(
+    "mentions_heldout_v") and stem != "mentions_heldout_v1")
 
 
 def row(kind: str, name: str, gold: Sequence[str], predicted: Sequence[str],
@@ -118,11 +112,11 @@ def cross_validated(model: SentimentModel) -> None:
     more = labelled_mentions(DEV_SETS, "mentions_more")
     rest = [m for folder, stem in TRAINING_SETS if stem != "mentions_more"
             for m in labelled_mentions(folder, stem)]
-    leave_outs = [(f"the others (leave-v{n}-out)",
-                   [m for folder, stem in TRAINING_SETS if stem != f"mentions_heldout_v{n}"
+    leave_outs = [(f"the others (leave-{left.removeprefix('mentions_heldout_')}-out)",
+                   [m for folder, stem in TRAINING_SETS if stem != left
                     for m in labelled_mentions(folder, stem)],
-                   f"mentions_heldout_v{n}", labelled_mentions(DEV_SETS, f"mentions_heldout_v{n}"))
-                  for n in RETIRED_LEAVE_OUT]
+                   left, labelled_mentions(DEV_SETS, left))
+                  for left in RETIRED_LEAVE_OUT]
     for train_name, train_on, test_name, test_on in (
             ("mentions_more", more, "dev/mentions", labelled_mentions(DEV_SETS)),
             ("mentions_more", more, "tests/data/mentions", labelled_mentions(MENTION_SETS)),

@@ -20,12 +20,17 @@ def complaint(content: str, **fields: object) -> ComplaintReceived:
          **fields})
 
 
-def level(content: str, history: History | None = None, **fields: object) -> int:
-    return assess(complaint(content, **fields), RULES, history).response_level
+RULES_ONLY = Models(None, None)  # without the safety net (and the category model)
 
 
-def fired(content: str, history: History | None = None, **fields: object) -> set[str]:
-    reasons = assess(complaint(content, **fields), RULES, history).level_reasons
+def level(content: str, history: History | None = None, models: Models | None = None,
+          **fields: object) -> int:
+    return assess(complaint(content, **fields), RULES, history, models).response_level
+
+
+def fired(content: str, history: History | None = None, models: Models | None = None,
+          **fields: object) -> set[str]:
+    reasons = assess(complaint(content, **fields), RULES, history, models).level_reasons
     return {r.rsplit("[", 1)[1].split(" ")[0] for r in reasons if " → level " in r}
 
 
@@ -66,11 +71,6 @@ def _with_negation(window_chars: int) -> Rules:
     return parse_rules(raw, "test")
 
 
-def rules_fired(content: str) -> set[str]:
-    reasons = assess(complaint(content), RULES, None, Models(None, None)).level_reasons
-    return {r.rsplit("[", 1)[1].split(" ")[0] for r in reasons if " → level " in r}
-
-
 @pytest.mark.parametrize(("content", "expected"), [
     ("记者来电询问退款的事", {"press"}),                   # a journalist's inquiry
     ("我要找记者曝光你们", {"threat_to_expose"}),          # a threat, not an inquiry
@@ -83,7 +83,7 @@ def rules_fired(content: str) -> set[str]:
 def test_threats_are_not_facts(content: str, expected: set[str]) -> None:
     # The rules alone: the safety net may still raise a memory of the press to level 3
     # (over-triage, never into 1-2; the benches count it).
-    assert rules_fired(content) == expected
+    assert fired(content, models=RULES_ONLY) == expected
 
 
 @pytest.mark.parametrize(("content", "absent"), [
@@ -415,8 +415,7 @@ def test_hazards_told_without_the_usual_words(content: str) -> None:
 ])
 def test_an_elected_representative_acting_is_government_involvement(
         content: str, expected: int) -> None:
-    rules_only = assess(complaint(content), RULES, None, Models(None, None)).response_level
-    assert rules_only == expected
+    assert level(content, models=RULES_ONLY) == expected
     # The safety net may raise a plain complaint to 3 (its `raise_to_3`), never into 1-2.
     assert level(content) == expected if expected < 4 else level(content) in (3, 4)
 
@@ -474,7 +473,7 @@ def test_hazard_words_in_other_senses_do_not_fire(content: str) -> None:
 def test_a_fall_the_writer_blames_on_themselves_raises_nothing(
         content: str, expected: int) -> None:
     # Labelling clarification 7: no handrail after a fall the writer blames on themselves.
-    assert assess(complaint(content), RULES, None, Models(None, None)).response_level == expected
+    assert level(content, models=RULES_ONLY) == expected
 
 
 @pytest.mark.parametrize(("content", "expected"), [
