@@ -286,7 +286,7 @@ def _ascii_alnum(text: str, at: int) -> bool:
 
 
 def _cancelled(text: str, start: int, end: int, term: str, filters: Filters) -> bool:
-    return (_inside(text, start, term, filters.not_within)
+    return (_inside(text, start, end, filters.not_within)
             or _preceded(text, start, filters.negation, filters.negation.cues)
             or _negated_within(text[start:end], term, filters.negation)
             or (bool(filters.unless_before)
@@ -294,12 +294,15 @@ def _cancelled(text: str, start: int, end: int, term: str, filters: Filters) -> 
             or (filters.resolved is not None and _resolved(text, start, end, filters.resolved)))
 
 
-def _inside(text: str, at: int, term: str, phrases: tuple[str, ...]) -> bool:
-    """Whether the occurrence at `at` is part of one of `phrases` ("死了" in "堵死了")."""
+def _inside(text: str, start: int, end: int, phrases: tuple[str, ...]) -> bool:
+    """Whether the occurrence `text[start:end]` lies within one of `phrases` ("死了" in
+    "堵死了"; a pattern's match "打12345" in "打12345，他们让我")."""
     for phrase in phrases:
-        offset = phrase.find(term)
-        if offset != -1 and at >= offset and text.startswith(phrase, at - offset):
-            return True
+        at = text.find(phrase, max(0, end - len(phrase)))
+        while at != -1 and at <= start:
+            if at + len(phrase) >= end:
+                return True
+            at = text.find(phrase, at + 1)
     return False
 
 

@@ -606,3 +606,112 @@ def test_words_of_the_v13_and_v14_rules_in_other_senses_do_not_fire(
 
 def test_a_disabled_person_left_without_a_lift_is_vulnerable() -> None:
     assert "vulnerable_affected" in fired("I'm disabled and the lift has been broken for a week")
+
+
+# ---- rules v16 (after held-out v9's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "I'll be posting the whole exchange on every local forum I can find.",
+    "Going to share this video online unless someone rings me back.",
+    "I'll be going to the press about how you treat disabled customers.",
+])
+def test_posting_online_or_going_to_the_press_said_as_intent_is_a_threat(content: str) -> None:
+    assert "threat_to_expose" in fired(content, models=RULES_ONLY)
+
+
+def test_a_meter_reading_posted_online_is_no_threat() -> None:
+    assert level("I posted my meter reading online last night, did you get it?",
+                 models=RULES_ONLY) == 4
+
+
+@pytest.mark.parametrize("content", [
+    "I'm reporting this shop to the licensing authority for selling to kids.",
+    "I will complain to the advertising standards people about this claim.",
+])
+def test_a_named_authority_one_will_tell_is_a_regulator_threat(content: str) -> None:
+    assert fired(content, models=RULES_ONLY) == {"threat_to_regulator"}
+
+
+@pytest.mark.parametrize("content", [
+    "消协的公众号上说七天无理由退货是法定的,你们为什么特价不给退?",
+    "我打12345,他们让我直接找你们售后,热水器E4故障三天没人修",
+    "在抖音上刷到你们的招聘,想问客服岗还招人吗",
+])
+def test_guidance_cited_routing_and_where_an_ad_was_seen_are_no_threats(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 4
+
+
+def test_not_within_covers_a_patterns_match_too() -> None:
+    # "(打|拨|找)*(12315|12345...)" matched "打12345": the phrase around it silences it.
+    assert find_term("我打12345，他们让我找你们", "(打|拨|找)*(12345)", RULES.negation,
+                     not_within=("打12345，他们让我",)) is None
+    assert find_term("我打12345投诉你们", "(打|拨|找)*(12345)", RULES.negation,
+                     not_within=("打12345，他们让我",)) is not None
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("那个帖子阅读已经十万加了,评论区几千条留言都在骂你们", 1),
+    ("央视记者昨天给我打了电话想了解收费的事,节目还没播,先跟你们说一下", 2),
+    ("A reporter from the BBC rang me about the billing error; nothing has aired yet.", 2),
+    ("买了个热搜同款的保温杯,盖子拧不紧", 4),
+])
+def test_viral_numbers_are_exposure_and_an_inquiry_before_airing_is_not(
+        content: str, expected: int) -> None:
+    assert level(content, models=RULES_ONLY) == expected
+
+
+@pytest.mark.parametrize("content", [
+    "The Financial Ombudsman determined last month that you owe me a refund.",
+    "Your portal showed me other patients' test results; I tried a few hundred IDs and every one worked.",
+    "Your newsletter went to the whole mailing list with 3,500 customers' names attached by mistake.",
+    "The breach you called minor was 1.5 million card records, researchers say.",
+    "我们小区业主群两百多人都接到了装修推销电话,肯定是你们物业把业主信息卖了",
+    "孩子在幼儿园被教室门夹了手指,指甲盖都掉了,现在包着纱布",
+    "工地的塔吊倒了,砸坏了路边三辆车",
+])
+def test_acts_mass_leaks_wounds_and_fallen_cranes_said_other_ways_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "吃了你们家过期的面包,肚子有点不舒服,没去看医生",
+    "The pharmacy gave me my dad's inhaler and it was out of date by a year.",
+    "The bike's rear brake doesn't work at all, I nearly went into a bus.",
+    "There's a bolt sticking out of the new climbing frame. Cover it before someone gets hurt.",
+    "小区消防通道被占满了,消防车根本进不来,真出事怎么办",
+    "热水器烟道没接到室外,这样会不会一氧化碳中毒啊?",
+])
+def test_mild_symptoms_and_hazards_without_harm_are_level_two(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "手机银行转账功能一下午都用不了,一直提示系统繁忙,我今天要付房租",
+    "No mobile signal in the whole village since yesterday's storm.",
+    "校车没来,我女儿一个人站在路边等到天都黑了",
+    "我今年八十一,一个人住,家里停气一个多月了",
+    "The care home gave my 90-year-old father a week's notice to leave; we have nowhere to go.",
+    "电梯坏了三天,我爸腿脚不好住十六楼,下不了楼",
+    "wtf, £200 for a single call",
+])
+def test_urgent_failures_vulnerable_people_and_anger_said_other_ways_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "托尼老师给我剪了个爆炸头,跟我要的完全不一样",
+    "床垫用了一年中间就塌下去了,要求换货",
+    "游戏玩中毒了天天熬夜,能不能加个防沉迷",
+    "本人是执业律师,今天只是以储户身份反映大堂经理态度差,不走法律程序",
+    "我朋友是律师,他说这事不用起诉,协商就行,我想协商一下违约金",
+    "请问起诉状模板在哪里下载?",
+    "Thanks for sorting my gas smell report last week, all sorted. When is the meter reading?",
+])
+def test_words_of_the_v16_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 4
+
+
+def test_a_regulator_named_before_gao_nimen_is_a_threat_not_a_lawsuit() -> None:
+    assert fired("押金不退,我要去住建委告你们", models=RULES_ONLY) == {"threat_to_regulator"}
