@@ -59,7 +59,7 @@ from _common import (
 # spends CPU while it holds a fetch) whether records flow or not,
 # the outbox relays poll every 200 ms with batches of 500 and no LISTEN, drill's injector
 # looks every 250 ms; "wait500" is the last session's other try (every fetch waits 500 ms);
-# "new" is the defaults with client pacing (the default is broker since the soak).
+# "new" is the defaults (client pacing; `new+KAFKA_FETCH_PACING=broker` for the other).
 _OLD_REST = {"OUTBOX_IDLE_POLL_S": "0.2", "OUTBOX_BATCH_MAX": "500", "OUTBOX_LISTEN": "false",
              "DRILL_IDLE_TICK_S": "0.25"}
 VARIANTS: dict[str, dict[str, str]] = {

@@ -73,7 +73,9 @@ class _FetchPace:
     next asks for (almost) no wait and the client holds it back for the wait instead, a
     fraction of the broker's CPU while idle; once one brings records, the next ones ask the
     broker for the busy wait, as with `broker`, since Tansu answers a fetch of (almost) no
-    wait with only what it read in that millisecond.
+    wait with only what it read in that millisecond. So does one whose answer was empty
+    but whose highwater is past the position: at the end of a long log Tansu reads nothing
+    in a millisecond.
 
     Only when the next request goes out, and how long the broker may hold it, changes;
     positions, offsets and the records fetched are aiokafka's as before, so nothing is
@@ -138,11 +140,16 @@ class _FetchPace:
             # records only once these are consumed, so a busy consumer that asked 1 ms got
             # a sliver per poll and fell behind. While records come the broker holds the
             # fetch (answering with all it has once it has any); once one brings nothing,
-            # the client holds them again.
+            # the client holds them again. An empty answer is not "nothing there", though:
+            # Tansu's memory storage reads a partition in time that grows with its log
+            # (8 ms for 3,000 record batches), so at the end of a long log a 1 ms fetch
+            # comes back empty every time, records there or not. Its highwater says which:
+            # past the position, records wait, and the broker holds the next fetch.
+            waiting = brought or _records_waiting(assignment, request)
             setattr(fetcher, _FETCH_WAIT,
-                    self.busy_ms if brought else CLIENT_PACED_REQUEST_WAIT_MS)
+                    self.busy_ms if waiting else CLIENT_PACED_REQUEST_WAIT_MS)
             # A fetch the broker held has waited already.
-            if not brought and asked_ms == CLIENT_PACED_REQUEST_WAIT_MS:
+            if not waiting and asked_ms == CLIENT_PACED_REQUEST_WAIT_MS:
                 try:  # nothing new: the next request to this broker waits
                     await asyncio.sleep(self.wait_ms / 1000)
                 except asyncio.CancelledError:
@@ -170,6 +177,20 @@ class _FetchPace:
             self.changes += 1
             if not self.client_paced:
                 setattr(self._fetcher, _FETCH_WAIT, wait)
+
+
+def _records_waiting(assignment: Any, request: Any) -> bool:
+    """Whether a partition of this fetch has records past this consumer's position, by the
+    highwater its answer carried (aiokafka keeps it per partition; Tansu sends it with an
+    empty answer too)."""
+    for topic, partitions in request.topics:
+        for partition, _offset, _max_bytes in partitions:
+            state = assignment.state_value(TopicPartition(topic, partition))
+            if state is None or not state.has_valid_position or state.highwater is None:
+                continue
+            if state.highwater > state.position:
+                return True
+    return False
 
 
 _FETCH_WAIT = "_fetch_max_wait_ms"

@@ -283,3 +283,80 @@ async def test_a_busy_consumer_takes_a_backlog_in_full_polls(
             assert ns == list(range(per_partition))
     finally:
         await bus.stop()
+
+
+async def publish_batches(bootstrap: str, topic: str, partition: int, count: int, *,
+                          start: int = 0, producers: int = 8) -> None:
+    """`count` events on one partition of `topic`, each in a record batch of its own (several
+    producers, each waiting for every send, so none merges two into one batch)."""
+    clients = [AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+               for _ in range(producers)]
+    await asyncio.gather(*(client.start() for client in clients))
+
+    async def fill(client: AIOKafkaProducer, ns: range) -> None:
+        for n in ns:
+            event = make_event(on_topic(topic, Happened(key="long", n=n)), source="/probe",
+                               subject="long")
+            await client.send_and_wait(topic, event.to_bytes(), key=b"long",
+                                       partition=partition)
+
+    try:
+        await asyncio.gather(*(fill(client, range(start + i, start + count, producers))
+                               for i, client in enumerate(clients)))
+    finally:
+        await asyncio.gather(*(client.stop() for client in clients))
+
+
+# Record batches on one partition: on the 2-vCPU test machines Tansu (0.6, memory storage)
+# takes 2 ms to read a partition of 1,000 and 8 ms one of 3,000 when asked for the records
+# at its end, and a fetch that asks for 1 ms then comes back empty (with the partition's
+# highwater): how 10 minutes at 15/s (about 1,500 on each partition of complaint.received)
+# stalled every client-paced consumer of it.
+LONG_LOG = 3000
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("pacing", ["client", "broker"])
+async def test_a_consumer_at_the_end_of_a_long_log_takes_what_comes(
+    tansu: Tansu, pacing: str
+) -> None:
+    """Client pacing asks for 1 ms once a fetch brought nothing, and Tansu answers that with
+    what it read in the millisecond: at the end of a long in-memory log, nothing at all,
+    though the answer's highwater says records are there. Such a consumer used to take
+    that as idle, hold, ask for 1 ms again and never take another record (the soak's
+    stall from window 7). Now an empty answer whose highwater is past the position is
+    followed at once by a fetch the broker holds for the busy wait."""
+    topic = new_topic()
+    bus = paced_bus(tansu.bootstrap, pacing)
+    await bus.ensure_topics({topic})
+    await publish_batches(tansu.bootstrap, topic, 0, LONG_LOG)
+    handled: list[int] = []
+    counts: dict[int, asyncio.Event] = {LONG_LOG: asyncio.Event(),
+                                        LONG_LOG + 5: asyncio.Event()}
+
+    async def handle_many(messages: list[BusMessage]) -> None:
+        handled.extend(happened_class(topic).model_validate(m.envelope.data).n
+                       for m in messages)
+        for count, event in counts.items():
+            if len(handled) >= count:
+                event.set()
+
+    async def handle(message: BusMessage) -> None:
+        await handle_many([message])
+
+    bus.subscribe([topic], "long-log", handle, handle_many)
+    await bus.start()
+    try:
+        [subscription] = bus.subscriptions
+        pace = subscription.pace
+        # The log from its start: the first fetch already asks for 1 ms.
+        await asyncio.wait_for(counts[LONG_LOG].wait(), 30)
+        # Then idle at its end (the idle hold with client pacing) before the next come.
+        await eventually(lambda: pace.wait_ms == 400, "the consumer idle", within=10)
+        await publish_batches(tansu.bootstrap, topic, 0, 5, start=LONG_LOG, producers=1)
+        await asyncio.wait_for(counts[LONG_LOG + 5].wait(), 10)
+        # Each once; the last five (one producer) in order after the rest.
+        assert sorted(handled) == list(range(LONG_LOG + 5))
+        assert handled[-5:] == list(range(LONG_LOG, LONG_LOG + 5))
+    finally:
+        await bus.stop()
