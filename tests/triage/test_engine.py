@@ -662,8 +662,8 @@ def test_viral_numbers_are_exposure_and_an_inquiry_before_airing_is_not(
 
 @pytest.mark.parametrize("content", [
     "The Financial Ombudsman determined last month that you owe me a refund.",
-    "Your portal showed me other patients' test results; I tried a few hundred IDs and every one worked.",
-    "Your newsletter went to the whole mailing list with 3,500 customers' names attached by mistake.",
+    "Your portal showed me other patients' results; I tried a few hundred IDs, every one worked.",
+    "Your newsletter went to the mailing list with 3,500 customers' names attached by mistake.",
     "The breach you called minor was 1.5 million card records, researchers say.",
     "我们小区业主群两百多人都接到了装修推销电话,肯定是你们物业把业主信息卖了",
     "孩子在幼儿园被教室门夹了手指,指甲盖都掉了,现在包着纱布",
