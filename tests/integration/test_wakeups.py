@@ -204,25 +204,30 @@ async def test_a_fetch_wait_that_follows_the_traffic_loses_and_reorders_nothing(
         await probe.runtime.stop()
 
 
-async def publish_one_per_batch(bootstrap: str, topic: str, per_partition: int) -> None:
-    """`per_partition` events on each partition of `topic`, each in a record batch of its
-    own, as complaints posted one at a time reach the log (one producer task a partition,
-    each waiting for every send)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await producer.start()
+async def publish_one_per_batch(bootstrap: str, topic: str, ns: range,
+                                partitions: Sequence[int] = range(PARTITIONS),
+                                producers: int = 1) -> None:
+    """Events `ns` on each of `partitions`, each in a record batch of its own, as complaints
+    posted one at a time reach the log: every producer waits for each send, so none merges
+    two into one batch; `producers` share each partition's events to write them faster."""
+    clients = [AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+               for _ in range(producers)]
+    await asyncio.gather(*(client.start() for client in clients))
 
-    async def fill(partition: int) -> None:
-        for n in range(per_partition):
-            key = f"p{partition}"
+    async def fill(client: AIOKafkaProducer, partition: int, part: range) -> None:
+        key = f"p{partition}"
+        for n in part:
             event = make_event(on_topic(topic, Happened(key=key, n=n)), source="/probe",
                                subject=key)
-            await producer.send_and_wait(topic, event.to_bytes(), key=key.encode(),
-                                         partition=partition)
+            await client.send_and_wait(topic, event.to_bytes(), key=key.encode(),
+                                       partition=partition)
 
     try:
-        await asyncio.gather(*(fill(p) for p in range(PARTITIONS)))
+        await asyncio.gather(*(fill(client, partition, ns[i::producers])
+                               for partition in partitions
+                               for i, client in enumerate(clients)))
     finally:
-        await producer.stop()
+        await asyncio.gather(*(client.stop() for client in clients))
 
 
 @pytest.mark.kafka
@@ -240,7 +245,7 @@ async def test_a_busy_consumer_takes_a_backlog_in_full_polls(
     topic = new_topic()
     bus = paced_bus(tansu.bootstrap, pacing, busy_wait_ms=500)
     await bus.ensure_topics({topic})
-    await publish_one_per_batch(tansu.bootstrap, topic, per_partition)
+    await publish_one_per_batch(tansu.bootstrap, topic, range(per_partition))
     polls: list[int] = []  # records per poll that brought any
     getmany = AIOKafkaConsumer.getmany
 
@@ -285,28 +290,6 @@ async def test_a_busy_consumer_takes_a_backlog_in_full_polls(
         await bus.stop()
 
 
-async def publish_batches(bootstrap: str, topic: str, partition: int, count: int, *,
-                          start: int = 0, producers: int = 8) -> None:
-    """`count` events on one partition of `topic`, each in a record batch of its own (several
-    producers, each waiting for every send, so none merges two into one batch)."""
-    clients = [AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-               for _ in range(producers)]
-    await asyncio.gather(*(client.start() for client in clients))
-
-    async def fill(client: AIOKafkaProducer, ns: range) -> None:
-        for n in ns:
-            event = make_event(on_topic(topic, Happened(key="long", n=n)), source="/probe",
-                               subject="long")
-            await client.send_and_wait(topic, event.to_bytes(), key=b"long",
-                                       partition=partition)
-
-    try:
-        await asyncio.gather(*(fill(client, range(start + i, start + count, producers))
-                               for i, client in enumerate(clients)))
-    finally:
-        await asyncio.gather(*(client.stop() for client in clients))
-
-
 # Record batches on one partition: on the 2-vCPU test machines Tansu (0.6, memory storage)
 # takes 2 ms to read a partition of 1,000 and 8 ms one of 3,000 when asked for the records
 # at its end, and a fetch that asks for 1 ms then comes back empty (with the partition's
@@ -329,7 +312,7 @@ async def test_a_consumer_at_the_end_of_a_long_log_takes_what_comes(
     topic = new_topic()
     bus = paced_bus(tansu.bootstrap, pacing)
     await bus.ensure_topics({topic})
-    await publish_batches(tansu.bootstrap, topic, 0, LONG_LOG)
+    await publish_one_per_batch(tansu.bootstrap, topic, range(LONG_LOG), [0], producers=8)
     handled: list[int] = []
     counts: dict[int, asyncio.Event] = {LONG_LOG: asyncio.Event(),
                                         LONG_LOG + 5: asyncio.Event()}
@@ -353,7 +336,7 @@ async def test_a_consumer_at_the_end_of_a_long_log_takes_what_comes(
         await asyncio.wait_for(counts[LONG_LOG].wait(), 30)
         # Then idle at its end (the idle hold with client pacing) before the next come.
         await eventually(lambda: pace.wait_ms == 400, "the consumer idle", within=10)
-        await publish_batches(tansu.bootstrap, topic, 0, 5, start=LONG_LOG, producers=1)
+        await publish_one_per_batch(tansu.bootstrap, topic, range(LONG_LOG, LONG_LOG + 5), [0])
         await asyncio.wait_for(counts[LONG_LOG + 5].wait(), 10)
         # Each once; the last five (one producer) in order after the rest.
         assert sorted(handled) == list(range(LONG_LOG + 5))
