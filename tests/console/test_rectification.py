@@ -17,7 +17,7 @@ async def _case(world: ConsoleWorld, case_id: str) -> dict[str, Any]:
 
 
 async def test_rectification_and_cause_analysis_through_the_forms(world: ConsoleWorld) -> None:
-    case_id = await file_case(world.system, "这是我第二次投诉了，宽带还是断网")
+    case_id = await file_case(world.system, "这是我第三次投诉了，宽带还是断网")
     async with world.browser() as browser:
         token = await sign_in(browser, "duty", PASSWORD)
 

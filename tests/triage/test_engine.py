@@ -327,8 +327,8 @@ def test_the_net_does_not_read_what_the_filters_ruled_out() -> None:
 
     text = severity_text(complaint("没有人受伤，但是楼道灯坏了"), RULES)
     assert "受伤" not in text and "楼道灯坏了" in text
-    fixed = severity_text(complaint("之前投诉过一次，已经解决了，这次想咨询套餐"), RULES)
-    assert "投诉过" not in fixed
+    fixed = severity_text(complaint("上个月漏气，已经修好了，这次想咨询套餐"), RULES)
+    assert "漏气" not in fixed and "咨询套餐" in fixed
     assert severity_text(complaint("我父亲受伤了"), RULES) == "\n我父亲受伤了"
 
 
@@ -715,3 +715,69 @@ def test_words_of_the_v16_rules_in_other_senses_do_not_fire(content: str) -> Non
 
 def test_a_regulator_named_before_gao_nimen_is_a_threat_not_a_lawsuit() -> None:
     assert fired("押金不退,我要去住建委告你们", models=RULES_ONLY) == {"threat_to_regulator"}
+
+
+# ---- rules v17 (after held-out v10's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "电视台播了以后《焦点访谈》没再跟进,新京报昨天也发了整版报道,说的就是你们小区的供暖",
+    "我拍的视频在抖音上已经转了几十万次,你们还不出来说话?",
+    "县政府派了工作组来村里挨家挨户核实,你们供电所还不来人",
+    "消协上周组织我们双方调解,调解书写明十天内退款,现在还没退",
+    "银行业监管分局书面答复认定这笔年费不该收,请退给我",
+    "你们招聘网站的简历库被人打包卖,五万份起卖,我的住址电话都在里面",
+    "工地上两个工人下井抽水,拉上来的时候已经没意识了",
+    "The glass balustrade came away and went down three floors onto the pavement below.",
+])
+def test_national_outlets_reposts_working_groups_mediation_and_leaks_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "装修队刷完油漆没开窗通风,我进门待了一会就头晕恶心,出去就好了",
+    "The driver was on his phone and nearly ploughed into a cyclist at the lights.",
+    "Our bath water has had a petrol smell since they dug up the road.",
+    "There was a metal splinter in my sandwich, spotted it before the first bite.",
+    "网约车司机下车后给我发消息说你住在几号楼我都知道,我的号码是怎么到他手里的?我很害怕",
+    "诉讼已经在区法院立案了,判决前请不要再给我打催收电话",
+])
+def test_symptoms_from_paint_near_crashes_fuel_smells_and_stalkers_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "停电两个小时了,我妈在家做腹膜透析,机器停了,什么时候来电?",
+    "家里燃气卡充了值没到账,现在没气了,孩子饿着等吃饭",
+    "the meter ate my top-up, no electric, kids in the dark since six",
+    "电动车坏了半个月不给修,我靠这个送外卖,一家人吃什么",
+    "我懒得请律师,但你们这么拖着,我就去残联反映",
+    "再打推销电话来,我就直接去派出所",
+    "I'm not going to bother with lawyers, I'm reporting this to the CMA.",
+    "When the receptionist laughed at my walking frame I just broke down.",
+    "你们这个售后我会原原本本写出来发到汽车之家上",
+])
+def test_threats_refusals_vulnerable_people_and_grief_said_other_ways_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "这是我第二次反映门口路灯不亮的事了,麻烦安排一下",
+    "Second time I've asked: when will my parcel be redelivered?",
+    "下周三计划停电检修,想问一下几点能恢复?",
+    "smoke alarm keeps chirping, the battery is dead I think, who replaces it?",
+    "The kettle's fine, but the emails! My inbox exploded with your newsletters.",
+    "我在律师事务所做前台,想问一下会员卡能不能转让",
+    "我打12345问过了,他们说要到你们营业厅办",
+    "有个小孩把游戏玩得都中毒了,哈哈,想建议加个休息提醒",
+    "衣柜门板开裂了,还在保修期,能来修吗",
+    "刹车有点异响,不影响刹车,周末能不能约个保养",
+    "业主群里上百人在讨论新开的超市,我也去看了,价格还行",
+    "My statement shows a payment I never made twice; bank statements enclosed.",
+    "以前你们的记者报道过我们社区的好人好事,想建议多做这类节目",
+    "If my boiler ever leaked carbon monoxide, would the detector go off?",
+])
+def test_words_of_the_v17_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 4

@@ -32,7 +32,7 @@ async def _record_all_but_the_cause(system: System, case_id: str) -> None:
 
 async def test_a_repeated_complaint_closes_only_with_its_cause_analysed(
         system: System) -> None:
-    case_id = await file_case(system, "这是我第二次投诉了，上次说退差价到现在还没退")
+    case_id = await file_case(system, "这是我第三次投诉了，上次说退差价到现在还没退")
     case = await _case(system, case_id)
     assert "repeated_text" in case["repeat_reason"]
     assert case["timeline"][0]["detail"]["repeat"] is True
