@@ -11,8 +11,8 @@ from sentiment_svc.model import Language
 MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
-# the held-out mentions v1-v10 were retired into DEV_SETS (mentions_heldout_v{1,...,10}_*),
-# and the lead drops the next blind set (v11) here.
+# the held-out mentions v1-v11 were retired into DEV_SETS (mentions_heldout_v{1,...,11}_*),
+# and the lead drops the next blind set (v12) here.
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 
@@ -31,7 +31,8 @@ TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, 
                  (DEV_SETS, "mentions_heldout_v3"), (DEV_SETS, "mentions_heldout_v4"),
                  (DEV_SETS, "mentions_heldout_v5"), (DEV_SETS, "mentions_heldout_v6"),
                  (DEV_SETS, "mentions_heldout_v7"), (DEV_SETS, "mentions_heldout_v8"),
-                 (DEV_SETS, "mentions_heldout_v9"), (DEV_SETS, "mentions_heldout_v10"))
+                 (DEV_SETS, "mentions_heldout_v9"), (DEV_SETS, "mentions_heldout_v10"),
+                 (DEV_SETS, "mentions_heldout_v11"))
 
 
 def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:

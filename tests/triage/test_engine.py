@@ -781,3 +781,69 @@ def test_threats_refusals_vulnerable_people_and_grief_said_other_ways_are_level_
 ])
 def test_words_of_the_v17_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) == 4
+
+
+# ---- rules v18 (after held-out v11's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "Environmental health came into the kitchen on Monday and took away two crates of the chicken.",
+    "我爸在候车室突然晕了过去,最后是120拉走的",
+    "奶茶里有根铁丝,我嘴里划了个口子,满嘴是血",
+    "The balcony glass panel dropped five floors onto the terrace below.",
+    "阳台上的花架今天整片掉下去了,幸好楼下没人",
+    "消委会已经约谈了你们的店长,要求三天内答复我",
+    "你们的会员网站改一下链接就能看到别人的订单,几千份都能翻,有电话有地址",
+    "Got your 'security incident' email: 4 million customers' names and addresses. Mine too.",
+])
+def test_officers_fainting_wounds_falls_and_leaks_said_other_ways_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "A man phoned pretending to be from your bank and quoted my date of birth and address.",
+    "我的简历只投了你们平台,结果我们领导拿着我的简历来问我,简历怎么到他手上的?",
+    "Refund me or I'm filing a small claim on Monday.",
+    "If this carries on I will be applying for judicial review of the decision.",
+    "There's a loose spring sticking right out of the trampoline, an accident waiting to happen.",
+    "Your bus went through a red at the school crossing and nearly knocked over a child.",
+    "托管班的燃气灶开着火,屋里一个大人都没有",
+])
+def test_impostors_cvs_small_claims_and_hazards_said_other_ways_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "power off again on our street, second time this week, freezer full",
+    "My powerchair has been in your workshop for a week and I can't leave the house.",
+    "The system's been down all night, my interview is at 9am tomorrow and I can't get my files.",
+    "Next time this appointment is cancelled I'm ringing the CQC.",
+    "The internet has been dead since Monday and I work from home.",
+    "再不处理,我就去找电视台,让大家评评理",
+    "话费无缘无故多扣两百,不退我就打工信部电话投诉",
+    "I'm going to the consumer programme on Channel 4 with this.",
+    "电梯停了三天,我今年七十八,心脏搭了桥,爬不了楼",
+    "Our estate has been off for three hours and I have a two-week-old baby in this heat.",
+    "这个事情我真的没法接受!",
+])
+def test_outages_machines_deadlines_and_threats_said_other_ways_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "Your pool was in the local paper last year for its lessons; the desk knew nothing of them.",
+    "The fridge leaked water again onto the kitchen floor; could the engineer come back?",
+    "My 2,000 points just expired; I never saw a notice. Can they be put back?",
+    "The driver left without a word. I've left a rating, just letting you know.",
+    "The concierge keeps buzzing him in by hand since he refused the face scanner.",
+    "My dad passed away at home, nobody's to blame for that, but the hall was double-booked.",
+    "Thousands of commuters were stuck on the platform and the app said nothing.",
+    "My mum is in hospital so I need the refund sooner, please.",
+    "开居住证明要先找居委会盖章再去派出所,一趟办不完,建议简化",
+    "血压计测出来跟医院相差二十多,能不能换一台?",
+    "Nothing's on fire, but there is a burning plastic smell from the heater; I switched it off.",
+])
+def test_words_of_the_v18_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
