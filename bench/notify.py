@@ -173,7 +173,7 @@ async def bench_on(args: argparse.Namespace, port: int, data: Path, roster_file:
     bus = MemoryBus(broker)
     expected = args.events * args.fast
     async with app.router.lifespan_context(app), httpx.AsyncClient() as client:
-        cpu_start, pg_start = time.process_time(), postgres_cpu_s()
+        cpu_start, pg_start, times_start = time.process_time(), postgres_cpu_s(), os.times()
         started = time.time()
         for n in range(args.events):
             event = make_event(triaged(n), source="/bench", subject=f"{n:032d}")
@@ -190,12 +190,15 @@ async def bench_on(args: argparse.Namespace, port: int, data: Path, roster_file:
             await asyncio.sleep(0.2)
         # Up to the last receipt (the polls' CPU after it is left out as well as it can be).
         cpu, pg = time.process_time() - cpu_start, postgres_cpu_s() - pg_start
+        times = os.times()
+        user, system = times.user - times_start.user, times.system - times_start.system
         dispatcher = app.state.dispatcher
         breakers = {e: b.state for e, b in dispatcher.breakers.by_endpoint.items()}
         errors = await slow_errors(app)
     report(args, started, published, received, expected, breakers)
     print(f"CPU: {cpu * 1000 / max(1, len(fast)):.2f} ms per healthy delivery, "
-          f"{cpu * 1000 / args.events:.2f} ms per event (this process, {cpu:.2f} s)"
+          f"{cpu * 1000 / args.events:.2f} ms per event (this process, {cpu:.2f} s: "
+          f"user {user:.2f}, system {system:.2f})"
           + (f"; PostgreSQL {pg * 1000 / args.events:.2f} ms per event" if args.postgres
              else "")
           + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ from shared.runtime import Unit
 
 log = logging.getLogger("beacon.notify")
 _RECORDED = "notify.recorded"  # session.info: {event id: (recipient, channel) recorded}
+# Claims a pending delivery as it is recorded, to send it once the transaction commits
+# (the dispatcher's `lease`).
+HandOver = Callable[[AsyncSession, Delivery], Awaitable[None]]
 
 
 
@@ -59,12 +62,14 @@ def refs_of(d: Delivery) -> Refs:
 class Recorder:
     def __init__(self, settings: NotifySettings, tokens: AckTokens, renderer: Renderer) -> None:
         self.settings, self.tokens, self.renderer = settings, tokens, renderer
+        self.hand_over: HandOver | None = None
 
     async def record(self, unit: Unit, event: Envelope, recipients: Sequence[Recipient],
                      refs: Refs, context: dict[str, Any], *,
                      batched: bool = False) -> list[Delivery]:
         """A delivery for each recipient the event has none for yet (a redelivered event
-        records nothing twice; nor does an event that reaches someone twice)."""
+        records nothing twice; nor does an event that reaches someone twice). A pending one
+        is handed over to the dispatcher (`hand_over`), which sends it after the commit."""
         known: dict[str, set[tuple[str, str]]] | None = unit.session.info.get(_RECORDED)
         existing = known.get(event.id) if known is not None else None
         if existing is None:
@@ -86,6 +91,8 @@ class Recorder:
             made.append(delivery)
             if r.channel == "log" and not batched:
                 await self.send_to_log(unit, delivery, now)
+            elif not batched and self.hand_over is not None:
+                await self.hand_over(unit.session, delivery)
         return made
 
     async def prefetch(self, session: AsyncSession, event_ids: Sequence[str]) -> None:
