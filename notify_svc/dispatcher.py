@@ -89,6 +89,8 @@ class Dispatcher:
         # Handed-over sends waiting for a slot, with their leases' ends (in commit order).
         self._queued: deque[tuple[Outgoing, dt.datetime]] = deque()
         self._running = False
+        self._idle = asyncio.Event()  # set while no send is in flight
+        self._idle.set()
         # Whether the last fill left due deliveries unclaimed (no free slot, an endpoint at
         # its bound): only then does a finished send call for another claim at once.
         self._left_due = False
@@ -127,9 +129,14 @@ class Dispatcher:
     async def _settle_loop(self) -> None:
         """Outcomes are recorded in batches, one transaction each: with many sends finishing
         together, one commit per send would make the database the bottleneck (on SQLite,
-        writers queueing on its single lock)."""
+        writers queueing on its single lock). The first outcome waits for the other sends
+        in flight up to NOTIFY_SETTLE_LINGER_S, as a producer lingers for a fuller batch:
+        the sends have happened, only their record and notification.sent wait."""
         while True:
             first = await self._results.get()
+            if self._inflight and self.settings.settle_linger_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), self.settings.settle_linger_s)
             await self._settle_batch([first, *self._take_results()])
 
     def _take_results(self) -> list[tuple[Outgoing, str | None, bool]]:
@@ -208,9 +215,12 @@ class Dispatcher:
         self._per_endpoint[endpoint] += 1
         task = asyncio.create_task(self.attempt(job, endpoint))
         self._inflight.add(task)
+        self._idle.clear()
 
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
+            if not self._inflight:
+                self._idle.set()
             self._per_endpoint[endpoint] -= 1
             if self._per_endpoint[endpoint] <= 0:
                 del self._per_endpoint[endpoint]
