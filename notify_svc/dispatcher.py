@@ -6,6 +6,14 @@ short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas share the w
 send happens outside any transaction. A process that dies mid-send leaves the row to be
 claimed again when the lease ends: delivery is at least once, and every message carries its
 delivery id (X-Beacon-Delivery) for receivers that must drop a repeat.
+
+A delivery a handler records is claimed as it is written (`lease`, the recorder's hand-over):
+the row goes in with the lease and its first attempt counted, and the send starts once the
+transaction has committed (nothing starts if it rolls back), without a claim transaction of
+its own. Another replica's claim skips it as it skips any leased row. A handed-over send
+that finds no free slot waits in memory, and is left to a claim when its lease ends if it
+waited too long. The claim transaction is then for retries, expired leases and the rows
+the digest and the briefs write.
 """
 
 from __future__ import annotations
@@ -15,14 +23,15 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Histogram
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from notify_svc.breaker import Backoff, Breakers
 from notify_svc.channels import ChannelError, Outgoing, PermanentFailure, Senders
@@ -36,6 +45,8 @@ from shared.events.schemas import NotificationFailed
 from shared.runtime import ServiceRuntime, Unit
 
 log = logging.getLogger("beacon.notify.dispatch")
+_HANDED = "notify.handed_over"  # session.info: [(job, lease end)] to start after the commit
+_BY_IDS = select(Delivery).where(Delivery.id.in_(bindparam("ids", expanding=True)))
 
 
 ATTEMPTS = PromCounter("beacon_notify_attempts_total", "Delivery attempts by channel and outcome",
@@ -73,6 +84,17 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: Counter[str] = Counter()
         self._results: asyncio.Queue[tuple[Outgoing, str | None, bool]] = asyncio.Queue()
+        # Longer than any attempt can take, so a live sender never loses its claim.
+        self.lease_s = max(senders.timeout_for(c) for c in (
+            "email", "webhook", "sms", "callback", "dingtalk")) * 2 + 30
+        # Handed-over sends waiting for a slot, with their leases' ends (in commit order).
+        self._queued: deque[tuple[Outgoing, dt.datetime]] = deque()
+        self._running = False
+        self._idle = asyncio.Event()  # set while no send is in flight
+        self._idle.set()
+        # Whether the last fill left due deliveries unclaimed (no free slot, an endpoint at
+        # its bound): only then does a finished send call for another claim at once.
+        self._left_due = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -80,6 +102,7 @@ class Dispatcher:
     async def run(self) -> None:
         """The dispatch loop; runs until cancelled, then lets sends in flight finish."""
         settler = asyncio.create_task(self._settle_loop())
+        self._running = True
         try:
             while True:
                 try:
@@ -90,6 +113,8 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_poll_s)
                 self._wake.clear()
         finally:
+            self._running = False
+            self._queued.clear()  # their leases run out and a claim takes them
             await self.drain()
             settler.cancel()
             await asyncio.gather(settler, return_exceptions=True)
@@ -105,9 +130,14 @@ class Dispatcher:
     async def _settle_loop(self) -> None:
         """Outcomes are recorded in batches, one transaction each: with many sends finishing
         together, one commit per send would make the database the bottleneck (on SQLite,
-        writers queueing on its single lock)."""
+        writers queueing on its single lock). The first outcome waits for the other sends
+        in flight up to NOTIFY_SETTLE_LINGER_S, as a producer lingers for a fuller batch:
+        the sends have happened, only their record and notification.sent wait."""
         while True:
             first = await self._results.get()
+            if self._inflight and self.settings.settle_linger_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), self.settings.settle_linger_s)
             await self._settle_batch([first, *self._take_results()])
 
     def _take_results(self) -> list[tuple[Outgoing, str | None, bool]]:
@@ -128,28 +158,75 @@ class Dispatcher:
                 listener(outcome)
 
     async def fill(self) -> None:
-        """Claim as many due deliveries as there are free slots, skipping busy endpoints."""
+        """Start the handed-over sends that wait, then claim as many due deliveries as
+        there are free slots, skipping busy endpoints."""
+        self._start_queued()
+        self._left_due = True  # until a claim shows that nothing more is due
         while (free := self.settings.concurrency - len(self._inflight)) > 0:
             busy = [e for e, n in self._per_endpoint.items()
                     if n >= self.settings.endpoint_concurrency]
             claimed, fetched = await self.claim(free, busy)
             for job in claimed:
                 self._start(job)
-            if fetched < free:  # nothing more is due
+            if fetched < free:  # nothing more is due, but what a bound held back
+                self._left_due = bool(busy) or len(claimed) < fetched
                 return
 
-    def _start(self, job: Outgoing) -> None:
-        endpoint = self.notifier.endpoint(job.channel, job.address)
+    async def lease(self, session: AsyncSession, row: Delivery) -> None:
+        """Claim a `pending` delivery as its handler records it (the recorder's hand-over):
+        the row is written leased, with its first attempt counted, and its send starts
+        when `session` commits. Not while the dispatch loop is stopped: the row is then
+        left due for a claim."""
+        if not self._running:
+            return
+        row.attempts += 1
+        row.next_attempt_at = until = row.created_at + dt.timedelta(seconds=self.lease_s)
+        secrets = await self._secrets(session, [row])
+        handed: list[tuple[Outgoing, dt.datetime]] | None = session.info.get(_HANDED)
+        if handed is None:
+            handed = session.info[_HANDED] = []
+            event.listen(session.sync_session, "after_commit", self._committed, once=True)
+        handed.append((self._outgoing(row, secrets.get((row.recipient, row.channel))), until))
+
+    def _committed(self, session: Session) -> None:
+        """After the commit of a transaction that handed deliveries over: send them."""
+        self._queued.extend(session.info.pop(_HANDED, ()))
+        self._start_queued()
+
+    def _start_queued(self) -> None:
+        """Start the waiting handed-over sends there are slots for. One that waited so long
+        that its lease could end mid-send is dropped: a claim takes it when the lease ends."""
+        if not self._queued:
+            return
+        latest = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.lease_s / 2)
+        waiting: deque[tuple[Outgoing, dt.datetime]] = deque()
+        while self._queued and len(self._inflight) < self.settings.concurrency:
+            job, until = self._queued.popleft()
+            if until < latest:
+                continue
+            endpoint = self.notifier.endpoint(job.channel, job.address)
+            if self._per_endpoint[endpoint] >= self.settings.endpoint_concurrency:
+                waiting.append((job, until))
+                continue
+            self._start(job, endpoint)
+        self._queued.extendleft(reversed(waiting))
+
+    def _start(self, job: Outgoing, endpoint: str | None = None) -> None:
+        endpoint = endpoint or self.notifier.endpoint(job.channel, job.address)
         self._per_endpoint[endpoint] += 1
         task = asyncio.create_task(self.attempt(job, endpoint))
         self._inflight.add(task)
+        self._idle.clear()
 
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
+            if not self._inflight:
+                self._idle.set()
             self._per_endpoint[endpoint] -= 1
             if self._per_endpoint[endpoint] <= 0:
                 del self._per_endpoint[endpoint]
-            self.wake()
+            if self._left_due or self._queued:  # its slot can take what was held back
+                self.wake()
 
         task.add_done_callback(done)
 
@@ -167,10 +244,7 @@ class Dispatcher:
             due = (await session.scalars(query)).all()
             if not due:
                 return [], 0
-            # Longer than any attempt can take, so a live sender never loses its claim.
-            lease = dt.timedelta(seconds=max(
-                self.senders.timeout_for(c) for c in ("email", "webhook", "sms", "callback",
-                                                      "dingtalk")) * 2 + 30)
+            lease = dt.timedelta(seconds=self.lease_s)
             rows = self._within_endpoint_bounds(due)
             secrets = await self._secrets(session, rows)
             jobs = []
@@ -245,8 +319,7 @@ class Dispatcher:
                           ) -> list[Outcome]:
         async with self.runtime.unit() as unit:
             ids = [job.delivery_id for job, _, _ in batch]
-            rows = {r.id: r for r in (await unit.session.scalars(
-                select(Delivery).where(Delivery.id.in_(ids)))).all()}
+            rows = {r.id: r for r in (await unit.session.scalars(_BY_IDS, {"ids": ids})).all()}
             return [await self.settle(unit, rows[job.delivery_id], error, final)
                     for job, error, final in batch]
 

@@ -77,8 +77,9 @@ def create_app(
             dispatcher.wake()
 
     runtime.on_start(seed_roster)
-    # Deliveries recorded by a handler are sent as soon as its transaction committed.
-    runtime.listeners.append(lambda _outcome, _delivery: dispatcher.wake())
+    # Deliveries recorded by a handler are claimed as they are written and sent as soon as
+    # its transaction committed, with no claim transaction (Dispatcher.lease).
+    notifier.recorder.hand_over = dispatcher.lease
     runtime.background(dispatcher.run)
     # A digest covers a whole interval: the first goes out one interval after the start.
     runtime.every(settings.digest_interval_s, digests,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.ack_tokens import AckTokens
@@ -24,6 +24,14 @@ from shared.runtime import Unit
 
 log = logging.getLogger("beacon.notify")
 _RECORDED = "notify.recorded"  # session.info: {event id: (recipient, channel) recorded}
+# Claims a pending delivery as it is recorded, to send it once the transaction commits
+# (the dispatcher's `lease`).
+HandOver = Callable[[AsyncSession, Delivery], Awaitable[None]]
+# What an event (or a batch's events) recorded already; built once, not per event.
+_RECORDED_FOR = select(Delivery.recipient, Delivery.channel).where(
+    Delivery.cause_event_id == bindparam("cause"))
+_RECORDED_FOR_MANY = select(Delivery.cause_event_id, Delivery.recipient, Delivery.channel).where(
+    Delivery.cause_event_id.in_(bindparam("causes", expanding=True)))
 
 
 
@@ -59,18 +67,18 @@ def refs_of(d: Delivery) -> Refs:
 class Recorder:
     def __init__(self, settings: NotifySettings, tokens: AckTokens, renderer: Renderer) -> None:
         self.settings, self.tokens, self.renderer = settings, tokens, renderer
+        self.hand_over: HandOver | None = None
 
     async def record(self, unit: Unit, event: Envelope, recipients: Sequence[Recipient],
                      refs: Refs, context: dict[str, Any], *,
                      batched: bool = False) -> list[Delivery]:
         """A delivery for each recipient the event has none for yet (a redelivered event
-        records nothing twice; nor does an event that reaches someone twice)."""
+        records nothing twice; nor does an event that reaches someone twice). A pending one
+        is handed over to the dispatcher (`hand_over`), which sends it after the commit."""
         known: dict[str, set[tuple[str, str]]] | None = unit.session.info.get(_RECORDED)
         existing = known.get(event.id) if known is not None else None
         if existing is None:
-            rows = await unit.session.execute(
-                select(Delivery.recipient, Delivery.channel)
-                .where(Delivery.cause_event_id == event.id))
+            rows = await unit.session.execute(_RECORDED_FOR, {"cause": event.id})
             existing = {(recipient, channel) for recipient, channel in rows}
             if known is not None:
                 known[event.id] = existing
@@ -86,15 +94,15 @@ class Recorder:
             made.append(delivery)
             if r.channel == "log" and not batched:
                 await self.send_to_log(unit, delivery, now)
+            elif not batched and self.hand_over is not None:
+                await self.hand_over(unit.session, delivery)
         return made
 
     async def prefetch(self, session: AsyncSession, event_ids: Sequence[str]) -> None:
         """Read the deliveries a batch's events have already (one statement) and remember
         what each event records from then on, so `record` needs no read of its own."""
         known: dict[str, set[tuple[str, str]]] = {e: set() for e in event_ids}
-        rows = await session.execute(
-            select(Delivery.cause_event_id, Delivery.recipient, Delivery.channel)
-            .where(Delivery.cause_event_id.in_(list(known))))
+        rows = await session.execute(_RECORDED_FOR_MANY, {"causes": list(known)})
         for cause, recipient, channel in rows:
             known[cause].add((recipient, channel))
         session.info[_RECORDED] = known

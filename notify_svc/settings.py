@@ -39,6 +39,9 @@ class NotifySettings(ServiceSettings):
     concurrency: int = Field(64, ge=1, le=10000, validation_alias="NOTIFY_CONCURRENCY")
     endpoint_concurrency: int = Field(8, ge=1, validation_alias="NOTIFY_ENDPOINT_CONCURRENCY")
     dispatch_poll_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_POLL_S")
+    # How long the first outcome of a send waits for the others in flight, so that they
+    # are recorded (and their notification.sent written) in one transaction; 0: at once.
+    settle_linger_s: float = Field(0.02, ge=0, le=5, validation_alias="NOTIFY_SETTLE_LINGER_S")
     digest_interval_s: float = Field(3600.0, gt=0, validation_alias="NOTIFY_DIGEST_INTERVAL_S")
     # How often each replica looks for scheduled briefs that are due (roster.toml [brief]).
     brief_poll_s: float = Field(30.0, gt=0, validation_alias="NOTIFY_BRIEF_POLL_S")

@@ -14,6 +14,7 @@ import httpx
 
 from notify_svc.channels.base import ChannelError, Outgoing, PermanentFailure
 from notify_svc.channels.guard import OutboundGuard, UnsafeUrl
+from notify_svc.channels.http1 import Http1Client, HttpFailure, InvalidUrl, Reply
 from notify_svc.channels.signing import dingtalk_sign, feishu_sign, webhook_signature
 from notify_svc.settings import NotifySettings
 from shared import tracing
@@ -22,7 +23,7 @@ from shared import tracing
 THROTTLED = {"dingtalk": {130101}, "wecom": {45009}, "feishu": {9499, 11232}}
 
 
-def _check_status(response: httpx.Response) -> None:
+def _check_status(response: Reply) -> None:
     """The status and its standard phrase; never the peer's body (deliveries' last_error is
     readable with cases:read, and a body could be anything the peer chose to say)."""
     status = response.status_code
@@ -34,7 +35,7 @@ def _check_status(response: httpx.Response) -> None:
     raise PermanentFailure(detail)
 
 
-def _robot_code(channel: str, response: httpx.Response) -> None:
+def _robot_code(channel: str, response: Reply) -> None:
     """Robots answer 200 with an error code in the body."""
     _check_status(response)
     try:
@@ -54,10 +55,11 @@ class Senders:
     def __init__(self, settings: NotifySettings, guard: OutboundGuard | None = None) -> None:
         self.settings = settings
         self.guard = guard or OutboundGuard(settings.outbound_url_allowlist)
-        # One small connection pool per endpoint: httpcore's pool costs CPU in proportion to
-        # its connections for every request (encode/httpx#3215), and the dispatcher never
-        # runs more than endpoint_concurrency sends to one endpoint anyway.
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        # One small connection pool per endpoint (a slow endpoint waits on its own
+        # connections only; the dispatcher never runs more than endpoint_concurrency sends
+        # to one endpoint anyway), on a lean HTTP/1.1 client: httpx's pool and layers cost
+        # more CPU per webhook than the rest of its delivery (see channels.http1).
+        self._http = Http1Client(settings.endpoint_concurrency)
         self._by_channel: dict[str, Callable[[Outgoing], Awaitable[None]]] = {
             "webhook": self._webhook, "callback": self._webhook, "sms": self._sms,
             "email": self._email, "dingtalk": self._dingtalk, "wecom": self._wecom,
@@ -65,18 +67,7 @@ class Senders:
         }
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
-
-    def _client(self, url: str) -> httpx.AsyncClient:
-        key = url.split("?", 1)[0]
-        if key not in self._clients:
-            # Timeouts are set per request (per channel); no redirects: a webhook that moved
-            # is a configuration to fix, not a place to follow a signed body to.
-            self._clients[key] = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(
-                max_connections=self.settings.endpoint_concurrency))
-        return self._clients[key]
+        await self._http.aclose()
 
     def timeout_for(self, channel: str) -> float:
         s = self.settings
@@ -92,27 +83,27 @@ class Senders:
         await sender(out)
 
     async def _post(self, url: str, body: bytes, channel: str,
-                    headers: dict[str, str] | None = None) -> httpx.Response:
+                    headers: dict[str, str] | None = None) -> Reply:
         # The SMS gateway is the operator's own setting; every other URL came through the API
         # or the roster and is checked, resolved and pinned to the address that passed.
         sending = {"content-type": "application/json; charset=utf-8", **(headers or {})}
-        extensions = {}
+        sni: str | None = None
         target_url = url
         if channel != "sms":
             try:
                 outbound = await self.guard.address_for(url)
             except UnsafeUrl as exc:
                 raise PermanentFailure(f"refused: {exc}") from exc
-            target_url, sending["host"] = outbound.url, outbound.host
-            if outbound.sni:
-                extensions["sni_hostname"] = outbound.sni
+            target_url, sending["host"], sni = outbound.url, outbound.host, outbound.sni
         try:
-            return await self._client(url).post(
-                target_url, content=body, timeout=self.timeout_for(channel), headers=sending,
-                extensions=extensions)
-        except httpx.InvalidURL as exc:
+            # Timeouts per request (per channel); no redirects: a webhook that moved is a
+            # configuration to fix, not a place to follow a signed body to.
+            return await self._http.post(
+                target_url, body, sending, seconds=self.timeout_for(channel),
+                pool=url.split("?", 1)[0], server_hostname=sni)
+        except InvalidUrl as exc:
             raise PermanentFailure(f"invalid URL: {exc}") from exc
-        except httpx.HTTPError as exc:
+        except HttpFailure as exc:
             raise ChannelError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def _webhook(self, out: Outgoing) -> None:

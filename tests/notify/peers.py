@@ -58,6 +58,7 @@ class Received:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # which connection it came on
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -76,7 +77,9 @@ class Behaviour:
 
 
 class HttpPeer:
-    def __init__(self) -> None:
+    """`tls`: (certificate, key) PEM files to serve HTTPS with."""
+
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.received: list[Received] = []
         self.attempts: list[Received] = []  # every request, the refused ones too
         self.queue: asyncio.Queue[Received] = asyncio.Queue()
@@ -86,12 +89,14 @@ class HttpPeer:
         self.sock.listen(128)  # connections queue here even before uvicorn accepts
         self.port = int(self.sock.getsockname()[1])
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
+        self.scheme = "http" if tls is None else "https"
         self.server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
+            ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None))
         self.task: asyncio.Task[None] | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     async def _handle(self, request: Request) -> Response:
         path = request.url.path
@@ -100,7 +105,7 @@ class HttpPeer:
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)  # the slow endpoint under test
         got = Received(path, dict(request.query_params), dict(request.headers),
-                       await request.body())
+                       await request.body(), request.client.port if request.client else 0)
         self.attempts.append(got)
         failing = behaviour.fail_times is None or behaviour.seen <= behaviour.fail_times
         if failing:
