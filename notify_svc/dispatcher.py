@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Histogram
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -46,7 +46,6 @@ from shared.runtime import ServiceRuntime, Unit
 
 log = logging.getLogger("beacon.notify.dispatch")
 _HANDED = "notify.handed_over"  # session.info: [(job, lease end)] to start after the commit
-_BY_IDS = select(Delivery).where(Delivery.id.in_(bindparam("ids", expanding=True)))
 
 
 ATTEMPTS = PromCounter("beacon_notify_attempts_total", "Delivery attempts by channel and outcome",
@@ -319,7 +318,8 @@ class Dispatcher:
                           ) -> list[Outcome]:
         async with self.runtime.unit() as unit:
             ids = [job.delivery_id for job, _, _ in batch]
-            rows = {r.id: r for r in (await unit.session.scalars(_BY_IDS, {"ids": ids})).all()}
+            rows = {r.id: r for r in (await unit.session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids)))).all()}
             return [await self.settle(unit, rows[job.delivery_id], error, final)
                     for job, error, final in batch]
 

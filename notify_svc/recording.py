@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.ack_tokens import AckTokens
@@ -27,11 +27,6 @@ _RECORDED = "notify.recorded"  # session.info: {event id: (recipient, channel) r
 # Claims a pending delivery as it is recorded, to send it once the transaction commits
 # (the dispatcher's `lease`).
 HandOver = Callable[[AsyncSession, Delivery], Awaitable[None]]
-# What an event (or a batch's events) recorded already; built once, not per event.
-_RECORDED_FOR = select(Delivery.recipient, Delivery.channel).where(
-    Delivery.cause_event_id == bindparam("cause"))
-_RECORDED_FOR_MANY = select(Delivery.cause_event_id, Delivery.recipient, Delivery.channel).where(
-    Delivery.cause_event_id.in_(bindparam("causes", expanding=True)))
 
 
 
@@ -78,7 +73,9 @@ class Recorder:
         known: dict[str, set[tuple[str, str]]] | None = unit.session.info.get(_RECORDED)
         existing = known.get(event.id) if known is not None else None
         if existing is None:
-            rows = await unit.session.execute(_RECORDED_FOR, {"cause": event.id})
+            rows = await unit.session.execute(
+                select(Delivery.recipient, Delivery.channel)
+                .where(Delivery.cause_event_id == event.id))
             existing = {(recipient, channel) for recipient, channel in rows}
             if known is not None:
                 known[event.id] = existing
@@ -102,7 +99,9 @@ class Recorder:
         """Read the deliveries a batch's events have already (one statement) and remember
         what each event records from then on, so `record` needs no read of its own."""
         known: dict[str, set[tuple[str, str]]] = {e: set() for e in event_ids}
-        rows = await session.execute(_RECORDED_FOR_MANY, {"causes": list(known)})
+        rows = await session.execute(
+            select(Delivery.cause_event_id, Delivery.recipient, Delivery.channel)
+            .where(Delivery.cause_event_id.in_(list(known))))
         for cause, recipient, channel in rows:
             known[cause].add((recipient, channel))
         session.info[_RECORDED] = known

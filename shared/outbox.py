@@ -29,12 +29,9 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Select,
     String,
     Table,
     Text,
-    Update,
-    bindparam,
     delete,
     exists,
     func,
@@ -134,12 +131,6 @@ class OutboxRelay:
         self._notified: asyncio.TimerHandle | None = None
         self.listening = asyncio.Event()  # set while LISTEN is in force (tests await it)
         self.waiting = asyncio.Event()  # set while idle, waiting for a wake or the poll
-        # The relay's statements, built once (per batch size): building and keying them
-        # again on every pass cost more CPU than running them.
-        self._claims: dict[int, Select[Any]] = {}
-        self._mark_sent: Update = (
-            update(table).where(table.c.seq.in_(bindparam("seqs", expanding=True)))
-            .values(published_at=bindparam("now")))
 
     @property
     def announcement(self) -> str | None:
@@ -199,11 +190,9 @@ class OutboxRelay:
                                 "%.1fs meanwhile", type(exc).__name__, self.idle_poll_s)
             await asyncio.sleep(min(0.5 * 2 ** min(failures, 4), 5.0))
 
-    def _claim(self, limit: int) -> Select[Any]:
-        """The oldest unsent rows that head their key, up to `limit` (locked, skipping
-        rows another relay holds, on PostgreSQL)."""
-        if (known := self._claims.get(limit)) is not None:
-            return known
+    async def publish_pending(self) -> int:
+        """Publish one batch (of up to `batch` rows); return how many were sent. Raises
+        BusUnavailable."""
         o = self.table
         earlier = o.alias("earlier")
         head_of_key = ~exists().where(
@@ -215,17 +204,10 @@ class OutboxRelay:
             select(o.c.seq, o.c.topic, o.c.event_key, o.c.envelope)
             .where(o.c.published_at.is_(None), head_of_key)
             .order_by(o.c.seq)
-            .limit(limit)
+            .limit(self.batch)
         )
         if not self.db.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=o)
-        self._claims[limit] = query
-        return query
-
-    async def publish_pending(self) -> int:
-        """Publish one batch (of up to `batch` rows); return how many were sent. Raises
-        BusUnavailable."""
-        query = self._claim(self.batch)
         async with self.db.transaction() as session:
             rows = (await session.execute(query)).all()
             if not rows:
@@ -235,8 +217,10 @@ class OutboxRelay:
             items = [(r.topic, stored_record(r.event_key, r.topic, r.envelope.encode()))
                      for r in rows]
             await self.bus.publish_records(items)
-            await session.execute(self._mark_sent, {"seqs": [r.seq for r in rows],
-                                                    "now": datetime.now(UTC)})
+            await session.execute(
+                update(o).where(o.c.seq.in_([r.seq for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
         for topic, _ in items:
             metrics.EVENTS_PUBLISHED.labels(self.service, topic).inc()
         return len(rows)
