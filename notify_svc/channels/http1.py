@@ -34,6 +34,9 @@ import httpx
 # servers use (uvicorn's 5 s), so a request is rarely written into a closing socket.
 KEEPALIVE_S = 4.0
 MAX_IDLE = 16
+# A webhook's answer is a status and a small body: a bigger one is refused, so an endpoint
+# that streams without end cannot fill the process's memory.
+MAX_ANSWER_BYTES = 1 << 20
 
 
 class HttpFailure(Exception):
@@ -108,6 +111,7 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self._size = 0
         self._headed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -142,6 +146,10 @@ class _Connection(asyncio.Protocol):
         self._status, self._headed = self._parser.get_status_code(), True
 
     def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_ANSWER_BYTES:
+            self._fail(HttpFailure(f"answer larger than {MAX_ANSWER_BYTES} bytes"))
+            return
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -153,6 +161,7 @@ class _Connection(asyncio.Protocol):
         self._answer = asyncio.get_running_loop().create_future()
         self._parser = httptools.HttpResponseParser(self)
         self._status, self._headers, self._body, self._headed = 0, {}, [], False
+        self._size = 0
         self.transport.write(data)
         return self._answer
 

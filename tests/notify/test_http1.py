@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from notify_svc.channels.http1 import Http1Client, HttpFailure, InvalidUrl
+from notify_svc.channels.http1 import MAX_ANSWER_BYTES, Http1Client, HttpFailure, InvalidUrl
 from tests.notify.peers import Behaviour, HttpPeer, notify_settings, running, self_signed, triaged
 from tests.notify.test_channels import ROUTING, member
 
@@ -144,3 +144,21 @@ async def test_a_close_before_any_answer_and_a_silent_peer_fail() -> None:
                               pool="p")
     finally:
         await client.aclose()
+
+
+async def test_an_answer_without_end_is_refused_past_its_bound() -> None:
+    async def stream(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        with contextlib.suppress(ConnectionError):
+            for _ in range(MAX_ANSWER_BYTES // len(chunk) + 2):
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+
+    async with raw_server(stream) as url:
+        client = Http1Client(max_connections=1)
+        try:
+            with pytest.raises(HttpFailure, match="larger than"):
+                await client.post(url, b"{}", {}, seconds=5, pool="p")
+        finally:
+            await client.aclose()
