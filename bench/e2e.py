@@ -1107,7 +1107,8 @@ PROFILED = ("intake", "triage", "notify", "gateway")
 
 class Profiler:
     """py-spy on the pipeline's processes from after the warm-up to the end of the last
-    step (`--profile DIR`): a raw collapsed-stack file per process, its top frames printed."""
+    step (`--profile DIR`): a raw collapsed-stack file per process, its top frames printed.
+    `--gil` as in bench/intake.py: without it py-spy counts threads blocked in C as busy."""
 
     def __init__(self, out: Path | None, pids: Mapping[str, int]) -> None:
         self.recorders: dict[tuple[str, Path], subprocess.Popen[bytes]] = {}
@@ -1120,7 +1121,7 @@ class Profiler:
             path = out / f"e2e-{name}.txt"
             self.recorders[name, path] = subprocess.Popen(
                 [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", "100",
-                 "--nonblocking", "--output", str(path)],
+                 "--nonblocking", "--gil", "--output", str(path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def close(self) -> None:
