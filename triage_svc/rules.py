@@ -76,8 +76,17 @@ def _words(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
+# `+` after a set or a group reads as a regular expression's "one or more", which terms do not
+# have (`+` is text, as in "十万+"): such a term would match only a literal "+", so never.
+_REPEATED = re.compile(r"[\])]\+")
+
+
 def _compiled(terms: tuple[str, ...]) -> tuple[str, ...]:
     for term in terms:
+        if _REPEATED.search(term):
+            raise PydanticCustomError(
+                PREDICATE, f"has a bad term {term!r} (`+` is text in a term, not \"one or "
+                "more\": spell the repetition out, e.g. [0-9][0-9]?)")
         try:
             compile_term(term)
         except re.error as exc:

@@ -127,3 +127,16 @@ def test_what_is_written_wrong_comes_before_what_is_missing(tmp_path: Path) -> N
     assert f"rules.toml:{line_of(text, 'level = 7')}:" in refused(tmp_path, text)
     assert "rules.toml:1: escalation is required" in refused(
         tmp_path, GOOD[:GOOD.index("[escalation]")])
+
+
+@pytest.mark.parametrize("term", ["[0-9]+ floors", "(very|so)+ angry"])
+def test_a_repetition_sign_in_a_term_is_refused_with_its_line(tmp_path: Path,
+                                                              term: str) -> None:
+    # `+` is text in a term ("十万+" is one); after a set or a group it reads as "one or
+    # more", which terms do not have, so the term would never match: refused, not ignored.
+    old = '"十万+", '
+    assert old in GOOD
+    message = refused(tmp_path, GOOD.replace(old, f'"十万+", "{term}", ', 1))
+    assert "is text in a term" in message and term in message
+    # the line of the key that holds it, as for every other fault in a list
+    assert message.split(":")[1] == str(line_of(GOOD, "terms = [", after='name = "national_media"'))
