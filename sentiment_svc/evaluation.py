@@ -12,7 +12,7 @@ MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
 # the held-out mentions v1-v11 were retired into DEV_SETS (mentions_heldout_v{1,...,11}_*),
-# and the lead drops the next blind set (v12) here.
+# and the current blind set (v12 since 2026-12-03) is here.
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 

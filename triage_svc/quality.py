@@ -49,7 +49,7 @@ WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
 # Leave-v2-out ... -v11-out: each newer file alone, scored by models of all the others.
 LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6,
              HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10, HELDOUT_V11)
-# Measured, never developed on; absent until the lead drops the next blind set (v12) here.
+# Measured, never developed on: the current blind set (v12 since 2026-12-03), absent between sets.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5
