@@ -13,9 +13,7 @@ Each answers an `Answer`: the status, the headers and the whole body."""
 from __future__ import annotations
 
 import asyncio
-import collections
 import json as jsonlib
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -24,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 import httptools
 import httpx
 from starlette.types import ASGIApp, Message, Scope
+
+from shared.keepalive import KeepAlivePool
 
 # An idle connection is dropped after this long, before uvicorn's keep-alive timeout (5 s)
 # closes it from the other end, so a request is never written into a closing socket.
@@ -167,12 +167,8 @@ class HttpReplica:
         self.host, self.port = parts.hostname, parts.port or 80
         self.timeout = timeout
         self._host_line = f"host: {parts.netloc}\r\n"
-        self._idle: list[_Connection] = []
-        self._waiting: collections.deque[asyncio.Future[_Connection | None]] = (
-            collections.deque())
-        self._count = 0
-        self._max, self._max_idle = max_connections, max_idle
-        self._closed = False
+        self._pool = KeepAlivePool(self._connect, max_connections=max_connections,
+                                   max_idle=max_idle, keepalive_s=KEEPALIVE_S)
 
     async def send(self, method: str, target: str, headers: Headers, body: bytes
                    ) -> Answer:
@@ -182,88 +178,30 @@ class HttpReplica:
                             "GET", "HEAD", "DELETE") else "\r\n")).encode("latin-1")
         try:
             async with asyncio.timeout(self.timeout):
-                connection = await self._acquire()
+                connection = await self._pool.acquire()
                 try:
                     answer = await connection.request(head, body, method == "HEAD")
                 except BaseException:
                     connection.close()
                     raise
                 finally:
-                    self._release(connection)
+                    self._pool.release(connection)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(f"no answer from {self.url} in time") from exc
         return answer
 
-    async def _acquire(self) -> _Connection:
-        now = time.monotonic()
-        while self._idle:
-            connection = self._idle.pop()
-            if connection.open and now - connection.idle_since < KEEPALIVE_S:
-                return connection
-            connection.close()
-            self._count -= 1
-        if self._count >= self._max:
-            waiter: asyncio.Future[_Connection | None] = (
-                asyncio.get_running_loop().create_future())
-            self._waiting.append(waiter)
-            try:
-                handed = await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():  # handed one, then cancelled
-                    if (given := waiter.result()) is not None:
-                        self._release(given)
-                    else:
-                        self._wake(None)
-                raise
-            if handed is not None:
-                return handed
-        return await self._connect()
-
     async def _connect(self) -> _Connection:
-        if self._closed:
+        if self._pool.closed:
             raise httpx.ConnectError(f"{self.url}: the gateway is stopping")
-        self._count += 1
         try:
             _, connection = await asyncio.get_running_loop().create_connection(
                 _Connection, self.host, self.port)
         except OSError as exc:
-            self._count -= 1
-            self._wake(None)
             raise httpx.ConnectError(f"{self.url}: {exc}") from exc
-        except BaseException:
-            self._count -= 1
-            self._wake(None)
-            raise
         return connection
 
-    def _release(self, connection: _Connection) -> None:
-        if not connection.open or self._closed:
-            self._count -= 1
-            self._wake(None)  # a waiter may open a new connection in its place
-            return
-        if self._wake(connection):
-            return
-        if len(self._idle) >= self._max_idle:
-            connection.close()
-            self._count -= 1
-            return
-        connection.idle_since = time.monotonic()
-        self._idle.append(connection)
-
-    def _wake(self, connection: _Connection | None) -> bool:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():  # with None, the waiter connects itself, within the limit
-                waiter.set_result(connection)
-                return True
-        return False
-
     async def aclose(self) -> None:
-        self._closed = True
-        for connection in self._idle:
-            connection.close()
-        self._count -= len(self._idle)
-        self._idle.clear()
+        self._pool.close()
 
 
 class AsgiReplica:

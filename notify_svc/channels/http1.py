@@ -12,16 +12,15 @@ the hop to a replica; this one also speaks TLS with a pinned address (`server_ho
 the name the certificate must carry) and parses the URLs it is given.
 
 Pools are per key (the senders key them by endpoint, so a slow endpoint waits on its own
-connections only), each a LIFO stack of idle connections, bounded by `max_connections`.
+connections only), each a `shared.keepalive.KeepAlivePool` bounded by `max_connections`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import ssl
-import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, cast
@@ -29,6 +28,8 @@ from urllib.parse import urlsplit
 
 import httptools
 import httpx
+
+from shared.keepalive import KeepAlivePool
 
 # An idle connection is dropped after this long: before the keep-alive timeouts common
 # servers use (uvicorn's 5 s), so a request is rarely written into a closing socket.
@@ -184,91 +185,24 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-class _Pool:
-    """Keep-alive connections to one address (one TLS server name); `target` says where
-    to connect (its path is the first request's, and not used)."""
-
-    def __init__(self, target: Target, server_hostname: str | None, tls: ssl.SSLContext | None,
-                 max_connections: int) -> None:
-        self.target, self.server_hostname, self.tls = target, server_hostname, tls
-        self._idle: list[_Connection] = []
-        self._waiting: collections.deque[asyncio.Future[_Connection | None]] = (
-            collections.deque())
-        self._count, self._max = 0, max(1, max_connections)
-
-    async def acquire(self) -> _Connection:
-        now = time.monotonic()
-        while self._idle:
-            connection = self._idle.pop()
-            if connection.open and now - connection.idle_since < KEEPALIVE_S:
-                return connection
-            connection.close()
-            self._count -= 1
-        if self._count >= self._max:
-            waiter: asyncio.Future[_Connection | None] = (
-                asyncio.get_running_loop().create_future())
-            self._waiting.append(waiter)
-            try:
-                handed = await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():  # handed one, then cancelled
-                    if (given := waiter.result()) is not None:
-                        self.release(given)
-                    else:
-                        self._wake(None)
-                raise
-            if handed is not None:
-                return handed
-        return await self._connect()
-
-    async def _connect(self) -> _Connection:
-        self._count += 1
-        t = self.target
+def _opener(target: Target, server_hostname: str | None, tls: ssl.SSLContext | None
+            ) -> Callable[[], Awaitable[_Connection]]:
+    """How the pool of one address (one TLS server name) opens a connection."""
+    async def open_connection() -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
-            if self.tls is None:
-                _, connection = await asyncio.get_running_loop().create_connection(
-                    _Connection, t.host, t.port)
+            if tls is None:
+                _, connection = await loop.create_connection(_Connection, target.host,
+                                                             target.port)
             else:
-                _, connection = await asyncio.get_running_loop().create_connection(
-                    _Connection, t.host, t.port, ssl=self.tls,
-                    server_hostname=self.server_hostname or t.host)
+                _, connection = await loop.create_connection(
+                    _Connection, target.host, target.port, ssl=tls,
+                    server_hostname=server_hostname or target.host)
         except (OSError, ssl.SSLError) as exc:
-            self._count -= 1
-            self._wake(None)
-            raise HttpFailure(f"connecting to {t.host}:{t.port}: {exc}") from exc
-        except BaseException:
-            self._count -= 1
-            self._wake(None)
-            raise
+            raise HttpFailure(f"connecting to {target.host}:{target.port}: {exc}") from exc
         return connection
 
-    def release(self, connection: _Connection) -> None:
-        if not connection.open:
-            self._count -= 1
-            self._wake(None)  # a waiter may open a new connection in its place
-            return
-        if self._wake(connection):
-            return
-        if len(self._idle) >= MAX_IDLE:
-            connection.close()
-            self._count -= 1
-            return
-        connection.idle_since = time.monotonic()
-        self._idle.append(connection)
-
-    def _wake(self, connection: _Connection | None) -> bool:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():  # with None, the waiter connects itself, within the bound
-                waiter.set_result(connection)
-                return True
-        return False
-
-    def close(self) -> None:
-        for connection in self._idle:
-            connection.close()
-        self._count -= len(self._idle)
-        self._idle.clear()
+    return open_connection
 
 
 class Http1Client:
@@ -276,7 +210,8 @@ class Http1Client:
         self.max_connections = max_connections
         self._tls = tls
         # (pool, scheme, host, port, TLS server name) -> its connections
-        self._pools: dict[tuple[str, str, str, int, str | None], _Pool] = {}
+        self._pools: dict[tuple[str, str, str, int, str | None],
+                          KeepAlivePool[_Connection]] = {}
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:  # what httpx verifies with: certifi's roots, hostname checked
@@ -292,9 +227,10 @@ class Http1Client:
         key = (pool, target.scheme, target.host, target.port, server_hostname)
         found = self._pools.get(key)
         if found is None:
-            found = self._pools[key] = _Pool(
-                target, server_hostname,
-                self._tls_context() if target.scheme == "https" else None, self.max_connections)
+            found = self._pools[key] = KeepAlivePool(
+                _opener(target, server_hostname,
+                        self._tls_context() if target.scheme == "https" else None),
+                max_connections=self.max_connections, max_idle=MAX_IDLE, keepalive_s=KEEPALIVE_S)
         sending = dict(headers)
         default_port = 443 if target.scheme == "https" else 80
         host = sending.pop("host", None) or (
