@@ -57,6 +57,9 @@ def templates_env() -> Environment:
 
 async def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
+    # The live stream picks up from the last notice before the page reads its data, so a
+    # notice that lands during the reads is replayed, not lost.
+    request.state.live_since = console.hub.latest_id()
     return console
 
 
@@ -173,9 +176,8 @@ def render(request: Request, console: Console, session: Session | None, template
         csrf_token=session.csrf_token if session else "", lang=language,
         _=translator(language), drill=drill_of(request),
         local=lambda value: local_time(value, console.settings.zone),
-        # The stream picks up from the page: what happens between render and connect
-        # is replayed, not lost.
-        live_since=console.hub.latest_id(), **context)
+        live_since=getattr(request.state, "live_since", None) or console.hub.latest_id(),
+        **context)
     return HTMLResponse(page, status_code=status)
 
 

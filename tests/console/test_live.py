@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import pytest
 
 from deploy.loopback import served
+from services.console import board
 from services.console.live import LiveHub, stream
 from shared.events.schemas import ComplaintTriaged
 from tests.support import ADMIN, PASSWORD, ConsoleWorld, sign_in, sse_events
@@ -129,3 +133,25 @@ async def test_the_stream_needs_a_session(world: ConsoleWorld) -> None:
     async with world.browser() as browser:
         answer = await browser.get("/events")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+async def test_a_notice_during_the_pages_reads_is_replayed_from_the_page(
+        world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case triaged while the board reads its lanes is in neither the page nor, unless
+    the page's mark is taken before the reads, the replay: the lane would stay stale."""
+    hub = world.system.embedded.gateway.state.console.hub
+    read_lanes = board.lanes
+
+    async def lanes_while_a_case_lands(*args: Any) -> list[dict[str, Any]]:
+        hub.publish("case", {"topic": ComplaintTriaged.topic, "case_id": "landed",
+                             "response_level": 1})
+        return await read_lanes(*args)
+
+    monkeypatch.setattr(board, "lanes", lanes_while_a_case_lands)
+    async with world.browser() as browser:
+        await sign_in(browser, "duty", PASSWORD)
+        page = (await browser.get("/board")).text
+    since = re.search(r'data-live-since="([^"]+)"', page)
+    assert since is not None
+    replay = hub.missed(since.group(1))
+    assert replay is not None and [n.data["case_id"] for n in replay] == ["landed"]
