@@ -174,8 +174,13 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
 def _evidence(rule: Rule, facts: _Facts, rules: Rules,
               cancelled: list[tuple[int, int]] | None = None) -> str | None:
     """Why the rule fires (a short human-readable phrase), or None when it does not.
-    The occurrences of a level 1-2 rule's terms that a filter cancels go to `cancelled`."""
-    if rule.terms and not _said(facts.text, rule.unless_said, rules):
+    The occurrences of a level 1-2 rule's terms that a filter cancels go to `cancelled`,
+    and all of them when the text says what rules the rule out ("No one was hurt")."""
+    if rule.terms and _said(facts.text, rule.unless_said, rules):
+        if cancelled is not None and rule.level <= 2:
+            cancelled.extend(span for term in rule.terms
+                             for span in _occurrences(facts.text, term))
+    elif rule.terms:
         filters = Filters(rules.negation, rule.unless_before, rule.not_within,
                           rules.resolved if rule.unless_resolved else None)
         found = first_match(facts.text, rule.terms, filters,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,12 +82,23 @@ def _words(value: object) -> bool:
 _REPEATED = re.compile(r"[\])]\+")
 
 
+def _accented(term: str) -> bool:
+    """An English term with a non-ASCII Latin letter ("façade"): it would be matched as a
+    Chinese one (short gaps, no word starts), so its patterns quietly miss English text."""
+    return (any(c.isascii() and c.isalpha() for c in term)
+            and any(not c.isascii() and "LATIN" in unicodedata.name(c, "") for c in term))
+
+
 def _compiled(terms: tuple[str, ...]) -> tuple[str, ...]:
     for term in terms:
         if _REPEATED.search(term):
             raise PydanticCustomError(
                 PREDICATE, f"has a bad term {term!r} (`+` is text in a term, not \"one or "
                 "more\": spell the repetition out, e.g. [0-9][0-9]?)")
+        if _accented(term):
+            raise PydanticCustomError(
+                PREDICATE, f"has a bad term {term!r} (English terms are plain ASCII: an "
+                "accented letter makes it match as Chinese; spell it without, e.g. facade)")
         try:
             compile_term(term)
         except re.error as exc:

@@ -330,6 +330,9 @@ def test_the_net_does_not_read_what_the_filters_ruled_out() -> None:
     fixed = severity_text(complaint("上个月漏气，已经修好了，这次想咨询套餐"), RULES)
     assert "漏气" not in fixed and "咨询套餐" in fixed
     assert severity_text(complaint("我父亲受伤了"), RULES) == "\n我父亲受伤了"
+    # A rule the text rules out as a whole (unless_said) is not read either.
+    said = severity_text(complaint("The gate hurt my hand. No one was hurt badly, mind."), RULES)
+    assert "hurt my hand" not in said and "gate" in said
 
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -846,4 +849,77 @@ def test_outages_machines_deadlines_and_threats_said_other_ways_are_level_three(
     "Nothing's on fire, but there is a burning plastic smell from the heater; I switched it off.",
 ])
 def test_words_of_the_v18_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v19 (after held-out v12's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "两个穿着制服的人今天进了仓库,把货架都贴上封条了",
+    "海关把那批货查扣了,说是假冒的",
+    "县人大的两位代表上周来我们厂里调查了这件事",
+    "交通运输部昨天发了通报点名你们公司",
+    "The supplement was pulled by the regulator last week after the test results came back.",
+    "区疾控和卫生监督所的人上午来食堂采样了",
+    "这件事上了全国新闻,现在谁都知道了",
+    "Your ad was shared over a million times before you took it down.",
+    "A spreadsheet with 12,000 rows of customer emails and phone numbers is being passed around.",
+    "公司把会员名单放到网盘上,谁都能下载",
+    "Three of us got norovirus after the buffet on Saturday.",
+    "She was admitted overnight after your pharmacy gave her the wrong pills.",
+    "A section of the parapet broke off and dropped onto the pavement below.",
+    "井边的电线漏电,我老公碰了一下整个人抽了一下,现在手还是麻的",
+])
+def test_officers_ministries_share_counts_rows_and_infections_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "We have instructed counsel and expect to file next month.",
+    "一进地下室就头有点晕,还有股怪味",
+    "The chemist gave my son double the prescribed dose; I caught it before he took any.",
+    "药房拿错药了,给我的是别人的处方,幸好没吃",
+    "I slipped on the wet floor by the tills, no injury thankfully, but there was no sign.",
+    "A reporter from BBC local radio here: listeners say the depot is noisy. Can you comment?",
+    "我是新京报的记者,想就此事采访一下贵司,我们计划月底发稿",
+])
+def test_counsel_fumes_wrong_doses_and_near_falls_are_level_two(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "If this isn't fixed by Friday I'm taking it to the consumer forum.",
+    "I'll be contacting the housing authority about the repairs if I don't hear back.",
+    "I'm forwarding this to the local paper along with the photos.",
+    "这些照片我会全部交给市场监管部门",
+    "家里停水两天了,宝宝还没满月,奶粉都没法冲",
+    "The heating has been off for a week and my dad is on chemo.",
+    "We haven't had hot water since Thursday.",
+    "你们不给个说法,我就坐在这不走了",
+    "This whole week has been a nightmare with your app.",
+    "我腿刚做完手术拄着拐,电梯停了三天了",
+])
+def test_forums_authorities_papers_newborns_and_sit_ins_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "你们律所的收费标准能发我一份吗",
+    "我家就在法院对面,门口那家店的发票一直开不出来",
+    "12315那边说让我先跟你们协商,所以写了这封信",
+    "我不打算打12345,只想你们把多扣的钱退了",
+    "手机壳上的亮片脱落了好几颗",
+    "电热毯用着挺好,不漏电,就是温度调不准",
+    "沙发坐了两个月就塌了一边,能换吗",
+    "The agent charged a sales commission I was never told about.",
+    "Our nurse gave me anti-nausea tablets before the flight; the airline then lost my bag.",
+    "异地就医备案在网上办不了,能不能开通一下",
+    "The firmware update killed the wifi on my printer.",
+    "安检的时候衣服被夹在传送带里了,扯破了一块",
+    "The guide joked that teenagers are a nightmare to take anywhere.",
+    "Hi, the Competition Commission page says you must show prices with tax; your app doesn't.",
+])
+def test_words_of_the_v19_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2

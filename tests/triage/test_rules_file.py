@@ -140,3 +140,14 @@ def test_a_repetition_sign_in_a_term_is_refused_with_its_line(tmp_path: Path,
     assert "is text in a term" in message and term in message
     # the line of the key that holds it, as for every other fault in a list
     assert message.split(":")[1] == str(line_of(GOOD, "terms = [", after='name = "national_media"'))
+
+
+def test_an_english_term_with_an_accented_letter_is_refused_with_its_line(
+        tmp_path: Path) -> None:
+    # It would be matched as a Chinese term (gaps of 10 characters, no word starts), so a
+    # pattern like "façade*(fell|dropped)" would miss "the facade above ours fell".
+    old = '"十万+", '
+    term = "(façade|balcony)*(fell|dropped)"
+    message = refused(tmp_path, GOOD.replace(old, f'"十万+", "{term}", ', 1))
+    assert "accented letter" in message and term in message
+    assert message.split(":")[1] == str(line_of(GOOD, "terms = [", after='name = "national_media"'))
