@@ -923,3 +923,72 @@ def test_forums_authorities_papers_newborns_and_sit_ins_are_level_three(
 ])
 def test_words_of_the_v19_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v20 (after held-out v13's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "Two nights in your hostel and I'm covered in bites; the pharmacist says bed bugs.",
+    "Dad came back from day care with a gash on his forehead and nobody can tell me how.",
+    "城管上周就给你们发了整改通知,门口的广告牌到现在还没拆",
+    "The parents' portal lets any login see every student's home address and medical notes.",
+    "快递站把几百份快递单扔在垃圾桶旁边,上面姓名电话地址都有",
+    "My mother choked at lunch in your care home, 呛到了 and now she's in ICU with pneumonia.",
+    "在你们美容院打完针第三天脸上就坏死了一块,现在住院治疗",
+    "我在房间里发现针孔摄像头,报警后民警已经把东西取走了",
+    "Sky News ran a piece on your boiler recall last night and my house was in it.",
+    "The video of your bouncer has 300k views already.",
+    "A small fire in the staff kitchen yesterday; it was put out, nobody told tenants.",
+])
+def test_bites_head_wounds_notices_lists_and_national_bulletins_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "The monitor at your front desk shows the shower area of the changing rooms.",
+    "保洁公司把我家门锁密码告诉了一个我不认识的人",
+    "Your clinic left my HIV prescription with the shop next door, and the owner knows me.",
+    "刚投保完重疾险,第二天就有人打电话说知道我体检报告上的结节",
+    "My son walked straight into your unmarked glass door and got a bump and a fright.",
+])
+def test_cameras_on_changing_rooms_lock_codes_health_data_and_glass_doors_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "这张照片是我爸留下的最后一张,赔多少钱都没用!",
+    "My gran's personal alarm pendant has been dead since the phone line went down on Friday.",
+    "换了燃气表以后一直没通气,只能天天吃外卖",
+    "The bus left my seven-year-old at the wrong stop; it was pitch dark and she was on her own.",
+    "I'll be leaving a review on every site I can about your front desk.",
+    "热水器坏了三天,家里有人坐月子,没法洗澡",
+])
+def test_keepsakes_alarm_pendants_no_gas_dark_stops_and_confinement_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "The 'Explosion' flavour crisps were stale.",
+    "As a paramedic myself, I'd say your first aid box needs restocking.",
+    "He broke his wrist skiing, nothing to do with you, but your app charged me twice.",
+    "开会开到头都炸了,你们会议室的投影仪能不能修一下",
+    "我本人是律师,白天都在法院开庭,能不能周末开个窗口",
+    "出院结算单上留置针收了两次费,麻烦核对一下",
+    "Citizens Advice said I should write to you directly about the meter reading.",
+    "消协的工作人员让我先跟你们协商,羽绒服跑绒的事麻烦处理一下",
+    "I got cut off twice on the billing line; is there another number?",
+    "客服说你找记者也没用,我根本没提过记者,这种态度不好",
+    "我不会去找媒体曝光,就想把多收的停车费退回来",
+    "相机修好以后曝光一直不准,照片都偏白",
+    "燃气灶一打着火就有点响,火苗正常,能不能来看看",
+    "There's no gas smell and nothing dangerous, the hob igniter just clicks.",
+    "Years ago there was a fire in your car park; today's issue is the broken barrier.",
+    "你们健身房的EMS‘电击’塑形课根本没效果",
+    "Our waiter was slow, but I've reset the app twenty-odd times trying to pay.",
+    "我在你们APP上重置了二十多次密码都不行,麻烦看看",
+])
+def test_words_of_the_v20_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
