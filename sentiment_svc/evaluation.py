@@ -11,8 +11,8 @@ from sentiment_svc.model import Language
 MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
-# the held-out mentions v1-v13 were retired into DEV_SETS (mentions_heldout_v{1,...,13}_*),
-# and the current blind set (v14 from 2026-12-03) is here.
+# the held-out mentions v1-v14 were retired into DEV_SETS (mentions_heldout_v{1,...,14}_*),
+# and the current blind set (v15 from 2026-12-03) is here.
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 
@@ -33,7 +33,7 @@ TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, 
                  (DEV_SETS, "mentions_heldout_v7"), (DEV_SETS, "mentions_heldout_v8"),
                  (DEV_SETS, "mentions_heldout_v9"), (DEV_SETS, "mentions_heldout_v10"),
                  (DEV_SETS, "mentions_heldout_v11"), (DEV_SETS, "mentions_heldout_v12"),
-                 (DEV_SETS, "mentions_heldout_v13"))
+                 (DEV_SETS, "mentions_heldout_v13"), (DEV_SETS, "mentions_heldout_v14"))
 
 
 def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:

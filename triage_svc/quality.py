@@ -43,18 +43,20 @@ HELDOUT_V11 = DATA / "dev" / "complaints_heldout_v11.jsonl"
 HELDOUT_V12 = DATA / "dev" / "complaints_heldout_v12.jsonl"
 # The thirteenth, measured once after rules v19 and retired the same way.
 HELDOUT_V13 = DATA / "dev" / "complaints_heldout_v13.jsonl"
+# The fourteenth, measured once after rules v20 and retired the same way.
+HELDOUT_V14 = DATA / "dev" / "complaints_heldout_v14.jsonl"
 # What the rules and both models are developed on (each file when it exists).
 DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3, HELDOUT_V4,
                HELDOUT_V5, HELDOUT_V6, HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10,
-               HELDOUT_V11, HELDOUT_V12, HELDOUT_V13)
+               HELDOUT_V11, HELDOUT_V12, HELDOUT_V13, HELDOUT_V14)
 # The whole-file split: models trained on the other development files score these, which
 # were written by other hands than the files the rules were first written on.
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
-# Leave-v2-out ... -v13-out: each newer file alone, scored by models of all the others.
+# Leave-v2-out ... -v14-out: each newer file alone, scored by models of all the others.
 LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6,
              HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10, HELDOUT_V11, HELDOUT_V12,
-             HELDOUT_V13)
-# Measured, never developed on: the current blind set (v14 from 2026-12-03), absent between sets.
+             HELDOUT_V13, HELDOUT_V14)
+# Measured, never developed on: the current blind set (v15 from 2026-12-03), absent between sets.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5

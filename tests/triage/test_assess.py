@@ -25,12 +25,10 @@ def complaint(content: str, **fields: object) -> ComplaintReceived:
     ("我们小区三十多户一起投诉物业乱收费", {"people_count": 35}, 1, "billing"),
     ("记者来电询问贵公司的退款问题", {}, 2, "after_sales"),
     ("账单多收了二十元", {"channel": "media"}, 2, "billing"),
-    # Right by the labelling policy (no matter named: `other`), missed since the category
-    # model became complement naive Bayes (after_sales): leave-one-set-out it names `other`
-    # less often (recall 61.9% -> 55.5%, precision 63.2% -> 85.1%) for +3.3 points of
-    # category overall (bench/category_experiments.py). Strict: a fix shows up here.
-    pytest.param("再不处理我就去12315投诉，太过分了", {}, 3, "other",
-                 marks=pytest.mark.xfail(strict=True, reason="NB model: after_sales")),
+    # Right by the labelling policy (no matter named: `other`): the complement naive Bayes
+    # model named after_sales here from its adoption until the models retrained on v14
+    # (rules v21, 2026-12-03), when this stopped being an expected failure.
+    ("再不处理我就去12315投诉，太过分了", {}, 3, "other"),
     ("客服态度很差，一直不耐烦", {}, 4, "service_attitude"),
     ("The product arrived broken, quality is poor", {}, 4, "product_quality"),
 ])

@@ -992,3 +992,69 @@ def test_keepsakes_alarm_pendants_no_gas_dark_stops_and_confinement_are_level_th
 ])
 def test_words_of_the_v20_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v21 (after held-out v14's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "电梯门没关好就往上走,我老公的脚被轧断了,现在还在医院",
+    "He was pulled from the pool and they found water on his lungs at A&E.",
+    "高速上一辆你们的槽罐车一直在滴东西,味道刺鼻,交警已经拉了警戒线",
+    "昨晚楼下燃气管道嘭的一声,我家窗户玻璃都震碎了",
+    "The fire brigade came with two engines after the basement dryer caught on fire.",
+    "NEA officers came down to inspect the kitchen this morning after my report.",
+    "The banking ombudsman has registered my complaint and sought your reply within 15 days.",
+    "Our story was featured on ABC last night, the whole country saw the broken lift.",
+    "Dad had a funny turn after your chemist gave him somebody else's pills; he's on the ward.",
+    "Someone scraped 25,000 profiles from your site and posted a download link.",
+    "The school emailed a spreadsheet of 700+ families' medical notes to the whole mailing list.",
+])
+def test_crushed_feet_tanker_drips_blasts_brigades_and_scraped_profiles_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "游乐场的护网松了,我儿子差点从上面翻下去",
+    "The heater in the barn is hanging by its own cable over the hay.",
+    "人事把我的诊断证明发到了公司大群里",
+    "We have lodged an application with VCAT about the bond; the hearing is listed for May.",
+])
+def test_loose_nets_hanging_heaters_sick_notes_and_tribunals_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "暖气停了两天,老太太冻得直哆嗦",
+    "The fridge stopped cooling and my insulin must stay cold; the earliest visit is next week.",
+    "燃气卡充不进去,家里两个小孩饿着肚子等饭吃",
+    "The patient portal has been down all week, so my chemo appointment is a mystery.",
+    "银行卡被吞了,人在外地,今晚住哪?",
+    "被中介坑了押金,我真是想跳楼的心都有了",
+    "I am absolutely incandescent about how your staff treated us at the wake.",
+    "快递把我妈的降压药寄丢了,她只剩两天的药",
+])
+def test_cold_elders_warm_insulin_hungry_children_and_despair_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "物业费一涨价,业主群里直接炸了,我就想问问依据",
+    "Can you resend the link? The old one expired.",
+    "二手相机到手发现镜头里全是霉斑,申请退货被拒",
+    "The gas leak you fixed last winter was great; this is about the standing charge.",
+    "You took £90 out of my account twice for the same order.",
+    "你们这个“电击”按摩仪没什么感觉,跟广告不一样",
+    "配电箱上贴着小心触电的标志,但箱门的锁坏了,锁一下吧",
+    "记得以前电视台报道过你们的志愿者,这次的接待有点冷淡",
+    "I remember when the local paper ran that piece on your cafe; the coffee has gone downhill.",
+    "小时候你们厂还上过新闻联播,这次买的电扇有点响",
+    "我打了12345,他们说这个归你们管,宽带多扣了二十",
+    "The local Facebook group has hundreds of posts about the bins; can you check mine?",
+    "明天停水检修,请问几点恢复?",
+    "我来帮我妈“救火”,她的话费套餐太贵了",
+])
+def test_words_of_the_v21_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2

@@ -31,6 +31,7 @@ from triage_svc.quality import (
     HELDOUT_V11,
     HELDOUT_V12,
     HELDOUT_V13,
+    HELDOUT_V14,
     LABELLED,
     Labelled,
     is_severe_under_triage,
@@ -228,11 +229,11 @@ def test_the_model_picks_safety_only_by_a_clear_margin() -> None:
 def test_the_retired_held_out_sets_train_and_are_left_out_one_at_a_time() -> None:
     from triage_svc.quality import HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, LEAVE_OUT
 
-    assert HELDOUT_V12.exists() and HELDOUT_V13.exists() and HELDOUT_V13 in DEVELOPMENT
+    assert HELDOUT_V13.exists() and HELDOUT_V14.exists() and HELDOUT_V14 in DEVELOPMENT
     assert HELDOUT not in DEVELOPMENT
     assert LEAVE_OUT == (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6,
                          HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10,
-                         HELDOUT_V11, HELDOUT_V12, HELDOUT_V13)
+                         HELDOUT_V11, HELDOUT_V12, HELDOUT_V13, HELDOUT_V14)
 
 
 def test_the_category_model_scores_as_complement_naive_bayes_does() -> None:
