@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +26,16 @@ class Labelled:
     text: str
 
 
+def retired_stems(folder: Path = DEV_SETS) -> tuple[str, ...]:
+    """The retired blind mention sets in `folder` (mentions_heldout_v<n>_zh/_en.tsv), v1 up."""
+    numbered = {int(m[1]) for path in folder.glob("mentions_heldout_v*_zh.tsv")
+                if (m := re.fullmatch(r"mentions_heldout_v([0-9]+)_zh[.]tsv", path.name))}
+    return tuple(f"mentions_heldout_v{n}" for n in sorted(numbered))
+
+
 # The labelled mentions the mention-domain head trains on (train.py), as (folder, stem).
 TRAINING_SETS = ((MENTION_SETS, "mentions"), (DEV_SETS, "mentions"), (DEV_SETS, "mentions_more"),
-                 (DEV_SETS, "mentions_heldout_v1"), (DEV_SETS, "mentions_heldout_v2"),
-                 (DEV_SETS, "mentions_heldout_v3"), (DEV_SETS, "mentions_heldout_v4"),
-                 (DEV_SETS, "mentions_heldout_v5"), (DEV_SETS, "mentions_heldout_v6"),
-                 (DEV_SETS, "mentions_heldout_v7"), (DEV_SETS, "mentions_heldout_v8"),
-                 (DEV_SETS, "mentions_heldout_v9"), (DEV_SETS, "mentions_heldout_v10"),
-                 (DEV_SETS, "mentions_heldout_v11"), (DEV_SETS, "mentions_heldout_v12"),
-                 (DEV_SETS, "mentions_heldout_v13"), (DEV_SETS, "mentions_heldout_v14"))
+                 *((DEV_SETS, stem) for stem in retired_stems()))
 
 
 def labelled_mentions(folder: Path = MENTION_SETS, stem: str = "mentions") -> list[Labelled]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,45 +18,30 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 LABELLED = DATA / "complaints.jsonl"
 DEV = DATA / "dev" / "complaints.jsonl"
 MORE = DATA / "dev" / "complaints_more.jsonl"
-# The first held-out set, retired to development data on 2026-12-02 (tests/data/dev/README.md).
+# The retired blind sets, v1 upward: each was measured once in heldout/ and then moved to
+# dev/ as complaints_heldout_v<n>.jsonl (accounts in tests/data/dev/README.md).
+_RETIRED_NAME = re.compile(r"complaints_heldout_v([0-9]+)[.]jsonl")
+
+
+def retired_sets(folder: Path = DATA / "dev") -> tuple[Path, ...]:
+    """The retired blind sets in `folder`, in the order they were written (v1, v2, ...)."""
+    numbered = {int(m[1]): path for path in folder.glob("complaints_heldout_v*.jsonl")
+                if (m := _RETIRED_NAME.fullmatch(path.name))}
+    return tuple(numbered[n] for n in sorted(numbered))
+
+
+RETIRED = retired_sets()
 HELDOUT_V1 = DATA / "dev" / "complaints_heldout_v1.jsonl"
-# The second held-out set, measured once and retired to development data (same README).
-HELDOUT_V2 = DATA / "dev" / "complaints_heldout_v2.jsonl"
-# The third, measured once after rules v6 and retired the same way.
-HELDOUT_V3 = DATA / "dev" / "complaints_heldout_v3.jsonl"
-# The fourth, measured once after rules v7 and retired the same way.
-HELDOUT_V4 = DATA / "dev" / "complaints_heldout_v4.jsonl"
-# The fifth, measured once after rules v8 and retired the same way.
+# v5 and v6 scored far below the others when retired (tests/triage/test_quality.py floors).
 HELDOUT_V5 = DATA / "dev" / "complaints_heldout_v5.jsonl"
-# The sixth, measured once after rules v9 and retired the same way.
 HELDOUT_V6 = DATA / "dev" / "complaints_heldout_v6.jsonl"
-# The seventh, measured once after rules v12 and retired the same way.
-HELDOUT_V7 = DATA / "dev" / "complaints_heldout_v7.jsonl"
-# The eighth, measured once after rules v13 and retired the same way.
-HELDOUT_V8 = DATA / "dev" / "complaints_heldout_v8.jsonl"
-# The ninth, measured once after rules v14 (and again after v15) and retired the same way.
-HELDOUT_V9 = DATA / "dev" / "complaints_heldout_v9.jsonl"
-# The tenth, measured once after rules v16 and retired the same way.
-HELDOUT_V10 = DATA / "dev" / "complaints_heldout_v10.jsonl"
-# The eleventh, measured once after rules v17 and retired the same way.
-HELDOUT_V11 = DATA / "dev" / "complaints_heldout_v11.jsonl"
-# The twelfth, measured once after rules v18 and retired the same way.
-HELDOUT_V12 = DATA / "dev" / "complaints_heldout_v12.jsonl"
-# The thirteenth, measured once after rules v19 and retired the same way.
-HELDOUT_V13 = DATA / "dev" / "complaints_heldout_v13.jsonl"
-# The fourteenth, measured once after rules v20 and retired the same way.
-HELDOUT_V14 = DATA / "dev" / "complaints_heldout_v14.jsonl"
 # What the rules and both models are developed on (each file when it exists).
-DEVELOPMENT = (LABELLED, DEV, MORE, HELDOUT_V1, HELDOUT_V2, HELDOUT_V3, HELDOUT_V4,
-               HELDOUT_V5, HELDOUT_V6, HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10,
-               HELDOUT_V11, HELDOUT_V12, HELDOUT_V13, HELDOUT_V14)
+DEVELOPMENT = (LABELLED, DEV, MORE, *RETIRED)
 # The whole-file split: models trained on the other development files score these, which
 # were written by other hands than the files the rules were first written on.
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
-# Leave-v2-out ... -v14-out: each newer file alone, scored by models of all the others.
-LEAVE_OUT = (HELDOUT_V2, HELDOUT_V3, HELDOUT_V4, HELDOUT_V5, HELDOUT_V6,
-             HELDOUT_V7, HELDOUT_V8, HELDOUT_V9, HELDOUT_V10, HELDOUT_V11, HELDOUT_V12,
-             HELDOUT_V13, HELDOUT_V14)
+# Leave-v2-out ... : each newer file alone, scored by models of all the others.
+LEAVE_OUT = RETIRED[1:]
 # Measured, never developed on: the current blind set (v15 from 2026-12-03), absent between sets.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
