@@ -1058,3 +1058,74 @@ def test_cold_elders_warm_insulin_hungry_children_and_despair_are_level_three(
 ])
 def test_words_of_the_v21_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v22 (after held-out v15's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "我们公司的工资表,连同身份证号和家庭住址,一共3,400 employees的,被放进了全员周报的附件",
+    "The payroll file for all 2,300 staff was attached to the monthly bulletin by mistake.",
+    "你们的智能门锁APP,随便输个手机号就能看到任何一个用户的开门记录",
+    "With your tracker app you can type in any child's ID and see where they are right now.",
+    "我的借款逾期了,你们把催收短信发给了我通讯录里所有人",
+    "有人在论坛上挂了你们几十万条会员数据在卖",
+    "市公安局网安支队告诉我,你们的用户数据库被非法窃取,涉及数十万用户",
+    "The Drinking Water Inspectorate has confirmed it is investigating the discoloured supply.",
+    "金融消费者权益保护中心已受理我对你们催收员的投诉,并要求你们书面说明",
+    "The Financial Conduct Authority has listed you as an unauthorised firm.",
+    "The independent appeals service upheld my appeal and ordered the ticket cancelled.",
+    "孩子在你们那打的疫苗,结果起了个大包,做了手术才好,现在还在治疗",
+    "我儿子误吞了你们玩具里的小零件,做了手术才取出来",
+    "缆车停在半空一个小时,最后是消防员用云梯把我们一个个救下来的",
+    "The fire brigade had to cut us free from the stuck ride with a ladder.",
+])
+def test_reach_said_by_count_or_anyone_authorities_by_other_names_and_rescues_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "养老院我爸房间的呼叫器坏了半个月,他晚上起夜摔了都没法叫人",
+    "The emergency pull cord in the disabled toilet has not worked since March.",
+    "轮渡上的救生衣全锁在舱里,船员说钥匙不知道在谁那",
+    "On the boat trip the life jackets were locked away and nobody had the key.",
+    "The toggle on the hood caught on the climbing frame and pulled at her neck.",
+    "孩子衣服上的绳子挂在滑梯上勒住了脖子,幸好我在旁边",
+    "A man I met on your app used the distance feature and turned up outside my flat.",
+])
+def test_safety_gear_that_fails_cords_at_the_neck_and_stalkers_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "家里座机坏了一个礼拜,我妈有心脏病,全靠这个电话",
+    "Dad's heart monitor sends readings over the broadband, which has been dead for four days.",
+    "Your card readers stopped taking payments at 9 and I'm turning customers away.",
+    "开盘的时候交易软件登不上,单子全没出去",
+    "房东把我们赶出来了,带着两个孩子不知道去哪",
+    "修了五天都没人来,货全坏了,我真是火冒三丈",
+    "The locker has my passport and I'm panicking, I fly at 7.",
+    "婚车没来,司仪也换了人,这辈子就一次的婚礼被你们毁了",
+])
+def test_lifelines_payments_down_nowhere_to_go_and_panic_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "我们家报停暖气了,为什么还有基础热费?",
+    "上次暖气不热的事,师傅来调过,现在好多了,谢谢",
+    "奶瓶上的刻度印歪了,能换一个吗",
+    "我们村三户养鱼的,这批鱼苗死了一大半,想问问是不是苗的问题",
+    "鸡打了疫苗还是得了鸡瘟,死了几十只,请技术员来看看",
+    "台阶上摔了一下,是我自己穿拖鞋没注意,建议加个防滑条",
+    "爷爷每晚都看新闻联播,最近电视老是雪花",
+    "The band absolutely killed it last night, but the queue for drinks was long.",
+    "If the phone line goes we can't even call an ambulance, so please fix the faulty socket.",
+    "复查说是镜片度数配错了,麻烦重新配一副",
+    "I'm one of a group of eight who joined, but I'm writing for myself: my direct debit is wrong.",
+    "看到婚纱照就觉得修图修得太假了,能重修吗",
+])
+def test_words_of_the_v22_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
