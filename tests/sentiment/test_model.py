@@ -255,6 +255,7 @@ def test_training_never_reads_the_held_out_folder() -> None:
     assert (DEV_SETS, "mentions_heldout_v13") in TRAINING_SETS
     assert (DEV_SETS, "mentions_heldout_v14") in TRAINING_SETS
     assert (DEV_SETS, "mentions_heldout_v15") in TRAINING_SETS
+    assert (DEV_SETS, "mentions_heldout_v16") in TRAINING_SETS
 
 
 def test_the_bench_says_so_when_the_held_out_mentions_are_absent(

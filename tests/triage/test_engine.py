@@ -1129,3 +1129,69 @@ def test_lifelines_payments_down_nowhere_to_go_and_panic_are_level_three(
 ])
 def test_words_of_the_v22_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v23 (after held-out v16's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "The cemetery licensing board has opened a formal inquiry into the reused plots.",
+    "After the root canal I have nerve damage in my chin, the specialist confirmed it.",
+    "我女儿在你们泳池吸入了氯气,在医院住院观察了一晚",
+    "My son was kept in overnight after breathing in the chlorine that went wrong at your pool.",
+    "A file of 2.5 million rows with your customers' emails is being passed around online.",
+    "教务处把全部学员的身份证照片发进了一个几百人的微信群",
+    "你们的网址改一下数字,不用登录就能看到全部会员的订单",
+    "县教育局已经责令停业了,你们还在收学费",
+    "区金融办受理了我的投诉,昨天来人核实了",
+])
+def test_formal_inquiries_nerve_damage_nights_in_hospital_and_whole_rosters_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "船上的救生衣一半是坏的,带子都烂了",
+    "The life jackets on the tour boat were torn and out of date.",
+    "Nobody gritted the ramp and I watched an old man nearly go over twice.",
+    "The car park steps have not been gritted all week.",
+    "The nursery gate doesn't latch and a toddler wandered out onto the road.",
+    "Your collections team rang my boss about my credit card arrears.",
+    "I'm a solicitor, but I'm writing for myself: I'll be filing unless the fee is refunded.",
+])
+def test_worn_life_jackets_ungritted_paths_unlatched_gates_and_debts_told_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "The ferry ticket clerk mocked my accent. I'm going to tell the harbour master.",
+    "I'll be writing to the Port Authority about how your staff spoke to my mother.",
+    "Your 'organic' label is false and I'm reporting it to the certification body.",
+    "你们游泳馆救生员一直玩手机,再这样我就去体育局",
+    "门口那个摄像头正对着人脸拍,再不拆我就叫电视台",
+    "No refund for the closed pool and I'll be posting reviews on every site I can.",
+    "The pharmacy lost my insulin order and I have one pen left.",
+    "燃气卡充了钱不到账,我爸有糖尿病,家里没法做饭",
+    "燃气断了一个多星期了,孩子刚满月,洗澡水都烧不了",
+    "小区充电桩全都扫不了码,车快没电了",
+])
+def test_harbour_masters_reviews_everywhere_last_insulin_pens_and_dead_chargers_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "The removal men were great, one joke about our junk hurt a little but fine.",
+    "Where is the fire evacuation map for the third floor?",
+    "行李箱拉杆歪了,轮子也掉了,怎么申请赔偿",
+    "My reward points have expired without notice, can you restore them?",
+    "上次说的停水的事,现在已经正常了,问问下次多久能来水",
+    "楼道的灭火器上回过期了,你们第二天就换了,谢谢",
+    "是我自己在看手机踩空了,膝盖青了一块,建议装个扶手",
+    "The box arrived crushed and the plates were in pieces. How do I claim?",
+    "我是搞消防的,没发现什么危险,就是提醒一下标牌",
+    "殡仪馆烟囱老冒黑烟,味道不好闻,能不能改改",
+    "I'll be filing with the BBB if this isn't sorted.",
+])
+def test_words_of_the_v23_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
