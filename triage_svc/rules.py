@@ -354,6 +354,9 @@ class Term:
     text: str
     english: bool
     pattern: re.Pattern[str] | None  # None: a plain string
+    # Text every occurrence contains ("icu" for "进了?icu"; "" when none is sure): a term
+    # whose `needs` is not in the text is skipped without running its pattern.
+    needs: str = ""
 
 
 _GAP_CHARS = {True: 40, False: 10}  # English words are longer than Chinese characters
@@ -367,14 +370,48 @@ _LITERAL_SIGNS = re.compile(r"([.^$+{}\\])")  # regular-expression signs that ar
 def compile_term(term: str) -> Term:
     english = term.isascii()
     if not _PATTERN_SIGNS.intersection(term):
-        return Term(term, english, None)
+        return Term(term, english, None, term)
     gap = f"[^{_CLAUSE}]{{0,{_GAP_CHARS[english]}}}?"
     parts = []
     for i, part in enumerate(term.split("*")):
         part = part.strip() if english else part
         starts_word = english and i > 0 and part[:1].isalnum()
         parts.append((_WORD_START if starts_word else "") + _LITERAL_SIGNS.sub(r"\\\1", part))
-    return Term(term, english, re.compile(gap.join(parts)))
+    needs = max((run for part in term.split("*")
+                 for run in _sure_runs(part.strip() if english else part)), key=len, default="")
+    return Term(term, english, re.compile(gap.join(parts)), needs)
+
+
+def _sure_runs(part: str) -> list[str]:
+    """The runs of plain text that every match of one gap-free part contains: sets and
+    groups are no plain text, `?` makes the character before it optional, and a `|` outside a
+    group leaves nothing sure."""
+    runs, run, i = [], "", 0
+    while i < len(part):
+        sign = part[i]
+        if sign in "[(":
+            runs.append(run)
+            run, i = "", _closing(part, i) + 1
+        elif sign == "?":
+            runs.append(run[:-1])
+            run, i = "", i + 1
+        elif sign == "|":
+            return []
+        else:
+            run, i = run + sign, i + 1
+    return [*runs, run]
+
+
+def _closing(part: str, start: int) -> int:
+    """Where the set or group opened at `start` closes (the loader refuses unbalanced ones)."""
+    if part[start] == "[":
+        return part.index("]", start)
+    depth = 0
+    for i in range(start, len(part)):
+        depth += {"(": 1, ")": -1}.get(part[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced group in {part!r}")
 
 
 
