@@ -377,15 +377,16 @@ def compile_term(term: str) -> Term:
         part = part.strip() if english else part
         starts_word = english and i > 0 and part[:1].isalnum()
         parts.append((_WORD_START if starts_word else "") + _LITERAL_SIGNS.sub(r"\\\1", part))
-    needs = max((run for part in term.split("*")
-                 for run in _sure_runs(part.strip() if english else part)), key=len, default="")
+    runs = [_sure_runs(part.strip() if english else part) for part in term.split("*")]
+    needs = "" if None in runs else max(
+        (run for part_runs in runs if part_runs for run in part_runs), key=len, default="")
     return Term(term, english, re.compile(gap.join(parts)), needs)
 
 
-def _sure_runs(part: str) -> list[str]:
+def _sure_runs(part: str) -> list[str] | None:
     """The runs of plain text that every match of one gap-free part contains: sets and
-    groups are no plain text, `?` makes the character before it optional, and a `|` outside a
-    group leaves nothing sure."""
+    groups are no plain text, `?` makes the character before it optional. None for a `|`
+    outside a group: the whole pattern is then an alternation and nothing in it is sure."""
     runs, run, i = [], "", 0
     while i < len(part):
         sign = part[i]
@@ -396,7 +397,7 @@ def _sure_runs(part: str) -> list[str]:
             runs.append(run[:-1])
             run, i = "", i + 1
         elif sign == "|":
-            return []
+            return None
         else:
             run, i = run + sign, i + 1
     return [*runs, run]
