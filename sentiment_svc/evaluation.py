@@ -12,8 +12,8 @@ from sentiment_svc.model import Language
 MENTION_SETS = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_SETS = MENTION_SETS / "dev"
 # Measured by the lead only, at the end; development never reads it. It may be absent:
-# the held-out mentions v1-v16 were retired into DEV_SETS (mentions_heldout_v{1,...,16}_*),
-# and the current blind set (v17 from 2026-12-03) is here.
+# each blind set, once measured, is retired into DEV_SETS (mentions_heldout_v<n>_*, found by
+# `retired_stems`), and the current one, when placed, is here (its README says which).
 HELDOUT_SETS = MENTION_SETS / "heldout"
 LABELS = ("negative", "neutral", "positive")
 

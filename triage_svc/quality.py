@@ -42,7 +42,7 @@ DEVELOPMENT = (LABELLED, DEV, MORE, *RETIRED)
 WHOLE_FILE_TEST = (MORE, HELDOUT_V1)
 # Leave-v2-out ... : each newer file alone, scored by models of all the others.
 LEAVE_OUT = RETIRED[1:]
-# Measured, never developed on: the current blind set (v17 from 2026-12-03), absent between sets.
+# Measured, never developed on: the current blind set (its README says which), absent between sets.
 HELDOUT = DATA / "heldout" / "complaints.jsonl"
 _SHINGLE = 4  # near-duplicates: character 4-gram Jaccard similarity above _NEAR
 _NEAR = 0.5
