@@ -1229,3 +1229,64 @@ def test_harbour_masters_reviews_everywhere_last_insulin_pens_and_dead_chargers_
 ])
 def test_words_of_the_v23_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v24 (after held-out v17's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "冷库昨晚漏了氨气,整栋员工宿舍的人都被叫下楼,眼睛刺痛",
+    "The sheriff's office has sealed your warehouse and the state labor department is involved.",
+    "区市场监管局已经受理并上门调查了,你们还在卖",
+    "消费者说计量所来抽检过,已经立案了",
+    "我们已经反映到省教育厅,教育厅发了函要求学校说明",
+    "交通运输局已经调了车上的监控在处理这个司机",
+    "The district agriculture department has seized the remaining stock of your seed.",
+    "The Health Commissioner has opened a file on how the ward treated my father.",
+    "This week the Sunday Times printed the story about your missing deposits.",
+    "宿舍楼管的事已经被人民网报道了,学校还不表态",
+    "Our son came down with a stomach bug on the cruise and was put on an IV drip.",
+    "The outlet melted and started burning; my husband used an extinguisher on it.",
+    "A cable was left live and my girl got a nasty shock; the hospital kept her in overnight.",
+    "有人从中介手里花钱买到了十几万份会员资料,都是你们平台的",
+])
+def test_leaks_fires_outbreaks_bodies_that_acted_and_stories_that_ran_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "A reporter from the Straits Times rang me about my renovation, she wants to include it.",
+    "沙发到货就裂了,我已经请了律师",
+])
+def test_a_national_papers_reporter_asking_first_is_level_two(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "我在想要不要打12345,先给我个说法",
+    "这事再不处理,我就把视频捅到网上去",
+    "停车场乱收费,不给说法我就找街道",
+    "货在你们仓库压了一天,你们调度是死人吗?",
+    "The wifi has been dead since yesterday and I work from home.",
+    "Your card readers keep declining every payment and I'm losing sales.",
+    "The lift has been out for a week and my neighbour, who is 83, can't manage the stairs.",
+    "If nothing changes I'll report you to the council.",
+])
+def test_threats_said_sideways_dead_lines_declined_cards_and_stranded_elders_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "酒店的防火门被锁死了,铁链都生锈了,请整改",
+    "床垫中间塌陷了,能换一个吗",
+    "去年你们店出过火灾,这次重新装修挺好的",
+    "The logbook shows three previous owners, not one.",
+    "Years ago you were in the Times as the best bakery in town; the bread has gone downhill.",
+    "I gave notice in writing and you still took a payment; next the ombudsman.",
+    "我把聊天记录发到网上让大家评评理,续保的折扣根本没给",
+    "想自己买个灭火器放门口,可以吗?",
+    "我去教育局网站查过了,那个小区根本不在学区里",
+])
+def test_words_of_the_v24_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
