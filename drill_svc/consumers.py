@@ -239,6 +239,17 @@ async def on_event(unit: Unit, event: Envelope) -> None:
     await HANDLERS[type(event.payload())](unit, event)
 
 
+# Their handlers do nothing unless the payload says it is drill traffic.
+DRILL_FLAGGED = (ComplaintReceived, ComplaintTriaged, CaseUpdated, CaseEscalated,
+                 IncidentOpened, IncidentUpdated, MentionScored)
+
+
+def may_concern_a_drill(event: Envelope) -> bool:
+    """False for real traffic that no handler here keeps: it needs no transaction."""
+    data = event.payload()
+    return not isinstance(data, DRILL_FLAGGED) or data.drill
+
+
 def register(runtime: ServiceRuntime) -> None:
     # One subscription, so one member per replica in the group (not one per topic).
-    runtime.on(list(HANDLERS), on_event)
+    runtime.on(list(HANDLERS), on_event, wants=may_concern_a_drill)

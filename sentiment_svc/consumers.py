@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
 
+from sqlalchemy import select
+
 from sentiment_svc import reports
 from sentiment_svc.models import ComplaintRow, StatementSeen
 from shared.events import Envelope, EventPayload
@@ -24,37 +26,63 @@ from shared.events.schemas import (
     StatementDistributed,
 )
 from shared.periods import Period
-from shared.runtime import ServiceRuntime, Unit
+from shared.runtime import ServiceRuntime, Unit, applying
 
 MAX_TEXT = 4000
 
 
-async def on_complaint_received(unit: Unit, event: Envelope) -> None:
-    data = cast(ComplaintReceived, event.payload())
-    if data.drill:
-        return
-    if await unit.session.get(ComplaintRow, data.complaint_id) is not None:
+# Events about a complaint in the index: a batch of them reads its rows in one statement.
+ComplaintEvent = ComplaintReceived | ComplaintTriaged | CaseUpdated
+Rows = dict[str, ComplaintRow]
+
+
+async def complaint_rows(unit: Unit, complaint_ids: set[str]) -> Rows:
+    if not complaint_ids:
+        return {}
+    return {row.complaint_id: row for row in (await unit.session.scalars(
+        select(ComplaintRow).where(ComplaintRow.complaint_id.in_(complaint_ids)))).all()}
+
+
+def on_complaint_received(unit: Unit, data: ComplaintReceived, rows: Rows) -> None:
+    if data.drill or data.complaint_id in rows:
         return
     text = f"{data.subject or ''}\n{data.content}".strip()[:MAX_TEXT]
-    unit.session.add(ComplaintRow(
+    rows[data.complaint_id] = ComplaintRow(
         complaint_id=data.complaint_id, department=data.target.department,
         product=data.target.product, text=text, received_at=data.received_at, open=True,
-        updated_at=datetime.now(UTC)))
+        updated_at=datetime.now(UTC))
+    unit.session.add(rows[data.complaint_id])
 
 
-async def on_complaint_triaged(unit: Unit, event: Envelope) -> None:
+def on_complaint_triaged(data: ComplaintTriaged, rows: Rows) -> None:
     """Triage may name the department the complainant did not."""
-    data = cast(ComplaintTriaged, event.payload())
-    row = await unit.session.get(ComplaintRow, data.complaint_id)
+    row = rows.get(data.complaint_id)
     if row is not None and data.department and not row.department:
         row.department, row.updated_at = data.department, datetime.now(UTC)
 
 
-async def on_case_updated(unit: Unit, event: Envelope) -> None:
-    data = cast(CaseUpdated, event.payload())
-    row = await unit.session.get(ComplaintRow, data.complaint_id)
+def on_case_updated(data: CaseUpdated, rows: Rows) -> None:
+    row = rows.get(data.complaint_id)
     if row is not None:
         row.open, row.updated_at = data.state != "closed", datetime.now(UTC)
+
+
+async def on_complaint_events(unit: Unit, events: list[Envelope]) -> None:
+    """A run of a batch's events in order, the index rows they name read first in one
+    statement (and the new ones written together at commit)."""
+    rows = await complaint_rows(unit, {data.complaint_id for event in events
+                                       if isinstance(data := event.payload(), ComplaintEvent)})
+    for event in events:
+        with applying(event):
+            data = event.payload()
+            if isinstance(data, ComplaintReceived):
+                on_complaint_received(unit, data, rows)
+            elif isinstance(data, ComplaintTriaged):
+                on_complaint_triaged(data, rows)
+            elif isinstance(data, CaseUpdated):
+                on_case_updated(data, rows)
+            else:
+                await HANDLERS[type(data)](unit, event)
 
 
 async def on_brief_requested(unit: Unit, event: Envelope) -> None:
@@ -90,20 +118,29 @@ async def on_statement_distributed(unit: Unit, event: Envelope) -> None:
     row.drill = row.drill or data.drill
 
 
+# The events besides the complaint index's (on_complaint_events applies those).
 HANDLERS: dict[type[EventPayload], Callable[[Unit, Envelope], Awaitable[None]]] = {
-    ComplaintReceived: on_complaint_received,
-    ComplaintTriaged: on_complaint_triaged,
-    CaseUpdated: on_case_updated,
     BriefRequested: on_brief_requested,
     StatementApproved: on_statement_approved,
     StatementDistributed: on_statement_distributed,
 }
 
 
+EVENTS: tuple[type[EventPayload], ...] = (ComplaintReceived, ComplaintTriaged, CaseUpdated,
+                                          *HANDLERS)
+
+
 async def on_event(unit: Unit, event: Envelope) -> None:
-    await HANDLERS[type(event.payload())](unit, event)
+    await on_complaint_events(unit, [event])
+
+
+def is_real_complaint_or_other(event: Envelope) -> bool:
+    """False for a drill complaint arriving: the index leaves it out (its later events
+    find no row and change nothing)."""
+    data = event.payload()
+    return not (isinstance(data, ComplaintReceived) and data.drill)
 
 
 def register(runtime: ServiceRuntime) -> None:
     # One subscription, so one member per replica in the group (not one per topic).
-    runtime.on(list(HANDLERS), on_event)
+    runtime.on(EVENTS, on_event, many=on_complaint_events, wants=is_real_complaint_or_other)

@@ -64,6 +64,9 @@ EventHandler = Callable[[Unit, Envelope], Awaitable[None]]
 # Applies a run of fresh events (one batch's, in order, each once) in one unit; the same
 # effects as the EventHandler on each in turn, with fewer statements.
 ManyHandler = Callable[[Unit, list[Envelope]], Awaitable[None]]
+# Whether an event can have any effect here: one that cannot is acknowledged without a
+# transaction or an inbox row ("skipped"), since there is nothing to make idempotent.
+Wants = Callable[[Envelope], bool]
 
 
 @contextlib.contextmanager
@@ -82,6 +85,18 @@ class PeriodicJob:
     seconds: float
     job: Job
     initial_delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topics: tuple[str, ...]
+    group: str
+    handler: EventHandler
+    many: ManyHandler | None = None
+    wants: Wants | None = None
+
+    def wanted(self, event: Envelope) -> bool:
+        return self.wants is None or self.wants(event)
 
 
 def build_bus(settings: ServiceSettings, broker: MemoryBroker | None) -> Bus:
@@ -116,8 +131,9 @@ class ServiceRuntime:
             idle_poll_s=settings.outbox_idle_poll_s, retention_s=settings.outbox_retention_s,
             replay_s=settings.outbox_replay_s, listen=settings.outbox_listen,
         )
-        self._handlers: list[tuple[tuple[str, ...], str, EventHandler, ManyHandler | None]] = []
-        # Called after each event's transaction ended, with "applied" or "duplicate".
+        self._handlers: list[Subscription] = []
+        # Called after each event's transaction ended, with "applied", "duplicate" or
+        # "skipped" (not wanted: no transaction).
         self.listeners: list[Callable[[str, BusMessage], None]] = []
         self._periodic: list[PeriodicJob] = []
         self._background: list[Job] = []
@@ -132,16 +148,20 @@ class ServiceRuntime:
         self.started = False
 
     def on(self, events: Sequence[type[EventPayload]], handler: EventHandler, *,
-           group: str | None = None, many: ManyHandler | None = None) -> None:
+           group: str | None = None, many: ManyHandler | None = None,
+           wants: Wants | None = None) -> None:
         """Apply `handler` once per event of the `events` classes' topics, in the service's
         consumer group.
 
         With `many`, a batch's fresh events (in order, duplicates gone) go to it at once
         instead, in the batch's one transaction: it must have the effect of `handler` on
         each in turn, with set-based statements (one read or write for all of them). An
-        event retried alone (a failed batch falls back to one by one) takes `handler`."""
-        self._handlers.append((tuple(e.topic for e in events), group or self.name, handler,
-                               many))
+        event retried alone (a failed batch falls back to one by one) takes `handler`.
+
+        With `wants`, an event it declines is acknowledged as "skipped": no transaction, no
+        inbox row. It must decline only events the handler would do nothing with."""
+        self._handlers.append(Subscription(tuple(e.topic for e in events), group or self.name,
+                                           handler, many, wants))
 
     def every(self, seconds: float, job: Job, *, initial_delay: float = 0.0) -> None:
         """Run `job` every `seconds` while the service runs (housekeeping, gauges), the
@@ -198,13 +218,11 @@ class ServiceRuntime:
         if unit.emitted:
             self.relay.wake()
 
-    def _idempotent(
-        self, group: str, handler: EventHandler
-    ) -> Callable[[BusMessage], Awaitable[None]]:
+    def _idempotent(self, sub: Subscription) -> Callable[[BusMessage], Awaitable[None]]:
         async def handle(delivery: BusMessage) -> None:
             started = time.perf_counter()
             with bind(self.name):
-                await self._apply(group, handler, delivery)
+                await self._apply(sub, delivery)
             metrics.HANDLE_SECONDS.labels(self.name, delivery.topic).observe(
                 time.perf_counter() - started
             )
@@ -212,7 +230,7 @@ class ServiceRuntime:
         return handle
 
     def _idempotent_batch(
-        self, group: str, handler: EventHandler, many: ManyHandler | None = None
+        self, sub: Subscription
     ) -> Callable[[list[BusMessage]], Awaitable[None]]:
         """A run of one partition's events in one transaction (all or nothing): one inbox
         statement and one commit instead of one each per event."""
@@ -220,7 +238,7 @@ class ServiceRuntime:
         async def handle(deliveries: list[BusMessage]) -> None:
             started = time.perf_counter()
             with bind(self.name):
-                outcomes = await self._apply_batch(group, handler, deliveries, many)
+                outcomes = await self._apply_batch(sub, deliveries)
             elapsed = (time.perf_counter() - started) / len(deliveries)
             for delivery, outcome in zip(deliveries, outcomes, strict=True):
                 metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, outcome).inc()
@@ -230,43 +248,50 @@ class ServiceRuntime:
 
         return handle
 
-    async def _apply_batch(
-        self, group: str, handler: EventHandler, deliveries: list[BusMessage],
-        many: ManyHandler | None = None,
-    ) -> list[str]:
-        """One inbox statement claims the batch's events; the fresh ones are applied in
-        order (by `many` at once when given), all in one transaction."""
-        outcomes, todo = [], []
+    async def _apply_batch(self, sub: Subscription, deliveries: list[BusMessage]) -> list[str]:
+        """One inbox statement claims the batch's wanted events; the fresh ones are applied
+        in order (by `many` at once when given), all in one transaction (none when no event
+        is wanted)."""
+        wanted = [sub.wanted(d.envelope) for d in deliveries]
+        outcomes = ["" if w else "skipped" for w in wanted]
+        if not any(wanted):
+            return outcomes
+        todo = []
         async with self.unit() as unit:
-            fresh = await claim_events(unit.session, self.inbox, group,
-                                       [d.envelope.id for d in deliveries])
-            for delivery in deliveries:
+            fresh = await claim_events(unit.session, self.inbox, sub.group,
+                                       [d.envelope.id for d, w in zip(deliveries, wanted,
+                                                                      strict=True) if w])
+            for i, delivery in enumerate(deliveries):
                 event = delivery.envelope
+                if not wanted[i]:
+                    continue
                 if event.id not in fresh:
-                    outcomes.append("duplicate")
+                    outcomes[i] = "duplicate"
                     continue
                 fresh.discard(event.id)  # the same event twice in one batch applies once
                 todo.append(event)
-                outcomes.append("applied")
+                outcomes[i] = "applied"
             if self.before_batch is not None and todo:
                 await self.before_batch(unit, todo)
-            if many is not None and todo:
-                await many(unit, todo)
+            if sub.many is not None and todo:
+                await sub.many(unit, todo)
             else:
                 for event in todo:
                     with applying(event):
-                        await handler(unit, event)
+                        await sub.handler(unit, event)
         return outcomes
 
-    async def _apply(self, group: str, handler: EventHandler, delivery: BusMessage) -> None:
+    async def _apply(self, sub: Subscription, delivery: BusMessage) -> None:
         event = delivery.envelope
-        async with self.unit() as unit:
-            outcome = "applied"
-            if await claim_event(unit.session, self.inbox, group, event.id):
-                with tracing.continued(event.traceparent):
-                    await handler(unit, event)
-            else:
-                outcome = "duplicate"
+        outcome = "skipped"
+        if sub.wanted(event):
+            async with self.unit() as unit:
+                outcome = "applied"
+                if await claim_event(unit.session, self.inbox, sub.group, event.id):
+                    with tracing.continued(event.traceparent):
+                        await sub.handler(unit, event)
+                else:
+                    outcome = "duplicate"
         metrics.EVENTS_HANDLED.labels(self.name, delivery.topic, outcome).inc()
         for listener in self.listeners:
             listener(outcome, delivery)
@@ -286,9 +311,9 @@ class ServiceRuntime:
                 f"database {self.db.url.render_as_string(hide_password=True)} unusable: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
             ) from exc
-        for topics, group, handler, many in self._handlers:
-            self.bus.subscribe(topics, group, self._idempotent(group, handler),
-                               self._idempotent_batch(group, handler, many))
+        for sub in self._handlers:
+            self.bus.subscribe(sub.topics, sub.group, self._idempotent(sub),
+                               self._idempotent_batch(sub))
         try:
             await self.bus.start()
         except BusUnavailable as exc:

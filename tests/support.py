@@ -217,7 +217,7 @@ class Probe:
 
     def __init__(self, url: str, bus: Bus, topic: str, *, schema: str | None = None,
                  label: str = "probe", group: str = "probe", tally: Tally | None = None,
-                 many: bool = False) -> None:
+                 many: bool = False, wants: Callable[[Envelope], bool] | None = None) -> None:
         settings = ServiceSettings(service_name="probe", database_url=url,
                                    outbox_idle_poll_s=0.05)
         self.runtime = ServiceRuntime("probe", settings, metadata, migrations=None, bus=bus,
@@ -226,7 +226,7 @@ class Probe:
         self.tally = tally or Tally()
         self.batches: list[list[int]] = []  # what the many-handler was given (`many=True`)
         self.runtime.on([happened_class(topic)], self._apply, group=group,
-                        many=self._apply_many if many else None)
+                        many=self._apply_many if many else None, wants=wants)
         self.runtime.listeners.append(self.tally.observe)
 
     async def _apply_many(self, unit: Unit, events: list[Envelope]) -> None:
@@ -258,6 +258,12 @@ class Probe:
                 select(effects.c.event_key, effects.c.n, effects.c.event_id,
                        effects.c.applied_by).order_by(effects.c.id))
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def claimed(self) -> int:
+        """The inbox rows: events claimed (applied once) by this service's groups."""
+        async with self.runtime.db.session() as session:
+            return int(await session.scalar(
+                select(func.count()).select_from(self.runtime.inbox)) or 0)
 
     async def effect_count(self) -> int:
         async with self.runtime.db.session() as session:

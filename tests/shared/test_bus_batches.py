@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy
+
 from shared.bus import BusMessage, MemoryBroker, MemoryBus, RetryPolicy, dlq_topic
 from shared.events import make_event
 from tests.support import Happened, Probe, eventually, new_topic, on_topic
@@ -113,5 +115,55 @@ async def test_a_failing_many_handler_falls_back_to_one_by_one(sqlite_url: str) 
         assert [n for _, n, _, _ in await probe.effects()] == [0, 2]
         await eventually(lambda: len(broker.records(dlq_topic(topic))) == 1 or None,
                          "the poison dead-lettered")
+    finally:
+        await probe.runtime.stop()
+
+
+async def test_events_a_service_does_not_want_are_skipped_without_an_inbox_row(
+        sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    await _publish(MemoryBus(broker), topic, [Happened(key="k", n=i) for i in range(6)])
+    probe = Probe(sqlite_url, MemoryBus(broker), topic, many=True,
+                  wants=lambda event: int(event.data["n"]) % 2 == 0)
+    await probe.runtime.start()
+    try:
+        await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 6)
+        assert probe.tally.outcomes == {"applied": 3, "skipped": 3}
+        assert [n for _, n, _, _ in await probe.effects()] == [0, 2, 4]
+        assert await probe.claimed() == 3
+    finally:
+        await probe.runtime.stop()
+
+
+async def test_a_batch_wanting_nothing_opens_no_transaction(sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    probe = Probe(sqlite_url, MemoryBus(broker), topic, many=True, wants=lambda _: False)
+    await probe.runtime.start()
+    opened: list[object] = []  # transactions begun from here on: the events come after
+    sqlalchemy.event.listen(probe.runtime.db.engine.sync_engine, "begin", opened.append)
+    await _publish(MemoryBus(broker), topic, [Happened(key="k", n=i) for i in range(4)])
+    try:
+        await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 4)
+        assert opened == []
+        assert probe.tally.outcomes == {"skipped": 4}
+        assert await probe.claimed() == 0 and await probe.effect_count() == 0
+    finally:
+        await probe.runtime.stop()
+
+
+async def test_a_poison_batch_falls_back_one_by_one_and_still_skips_the_unwanted(
+        sqlite_url: str) -> None:
+    broker, topic = MemoryBroker(1), new_topic()
+    await _publish(MemoryBus(broker), topic, [
+        Happened(key="k", n=0), Happened(key="k", n=1), Happened(key="k", n=2, poison=True),
+        Happened(key="k", n=3), Happened(key="k", n=4)])
+    probe = Probe(sqlite_url, MemoryBus(broker, POLICY), topic, many=True,
+                  wants=lambda event: int(event.data["n"]) != 3)
+    await probe.runtime.start()
+    try:
+        await probe.tally.wait_for(lambda: sum(probe.tally.outcomes.values()) == 4)
+        assert probe.tally.outcomes == {"applied": 3, "skipped": 1}
+        assert [n for _, n, _, _ in await probe.effects()] == [0, 1, 4]
+        assert len(broker.records(dlq_topic(topic))) == 1
     finally:
         await probe.runtime.stop()
