@@ -27,8 +27,12 @@ def complaint(content: str, **fields: object) -> ComplaintReceived:
     ("账单多收了二十元", {"channel": "media"}, 2, "billing"),
     # Right by the labelling policy (no matter named: `other`): the complement naive Bayes
     # model named after_sales here from its adoption until the models retrained on v14
-    # (rules v21, 2026-12-03), when this stopped being an expected failure.
-    ("再不处理我就去12315投诉，太过分了", {}, 3, "other"),
+    # (rules v21, 2026-12-03), and again since they retrained on v17 (rules v24,
+    # 2026-12-04): "12315" and "再不处理" lean after_sales in the retired sets. Strict, so
+    # the day a retraining gets it right again this fails and the mark comes off.
+    pytest.param("再不处理我就去12315投诉，太过分了", {}, 3, "other",
+                 marks=pytest.mark.xfail(strict=True, reason="the category model names "
+                                         "after_sales for a threat with no matter")),
     ("客服态度很差，一直不耐烦", {}, 4, "service_attitude"),
     ("The product arrived broken, quality is poor", {}, 4, "product_quality"),
 ])

@@ -1290,3 +1290,73 @@ def test_threats_said_sideways_dead_lines_declined_cards_and_stranded_elders_are
 ])
 def test_words_of_the_v24_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v25 (after held-out v18's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "刹车失灵撞上了隔离带,我和孩子都受了伤",
+    "打完针以后孩子起了一身的疹子,半夜去急诊挂水",
+    "There was a crush at the exit after the gig and a girl was trampled; she was carried out.",
+    "人太多了,门口一个大姐被挤倒了,还被踩了几脚",
+    "I'm coeliac and after your 'gluten-free' pasta I spent the night on the bathroom floor.",
+    "The lash glue made my eyes swell shut; I ended up at the ER.",
+    "民航局已经受理了我对你们航班超售的投诉",
+    "The RERA hearing is fixed for next week on our possession delay.",
+    "12315给你们下了转办单,到现在没人联系我",
+    "氧气瓶阀门漏了,整个车间一片白雾,工人都撤出来了",
+    "外墙的瓷砖掉下来,把停着的电动车砸了个坑",
+    "昨晚那期卫视的曝光节目说的就是你们这家店",
+    "The staff posted my order slip with my address on the shop's Instagram story.",
+    "快递员把我的面单拍了发朋友圈,他朋友圈好几百人",
+    "The police have opened a case and the investigating officer will call your office.",
+])
+def test_injuries_said_plainly_crushes_regulators_by_name_and_data_posted_publicly_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "The care home let my mother wander out at night; a neighbour found her down the road.",
+    "前台把我的房卡给了一个自称是我老公的男人",
+    "The rental car's tyre went flat on the M5 because of a nail your staff missed.",
+    "The dealership pulled my credit four times without asking me.",
+    "不动产中心把我家的房产信息查给了一个不相干的人",
+])
+def test_wandering_residents_keys_to_strangers_flat_tyres_and_credit_pulls_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "Wah lau, your machine ate my money, I'm damn pissed off.",
+    "Lift down for three days and my wife is eight months pregnant on the 15th floor.",
+    "Sort out this bill or I'm writing to the Attorney General.",
+    "My mum uses a nebuliser and you've cut our power since Friday.",
+    "我爸瘫在床上,app人脸认证老是失败,养老金要停发了",
+    "再这样我就去电视台,让大家看看你们的嘴脸",
+    "I'll be ringing Joe Duffy about these missed bins.",
+    "Our till system has been down since 9 and the queue is out the door.",
+    "物业费交了,凭什么停我家的水?孩子刚满月",
+    "收银员当着大家的面羞辱我,我活了五十年没这么丢人过",
+])
+def test_regional_anger_pregnancy_bedridden_parents_and_cut_supplies_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "This biryani hurt my religious sentiments, I'm a vegetarian.",
+    "You charged me a cleaning fee for 'vomit' that never happened.",
+    "Please ban that driver before someone gets killed; he was swerving all over.",
+    "宠物店把我家狗的耳朵剪破了,缝了两针",
+    "这广告说爆炸性优惠,结果就便宜了五块",
+    "我朋友在派出所上班,不过我不想闹大,就想协调一下押金",
+    "A friend of mine's a lawyer, but I just want the exit fee waived.",
+    "The voltage regulator hums; no heat, no smell, works fine.",
+    "孩子下周要住院做手术,社保卡补办太慢了",
+    "快递员把门口的监控掰歪了,还冲镜头比中指",
+    "上个月燃气灶有异味,师傅已经来换过阀门了,现在挺好",
+])
+def test_words_of_the_v25_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
