@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
@@ -86,18 +86,20 @@ def opinion_key(alert: OpinionAlert) -> str:
 
 # -- group complaints ---------------------------------------------------------------------
 
-async def detect_group(unit: Unit, case: Case, rules: Rules, *,
-                       announce_self: bool = True) -> None:
+async def detect_group(unit: Unit, case: Case, rules: Rules, *, announce_self: bool = True,
+                       unseen: Collection[str] = ()) -> None:
     """Attach a new case to its group incident, or open one when enough complainants (or
     one complaint for many people) say the same about the same target. The case itself is
-    raised without announcing it when `announce_self` is false (it is being opened)."""
+    raised without announcing it when `announce_self` is false (it is being opened);
+    `unseen` cases (written, not yet opened) are no candidates."""
     policy, key = rules.group, group_key(case.department, case.product)
     if key is None and case.people_count < policy.min_people:
         return
     lock = group_lock(case.department, case.product)
     if lock is not None:  # without a target the group is this new case alone
         await _lock(unit, lock)
-    alike, grouped = await _alike(unit, case, rules) if key is not None else (set(), set())
+    alike, grouped = (await _alike(unit, case, rules, unseen) if key is not None
+                      else (set(), set()))
     quiet = set() if announce_self else {case.id}
     joined = await _open_group(unit, grouped)
     if joined is not None:
@@ -110,7 +112,8 @@ async def detect_group(unit: Unit, case: Case, rules: Rules, *,
         await _start_group(unit, key or f"case:{case.id}", members, rules, quiet)
 
 
-async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[str]]:
+async def _alike(unit: Unit, case: Case, rules: Rules, unseen: Collection[str] = ()
+                 ) -> tuple[set[str], set[str]]:
     """The recent cases about the same target that say the same thing, and the open
     incidents they belong to. The search stops at the first one already in an open
     incident: a big group costs one comparison pass per new complaint, not one per member.
@@ -127,6 +130,7 @@ async def _alike(unit: Unit, case: Case, rules: Rules) -> tuple[set[str], set[st
             Case.product.is_(None) if case.product is None else Case.product == case.product,
             Case.opened_at.between(case.opened_at - window, case.opened_at + window),
             Case.drill.is_(case.drill), Case.id != case.id,
+            *([Case.id.not_in(unseen)] if unseen else []),
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
     rows = [(i, fp, incident) for i, fp, incident, _ in found]

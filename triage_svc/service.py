@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
+    insert,
     select,
     text,
 )
@@ -197,8 +198,9 @@ async def open_cases(unit: Unit, complaints: Sequence[ComplaintReceived], rules:
                      ) -> list[Case]:
     """`open_case` for each complaint in turn, with the reads of all of them first in
     three statements (the cases that exist, the histories, the media links that came
-    first) and the writes flushed together; `each(i)` is the context complaint i's own
-    work runs in (its event's trace)."""
+    first) and the new cases written together before the first group check; `each(i)` is
+    the context complaint i's own work runs in (its event's trace). Complaint i's group
+    check sees the cases opened before it, not the batch's later ones (as one by one)."""
     ids = list(dict.fromkeys(c.complaint_id for c in complaints))
     existing = {case.complaint_id: case for case in (await unit.session.scalars(
         select(Case).where(Case.complaint_id.in_(ids)))).all()}
@@ -210,20 +212,32 @@ async def open_cases(unit: Unit, complaints: Sequence[ComplaintReceived], rules:
     histories = dict(zip((c.complaint_id for c in new),
                          await recent_histories(unit, new, rules), strict=True))
     links = await incidents.pending_media_links(unit, [c.complaint_id for c in new])
-    opened: list[Case] = []
+    def context(i: int) -> AbstractContextManager[object]:
+        return each(i) if each is not None else contextlib.nullcontext()
+
+    created: dict[str, Case] = {}
     for i, complaint in enumerate(complaints):
-        case = existing.get(complaint.complaint_id)
-        if case is None:
-            with each(i) if each is not None else contextlib.nullcontext():
-                case = await _open(unit, complaint, rules, histories[complaint.complaint_id],
-                                   links.get(complaint.complaint_id, []))
+        if complaint.complaint_id in histories and complaint.complaint_id not in created:
+            with context(i):
+                created[complaint.complaint_id] = _create(
+                    unit, complaint, rules, histories[complaint.complaint_id])
+    await unit.session.flush()  # one statement per table for the batch's new cases
+    later = {case.id for case in created.values()}
+    timeline: list[dict[str, object]] = []
+    for i, complaint in enumerate(complaints):
+        if (case := created.pop(complaint.complaint_id, None)) is not None:
+            later.discard(case.id)
+            with context(i):
+                timeline.append(await _settle(unit, case, complaint, rules,
+                                              links.get(complaint.complaint_id, []), later))
             existing[complaint.complaint_id] = case
-        opened.append(case)
-    return opened
+    if timeline:  # after the group checks; a bulk insert (no ids read back): one statement
+        await unit.session.execute(insert(TimelineEntry), timeline)
+    return [existing[c.complaint_id] for c in complaints]
 
 
-async def _open(unit: Unit, complaint: ComplaintReceived, rules: Rules, history: History,
-                links: list[MediaLink]) -> Case:
+def _create(unit: Unit, complaint: ComplaintReceived, rules: Rules, history: History) -> Case:
+    """The case, its registration and its escalation timers, added to the session."""
     result = pre_registered(assess(complaint, rules, history), complaint.at_risk)
     due = deadlines(result.response_level, complaint.received_at, rules)
     case = Case(
@@ -258,15 +272,22 @@ async def _open(unit: Unit, complaint: ComplaintReceived, rules: Rules, history:
     escalation.schedule(unit.session, case, rules)
     if case.media:  # 媒体投诉: its own clocks from receipt
         media.mark(unit.session, case, rules, complaint.received_at)
-    await incidents.detect_group(unit, case, rules, announce_self=False)
+    return case
+
+
+async def _settle(unit: Unit, case: Case, complaint: ComplaintReceived, rules: Rules,
+                  links: list[MediaLink], later: set[str]) -> dict[str, object]:
+    """The group and media links of a new case (not counting the batch's `later` cases),
+    then its announcement; returns its timeline entry's row for the caller to insert."""
+    await incidents.detect_group(unit, case, rules, announce_self=False, unseen=later)
     await incidents.apply_media_links(unit, case, rules, announce=False, links=links)
-    unit.session.add(TimelineEntry(
+    entry: dict[str, object] = dict(
         case_id=case.id, at=complaint.received_at, actor="triage", action="triaged",
         detail={"response_level": case.response_level, "category": case.category,
                 "incident_id": case.incident_id, "media": case.media,
                 "repeat": case.repeat_reason is not None,
                 "at_risk": complaint.at_risk is not None},
         reason="; ".join(case.level_reasons),
-    ))
+    )
     await actions.announce_triage(unit, case)
-    return case
+    return entry
