@@ -1360,3 +1360,65 @@ def test_regional_anger_pregnancy_bedridden_parents_and_cut_supplies_are_level_t
 ])
 def test_words_of_the_v25_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v26 (after held-out v19's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "A file with 25,000 of your customers' card numbers is up on a hacker forum.",
+    "The clinic's mailout showed about 600 email addresses in the CC line.",
+    "打完你们的除草剂,我爸头晕直吐,送镇卫生院洗了胃",
+    "Dad came home from the ward with a pressure sore the size of my palm.",
+    "昨晚中央台播了你们小区水黄的新闻,全国人都看见了",
+    "车站的雨棚玻璃掉下来,砸在我旁边,碎了一地",
+    "The outdoor aircon unit fell from the ledge and smashed the bench flat.",
+    "Transport Canada has opened a file on the refunds you still owe.",
+    "证监局已经约谈了你们营业部的负责人",
+    "绿化带的电线漏电,一条狗踩上去当场就不动了",
+])
+def test_forum_dumps_cc_lines_stomach_pumps_ulcers_and_falling_fittings_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "食堂的豆角没炒熟,孩子说硬硬的,还好没人不舒服",
+    "药房标签上的剂量写错了,处方明明是0.5毫升",
+])
+def test_undercooked_beans_and_a_wrong_dose_caught_in_time_are_level_two(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "No mobile data since this morning and I drive for a living.",
+    "My wheelchair's broken and I can't leave the flat until you repair it.",
+    "Dad uses a walker and we're sleeping on the floor at the gate, no hotel offered.",
+    "健身器材坏了半年,再不修我就去街道反映",
+    "I'm ringing the radio phone-in tomorrow about these bins.",
+    "我要写信给卫健委,说说你们护士拔呼叫器的事",
+    "我把账单发给了做自媒体的朋友,她说帮我发出来",
+    "你们行长今天不出来,我就不走了",
+    "燃气被停了一个月了,天天在外面吃",
+    "付款码一直转圈,整个站的人都买不了票",
+    "老父亲的助听器送修二十天没回来,他现在跟谁都说不上话",
+])
+def test_lost_data_walkers_radio_phone_ins_and_cut_gas_are_level_three(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "The carbon monoxide detector you promised was never fitted; the smoke alarm chirps.",
+    "I got an invoice for an X-ray I didn't have.",
+    "Our dog died after the op; the vet never rang us back.",
+    "There's no handrail on the steps; I tripped but that was me not looking.",
+    "我不打算去12315,就是希望你们把外摆桌椅收一收",
+    "I'll be filing a complaint with the privacy commissioner about my photos.",
+    "冲印的照片一半都曝光过度",
+    "燃气灶打火要打好几下,不漏气,就是打火器不灵",
+    "打了疫苗还是病了几头猪,死了两头",
+    "Both lifts are down and I'm on the 14th floor with a broken leg in a cast.",
+    "遥控器没电了,麻烦送两节电池",
+    "奶茶里的珍珠硬硬的,像没煮熟",
+])
+def test_words_of_the_v26_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
