@@ -42,7 +42,7 @@ from services.settings import (
 )
 from shared.bus import MemoryBroker
 from shared.events import TOPICS, EventPayload, registered
-from shared.runtime import EventHandler, ManyHandler, ServiceRuntime
+from shared.runtime import EventHandler, ManyHandler, ServiceRuntime, Wants
 from shared.settings import BusSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,9 +124,9 @@ def consumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
 
     def recording_on(self: ServiceRuntime, events: Sequence[type[EventPayload]],
                      handler: EventHandler, *, group: str | None = None,
-                     many: ManyHandler | None = None) -> None:
+                     many: ManyHandler | None = None, wants: Wants | None = None) -> None:
         found[self.name].update(e.topic for e in events)
-        original(self, events, handler, group=group, many=many)
+        original(self, events, handler, group=group, many=many, wants=wants)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ServiceRuntime, "on", recording_on)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from shared.bus import MemoryBroker
 from shared.events import Envelope
-from shared.events.schemas import ComplaintReceived, ComplaintTarget
+from shared.events.schemas import ComplaintReceived, ComplaintTarget, IncidentOpened
 from shared.migrations import prepare_schema
 from shared.runtime import ServiceRuntime
 from triage_svc.models import Case, IncidentMember, TimelineEntry, metadata
@@ -91,4 +91,4 @@ async def test_a_batch_of_look_alikes_groups_as_one_by_one_would(
     cases, members, _ = await _state(batch)
     # The group opened at the min_complainants-th look-alike and took in the rest.
     assert all(grouped for _, _, grouped in cases) and len(members) == len(complaints)
-    assert [kind for kind, *_ in emitted_batch].count("incident.opened") == 1
+    assert [kind for kind, *_ in emitted_batch].count(IncidentOpened.topic) == 1
