@@ -20,7 +20,7 @@ EVENTS_PUBLISHED = Counter(
     ["service", "topic"],
 )
 EVENTS_HANDLED = Counter(
-    "beacon_events_handled_total", "Events consumed, by outcome (applied, duplicate)",
+    "beacon_events_handled_total", "Events consumed, by outcome (applied, duplicate, skipped)",
     ["service", "topic", "outcome"],
 )
 HANDLE_SECONDS = Histogram(
