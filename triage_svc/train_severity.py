@@ -1,7 +1,8 @@
 """Build-time training of the severity safety net: `python -m triage_svc.train_severity`.
 
 Reads the labelled development files (`triage_svc.quality.DEVELOPMENT`; never the held-out
-set), fits a binary logistic regression of "severe" (true level 1 or 2) over
+set), less the severe rows only their fields make severe (`told_by_fields`), fits a binary
+logistic regression of "severe" (true level 1 or 2) over
 `triage_svc.categorise.text_features` (Chinese character 1..3-grams, English words and
 word pairs, less English function words: `content_features`) and writes plain JSON
 weights, with the two thresholds below, to
@@ -48,14 +49,32 @@ class Example:
 
 
 def examples(paths: Sequence[Path], rules: Rules) -> list[Example]:
-    """The rows as the model sees them: `levels.severity_text` (filtered terms blanked)."""
+    """The rows as the model sees them: `levels.severity_text` (filtered terms blanked).
+    A severe row whose severity only its fields tell is left out (`told_by_fields`)."""
     rows: list[Example] = []
     for source, path in enumerate(p for p in paths if p.exists()):
         for row in load_labelled(path):
+            if told_by_fields(row, rules):
+                continue
             text = severity_text(row.complaint, rules)
             rows.append(Example(content_features(features(text, MAX_N)), row.level <= 2,
                                 row, source))
     return rows
+
+
+def told_by_fields(row: Labelled, rules: Rules) -> bool:
+    """A severe row whose level 1-2 the rules find only in its fields (people_count,
+    media_involved, the media channel, history): its text says nothing severe, so learning
+    from it would teach the model that plain words ("还没退") are severe (v20 has such rows
+    on purpose)."""
+    if row.level > 2:
+        return False
+    plain = row.complaint.model_copy(update={
+        "people_count": 1, "media_involved": False,
+        "channel": "hotline" if row.complaint.channel == "media" else row.complaint.channel})
+    without = assess(plain, rules, None, Models(None, None)).response_level
+    with_fields = assess(row.complaint, rules, row.history, Models(None, None)).response_level
+    return with_fields <= 2 < without
 
 
 def content_features(found: dict[str, float]) -> dict[str, float]:

@@ -1422,3 +1422,57 @@ def test_lost_data_walkers_radio_phone_ins_and_cut_gas_are_level_three(content: 
 ])
 def test_words_of_the_v26_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v27 (after held-out v20's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "行业标准化委员会已经约谈了你们公司负责人",
+    "The surgeon left a piece of the needle in my arm and I'm still on antibiotics.",
+    "村里两个老人闻了工厂的废气,已经住进县医院了",
+    "抖音上几百万人看了我们小区停气十天的视频",
+    "Trading Standards have now contacted you twice about my refund.",
+    "Your loan app texted every contact in my phone, over 600 people, that I'm a debtor.",
+    "Mam got a fierce belt off the socket and we had to bring her to the doctor.",
+    "The ramp dropped early and a car went into the water; the harbour was closed.",
+    "The county agriculture bureau took samples of your feed from our co-op.",
+])
+def test_committees_fragments_county_bureaus_contact_lists_and_cars_in_the_water_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "再乱收费我就放上连登",
+    "呢度嘅服务真系好嬲",
+    "If it's not sorted by Friday I'm going to Hello Peter.",
+    "Ahn, I'm going to CASE if the delivery is missed again.",
+    "I go report una to CBN if una no refund me.",
+    "我阿爷八十几岁,装修拖了半年冇地方住",
+    "刚出月子的老婆和娃,房东让我们一个礼拜内搬走",
+    "Can't top up the prepaid meter and we've no lights, with three kids at home.",
+    "我妈要透析,三天了号都挂不上",
+    "孩子放学校车没来,一个人在公交站等到天黑",
+    "We waited two hours in the rain with a man in his eighties and nobody rang.",
+    "I'm going to the Public Protector about this queue system.",
+    "Fix the bill or I bring it to the ERC.",
+    "水费交了两天了,水还是没接上",
+    "Every letter addressed to my late husband breaks my heart.",
+])
+def test_cantonese_anger_conditional_threats_dark_bus_stops_and_dry_taps_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "我恨死了这种先收培训费的套路",
+    "前年新闻报道过你们救火的好人好事,想问问志愿者招募",
+    "The engineer keeps cancelling for a boiler that's not even broken, just noisy.",
+    "The 'Killer Deals' banner outside your shop is a bit much.",
+    "They say I'll 'go viral' if I post it, but just fix the fridge.",
+    "我下午要交住院押金,银行卡却被冻结了",
+    "Scam texts again; my dad nearly fell for one.",
+    "墙面腻子开裂起皮了,什么时候来修",
+])
+def test_words_of_the_v27_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
