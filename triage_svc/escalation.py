@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.schemas import CaseEscalated, NotificationAcknowledged
 from shared.runtime import ServiceRuntime, Unit
-from triage_svc import clocks, media
+from triage_svc import clocks, media, timers
 from triage_svc.models import Case, Escalation, TimelineEntry
 from triage_svc.rules import Rules
 
@@ -91,9 +91,9 @@ def schedule(session: AsyncSession, case: Case, rules: Rules,
     for step, spec in wanted.items():
         timer = by_step.get(step)
         if timer is None:
-            session.add(Escalation(id=uuid.uuid4().hex, case_id=case.id, step=step,
-                                   role=spec.role, clock=spec.clock, status="pending",
-                                   due_at=deadline_of(case, spec.clock)))
+            timers.add(session, Escalation(
+                id=uuid.uuid4().hex, case_id=case.id, step=step, role=spec.role,
+                clock=spec.clock, status="pending", due_at=deadline_of(case, spec.clock)))
         elif timer.status in ("pending", "cancelled") and timer.fired_at is None:
             timer.role, timer.clock, timer.status = spec.role, spec.clock, "pending"
             timer.due_at = deadline_of(case, spec.clock)
@@ -118,7 +118,7 @@ def schedule_plan(session: AsyncSession, case: Case, rules: Rules,
     if timer is None:
         timer = Escalation(id=uuid.uuid4().hex, case_id=case.id, step=step, role=chain[step],
                            clock=PLAN)
-        session.add(timer)
+        timers.add(session, timer)
     # At the top of the chain the one plan timer there is armed again.
     timer.status, timer.due_at, timer.fired_at, timer.reason = "pending", deadline, None, None
     timer.ack_due = timer.acknowledged_at = timer.acknowledged_by = None
@@ -126,6 +126,8 @@ def schedule_plan(session: AsyncSession, case: Case, rules: Rules,
 
 
 async def timers_of(session: AsyncSession, case_id: str) -> list[Escalation]:
+    if (known := timers.of_new_case(session, case_id)) is not None:
+        return known
     return list((await session.scalars(
         select(Escalation).where(Escalation.case_id == case_id).order_by(Escalation.step)
     )).all())
@@ -202,7 +204,7 @@ async def _skip_level(unit: Unit, case: Case, silent: Escalation,
     if found is None:
         timer = Escalation(id=uuid.uuid4().hex, case_id=case.id, step=upper, role=chain[upper],
                            clock=silent.clock, status="pending", due_at=missed)
-        unit.session.add(timer)
+        timers.add(unit.session, timer)
         by_step[upper] = timer
     else:
         timer = found

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.schemas import CaseState, MediaForm, MediaInterview, MediaMention
 from shared.pii_text import mask_optional, mask_text
-from triage_svc import clocks
+from triage_svc import clocks, timers
 from triage_svc.models import Case, CaseRecord, Escalation, MediaLink, Registration
 from triage_svc.rules import MediaStep, Rules
 
@@ -55,8 +55,9 @@ async def schedule_after(session: AsyncSession, case: Case, fired: Escalation, r
 
 
 def _add_timer(session: AsyncSession, case: Case, step: MediaStep, due_at: datetime) -> None:
-    session.add(Escalation(id=uuid.uuid4().hex, case_id=case.id, step=step.step,
-                           role=step.role, clock=step.clock, status="pending", due_at=due_at))
+    timers.add(session, Escalation(
+        id=uuid.uuid4().hex, case_id=case.id, step=step.step, role=step.role,
+        clock=step.clock, status="pending", due_at=due_at))
 
 
 async def form_if_due(session: AsyncSession, case: Case, timer: Escalation,

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from shared.events.schemas import Category, ComplaintReceived, Deadlines
 from shared.runtime import Unit
-from triage_svc import actions, clocks, escalation, incidents, levels, media
+from triage_svc import actions, clocks, escalation, incidents, levels, media, timers
 from triage_svc.levels import Assessment, History
 from triage_svc.models import Case, MediaLink, Registration, TimelineEntry
 from triage_svc.rules import Rules
@@ -264,6 +264,7 @@ def _create(unit: Unit, complaint: ComplaintReceived, rules: Rules, history: His
         **due.model_dump(),
     )
     unit.session.add(case)
+    timers.track_new_case(unit.session, case.id)
     unit.session.add(Registration(
         case_id=case.id, received_at=complaint.received_at, subject=complaint.subject,
         content=complaint.content, occurred_at=complaint.occurred_at,
