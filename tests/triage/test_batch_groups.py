@@ -17,7 +17,7 @@ from shared.events import Envelope
 from shared.events.schemas import ComplaintReceived, ComplaintTarget, IncidentOpened
 from shared.migrations import prepare_schema
 from shared.runtime import ServiceRuntime
-from triage_svc.models import Case, IncidentMember, TimelineEntry, metadata
+from triage_svc.models import Case, Escalation, IncidentMember, TimelineEntry, metadata
 from triage_svc.rules import load_rules
 from triage_svc.service import open_cases
 from triage_svc.settings import TriageSettings
@@ -67,7 +67,11 @@ async def _state(runtime: ServiceRuntime) -> tuple[Any, ...]:
         timeline = sorted((await session.execute(
             select(Case.complaint_id, TimelineEntry.action)
             .join(Case, Case.id == TimelineEntry.case_id))).all())
-    return cases, members, timeline
+        # The raised cases' timers: the batch reads a new case's timers from the session.
+        timers = sorted((await session.execute(
+            select(Case.complaint_id, Escalation.step, Escalation.clock, Escalation.status,
+                   Escalation.due_at).join(Case, Case.id == Escalation.case_id))).all())
+    return cases, members, timeline, timers
 
 
 async def test_a_batch_of_look_alikes_groups_as_one_by_one_would(
@@ -88,7 +92,11 @@ async def test_a_batch_of_look_alikes_groups_as_one_by_one_would(
     assert [e[0] for e in emitted_batch] == [e[0] for e in emitted_one]
     assert sorted(emitted_batch) == sorted(emitted_one)
     assert await _state(batch) == await _state(one)
-    cases, members, _ = await _state(batch)
+    cases, members, _, timers = await _state(batch)
+    # Raised to the group's level, each case runs that level's chain (not level 4's).
+    chain = {s.step for s in RULES.escalation.steps[RULES.group.response_level]}
+    assert {(c, step) for c, step, *_ in timers if step in chain} == {
+        (c, step) for c, *_ in cases for step in chain}
     # The group opened at the min_complainants-th look-alike and took in the rest.
     assert all(grouped for _, _, grouped in cases) and len(members) == len(complaints)
     assert [kind for kind, *_ in emitted_batch].count(IncidentOpened.topic) == 1
