@@ -1476,3 +1476,84 @@ def test_cantonese_anger_conditional_threats_dark_bus_stops_and_dry_taps_are_lev
 ])
 def test_words_of_the_v27_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v28 (after held-out v21's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "The DTI already sent your shop a notice about my missing order.",
+    "The Attorney General's office sent you a warning last month about these fake sales.",
+    "The police were called and the coroner's office is now involved in my dad's funeral.",
+    "Ofwat have been in touch with you about the sewer smell and nothing changed.",
+    "Your school portal showed every pupil's home address on a public page.",
+    "你们平台的会员手机号被人打包在网上卖,表格有好几千行",
+    "票务平台几千条实名信息截图在网上传",
+    "Two swimmers got carted off to hospital after the chlorine went wrong.",
+    "The GP sent me on to emergency after the shock from your socket.",
+    "昨天电梯往下溜了两层,有个老太太崴了脚送去医院了",
+    "外卖里吃出铁丝,我嘴里划了口子,去医院缝了两针",
+    "金融纠纷调解中心已经出具调解意见,你们到现在不执行",
+    "CASE already mediated and you agreed to pay, still nothing.",
+    "After the NBC segment on your hidden fees ran, I checked my own bill.",
+])
+def test_regulators_in_touch_public_pages_stitches_and_segments_that_ran_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "Your pharmacist told my neighbour what medication I take, right at the counter.",
+    "After the pest control guys sprayed, my husband and I were dizzy all night.",
+    "碰碰车的安全带扣不上,工作人员还让照样开",
+    "The minibus has no brake lights and passengers are hanging off the back.",
+    "二十座的校车塞了三十个孩子",
+])
+def test_told_neighbours_spray_dizziness_broken_belts_and_overloaded_buses_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "I'll be filing with the CRTC about this bill.",
+    "Call the BBB? I will.",
+    "One more robocall and I'm calling the cops.",
+    "I'm taking this to the Workplace Relations Commission.",
+    "The lift has been out for days and I'm on a walker after hip surgery.",
+    "Bank transfers from your app keep failing and my rent is due.",
+    "补交了欠费还不恢复供水,家里一滴水都没有",
+    "骗人的公司,早晚关门!",
+    "I am so vexed with your bank.",
+    "12345的号码我都存好了,再不来我就打",
+    "厂里专线断了,生产线全趴窝",
+    "Light has been off since Monday and my food is spoiling.",
+    "医保卡刷不了,我爸的降压药今天就断了",
+    "Gas load-shedding all day again, we cannot cook.",
+    "我认识电视台的人,你们等着",
+    "再唔退钱我就去报馆爆料",
+    "Absolutely ropeable about the room.",
+    "Water supply not coming since morning in our building.",
+])
+def test_crtc_cops_commissions_failed_transfers_dry_taps_and_newsrooms_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "The dentist charged me for an X-ray I never had.",
+    "I have sent the change-of-address form twice already, please update it.",
+    "会员卡余额显示不对,少了五十块",
+    "孩子要的“消防救援”玩具车灯不亮",
+    "给牛打了你们的疫苗,还是有两头病死了",
+    "我已经“中毒”你家咖啡很久了",
+    "The 'Flavour Explosion' noodles taste of nothing.",
+    "你们“价格爆炸”的广告太吵了",
+    "About ten of us at work use your timesheet app and it resets.",
+    "Next step is the Ombudsman; my permit file has been pending for weeks.",
+    "I'm not going to run to the papers, just fix the damp.",
+    "The mascot scared my toddler half to death, tone it down please.",
+    "朋友说可以打12315,我觉得没必要",
+    "轮椅上下不了楼,医院的复查都去不了",
+    "The charity keeps sending paper appeals though I asked for email.",
+])
+def test_words_of_the_v28_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
