@@ -150,13 +150,30 @@ async def _locked(unit: Unit, case_ids: set[str]) -> list[Case]:
     )).all())
 
 
+# session.info: the group incidents this transaction holds (row-locked or created by it),
+# by id. Their rows are as its objects say, so a batch of look-alikes reads the group once
+# (issue 18), and their member counts once (`_member_counts`).
+GROUPS = "triage.groups"
+
+
+def _hold(unit: Unit, incident: Incident) -> None:
+    unit.session.info.setdefault(GROUPS, {})[incident.id] = incident
+
+
 async def _open_group(unit: Unit, incident_ids: set[str]) -> Incident | None:
     if not incident_ids:
         return None
-    return await unit.session.scalar(
+    held: dict[str, Incident] = unit.session.info.get(GROUPS, {})
+    if incident_ids <= held.keys():
+        open_ = [held[i] for i in incident_ids if held[i].state == "open"]
+        return min(open_, key=lambda incident: incident.opened_at, default=None)
+    incident = await unit.session.scalar(
         select(Incident).where(Incident.id.in_(incident_ids), Incident.kind == "group",
                                Incident.state == "open")
         .order_by(Incident.opened_at).limit(1).with_for_update())
+    if incident is not None:
+        _hold(unit, incident)
+    return incident
 
 
 def linked(start: list[int], candidates: dict[str, list[int]], threshold: float, *,
@@ -194,6 +211,7 @@ async def _start_group(unit: Unit, key: str, members: list[Case], rules: Rules,
                 f"{department}, {people} people",
     )
     unit.session.add(incident)
+    _hold(unit, incident)
     await _attach(unit, incident, members, rules, now, quiet)
     await unit.emit(IncidentOpened(
         incident_id=incident.id, kind="group", response_level=incident.response_level,
@@ -227,8 +245,7 @@ async def _attach(unit: Unit, incident: Incident, cases: Sequence[Case], rules: 
         joins = case.incident_id != incident.id
         if joins:
             case.incident_id = incident.id
-            unit.session.add(IncidentMember(incident_id=incident.id, member_kind="complaint",
-                                            member_id=case.complaint_id, added_at=now))
+            _add_member(unit, incident.id, "complaint", case.complaint_id, now)
         reason = f"group complaint (群体投诉): {incident.summary} [incident {incident.id}]"
         raised = await actions.raise_level(
             unit, case, incident.response_level, rules, now, reason=reason,
@@ -242,10 +259,7 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
                     complaints: Sequence[str] = (), mentions: Sequence[str] = (),
                     action: Action | None = None, actor: str | None = None,
                     version: int | None = None) -> None:
-    counts = dict((await unit.session.execute(
-        select(IncidentMember.member_kind, func.count()).where(
-            IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
-    )).all())
+    counts = await _member_counts(unit, incident)
     await unit.emit(IncidentUpdated(
         incident_id=incident.id, kind=cast(Kind, incident.kind),
         action=action or ("raised" if incident.response_level < before else "members_added"),
@@ -255,6 +269,33 @@ async def _announce(unit: Unit, incident: Incident, before: int, now: datetime, 
         added_complaint_ids=list(complaints), added_mention_ids=list(mentions),
         drill=incident.drill, actor=actor, record_version=version,
     ), subject=incident.id)
+
+
+_COUNTS = "triage.member_counts"  # session.info: member counts of held groups, by id
+
+
+async def _member_counts(unit: Unit, incident: Incident) -> dict[str, int]:
+    """Members per kind. A group this transaction holds is counted once and then kept
+    up to date by `_add_member` (only a holder of its lock adds to a group)."""
+    kept: dict[str, dict[str, int]] = unit.session.info.setdefault(_COUNTS, {})
+    if incident.id in kept:
+        return dict(kept[incident.id])
+    counts = dict((await unit.session.execute(
+        select(IncidentMember.member_kind, func.count()).where(
+            IncidentMember.incident_id == incident.id).group_by(IncidentMember.member_kind)
+    )).all())
+    if incident.id in unit.session.info.get(GROUPS, {}):
+        kept[incident.id] = dict(counts)
+    return counts
+
+
+def _add_member(unit: Unit, incident_id: str, kind: str, member_id: str,
+                at: datetime) -> None:
+    unit.session.add(IncidentMember(incident_id=incident_id, member_kind=kind,
+                                    member_id=member_id, added_at=at))
+    kept: dict[str, dict[str, int]] = unit.session.info.get(_COUNTS, {})
+    if incident_id in kept:
+        kept[incident_id][kind] = kept[incident_id].get(kind, 0) + 1
 
 
 # -- public opinion -----------------------------------------------------------------------
@@ -299,8 +340,8 @@ async def _add_mentions(unit: Unit, incident: Incident, mention_ids: Sequence[st
         IncidentMember.incident_id == incident.id, IncidentMember.member_kind == "mention",
     ))).all())
     added = [m for m in dict.fromkeys(mention_ids) if m not in known]
-    unit.session.add_all(IncidentMember(incident_id=incident.id, member_kind="mention",
-                                        member_id=m, added_at=now) for m in added)
+    for mention_id in added:
+        _add_member(unit, incident.id, "mention", mention_id, now)
     return added
 
 
@@ -367,8 +408,7 @@ async def _join_opinion_incidents(unit: Unit, case: Case, link: MediaLink) -> No
         member = await unit.session.get(IncidentMember,
                                         (incident_id, "complaint", case.complaint_id))
         if member is None:
-            unit.session.add(IncidentMember(incident_id=incident_id, member_kind="complaint",
-                                            member_id=case.complaint_id, added_at=link.linked_at))
+            _add_member(unit, incident_id, "complaint", case.complaint_id, link.linked_at)
 
 
 class AlreadyClosed(Conflict):
