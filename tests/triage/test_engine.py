@@ -1557,3 +1557,75 @@ def test_crtc_cops_commissions_failed_transfers_dry_taps_and_newsrooms_are_level
 ])
 def test_words_of_the_v28_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v29 (after held-out v22's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "My baby was admitted to the children's hospital after drinking your formula.",
+    "工商的同志今天已经来店里取证了",
+    "区消费纠纷人民调解委员会已出具调解意见,你们一直不执行",
+    "A sponge was left inside me after the operation and I was readmitted with sepsis.",
+    "The Office for Students has now written to the university about my fee.",
+    "My review video passed 2.3M views and two news sites have run it.",
+    "The CBN consumer protection department has written to your bank about my charges.",
+    "早上那家店“轰”的一下,门头都震下来了",
+    "The piece ran in a national Sunday paper at the weekend.",
+])
+def test_regulators_that_wrote_mediators_sepsis_and_a_bang_that_shook_the_shop_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "My camera feed showed up in someone else's app.",
+    "你们把我的对账单寄到了旧地址,新租客拆开看了",
+    "The label said ten times her usual dose; we caught it before she took any.",
+    "The bleach was leaking all over the bread in my delivery.",
+    "Our driver nodded off at the wheel on the motorway.",
+])
+def test_feeds_in_strangers_apps_misdirected_statements_and_drowsy_drivers_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "电费都交了还不给来电,家里一片黑",
+    "我要把这事写下来发到大众点评,让大家避雷",
+    "燃气费交了还是停着,一家人等着做饭",
+    "截图我都留着,准备发出来让大家看看",
+    "我不想走到请媒体朋友帮忙这一步",
+    "The heating oil is late and my husband is on chemo.",
+    "If it isn't fixed this week I will share my experience publicly.",
+    "I've had it up to here with your bin crews.",
+    "成栋楼冇电成日,雪柜啲嘢都坏晒",
+    "那句话让我至今无法释怀",
+    "Paid for the token and there is no light in the house.",
+    "孩子一个人在校门口等了四十分钟,老师早锁门走了",
+    "The bus never came and my 8-year-old waited alone in the dark.",
+    "我爸在家用呼吸机,突然停电了",
+])
+def test_dark_homes_review_sites_media_friends_chemo_and_children_left_waiting_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "万一以后有小孩从滑梯摔下来可能会受伤,建议加软垫",
+    "滑梯有颗螺丝冒出来,目前还没有孩子被划伤",
+    "My hearing aid still has the same crackle in the left ear.",
+    "表上显示有余额,可燃气就是打不着",
+    "快递员到了楼下就不走了,让我自己下去拿",
+    "炸鸡有股怪味,就是觉得恶心",
+    "一到新闻联播那个点电视就卡",
+    "桌面就裂了一条缝,是不是木头没干透",
+    "They accept only bank statements, not utility bills.",
+    "改签规定太死了",
+    "Your branch once helped a pensioner spot a scam.",
+    "About ten of us at work use your app and it's broken for all of us.",
+    "万一人脸数据泄露了怎么办",
+    "我上教育局官网查了划片名单",
+    "工商银行的卡昨天已经确认挂失了",
+])
+def test_words_of_the_v29_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
