@@ -31,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import opencc
+
 from shared.events.schemas import Category, ComplaintReceived
 from triage_svc.rules import Negation, Resolved, Rule, Rules, compile_term
 
@@ -48,6 +50,7 @@ _MAX_OCCURRENCES = 32
 # An English term matches a whole word, or the word with one of these endings: "injur"
 # matches "injured", "charge" matches "charges", but "form" never matches "formula".
 _INFLECTIONS = ("", "s", "es", "ed", "d", "ing", "y", "ies", "ly", "e", "'s", "s'")
+_SIMPLIFIED = opencc.OpenCC("t2s")  # Traditional → Simplified, characters and phrases
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,11 @@ class Filters:
 
 
 def normalise(subject: str | None, content: str) -> str:
-    text = f"{subject or ''}\n{content}".lower()
-    return text.replace("’", "'").replace("‘", "'")  # curly apostrophes: "won’t"
+    """The text the rules and models read: lower case, straight apostrophes ("won’t"), and
+    Traditional characters as Simplified (你們 → 你们, 頭暈 → 头晕): the terms and training
+    rows are Simplified, and complainants in Taiwan, Hong Kong and abroad write Traditional."""
+    text = str(_SIMPLIFIED.convert(f"{subject or ''}\n{content}".lower()))
+    return text.replace("’", "'").replace("‘", "'")
 
 
 def assess(complaint: ComplaintReceived, rules: Rules, history: History | None = None,

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.events.schemas import ComplaintReceived
-from triage_svc.levels import Assessment, History, Models, assess, find_term, shipped_models
+from triage_svc.levels import (
+    Assessment,
+    History,
+    Models,
+    assess,
+    find_term,
+    normalise,
+    shipped_models,
+)
 from triage_svc.rules import Rules, compile_term, load_rules, parse_rules
 
 RULES = load_rules()
@@ -1629,3 +1637,99 @@ def test_dark_homes_review_sites_media_friends_chemo_and_children_left_waiting_a
 ])
 def test_words_of_the_v29_rules_in_other_senses_do_not_fire(content: str) -> None:
     assert level(content, models=RULES_ONLY) > 2
+
+
+# ---- rules v30 (after held-out v23's misses; phrasings of my own) ----
+
+@pytest.mark.parametrize("content", [
+    "昨晚楼里一声巨响,我家玻璃全碎了",
+    "The Banking Ombudsman has passed an award directing you to refund me.",
+    "I told the whole country about your meter on Liveline yesterday.",
+    "金融监管局转过来的投诉件你们收到没有",
+    "Environmental health have been in to your kitchen after my complaint.",
+    "The Ombud upheld my complaint last week.",
+    "燃气灶一点火窜出来,手背上起了水泡",
+    "The Telecommunications Industry Ombudsman has told you to reconnect my line.",
+    "孩子被热汤烫到,现在在急症室包纱布",
+    "阿婆在门口滑倒,头撞破了,缝五针",
+    "The bus overturned and they put my arm in a cast.",
+    "Bank Negara has requested your bank to respond within 14 days.",
+    "你们仓库漏了农药,味道飘了半个村",
+])
+def test_blasts_awards_phone_ins_forwarded_cases_blisters_casts_and_spilt_pesticide_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "司机一路上打瞌睡,好几次压线",
+    "外卖员把我家地址和门禁密码告诉了陌生人",
+    "The carbon monoxide detector went off after your engineer left.",
+    "每次用瓦斯热水器洗完澡都头晕",
+    "The cable on the rowing machine is frayed down to a few strands.",
+    "电热毯开了一会儿,布都焦黄了",
+    # A national broadcaster asking before anything has aired is a journalist's inquiry (clar 4).
+    "我是中央电视台的编导,正在就续航问题做采访,希望贵司接受采访",
+    "BBC Watchdog here: your response before we decide whether to run a piece, please.",
+])
+def test_drowsy_drivers_door_codes_co_alarms_and_scorched_blankets_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "A KPDN complaint is next if the warranty isn't honoured.",
+    "银行APP一直登勿上,急煞了",
+    "收款码一上午收不了钱",
+    "等了一整天师傅都没来,我要发疯了",
+    "I am done with you people.",
+    "医院的缴费机用不了,窗口排了两百米",
+    "我这火噌噌往上冒",
+    "再不退款我就去你们总部举牌子",
+    "你們客服講話很機車,我快氣死了",
+    "我要打电视台的热线,让记者来看看",
+    "停電了,我爸在用呼吸器",
+    "我跑了六趟了,你们这是在折腾老百姓",
+    "我恨死你们了",
+    "办后事还被你们加钱,我们心都碎了",
+    "My bank card is blocked abroad and I cannot pay for anything.",
+    "Nae heatin and ma gran's 86.",
+    "I swear to god I am going to scream.",
+    "我要把截图贴到Dcard上",
+    "我有朋友在报社,你们看着办",
+    "Absolutely ragin about the parcel.",
+    "你们的良心不会痛吗",
+])
+def test_acronym_threats_placards_newsroom_friends_and_cold_grans_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "There was a small fire in the car park last year that was dealt with quickly.",
+    "B超要预约两周,检查医生说最好一周内做",
+    "书包带被夹在门缝里,旁边的人帮忙拽了出来",
+    "The chemist told me my prescription would be ready at two.",
+    "游戏账号被误封,申诉提交了三天还没回",
+    "我们村水浑的事县里的论坛有人发过",
+    "上次救护车进不来,绕到后门进的",
+    "The groomer cut my spaniel's ears too short.",
+    "The water bill has been charged under the wrong tariff.",
+    "I'll be taking this to A Current Affair if nobody rings.",
+    "Trading Standards said I should contact you directly first.",
+    "电热毯很暖和,我当时还没睡着就热了",
+])
+def test_words_of_the_v30_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) > 2
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), [
+    ("整棟大樓停電了,我阿公在用呼吸器", "整栋大楼停电了,我阿公在用呼吸器"),
+    ("你們的熱水器漏電,我被電到送醫了", "你们的热水器漏电,我被电到送医了"),
+    ("外送員把我家地址和門禁密碼告訴了陌生人", "外送员把我家地址和门禁密码告诉了陌生人"),
+    ("客服講話很機車,我快氣死了", "客服讲话很机车,我快气死了"),
+])
+def test_traditional_chinese_is_triaged_as_its_simplified_form(traditional: str,
+                                                               simplified: str) -> None:
+    assert normalise(None, traditional) == normalise(None, simplified)
+    assert level(traditional, models=RULES_ONLY) == level(simplified, models=RULES_ONLY) < 4
