@@ -29,7 +29,7 @@ from triage_svc import actions, media
 from triage_svc.errors import Conflict, NotFound
 from triage_svc.models import Case, Incident, IncidentMember, IncidentRecord, MediaLink
 from triage_svc.rules import Rules
-from triage_svc.similarity import similarity
+from triage_svc.similarity import Fingerprints, overlap
 
 Kind = Literal["group", "public_opinion"]
 Action = Literal["raised", "members_added", "closed", "registered",
@@ -124,7 +124,7 @@ async def _alike(unit: Unit, case: Case, rules: Rules, unseen: Collection[str] =
     window = timedelta(hours=policy.window_hours)
     # One round trip: the candidates, and whether each one's incident is open.
     found = (await unit.session.execute(
-        select(Case.id, Case.fingerprint, Case.incident_id, Incident.state)
+        select(Case.id, Case.incident_id, Incident.state)
         .outerjoin(Incident, Incident.id == Case.incident_id).where(
             Case.department == case.department,
             Case.product.is_(None) if case.product is None else Case.product == case.product,
@@ -133,13 +133,32 @@ async def _alike(unit: Unit, case: Case, rules: Rules, unseen: Collection[str] =
             *([Case.id.not_in(unseen)] if unseen else []),
         ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
     )).all()
-    rows = [(i, fp, incident) for i, fp, incident, _ in found]
-    incident_of = {i: incident for i, _, incident in rows}
-    open_ = {incident for _, _, incident, state in found if incident and state == "open"}
-    candidates = {i: fp for i, fp, incident in rows if incident is None or incident in open_}
+    incident_of = {i: incident for i, incident, _ in found}
+    open_ = {incident for _, incident, state in found if incident and state == "open"}
+    wanted = [i for i, incident, _ in found if incident is None or incident in open_]
+    fingerprints = await _fingerprints(unit, wanted)
+    candidates = {i: fingerprints[i] for i in wanted}
     alike = linked(case.fingerprint, candidates, policy.similarity,
                    stop=lambda i: incident_of[i] in open_)
     return alike, {incident for i in alike if (incident := incident_of[i]) in open_}
+
+
+# Candidates' fingerprints, by case id, as far as this process has read them.
+FINGERPRINTS = Fingerprints()
+_IN_CHUNK = 500  # ids per IN list: well under SQLite's and PostgreSQL's parameter limits
+
+
+async def _fingerprints(unit: Unit, case_ids: list[str]) -> dict[str, Sequence[int]]:
+    """The fingerprints of `case_ids`: those kept, and the others read in a few IN queries."""
+    found = {i: fp for i in case_ids if (fp := FINGERPRINTS.get(i)) is not None}
+    missing = [i for i in case_ids if i not in found]
+    for start in range(0, len(missing), _IN_CHUNK):
+        rows = await unit.session.execute(select(Case.id, Case.fingerprint).where(
+            Case.id.in_(missing[start:start + _IN_CHUNK])))
+        for case_id, hashes in rows:
+            FINGERPRINTS.keep(case_id, hashes)
+            found[case_id] = hashes
+    return found
 
 
 async def _locked(unit: Unit, case_ids: set[str]) -> list[Case]:
@@ -176,7 +195,7 @@ async def _open_group(unit: Unit, incident_ids: set[str]) -> Incident | None:
     return incident
 
 
-def linked(start: list[int], candidates: dict[str, list[int]], threshold: float, *,
+def linked(start: Sequence[int], candidates: dict[str, Sequence[int]], threshold: float, *,
            stop: Callable[[str], bool] = lambda _: False) -> set[str]:
     """The candidates reachable from `start` through pairs at least `threshold` alike
     (single linkage): B says what A said, C says what B said in other words. Returns as
@@ -185,8 +204,8 @@ def linked(start: list[int], candidates: dict[str, list[int]], threshold: float,
     frontier = [start]
     remaining = dict(candidates)
     while frontier and remaining:
-        probe = frontier.pop()
-        near = [i for i, fp in remaining.items() if similarity(probe, fp) >= threshold]
+        probe = set(frontier.pop())
+        near = [i for i, fp in remaining.items() if overlap(probe, fp) >= threshold]
         for i in near:
             found.add(i)
             frontier.append(remaining.pop(i))

@@ -14,8 +14,10 @@ the same as part of a long one matches it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
+from array import array
 from collections.abc import Sequence
 
 FINGERPRINT_SIZE = 128
@@ -64,9 +66,39 @@ def fingerprint(text: str, size: int = FINGERPRINT_SIZE) -> list[int]:
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Overlap coefficient of two fingerprints, 0.0 to 1.0 (0.0 when one says too little)."""
-    if len(a) < MIN_SHINGLES or len(b) < MIN_SHINGLES:
+    return overlap(set(a), b)
+
+
+def overlap(probe: set[int], other: Sequence[int]) -> float:
+    """`similarity` with the first fingerprint already a set: one set per probe, not one
+    per pair, when a probe is compared with thousands of candidates."""
+    if len(probe) < MIN_SHINGLES or len(other) < MIN_SHINGLES:
         return 0.0
-    return len(set(a) & set(b)) / min(len(a), len(b))
+    return len(probe.intersection(other)) / min(len(probe), len(other))
+
+
+class Fingerprints:
+    """Fingerprints by case id, kept by the process that read them (at most `capacity`, the
+    oldest dropped first). A case's fingerprint is written once, with the case, so a kept
+    one never goes stale: group detection reads only its candidates' ids, and the
+    fingerprints it has not seen, instead of up to `max_candidates` JSON lists for every
+    new complaint (issue 18)."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._kept: dict[str, array[int]] = {}  # in insertion order: the oldest first
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, case_id: str) -> Sequence[int] | None:
+        return self._kept.get(case_id)
+
+    def keep(self, case_id: str, hashes: Sequence[int]) -> None:
+        if len(self._kept) >= self._capacity:
+            for oldest in list(itertools.islice(self._kept, max(1, self._capacity // 2))):
+                del self._kept[oldest]
+        self._kept[case_id] = array("I", hashes)  # 4 bytes a hash (crc32), not a list of ints
 
 
 def _stem(word: str) -> str:

@@ -1,0 +1,115 @@
+"""Group detection keeps the fingerprints it has read (issue 18): a case's fingerprint is
+written once, so a new complaint reads only its candidates' ids, and the same groups form
+whether the kept fingerprints are there or not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from shared.runtime import ServiceRuntime
+from tests.triage.test_batch_groups import RULES, _runtime, _state, complaint
+from triage_svc import incidents
+from triage_svc.models import Case
+from triage_svc.service import open_cases
+from triage_svc.similarity import Fingerprints, fingerprint, overlap, similarity
+
+TEXTS = ["小区自来水发黄有异味，已经三天了", "小区的水发黄，有异味", "电梯坏了一周没人修",
+         "The tap water smells of chlorine and looks brown", "brown smelly tap water again"]
+
+
+def test_overlap_with_a_probe_set_is_the_similarity_of_the_two() -> None:
+    prints = [fingerprint(t) for t in TEXTS]
+    for a in prints:
+        for b in prints:
+            assert overlap(set(a), b) == similarity(a, b)
+    assert similarity(prints[0], prints[1]) >= RULES.group.similarity > similarity(
+        prints[0], prints[2])
+
+
+def test_kept_fingerprints_read_back_and_the_oldest_half_go_when_full() -> None:
+    kept = Fingerprints(capacity=4)
+    for n in range(4):
+        kept.keep(f"case-{n}", [n, n + 1, 4_294_967_295])  # crc32's largest value fits
+    assert list(kept.get("case-3") or []) == [3, 4, 4_294_967_295]
+    kept.keep("case-4", [9])
+    assert len(kept) == 3
+    assert kept.get("case-0") is None and kept.get("case-1") is None
+    assert [list(kept.get(f"case-{n}") or []) for n in (2, 3, 4)] == [[2, 3, 4_294_967_295],
+                                                                      [3, 4, 4_294_967_295],
+                                                                      [9]]
+
+
+@pytest.fixture
+async def two(tmp_path: Path) -> AsyncIterator[tuple[ServiceRuntime, ServiceRuntime]]:
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "cold").mkdir()
+    runtimes = (await _runtime(tmp_path / "kept"), await _runtime(tmp_path / "cold"))
+    try:
+        yield runtimes
+    finally:
+        for runtime in runtimes:
+            await runtime.db.dispose()
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(incidents, "FINGERPRINTS", Fingerprints())
+    yield
+
+
+def _fingerprint_reads(runtime: ServiceRuntime) -> list[int]:
+    """How many fingerprints each read of candidates' fingerprints asked for."""
+    reads: list[int] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        # The read of candidates' fingerprints alone (a locked case loads its whole row).
+        if statement.startswith("SELECT triage_cases.id, triage_cases.fingerprint \n"):
+            reads.append(len(parameters))
+
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", seen)
+    return reads
+
+
+async def test_the_same_groups_form_with_and_without_kept_fingerprints(
+        two: tuple[ServiceRuntime, ServiceRuntime], fresh_cache: None) -> None:
+    kept, cold = two
+    kept_reads, cold_reads = _fingerprint_reads(kept), _fingerprint_reads(cold)
+    kept_cache = Fingerprints()
+    complaints = [complaint(n) for n in range(RULES.group.min_complainants + 2)]
+    for c in complaints:
+        incidents.FINGERPRINTS = kept_cache
+        async with kept.unit() as unit:
+            await open_cases(unit, [c], RULES)
+        incidents.FINGERPRINTS = Fingerprints()  # nothing kept between complaints
+        async with cold.unit() as unit:
+            await open_cases(unit, [c], RULES)
+    assert await _state(kept) == await _state(cold)
+    cases, members, _, _ = await _state(kept)
+    assert all(grouped for _, _, grouped in cases) and len(members) == len(complaints)
+    # Cold, every complaint reads all its candidates' fingerprints; kept, only the one case
+    # opened since the last complaint.
+    assert cold_reads == list(range(1, len(complaints)))
+    assert kept_reads == [1] * (len(complaints) - 1)
+
+
+async def test_a_kept_fingerprint_is_not_read_again(two: tuple[ServiceRuntime, ServiceRuntime],
+                                                    fresh_cache: None) -> None:
+    runtime, _ = two
+    first, second, third = (complaint(n) for n in range(3))
+    async with runtime.unit() as unit:
+        await open_cases(unit, [first], RULES)
+    async with runtime.unit() as unit:
+        await open_cases(unit, [second], RULES)  # reads the first case's fingerprint once
+    async with runtime.db.session() as session:
+        ids = set((await session.scalars(select(Case.id))).all())
+    assert len(incidents.FINGERPRINTS) == 1 and ids
+    reads = _fingerprint_reads(runtime)
+    async with runtime.unit() as unit:
+        await open_cases(unit, [third], RULES)  # the first is kept; only the second is read
+    assert reads == [1] and len(incidents.FINGERPRINTS) == 2
+    assert all(incidents.FINGERPRINTS.get(i) is not None for i in ids)
