@@ -4,45 +4,20 @@ batch's cases not yet opened)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from shared.bus import MemoryBroker
 from shared.events import Envelope
 from shared.events.schemas import ComplaintReceived, ComplaintTarget, IncidentOpened
-from shared.migrations import prepare_schema
 from shared.runtime import ServiceRuntime
-from triage_svc.models import Case, Escalation, IncidentMember, TimelineEntry, metadata
+from triage_svc.models import Case, Escalation, IncidentMember, TimelineEntry
 from triage_svc.rules import load_rules
 from triage_svc.service import open_cases
-from triage_svc.settings import TriageSettings
 
 RULES = load_rules()
 START = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-
-async def _runtime(folder: Path) -> ServiceRuntime:
-    runtime = ServiceRuntime("triage", TriageSettings(data_dir=folder), metadata,
-                             migrations="triage_svc.migrations", broker=MemoryBroker())
-    await prepare_schema(runtime.db, metadata, "triage_svc.migrations", "triage")
-    return runtime
-
-
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[ServiceRuntime, ServiceRuntime]]:
-    (tmp_path / "one").mkdir()
-    (tmp_path / "batch").mkdir()
-    runtimes = (await _runtime(tmp_path / "one"), await _runtime(tmp_path / "batch"))
-    try:
-        yield runtimes
-    finally:
-        for runtime in runtimes:
-            await runtime.db.dispose()
 
 
 def complaint(n: int) -> ComplaintReceived:
@@ -77,8 +52,8 @@ async def _state(runtime: ServiceRuntime) -> tuple[Any, ...]:
 
 
 async def test_a_batch_of_look_alikes_groups_as_one_by_one_would(
-        two: tuple[ServiceRuntime, ServiceRuntime]) -> None:
-    one, batch = two
+        two_triages: tuple[ServiceRuntime, ServiceRuntime]) -> None:
+    one, batch = two_triages
     complaints = [complaint(n) for n in range(RULES.group.min_complainants + 2)]
     emitted_one: list[tuple[Any, ...]] = []
     for c in complaints:

@@ -4,15 +4,14 @@ whether the kept fingerprints are there or not."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
 from shared.runtime import ServiceRuntime
-from tests.triage.test_batch_groups import RULES, _runtime, _state, complaint
+from tests.triage.test_batch_groups import RULES, _state, complaint
 from triage_svc import incidents
 from triage_svc.models import Case
 from triage_svc.service import open_cases
@@ -45,18 +44,6 @@ def test_kept_fingerprints_read_back_and_the_oldest_half_go_when_full() -> None:
 
 
 @pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[ServiceRuntime, ServiceRuntime]]:
-    (tmp_path / "kept").mkdir()
-    (tmp_path / "cold").mkdir()
-    runtimes = (await _runtime(tmp_path / "kept"), await _runtime(tmp_path / "cold"))
-    try:
-        yield runtimes
-    finally:
-        for runtime in runtimes:
-            await runtime.db.dispose()
-
-
-@pytest.fixture
 def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(incidents, "FINGERPRINTS", Fingerprints())
     yield
@@ -76,8 +63,8 @@ def _fingerprint_reads(runtime: ServiceRuntime) -> list[int]:
 
 
 async def test_the_same_groups_form_with_and_without_kept_fingerprints(
-        two: tuple[ServiceRuntime, ServiceRuntime], fresh_cache: None) -> None:
-    kept, cold = two
+        two_triages: tuple[ServiceRuntime, ServiceRuntime], fresh_cache: None) -> None:
+    kept, cold = two_triages
     kept_reads, cold_reads = _fingerprint_reads(kept), _fingerprint_reads(cold)
     kept_cache = Fingerprints()
     complaints = [complaint(n) for n in range(RULES.group.min_complainants + 2)]
@@ -97,9 +84,9 @@ async def test_the_same_groups_form_with_and_without_kept_fingerprints(
     assert kept_reads == [1] * (len(complaints) - 1)
 
 
-async def test_a_kept_fingerprint_is_not_read_again(two: tuple[ServiceRuntime, ServiceRuntime],
-                                                    fresh_cache: None) -> None:
-    runtime, _ = two
+async def test_a_kept_fingerprint_is_not_read_again(
+        two_triages: tuple[ServiceRuntime, ServiceRuntime], fresh_cache: None) -> None:
+    runtime, _ = two_triages
     first, second, third = (complaint(n) for n in range(3))
     async with runtime.unit() as unit:
         await open_cases(unit, [first], RULES)
