@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Row, func, select, text
 
 from shared.events import Envelope
 from shared.events.schemas import (
@@ -122,8 +122,8 @@ async def _alike(unit: Unit, case: Case, rules: Rules, unseen: Collection[str] =
     # The window reaches both ways: cases on different partitions are triaged in any
     # order, so one received earlier may be triaged after the look-alikes that followed it.
     window = timedelta(hours=policy.window_hours)
-    # One round trip: the candidates, and whether each one's incident is open.
-    found = (await unit.session.execute(
+    # The candidates, newest first, and whether each one's incident is open.
+    query = (
         select(Case.id, Case.incident_id, Incident.state)
         .outerjoin(Incident, Incident.id == Case.incident_id).where(
             Case.department == case.department,
@@ -131,16 +131,56 @@ async def _alike(unit: Unit, case: Case, rules: Rules, unseen: Collection[str] =
             Case.opened_at.between(case.opened_at - window, case.opened_at + window),
             Case.drill.is_(case.drill), Case.id != case.id,
             *([Case.id.not_in(unseen)] if unseen else []),
-        ).order_by(Case.opened_at.desc()).limit(policy.max_candidates)
-    )).all()
+        ).order_by(Case.opened_at.desc(), Case.id))
+    # In a surge the newest look-alikes are already in the open group: the first page
+    # gives the answer the whole search would (see _joins_directly), without reading
+    # max_candidates rows for every new complaint.
+    size = min(_PAGE, policy.max_candidates)
+    page = (await unit.session.execute(query.limit(size))).all()
+    incident_of, open_, candidates = await _candidates(unit, page)
+    if (direct := _joins_directly(case, incident_of, open_, candidates,
+                                  policy.similarity)) is not None:
+        return direct
+    if len(page) == size < policy.max_candidates:  # more candidates than the page
+        found = (await unit.session.execute(query.limit(policy.max_candidates))).all()
+        incident_of, open_, candidates = await _candidates(unit, found)
+    alike = linked(case.fingerprint, candidates, policy.similarity,
+                   stop=lambda i: incident_of[i] in open_)
+    return alike, {incident for i in alike if (incident := incident_of[i]) in open_}
+
+
+_PAGE = 100  # candidates looked at before all of them
+# Candidate rows: case id, its incident, that incident's state (None without one).
+_Found = Sequence[Row[str, str | None, str]]
+
+
+async def _candidates(unit: Unit, found: _Found
+                      ) -> tuple[dict[str, str | None], set[str], dict[str, Sequence[int]]]:
+    """Each found case's incident, the open ones, and the fingerprints of the cases not in
+    a closed incident, in the order found."""
     incident_of = {i: incident for i, incident, _ in found}
     open_ = {incident for _, incident, state in found if incident and state == "open"}
     wanted = [i for i, incident, _ in found if incident is None or incident in open_]
     fingerprints = await _fingerprints(unit, wanted)
-    candidates = {i: fingerprints[i] for i in wanted}
-    alike = linked(case.fingerprint, candidates, policy.similarity,
-                   stop=lambda i: incident_of[i] in open_)
-    return alike, {incident for i in alike if (incident := incident_of[i]) in open_}
+    return incident_of, open_, {i: fingerprints[i] for i in wanted}
+
+
+def _joins_directly(case: Case, incident_of: dict[str, str | None], open_: set[str],
+                    candidates: dict[str, Sequence[int]], threshold: float
+                    ) -> tuple[set[str], set[str]] | None:
+    """What `linked` over all the candidates finds when the first candidate alike the new
+    case itself that is in an open incident lies in the first page: `linked` compares the
+    new case with every candidate, in this order, before it compares any other pair, and
+    stops there. The page holds the newest candidates, so every candidate before that one
+    is in it too. None when the page holds no such candidate."""
+    probe = set(case.fingerprint)
+    near: set[str] = set()
+    for i, hashes in candidates.items():
+        if overlap(probe, hashes) >= threshold:
+            near.add(i)
+            if (incident := incident_of[i]) in open_:
+                return near, {incident}
+    return None
 
 
 # Candidates' fingerprints, by case id, as far as this process has read them.

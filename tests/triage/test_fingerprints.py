@@ -1,6 +1,7 @@
-"""Group detection keeps the fingerprints it has read (issue 18): a case's fingerprint is
-written once, so a new complaint reads only its candidates' ids, and the same groups form
-whether the kept fingerprints are there or not."""
+"""Group detection keeps the fingerprints it has read, and looks at the newest candidates
+first (issue 18): a case's fingerprint is written once, so a new complaint reads only its
+candidates' ids, and the same groups form with kept fingerprints or none, and with a first
+page of any size."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from shared.events.schemas import ComplaintReceived
 from shared.runtime import ServiceRuntime
 from tests.triage.test_batch_groups import RULES, _state, complaint
 from triage_svc import incidents
@@ -100,3 +102,31 @@ async def test_a_kept_fingerprint_is_not_read_again(
         await open_cases(unit, [third], RULES)  # the first is kept; only the second is read
     assert reads == [1] and len(incidents.FINGERPRINTS) == 2
     assert all(incidents.FINGERPRINTS.get(i) is not None for i in ids)
+
+
+def _story(n: int) -> ComplaintReceived:
+    """Two stories about one target, interleaved: each opens a group of its own."""
+    base = complaint(n)
+    if n % 3:
+        return base
+    other = f"营业厅工作人员态度恶劣，当面辱骂老人，拒绝办理退费 {n}"
+    return base.model_copy(update={"content": other})
+
+
+@pytest.mark.parametrize("page", [1, 2, 5])
+async def test_the_first_page_finds_what_the_whole_search_would(
+        two_triages: tuple[ServiceRuntime, ServiceRuntime], fresh_cache: None,
+        monkeypatch: pytest.MonkeyPatch, page: int) -> None:
+    paged, whole = two_triages
+    complaints = [_story(n) for n in range(14)]
+    for c in complaints:
+        monkeypatch.setattr(incidents, "_PAGE", page)
+        async with paged.unit() as unit:
+            await open_cases(unit, [c], RULES)
+        monkeypatch.setattr(incidents, "_PAGE", RULES.group.max_candidates)
+        async with whole.unit() as unit:
+            await open_cases(unit, [c], RULES)
+    assert await _state(paged) == await _state(whole)
+    async with paged.db.session() as session:
+        groups = set((await session.scalars(select(Case.incident_id))).all())
+    assert len(groups - {None}) == 2  # both stories grouped, apart
