@@ -173,13 +173,10 @@ def _joins_directly(case: Case, incident_of: dict[str, str | None], open_: set[s
     new case with every candidate, in this order, before it compares any other pair, and
     stops there. The page holds the newest candidates, so every candidate before that one
     is in it too. None when the page holds no such candidate."""
-    probe = set(case.fingerprint)
-    near: set[str] = set()
-    for i, hashes in candidates.items():
-        if overlap(probe, hashes) >= threshold:
-            near.add(i)
-            if (incident := incident_of[i]) in open_:
-                return near, {incident}
+    near = _near(case.fingerprint, candidates, threshold)
+    for k, i in enumerate(near):
+        if (incident := incident_of[i]) in open_:
+            return set(near[:k + 1]), {incident}
     return None
 
 
@@ -235,6 +232,14 @@ async def _open_group(unit: Unit, incident_ids: set[str]) -> Incident | None:
     return incident
 
 
+def _near(probe: Sequence[int], candidates: dict[str, Sequence[int]], threshold: float
+          ) -> list[str]:
+    """The candidates at least `threshold` alike `probe`, in their order (one set for the
+    probe, not one per pair)."""
+    probe_set = set(probe)
+    return [i for i, hashes in candidates.items() if overlap(probe_set, hashes) >= threshold]
+
+
 def linked(start: Sequence[int], candidates: dict[str, Sequence[int]], threshold: float, *,
            stop: Callable[[str], bool] = lambda _: False) -> set[str]:
     """The candidates reachable from `start` through pairs at least `threshold` alike
@@ -244,9 +249,7 @@ def linked(start: Sequence[int], candidates: dict[str, Sequence[int]], threshold
     frontier = [start]
     remaining = dict(candidates)
     while frontier and remaining:
-        probe = set(frontier.pop())
-        near = [i for i, fp in remaining.items() if overlap(probe, fp) >= threshold]
-        for i in near:
+        for i in _near(frontier.pop(), remaining, threshold):
             found.add(i)
             frontier.append(remaining.pop(i))
             if stop(i):

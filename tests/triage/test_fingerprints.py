@@ -5,7 +5,6 @@ page of any size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,9 +45,8 @@ def test_kept_fingerprints_read_back_and_the_oldest_half_go_when_full() -> None:
 
 
 @pytest.fixture
-def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(incidents, "FINGERPRINTS", Fingerprints())
-    yield
 
 
 def _fingerprint_reads(runtime: ServiceRuntime) -> list[int]:
